@@ -1,0 +1,48 @@
+"""Dask on one machine, or on a scheduler that is already running.
+
+Workers run one thread each: the kernels are single-threaded Numba and BLAS
+code, and Dask owns the parallelism. The thread counts of Numba and the BLAS
+libraries are fixed to 1 through the environment *before* the worker
+processes start (``distributed.nanny.pre-spawn-environ``), because Numba and
+OpenBLAS read them once, at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import dask
+from distributed import Client, LocalCluster
+
+__all__ = ["WORKER_ENV", "connect", "local_cluster"]
+
+#: Environment of every worker process.
+WORKER_ENV = {
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def local_cluster(n_workers: int | None = None, dashboard: bool = False) -> LocalCluster:
+    """A cluster of ``n_workers`` single-threaded worker processes (default: one per core)."""
+    n = n_workers or os.cpu_count() or 1
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENV}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0" if dashboard else None,
+            silence_logs=logging.ERROR,
+            env=WORKER_ENV,
+        )
+
+
+def connect(address: str) -> Client:
+    """A client of a running scheduler: ``tcp://HOST:PORT``, or a scheduler file (``*.json``)."""
+    if address.endswith(".json") and os.path.exists(address):
+        return Client(scheduler_file=address)
+    return Client(address)

@@ -1,0 +1,233 @@
+r"""Thermalization-front analysis of paper 003 (Sec. IV), for any kernel with the
+paired observables ``Sz0``, ``Szg`` (shape (T, L)) and ``I0``, ``Ig`` (shape (T,)).
+
+Derived from the disorder/noise averages (all errors by block jackknife):
+
+* relative imbalance, Eq. (8): ``Ir(t) = (I0 - Ig) / I0``;
+* magnetization difference, Eq. (11): ``dS_j(t) = |avg Sz0_j - avg Szg_j|``;
+* front position, Eq. (12): ``h(t) = sum_j (j - 1) dS_j / sum_j dS_j``.
+
+The front fit ``h(t) = A ln t + B`` runs over a window of sample times. By
+default the window is chosen automatically: it ends at the last sample time
+and starts at the earliest sample time t >= ``min_start`` (default 10/J, the
+paper's "t >> 1/J") for which a quadratic fit in ln t over the window has a
+curvature consistent with zero (|c| <= 2 jackknife errors), among windows
+that span at least ``min_decades`` decades and hold at least ``min_points``
+times. If no candidate passes, the shortest one is used and the row says
+``window_linear = False``: the data do not (yet) show a logarithmic front.
+Early times are excluded because there h(t) is a ratio of two vanishing
+sums, with heavy-tailed errors that would make any test pass. ``1/A`` is compared with the avalanche bound ``2 ln 4`` of Eq. (18).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["AVALANCHE_BOUND", "FitConfig", "FrontAnalysis", "derived"]
+
+#: Eq. (18): localization is robust against avalanches if 1/A > 2 ln 4.
+AVALANCHE_BOUND = 2.0 * math.log(4.0)
+
+REQUIRED = ("Sz0", "Szg", "I0", "Ig")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """How the front is fitted.
+
+    Attributes
+    ----------
+    window : tuple of float or None
+        (t_start, t_stop) of the fit; None chooses it automatically.
+    min_start : float
+        Automatic windows start at t >= min_start.
+    min_decades : float
+        Automatic windows span at least this many decades of t.
+    min_points : int
+        Automatic windows hold at least this many sample times (>= 4).
+    curvature_sigma : float
+        A window is logarithmic if its ln^2 t coefficient is within this many
+        jackknife errors of zero.
+    nsigma : float
+        The bound 1/A > 2 ln 4 "holds" (or is "violated") when 1/A is more than
+        this many errors above (below) it; otherwise "inconclusive".
+    """
+
+    window: tuple[float, float] | None = None
+    min_start: float = 10.0
+    min_decades: float = 1.0
+    min_points: int = 5
+    curvature_sigma: float = 2.0
+    nsigma: float = 2.0
+
+
+def derived(means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Ir, dS and h from the averaged observables (broadcasts over leading axes)."""
+    I0, Ig = means["I0"], means["Ig"]
+    dS = np.abs(means["Sz0"] - means["Szg"])
+    j = np.arange(dS.shape[-1], dtype=float)  # j - 1 for sites j = 1..L
+    return {"Ir": (I0 - Ig) / I0, "dS": dS, "h": (dS @ j) / dS.sum(axis=-1)}
+
+
+class FrontAnalysis:
+    """Derived observables and the front fit for one parameter point.
+
+    Parameters
+    ----------
+    times : sequence of float
+        The point's sample times.
+    config : FitConfig
+    """
+
+    #: Derived observables that go to the summary table, with their axes.
+    derived_axes = {"Ir": ("t",), "dS": ("t", "site"), "h": ("t",)}
+
+    def __init__(self, times, config: FitConfig):
+        self.t = np.asarray(times, dtype=float)
+        self.config = config
+        self.user_window = config.window is not None
+        self.windows = self._candidate_windows()
+        self._lin = [self._linear_weights(w) for w in self.windows]
+        self._quad = [self._curvature_weights(w) for w in self.windows]
+
+    # -- windows -------------------------------------------------------------
+    def window_problem(self) -> str | None:
+        """Why no window can be fitted with these times, or None."""
+        if self.windows:
+            return None
+        cfg = self.config
+        if cfg.window is not None:
+            return f"at least 3 sample times inside fit.window = {list(cfg.window)}"
+        return (
+            f"at least {cfg.min_points} sample times in [{cfg.min_start:g}, t_last] spanning "
+            f"{cfg.min_decades:g} decade(s) for the automatic window"
+        )
+
+    def _candidate_windows(self) -> list[np.ndarray]:
+        t, cfg = self.t, self.config
+        if cfg.window is not None:
+            lo, hi = cfg.window
+            idx = np.flatnonzero((t >= lo * (1 - 1e-12)) & (t <= hi * (1 + 1e-12)))
+            return [idx] if idx.size >= 3 else []
+        last = t.size - 1
+        return [
+            np.arange(i, last + 1)
+            for i in range(t.size)
+            if t[i] >= cfg.min_start * (1 - 1e-12)
+            and last + 1 - i >= cfg.min_points
+            and math.log10(t[last] / t[i]) >= cfg.min_decades - 1e-12
+        ]
+
+    def _linear_weights(self, idx):
+        x = np.log(self.t[idx])
+        xc = x - x.mean()
+        return xc / (xc @ xc), x.mean()
+
+    def _curvature_weights(self, idx):
+        x = np.log(self.t[idx])
+        xc = x - x.mean()
+        if idx.size < 4:
+            return None
+        M = np.stack([np.ones_like(xc), xc, xc * xc], axis=1)
+        return np.linalg.pinv(M)[2]
+
+    # -- estimators ------------------------------------------------------------
+    def estimators(self, means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Derived observables plus A, B, 1/A and curvature for every candidate window.
+
+        Every output is a smooth or piecewise-smooth function of the means, so
+        the block jackknife gives its error.
+        """
+        out = derived(means)
+        h = out["h"]
+        shape = h.shape[:-1] + (len(self.windows),)
+        A, B, curv = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+        for k, (idx, (w, xbar), q) in enumerate(zip(self.windows, self._lin, self._quad)):
+            hw = h[..., idx]
+            A[..., k] = hw @ w
+            B[..., k] = hw.mean(axis=-1) - A[..., k] * xbar
+            if q is not None:
+                curv[..., k] = hw @ q
+        with np.errstate(divide="ignore"):
+            out.update(fit_A=A, fit_B=B, fit_invA=1.0 / A, fit_curvature=curv)
+        return out
+
+    def select(self, value: Mapping[str, np.ndarray], sem: Mapping[str, np.ndarray]) -> tuple[int, bool]:
+        """Index of the chosen window and whether it passed the linearity test."""
+        if self.user_window:
+            return 0, True
+        c, e = value["fit_curvature"], sem["fit_curvature"]
+        ok = np.abs(c) <= self.config.curvature_sigma * e
+        passing = np.flatnonzero(ok)
+        if passing.size:
+            return int(passing[0]), True
+        return len(self.windows) - 1, False
+
+    def fit_rows(self, value, sem) -> tuple[dict, list[dict]]:
+        """The fits-table row of the chosen window, and one row per candidate window."""
+        if not self.windows:
+            row = {k: math.nan for k in _NAN_FIELDS}
+            row.update(fit="front", n_times=0, window="none", window_linear=False, bound=AVALANCHE_BOUND)
+            row["bound_holds"] = "no fit window"
+            return row, []
+        k, ok = self.select(value, sem)
+        cands = [self._window_row(i, value, sem) for i in range(len(self.windows))]
+        row = dict(cands[k])
+        row["window"] = "user" if self.user_window else "auto"
+        row["window_linear"] = bool(ok)
+        row["chi2_dof"] = self._chi2(self.windows[k], value, sem, k)
+        z = (row["invA"] - AVALANCHE_BOUND) / row["invA_err"] if row["invA_err"] > 0 else math.nan
+        row["bound"] = AVALANCHE_BOUND
+        row["bound_z"] = z
+        row["bound_holds"] = _verdict(z, self.config.nsigma)
+        for c in cands:
+            c["chosen"] = c["t_start"] == row["t_start"]
+        return row, cands
+
+    def _window_row(self, k, value, sem):
+        idx = self.windows[k]
+        return {
+            "fit": "front",
+            "t_start": float(self.t[idx[0]]),
+            "t_stop": float(self.t[idx[-1]]),
+            "n_times": int(idx.size),
+            "A": float(value["fit_A"][k]),
+            "A_err": float(sem["fit_A"][k]),
+            "B": float(value["fit_B"][k]),
+            "B_err": float(sem["fit_B"][k]),
+            "invA": float(value["fit_invA"][k]),
+            "invA_err": float(sem["fit_invA"][k]),
+            "curvature": float(value["fit_curvature"][k]),
+            "curvature_err": float(sem["fit_curvature"][k]),
+        }
+
+    def _chi2(self, idx, value, sem, k):
+        """chi^2 per degree of freedom with the diagonal jackknife errors of h(t).
+
+        The h(t_i) are positively correlated (same realizations at all times),
+        so this is a consistency indicator, not a calibrated p-value.
+        """
+        resid = value["h"][idx] - (value["fit_A"][k] * np.log(self.t[idx]) + value["fit_B"][k])
+        dof = idx.size - 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.sum((resid / sem["h"][idx]) ** 2) / dof) if dof > 0 else math.nan
+
+
+_NAN_FIELDS = (
+    "t_start", "t_stop", "A", "A_err", "B", "B_err", "invA", "invA_err",
+    "curvature", "curvature_err", "chi2_dof", "bound_z",
+)  # fmt: skip
+
+
+def _verdict(z: float, nsigma: float) -> str:
+    if not math.isfinite(z):
+        return "inconclusive"
+    if z > nsigma:
+        return "holds"
+    if z < -nsigma:
+        return "violated"
+    return "inconclusive"

@@ -1,0 +1,219 @@
+"""Command line: ``ensemble run | query | fit | plot | validate | kernels``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from .errors import RealizationError, RunDirectoryError, SpecError
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except SpecError as e:
+        print(f"ensemble: error in spec: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RunDirectoryError as e:
+        print(f"ensemble: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RealizationError as e:
+        print(f"ensemble: run failed: {e}\nFinished batches are kept; fix the cause and add --resume.", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("ensemble: interrupted; finished batches are kept, add --resume to continue", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ensemble", description="Monte-Carlo ensembles of disordered, noisy spin chains.")
+    sub = p.add_subparsers(required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run a spec into a run directory of Parquet tables")
+    r.add_argument("spec", type=Path, help="experiment spec (TOML)")
+    r.add_argument("--out", type=Path, help="run directory (default: runs/<spec name>)")
+    r.add_argument("--executor", choices=["local", "serial"], default="local",
+                   help="local: Dask cluster of worker processes on this machine (default); serial: this process")
+    r.add_argument("--workers", type=_positive_int, help="worker processes of the local cluster (default: one per core)")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on an existing Dask cluster: tcp://HOST:PORT or a scheduler file")
+    r.add_argument("--resume", action="store_true", help="continue a run directory, skipping finished batches")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+
+    q = sub.add_parser("query", help="run SQL (DuckDB) on a run's tables: summary, fits, fit_windows")
+    q.add_argument("dir", type=Path)
+    q.add_argument("sql")
+    q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    q.set_defaults(func=cmd_query)
+
+    f = sub.add_parser("fit", help="recompute tables and fits from a run's stored partials (no kernels run)")
+    f.add_argument("dir", type=Path)
+    f.add_argument("--window", nargs=2, type=float, metavar=("T_START", "T_STOP"), help="fit window (default: automatic)")
+    f.add_argument("--min-start", type=float, help="earliest start of automatic windows")
+    f.set_defaults(func=cmd_fit)
+
+    pl = sub.add_parser("plot", help="plot h(t) with its fits, 1/A vs the sweep, and the imbalances")
+    pl.add_argument("dir", type=Path)
+    pl.set_defaults(func=cmd_plot)
+
+    v = sub.add_parser("validate", help="check a spec and show what it would run")
+    v.add_argument("spec", type=Path)
+    v.set_defaults(func=cmd_validate)
+
+    k = sub.add_parser("kernels", help="list the kernels")
+    k.set_defaults(func=cmd_kernels)
+    return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return v
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def cmd_run(args) -> int:
+    from .runner import make_executor, run
+    from .spec import load_spec
+    from .store import check_run_dir, open_run_dir
+
+    exp = load_spec(args.spec)
+    out = args.out or Path("runs") / exp.name
+    check_run_dir(out, exp, args.resume)
+    executor = make_executor("dask" if args.scheduler else args.executor, args.workers, args.scheduler)
+    with executor:
+        store = open_run_dir(out, exp, args.resume)
+        done = sum(len(v) for v in store.done_blocks().values())
+        if store.set_aside:
+            print(f"set aside {len(store.set_aside)} corrupt partial file(s); their blocks are recomputed", file=sys.stderr)
+        print(
+            f"{exp.name}: {len(exp.points)} point(s) x {exp.realizations} realizations of {exp.kernel}, "
+            f"{exp.n_blocks} blocks of {exp.block_size} per point"
+            + (f", {done} block(s) already done" if done else "")
+            + f"; executor: {executor.name}, {executor.workers} worker(s)",
+            file=sys.stderr,
+        )
+        result = run(exp, store, executor, progress=not args.no_progress)
+    if result.realizations_run:
+        print(
+            f"ran {result.realizations_run} realizations in {result.tasks_run} tasks, "
+            f"{result.seconds:.1f} s ({result.rate:.1f} realizations/s)"
+        )
+    _report(exp, result.tables, store)
+    return 0
+
+
+def cmd_query(args) -> int:
+    from .query import query
+
+    df = query(args.dir, args.sql)
+    if args.csv:
+        df.to_csv(sys.stdout, index=False)
+    else:
+        print(df.to_string(index=False) if len(df) else "(no rows)")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    from .spec import load_spec
+    from .store import DirectoryStore
+    from .tables import summarize
+
+    store = DirectoryStore(args.dir)
+    if not (args.dir / "run.json").exists():
+        raise RunDirectoryError(f"{args.dir} is not a run directory (no run.json)")
+    overrides = {}
+    if args.window:
+        overrides["window"] = list(args.window)
+    if args.min_start is not None:
+        overrides["min_start"] = args.min_start
+    exp = load_spec(args.dir / "spec.toml")
+    if overrides:
+        from .spec import with_fit
+
+        exp = with_fit(exp, overrides)
+    tables = summarize(exp, store)
+    _report(exp, tables, store)
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from .plot import plot_run
+
+    for path in plot_run(args.dir):
+        print(path)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .spec import load_spec
+
+    exp = load_spec(args.spec)
+    tasks = len(exp.points) * -(-exp.n_blocks // exp.blocks_per_task)
+    print(f"{args.spec}: valid. kernel {exp.kernel}, {len(exp.points)} point(s), {exp.realizations} realizations each")
+    print(f"  {exp.n_blocks} jackknife blocks of {exp.block_size}; {tasks} tasks of {exp.blocks_per_task * exp.block_size} realizations")
+    for pt in exp.points:
+        t = pt.params.times
+        print(f"  point {pt.index}: {pt.label or '(no sweep)'}  key {pt.key:016x}  {len(t)} times {t[0]:g}..{t[-1]:g}")
+    return 0
+
+
+def cmd_kernels(args) -> int:
+    from .registry import KERNELS
+
+    for name, entry in sorted(KERNELS.items()):
+        params = ", ".join(n for n in entry.param_names() if n != "times")
+        print(f"{name}: {entry.summary}\n    parameters: {params}")
+    return 0
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def _report(exp, tables, store) -> None:
+    from .analysis.front import AVALANCHE_BOUND
+
+    fits = tables["fits"]
+    swept = list(exp.sweep)
+    print(f"\nFront fits h(t) = A ln t + B; avalanche bound 1/A > 2 ln 4 = {AVALANCHE_BOUND:.3f} (Eq. 18)")
+    head = "".join(f"{k:>8}" for k in swept) + f"{'1/A':>10}{'err':>8}{'A':>9}{'err':>8}  {'window':<18}{'linear':<8}bound"
+    print(head)
+    for _, row in fits.iterrows():
+        window = f"[{row.t_start:g}, {row.t_stop:g}]" if row.window != "none" else "none"
+        z = f" (z = {row.bound_z:+.1f})" if row.bound_z == row.bound_z else ""
+        print(
+            "".join(f"{row[k]:>8g}" for k in swept)
+            + f"{row.invA:>10.3f}{row.invA_err:>8.3f}{row.A:>9.4f}{row.A_err:>8.4f}  {window:<18}"
+            + f"{'yes' if row.window_linear else 'no':<8}{row.bound_holds}{z}"
+        )
+    path = getattr(store, "path", None)
+    if path is None:
+        return
+    n = len(tables["summary"])
+    print(f"\nTables in {path / 'tables'}: summary.parquet ({n} rows), fits.parquet, fit_windows.parquet")
+    w = exp.points[-1].swept
+    where = " AND ".join(f"{k} = {v}" for k, v in w.items()) or "TRUE"
+    print("Query them, e.g.:")
+    print(f"  ensemble query {path} \"SELECT t, mean, sem FROM summary WHERE observable = 'Ir' AND {where} ORDER BY t\"")
+    print(f"  python -c \"import pandas as pd; print(pd.read_parquet('{path}/tables/fits.parquet'))\"")
+    print(f"  ensemble plot {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Kernels the engine can run, and the analysis that goes with each.
+
+A kernel module (``kernels/<name>.py``) provides ``Params`` (frozen, self-validating
+dataclass), ``sample(params, rng)``, ``realize(params, draws)``, ``schema(params)``,
+``warmup_params()`` and ``DEFAULT_TIMES``. The registry adds what the engine needs
+around it: which analysis derives quantities and fits from its averages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from .analysis.front import FitConfig, FrontAnalysis
+from .errors import SpecError
+
+__all__ = ["KERNELS", "KernelEntry", "get_kernel", "run_realization", "warmup"]
+
+
+@dataclass(frozen=True)
+class KernelEntry:
+    """A registered kernel.
+
+    Attributes
+    ----------
+    name : str
+        Name used in specs.
+    module : str
+        Import path of the kernel module.
+    summary : str
+        One line for ``ensemble kernels``.
+    analysis : type
+        Analysis class: ``analysis(times, FitConfig)`` with ``estimators``,
+        ``derived_axes`` and ``fit_rows``.
+    """
+
+    name: str
+    module: str
+    summary: str
+    analysis: type = FrontAnalysis
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+    def param_names(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self.load().Params)]
+
+    def make_analysis(self, params, config: FitConfig):
+        return self.analysis(params.times, config)
+
+
+KERNELS: dict[str, KernelEntry] = {
+    e.name: e
+    for e in [
+        KernelEntry(
+            name="anderson_trajectory",
+            module="kernels.anderson_trajectory",
+            summary="noisy trajectory of the Anderson (XX) chain as a Gaussian state; paper 003, Delta = 0",
+        ),
+    ]
+}
+
+
+def get_kernel(name: object) -> KernelEntry:
+    """The registry entry for ``name``, or a SpecError listing the kernels."""
+    if isinstance(name, str) and name in KERNELS:
+        return KERNELS[name]
+    close = difflib.get_close_matches(str(name), list(KERNELS), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise SpecError("kernel", name, f"{hint}one of {', '.join(sorted(KERNELS))}")
+
+
+def run_realization(module: ModuleType, params, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Draw and evolve one realization."""
+    return module.realize(params, module.sample(params, rng))
+
+
+def warmup(kernel: str) -> str:
+    """Compile (or load from the Numba cache) every jitted path of ``kernel``.
+
+    Runs one tiny realization. Returns the kernel name, so that
+    ``client.run(warmup, name)`` reports which workers are ready.
+    """
+    mod = get_kernel(kernel).load()
+    run_realization(mod, mod.warmup_params(), np.random.default_rng(0))
+    return kernel

@@ -1,0 +1,81 @@
+"""A run, as a table of contents: plan -> submit -> stream into the store -> tables and fits."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+from tqdm import tqdm
+
+from .executors import DaskExecutor, SerialExecutor
+from .tables import summarize
+from .tasks import plan, run_task
+
+__all__ = ["RunResult", "make_executor", "run"]
+
+
+@dataclass
+class RunResult:
+    """What a run produced and what it cost."""
+
+    tables: dict[str, pd.DataFrame]
+    realizations_run: int
+    tasks_run: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.realizations_run / self.seconds if self.seconds > 0 else float("nan")
+
+
+def run(exp, store, executor=None, progress: bool = False) -> RunResult:
+    """Compute every block of ``exp`` missing from ``store``, then build the tables.
+
+    Parameters
+    ----------
+    exp : Experiment
+    store : MemoryStore or DirectoryStore
+        Blocks it already holds are skipped (this is how ``--resume`` works).
+    executor : SerialExecutor or DaskExecutor, optional
+        Default: serial, in this process.
+    progress : bool
+        Show a progress bar with rate and ETA on stderr.
+    """
+    executor = executor or SerialExecutor()
+    done = store.done_blocks()
+    todo = exp.total_realizations - sum(
+        len(exp.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < exp.n_blocks
+    )
+    start, count, tasks = time.perf_counter(), 0, 0
+    if todo:
+        executor.warm(exp.kernel)
+    with tqdm(total=todo, unit="real", desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1) as bar:
+        for task, blocks in executor.map(run_task, plan(exp, done)):
+            store.put(task, blocks)
+            n = len(task.indices)
+            count, tasks = count + n, tasks + 1
+            bar.update(n)
+    seconds = time.perf_counter() - start
+    return RunResult(tables=summarize(exp, store), realizations_run=count, tasks_run=tasks, seconds=seconds)
+
+
+def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None):
+    """An executor by name: "serial", "local" (a local Dask cluster) or "dask" (``scheduler`` address)."""
+    if scheduler is not None or kind == "dask":
+        from cluster import connect
+
+        if scheduler is None:
+            raise ValueError("the dask executor needs a scheduler address (--scheduler tcp://HOST:PORT)")
+        return DaskExecutor(connect(scheduler))
+    if kind == "serial":
+        return SerialExecutor()
+    if kind == "local":
+        from distributed import Client
+
+        from cluster import local_cluster
+
+        cluster = local_cluster(workers)
+        return DaskExecutor(Client(cluster), owns=cluster)
+    raise ValueError(f"executor {kind!r}: allowed: serial, local, dask")

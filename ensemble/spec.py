@@ -1,0 +1,402 @@
+"""Experiment specs: TOML in, a validated, frozen :class:`Experiment` out.
+
+A spec names the kernel, its fixed parameters, a sweep (Cartesian product of
+listed values), the realizations per point, the batch and block sizes, the
+root seed, the sample times and the fit settings::
+
+    kernel = "anderson_trajectory"
+    seed = 2024
+    realizations = 240          # per parameter point
+    batch_size = 20             # realizations per task (rounded up to whole blocks)
+    # block_size = 4            # realizations per jackknife block (default ceil(realizations/100))
+
+    [params]                    # fixed parameters of the kernel
+    L = 80
+
+    [sweep]                     # Cartesian product, last key varies fastest
+    W = [3.0, 5.0, 8.0, 10.0]
+
+    [times]                     # log-spaced on the tau grid by default ...
+    start = 1.0
+    stop = 1000.0
+    num = 31
+    # values = [1.0, 2.0, 5.0]  # ... or an explicit list
+
+    [fit]
+    # window = [10.0, 1000.0]   # default: chosen automatically
+
+Every problem raises :class:`~ensemble.errors.SpecError` naming the field, the
+value and what is allowed, before any directory is made or task scheduled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import itertools
+import json
+import math
+import sys
+from dataclasses import dataclass
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kernels._params import ParameterError
+
+from .analysis.front import FitConfig
+from .errors import SpecError
+from .registry import get_kernel
+from .seeding import canonical_params, point_key
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["Experiment", "Point", "load_spec", "parse_spec", "with_fit"]
+
+TOP_KEYS = (
+    "kernel",
+    "name",
+    "description",
+    "seed",
+    "realizations",
+    "batch_size",
+    "block_size",
+    "params",
+    "sweep",
+    "times",
+    "fit",
+)
+TIMES_KEYS = ("start", "stop", "num", "values")
+FIT_KEYS = tuple(f.name for f in dataclasses.fields(FitConfig))
+MAX_BLOCKS = 100_000
+DEFAULT_BLOCKS = 100
+
+
+@dataclass(frozen=True)
+class Point:
+    """One parameter point of the sweep.
+
+    Attributes
+    ----------
+    index : int
+        Position in the sweep (for display and ordering only; seeding uses ``key``).
+    params : kernel Params
+    key : int
+        64-bit seeding key from the parameter values (see :mod:`ensemble.seeding`).
+    swept : dict
+        The swept parameters' values at this point.
+    """
+
+    index: int
+    params: Any
+    key: int
+    swept: dict
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.swept.items())
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment; see the module docstring for the TOML form."""
+
+    kernel: str
+    name: str
+    description: str
+    seed: int
+    realizations: int
+    batch_size: int
+    block_size: int
+    fixed: dict
+    sweep: dict
+    times: dict
+    fit: FitConfig
+    points: tuple[Point, ...]
+    source: str = ""
+
+    @property
+    def n_blocks(self) -> int:
+        """Jackknife blocks per point (the last may be shorter)."""
+        return -(-self.realizations // self.block_size)
+
+    @property
+    def blocks_per_task(self) -> int:
+        """Whole blocks per task: ``batch_size`` rounded up to a multiple of ``block_size``."""
+        return -(-self.batch_size // self.block_size)
+
+    @property
+    def total_realizations(self) -> int:
+        return self.realizations * len(self.points)
+
+    def block_range(self, block: int) -> range:
+        """Realization indices of one block."""
+        start = block * self.block_size
+        return range(start, min(start + self.block_size, self.realizations))
+
+    def results_hash(self) -> str:
+        """Hash of everything the tables depend on (not batch size, not fit settings)."""
+        doc = {
+            "kernel": self.kernel,
+            "seed": self.seed,
+            "realizations": self.realizations,
+            "block_size": self.block_size,
+            "points": [canonical_params(p.params) for p in self.points],
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+    def to_dict(self) -> dict:
+        """A JSON-ready description (for the run manifest)."""
+        return {
+            "kernel": self.kernel,
+            "name": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "realizations": self.realizations,
+            "batch_size": self.batch_size,
+            "block_size": self.block_size,
+            "params": self.fixed,
+            "sweep": {k: list(v) for k, v in self.sweep.items()},
+            "times": self.times,
+            "fit": dataclasses.asdict(self.fit),
+        }
+
+
+def load_spec(path: str | Path) -> Experiment:
+    """Read and validate a TOML spec file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise SpecError("spec file", str(path), f"a readable TOML file ({e.strerror})") from None
+    return parse_spec(text, name=path.stem)
+
+
+def parse_spec(text: str, name: str = "experiment") -> Experiment:
+    """Validate spec text; raise SpecError on the first problem found."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError("spec", "(TOML text)", f"valid TOML; the parser says: {e}") from None
+    _check_keys("", doc, TOP_KEYS)
+    entry = get_kernel(_required(doc, "kernel"))
+    module = entry.load()
+    pnames = entry.param_names()
+    fixed = _table(doc, "params")
+    sweep = _table(doc, "sweep")
+    for k in fixed:
+        _check_param_name("params", k, pnames)
+    for k, v in sweep.items():
+        _check_param_name("sweep", k, pnames)
+        _check_sweep_values(k, v)
+        if k in fixed:
+            raise SpecError(f"sweep.{k}", v, f"a parameter either in [params] or in [sweep], not both ({k} is in both)")
+    realizations = _int(doc, "realizations", 1, None)
+    batch_size = _int(doc, "batch_size", 1, realizations)
+    default_block = max(1, -(-realizations // DEFAULT_BLOCKS))
+    block_size = _int(doc, "block_size", 1, default_block)
+    if -(-realizations // block_size) > MAX_BLOCKS:
+        raise SpecError(
+            "block_size",
+            block_size,
+            f"at most {MAX_BLOCKS} blocks per point; use block_size >= {-(-realizations // MAX_BLOCKS)}",
+        )
+    seed = _int(doc, "seed", 0, None)
+    times = _times_spec(_table(doc, "times"), module.DEFAULT_TIMES)
+    fit = _fit_config(_table(doc, "fit"))
+    points = _points(entry, module, fixed, sweep, times)
+    _check_user_window(entry.name, points, fit)
+    return Experiment(
+        kernel=entry.name,
+        name=_string(doc, "name", name),
+        description=_string(doc, "description", ""),
+        seed=seed,
+        realizations=realizations,
+        batch_size=batch_size,
+        block_size=block_size,
+        fixed=dict(fixed),
+        sweep={k: tuple(v) for k, v in sweep.items()},
+        times=times,
+        fit=fit,
+        points=points,
+        source=text,
+    )
+
+
+def with_fit(exp: Experiment, overrides: dict) -> Experiment:
+    """``exp`` with [fit] settings replaced (validated as if written in the spec)."""
+    doc = tomllib.loads(exp.source)
+    doc["fit"] = {**doc.get("fit", {}), **overrides}
+    if "min_start" in overrides and "window" not in overrides:
+        doc["fit"].pop("window", None)
+    fit = _fit_config(doc["fit"])
+    _check_user_window(exp.kernel, exp.points, fit)
+    return dataclasses.replace(exp, fit=fit)
+
+
+def _check_user_window(kernel: str, points, fit: FitConfig) -> None:
+    if fit.window is None:
+        return
+    entry = get_kernel(kernel)
+    for pt in points:
+        problem = entry.make_analysis(pt.params, fit).window_problem()
+        if problem:
+            raise SpecError("fit.window", list(fit.window), f"{problem} (point {pt.label or 'the only point'})")
+
+
+# -- pieces ---------------------------------------------------------------------
+
+
+def _check_keys(where: str, table: dict, allowed) -> None:
+    for k in table:
+        if k not in allowed:
+            close = difflib.get_close_matches(k, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            field = f"{where}.{k}" if where else k
+            raise SpecError(field, table[k], f"{hint}unknown key; known keys{' of [' + where + ']' if where else ''}: {', '.join(allowed)}")
+
+
+def _check_param_name(section: str, k: str, pnames: list[str]) -> None:
+    if k == "times":
+        raise SpecError(f"{section}.times", "...", "sample times go in the [times] section")
+    if k not in pnames:
+        names = [n for n in pnames if n != "times"]
+        close = difflib.get_close_matches(k, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise SpecError(f"{section}.{k}", "(unknown parameter)", f"{hint}parameters of this kernel: {', '.join(names)}")
+
+
+def _check_sweep_values(k: str, v: object) -> None:
+    if not isinstance(v, list) or not v:
+        raise SpecError(f"sweep.{k}", v, f"a non-empty list of values, e.g. {k} = [3.0, 5.0]")
+    if any(isinstance(x, (list, dict)) for x in v):
+        raise SpecError(f"sweep.{k}", v, "a list of plain numbers")
+    if len({json.dumps(x) for x in v}) != len(v):
+        raise SpecError(f"sweep.{k}", v, "distinct values (a repeated value repeats the same realizations)")
+
+
+def _required(doc: dict, key: str):
+    if key not in doc:
+        raise SpecError(key, None, f"a value; {key!r} is required")
+    return doc[key]
+
+
+def _table(doc: dict, key: str) -> dict:
+    v = doc.get(key, {})
+    if not isinstance(v, dict):
+        raise SpecError(key, v, f"a [{key}] table")
+    return v
+
+
+def _int(doc: dict, key: str, minimum: int, default: int | None) -> int:
+    v = doc.get(key, default) if default is not None else _required(doc, key)
+    if isinstance(v, bool) or not isinstance(v, Integral) or v < minimum:
+        raise SpecError(key, v, f"an integer >= {minimum}")
+    return int(v)
+
+
+def _string(doc: dict, key: str, default: str) -> str:
+    v = doc.get(key, default)
+    if not isinstance(v, str):
+        raise SpecError(key, v, "a string")
+    return v
+
+
+def _number(field: str, v: object, positive: bool = True) -> float:
+    if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or (positive and v <= 0):
+        raise SpecError(field, v, "a finite number > 0" if positive else "a finite number")
+    return float(v)
+
+
+def _times_spec(table: dict, default: dict) -> dict:
+    """Normalize [times] to {"values": [...]} or {"start", "stop", "num"}."""
+    _check_keys("times", table, TIMES_KEYS)
+    if "values" in table:
+        extra = [k for k in table if k != "values"]
+        if extra:
+            raise SpecError(f"times.{extra[0]}", table[extra[0]], "either times.values or start/stop/num, not both")
+        v = table["values"]
+        if not isinstance(v, list) or not all(isinstance(x, Real) and not isinstance(x, bool) for x in v):
+            raise SpecError("times.values", v, "a list of numbers, e.g. values = [1.0, 10.0, 100.0]")
+        return {"values": [float(x) for x in v]}
+    spec = {**default, **table}
+    start = _number("times.start", spec["start"])
+    stop = _number("times.stop", spec["stop"])
+    if stop <= start:
+        raise SpecError("times.stop", spec["stop"], f"a time > times.start = {start:g}")
+    num = spec["num"]
+    if isinstance(num, bool) or not isinstance(num, Integral) or num < 2:
+        raise SpecError("times.num", num, "an integer >= 2")
+    return {"start": start, "stop": stop, "num": int(num)}
+
+
+def resolve_times(times: dict, tau: float | None) -> tuple[float, ...]:
+    """Sample times of one point: explicit values, or a log grid snapped to multiples of tau."""
+    if "values" in times:
+        return tuple(times["values"])
+    t = np.geomspace(times["start"], times["stop"], times["num"])
+    if tau is None:
+        return tuple(float(x) for x in t)
+    steps = np.unique(np.maximum(1, np.rint(t / tau))).astype(np.int64)
+    return tuple(float(f"{n * tau:.12g}") for n in steps)
+
+
+def _fit_config(table: dict) -> FitConfig:
+    _check_keys("fit", table, FIT_KEYS)
+    kw: dict[str, Any] = {}
+    if "window" in table:
+        w = table["window"]
+        if not (isinstance(w, list) and len(w) == 2 and all(isinstance(x, Real) and not isinstance(x, bool) for x in w) and 0 < w[0] < w[1]):
+            raise SpecError("fit.window", w, "[t_start, t_stop] with 0 < t_start < t_stop, e.g. window = [10.0, 1000.0]")
+        kw["window"] = (float(w[0]), float(w[1]))
+    for k in ("min_start", "min_decades", "curvature_sigma", "nsigma"):
+        if k in table:
+            kw[k] = _number(f"fit.{k}", table[k])
+    if "min_points" in table:
+        v = table["min_points"]
+        if isinstance(v, bool) or not isinstance(v, Integral) or v < 4:
+            raise SpecError("fit.min_points", v, "an integer >= 4 (a curvature test needs 4 times)")
+        kw["min_points"] = int(v)
+    return FitConfig(**kw)
+
+
+def _points(entry, module, fixed: dict, sweep: dict, times: dict) -> tuple[Point, ...]:
+    names = list(sweep)
+    points = []
+    for i, combo in enumerate(itertools.product(*(sweep[k] for k in names))):
+        swept = dict(zip(names, combo))
+        kw = {**fixed, **swept}
+        tau = kw.get("tau", _default(module.Params, "tau"))
+        try:
+            if isinstance(tau, Real) and not isinstance(tau, bool) and tau > 0:
+                kw["times"] = resolve_times(times, float(tau))
+            else:
+                kw["times"] = resolve_times(times, None)
+            params = module.Params(**kw)
+        except ParameterError as e:
+            raise SpecError(_field_of(e.field, fixed, sweep, times), e.value, e.allowed) from None
+        points.append(Point(index=i, params=params, key=point_key(entry.name, params), swept=swept))
+    return tuple(points)
+
+
+def _default(cls, name: str):
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return f.default
+    return None
+
+
+def _field_of(param: str, fixed: dict, sweep: dict, times: dict) -> str:
+    if param == "times":
+        return "times.values" if "values" in times else "times"
+    if param in sweep:
+        return f"sweep.{param}"
+    if param in fixed:
+        return f"params.{param}"
+    return f"params.{param} (default)"

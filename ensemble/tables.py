@@ -1,0 +1,93 @@
+"""From block partials to tidy tables: summary (means and errors) and fits.
+
+``summary``: one row per (parameter point, observable, coordinates) with a
+column per kernel parameter, ``observable``, one per axis (``t``, ``site``;
+null where an observable has no such axis), ``n``, ``mean``, ``sem`` and
+``estimator`` ("mean": sample mean and its standard error; "jackknife": a
+nonlinear function of the means, its full-sample value and block-jackknife
+error).
+
+``fits``: one row per point and fit, with window, errors and goodness of fit.
+``fit_windows``: every candidate window of the automatic window choice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .reduce import BlockMoments, Moments, jackknife
+from .registry import get_kernel
+
+__all__ = ["TABLES", "merge_blocks", "summarize", "tidy"]
+
+TABLES = ("summary", "fits", "fit_windows")
+
+
+def merge_blocks(chunks: Iterable[BlockMoments]) -> dict[str, Moments]:
+    """Chan-merge every block, one at a time in block order."""
+    total: dict[str, Moments] | None = None
+    for chunk in chunks:
+        for i in range(chunk.counts.size):
+            block = chunk.block(i)
+            total = block if total is None else {k: total[k].merge(block[k]) for k in total}
+    if total is None:
+        raise ValueError("no blocks to merge")
+    return total
+
+
+def summarize(exp, store) -> dict[str, pd.DataFrame]:
+    """Build the tables of ``exp`` from the partials in ``store`` and put them there."""
+    entry = get_kernel(exp.kernel)
+    module = entry.load()
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    for pt in exp.points:
+        total = merge_blocks(store.chunks(pt.key, exp.n_blocks))
+        analysis = entry.make_analysis(pt.params, exp.fit)
+        value, sem = jackknife(analysis.estimators, total, store.chunks(pt.key, exp.n_blocks))
+        params = _param_columns(pt.params)
+        schema = module.schema(pt.params)
+        n = next(iter(total.values())).n
+        for name, axes in schema.items():
+            frames["summary"].append(tidy(params, name, axes, n, total[name].mean, total[name].sem, "mean"))
+        coords = {axis: c for axes in schema.values() for axis, c in axes.items()}
+        for name, axis_names in analysis.derived_axes.items():
+            axes = {a: coords[a] for a in axis_names}
+            frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife"))
+        row, windows = analysis.fit_rows(value, sem)
+        frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": exp.n_blocks}]))
+        frames["fit_windows"].append(pd.DataFrame([{**params, **w} for w in windows]))
+    tables = {name: _concat(parts) for name, parts in frames.items()}
+    for name, df in tables.items():
+        store.put_table(name, df)
+    return tables
+
+
+def tidy(params: Mapping, name: str, axes: Mapping[str, np.ndarray], n: int, mean, sem, estimator: str) -> pd.DataFrame:
+    """Long-format rows of one observable at one point (C order over its axes)."""
+    mean = np.asarray(mean, dtype=float)
+    grids = np.meshgrid(*axes.values(), indexing="ij") if axes else []
+    cols = {k: v for k, v in params.items()}
+    cols["observable"] = name
+    df = pd.DataFrame(cols, index=pd.RangeIndex(mean.size))
+    df["t"] = grids[list(axes).index("t")].ravel() if "t" in axes else np.nan
+    df["site"] = pd.array(grids[list(axes).index("site")].ravel() if "site" in axes else [None] * mean.size, dtype="Int64")
+    df["n"] = np.int64(n)
+    df["mean"] = mean.ravel()
+    df["sem"] = np.asarray(sem, dtype=float).ravel()
+    df["estimator"] = estimator
+    return df
+
+
+def _param_columns(params) -> dict:
+    return {f.name: getattr(params, f.name) for f in dataclasses.fields(params) if f.name != "times"}
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    df = pd.concat(parts, ignore_index=True)
+    if "observable" in df:
+        df["observable"] = df["observable"].astype(str)
+    return df

@@ -1,0 +1,113 @@
+"""Tasks: one parameter point x a run of whole jackknife blocks.
+
+:func:`plan` lists the tasks still to do (skipping blocks a store already
+holds); :func:`run_task` is what a worker executes: it draws and evolves each
+realization in index order and returns per-block moments, never raw
+per-realization arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .errors import RealizationError
+from .reduce import BlockMoments
+from .registry import get_kernel, run_realization
+from .seeding import realization_rng
+
+__all__ = ["Task", "plan", "run_task"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything a worker needs to compute blocks ``[first_block, stop_block)`` of one point."""
+
+    kernel: str
+    params: Any
+    point: int
+    key: int
+    seed: int
+    first_block: int
+    stop_block: int
+    block_size: int
+    realizations: int
+
+    @property
+    def name(self) -> str:
+        """Deterministic name: point key and block range (file names, Dask keys)."""
+        return f"{self.key:016x}-b{self.first_block:06d}-{self.stop_block:06d}"
+
+    @property
+    def indices(self) -> range:
+        return range(self.first_block * self.block_size, min(self.stop_block * self.block_size, self.realizations))
+
+    def blocks(self) -> Iterator[range]:
+        for b in range(self.first_block, self.stop_block):
+            start = b * self.block_size
+            yield range(start, min(start + self.block_size, self.realizations))
+
+
+def plan(exp, done: dict[int, set[int]] | None = None) -> Iterator[Task]:
+    """Tasks covering every block not in ``done`` (point key -> finished block indices).
+
+    Points in sweep order; within a point, maximal runs of missing blocks are
+    cut into tasks of ``exp.blocks_per_task`` blocks.
+    """
+    done = done or {}
+    for pt in exp.points:
+        have = done.get(pt.key, set())
+        missing = [b for b in range(exp.n_blocks) if b not in have]
+        for first, stop in _runs(missing, exp.blocks_per_task):
+            yield Task(
+                kernel=exp.kernel,
+                params=pt.params,
+                point=pt.index,
+                key=pt.key,
+                seed=exp.seed,
+                first_block=first,
+                stop_block=stop,
+                block_size=exp.block_size,
+                realizations=exp.realizations,
+            )
+
+
+def _runs(blocks: list[int], size: int) -> Iterator[tuple[int, int]]:
+    """Split sorted block indices into consecutive runs of at most ``size``."""
+    i = 0
+    while i < len(blocks):
+        j = i
+        while j + 1 < len(blocks) and blocks[j + 1] == blocks[j] + 1 and j + 1 - i < size:
+            j += 1
+        yield blocks[i], blocks[j] + 1
+        i = j + 1
+
+
+def run_task(task: Task) -> BlockMoments:
+    """Compute one task's blocks (BLAS limited to one thread: Dask owns parallelism)."""
+    module = get_kernel(task.kernel).load()
+    with threadpool_limits(limits=1):
+        return BlockMoments.from_samples(task.first_block, (_block(task, module, r) for r in task.blocks()))
+
+
+def _block(task: Task, module, indices: Iterable[int]) -> Iterator[dict[str, np.ndarray]]:
+    for r in indices:
+        try:
+            obs = run_realization(module, task.params, realization_rng(task.seed, task.key, r))
+        except Exception as e:
+            raise RealizationError(_replay_hint(task, r, f"raised {type(e).__name__}: {e}")) from e
+        bad = [k for k, v in obs.items() if not np.all(np.isfinite(v))]
+        if bad:
+            raise RealizationError(_replay_hint(task, r, f"returned non-finite values in {', '.join(bad)}"))
+        yield obs
+
+
+def _replay_hint(task: Task, r: int, what: str) -> str:
+    return (
+        f"realization {r} of point {task.point} ({task.params}) {what}; "
+        f"seed: SeedSequence({task.seed}, spawn_key=({task.key}, {r}))"
+    )
