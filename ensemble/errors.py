@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["RealizationError", "RunDirectoryError", "SpecError"]
+import difflib
+
+__all__ = ["RealizationError", "RunDirectoryError", "SpecError", "did_you_mean"]
 
 
 class SpecError(ValueError):
@@ -36,3 +38,10 @@ class RealizationError(RuntimeError):
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def did_you_mean(word: object, choices) -> str:
+    """'did you mean X? ' for the closest choice (case-insensitive), or ''."""
+    lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(str(word).lower(), list(lower), n=1)
+    return f"did you mean {lower[close[0]]!r}? " if close else ""

@@ -170,6 +170,8 @@ class Jackknife:
         not depend on how the caller grouped them.
         """
         for i, m in enumerate(np.asarray(counts)):
+            if m >= self.n:  # a block holding everything cannot be left out
+                continue
             h = self.n / float(m)
             w = 1.0 / (h - 1.0)
             self.g += 1

@@ -9,7 +9,6 @@ around it: which analysis derives quantities and fits from its averages.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
@@ -17,7 +16,7 @@ from types import ModuleType
 import numpy as np
 
 from .analysis.front import FitConfig, FrontAnalysis
-from .errors import SpecError
+from .errors import SpecError, did_you_mean
 
 __all__ = ["KERNELS", "KernelEntry", "get_kernel", "run_realization", "warmup"]
 
@@ -34,15 +33,15 @@ class KernelEntry:
         Import path of the kernel module.
     summary : str
         One line for ``ensemble kernels``.
-    analysis : type
+    analysis : type or None
         Analysis class: ``analysis(times, FitConfig)`` with ``estimators``,
-        ``derived_axes`` and ``fit_rows``.
+        ``derived_axes`` and ``fit_rows``; None for means only.
     """
 
     name: str
     module: str
     summary: str
-    analysis: type = FrontAnalysis
+    analysis: type | None = FrontAnalysis
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -51,7 +50,7 @@ class KernelEntry:
         return [f.name for f in dataclasses.fields(self.load().Params)]
 
     def make_analysis(self, params, config: FitConfig):
-        return self.analysis(params.times, config)
+        return None if self.analysis is None else self.analysis(params.times, config)
 
 
 KERNELS: dict[str, KernelEntry] = {
@@ -70,9 +69,7 @@ def get_kernel(name: object) -> KernelEntry:
     """The registry entry for ``name``, or a SpecError listing the kernels."""
     if isinstance(name, str) and name in KERNELS:
         return KERNELS[name]
-    close = difflib.get_close_matches(str(name), list(KERNELS), n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    raise SpecError("kernel", name, f"{hint}one of {', '.join(sorted(KERNELS))}")
+    raise SpecError("kernel", name, f"{did_you_mean(name, KERNELS)}one of {', '.join(sorted(KERNELS))}")
 
 
 def run_realization(module: ModuleType, params, rng: np.random.Generator) -> dict[str, np.ndarray]:

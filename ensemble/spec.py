@@ -32,7 +32,6 @@ value and what is allowed, before any directory is made or task scheduled.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import itertools
 import json
@@ -48,7 +47,7 @@ import numpy as np
 from kernels._params import ParameterError
 
 from .analysis.front import FitConfig
-from .errors import SpecError
+from .errors import SpecError, did_you_mean
 from .registry import get_kernel
 from .seeding import canonical_params, point_key
 
@@ -190,10 +189,10 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     pnames = entry.param_names()
     fixed = _table(doc, "params")
     sweep = _table(doc, "sweep")
-    for k in fixed:
-        _check_param_name("params", k, pnames)
+    for k, v in fixed.items():
+        _check_param_name("params", k, v, pnames)
     for k, v in sweep.items():
-        _check_param_name("sweep", k, pnames)
+        _check_param_name("sweep", k, v, pnames)
         _check_sweep_values(k, v)
         if k in fixed:
             raise SpecError(f"sweep.{k}", v, f"a parameter either in [params] or in [sweep], not both ({k} is in both)")
@@ -245,7 +244,8 @@ def _check_user_window(kernel: str, points, fit: FitConfig) -> None:
         return
     entry = get_kernel(kernel)
     for pt in points:
-        problem = entry.make_analysis(pt.params, fit).window_problem()
+        analysis = entry.make_analysis(pt.params, fit)
+        problem = analysis.window_problem() if analysis is not None else None
         if problem:
             raise SpecError("fit.window", list(fit.window), f"{problem} (point {pt.label or 'the only point'})")
 
@@ -256,20 +256,17 @@ def _check_user_window(kernel: str, points, fit: FitConfig) -> None:
 def _check_keys(where: str, table: dict, allowed) -> None:
     for k in table:
         if k not in allowed:
-            close = difflib.get_close_matches(k, allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = did_you_mean(k, allowed)
             field = f"{where}.{k}" if where else k
             raise SpecError(field, table[k], f"{hint}unknown key; known keys{' of [' + where + ']' if where else ''}: {', '.join(allowed)}")
 
 
-def _check_param_name(section: str, k: str, pnames: list[str]) -> None:
+def _check_param_name(section: str, k: str, value: object, pnames: list[str]) -> None:
     if k == "times":
-        raise SpecError(f"{section}.times", "...", "sample times go in the [times] section")
+        raise SpecError(f"{section}.times", value, "sample times go in the [times] section")
     if k not in pnames:
         names = [n for n in pnames if n != "times"]
-        close = difflib.get_close_matches(k, names, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise SpecError(f"{section}.{k}", "(unknown parameter)", f"{hint}parameters of this kernel: {', '.join(names)}")
+        raise SpecError(f"{section}.{k}", value, f"{did_you_mean(k, names)}parameters of this kernel: {', '.join(names)}")
 
 
 def _check_sweep_values(k: str, v: object) -> None:

@@ -91,10 +91,6 @@ class DirectoryStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(target, lambda f: np.savez(f, **arrays))
 
-    def _load_all(self, key: int) -> list[BlockMoments]:
-        d = self.partials_dir / f"{key:016x}"
-        return [_unpack(np.load(p, allow_pickle=False)) for p in sorted(d.glob("*.npz"))] if d.exists() else []
-
     def done_blocks(self) -> dict[int, set[int]]:
         """Blocks held by valid partial files; corrupt files are renamed ``*.corrupt``."""
         done: dict[int, set[int]] = {}
@@ -106,7 +102,7 @@ class DirectoryStore:
             parts = []
             for p in sorted(d.glob("*.npz")):
                 try:
-                    parts.append(_unpack(np.load(p, allow_pickle=False)))
+                    parts.append(_read_partial(p))
                 except Exception:
                     p.rename(p.with_suffix(".corrupt"))
                     self.set_aside.append(p)
@@ -124,7 +120,7 @@ class DirectoryStore:
         ranges = sorted((tuple(map(int, _BLOCK_RANGE.search(p.stem).groups())), p) for p in files)
         _check_ranges([r for r, _ in ranges], n_blocks, key)
         for _, p in ranges:
-            yield _unpack(np.load(p, allow_pickle=False))
+            yield _read_partial(p)
 
     # -- tables ------------------------------------------------------------------
     def put_table(self, name: str, df: pd.DataFrame) -> None:
@@ -244,9 +240,13 @@ def _pack(b: BlockMoments) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _unpack(z) -> BlockMoments:
-    with z:
-        arrays = {k: z[k] for k in z.files}
+def _read_partial(path: Path) -> BlockMoments:
+    """Load and verify one partial file (the file is closed even when it is corrupt)."""
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+        return _unpack({k: z[k] for k in z.files})
+
+
+def _unpack(arrays: dict[str, np.ndarray]) -> BlockMoments:
     if str(arrays.pop("checksum")) != _checksum(arrays):
         raise CorruptPartial("checksum mismatch")
     names = [str(n) for n in arrays["names"]]

@@ -46,13 +46,15 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     for pt in exp.points:
         total = merge_blocks(store.chunks(pt.key, exp.n_blocks))
-        analysis = entry.make_analysis(pt.params, exp.fit)
-        value, sem = jackknife(analysis.estimators, total, store.chunks(pt.key, exp.n_blocks))
         params = _param_columns(pt.params)
         schema = module.schema(pt.params)
         n = next(iter(total.values())).n
         for name, axes in schema.items():
             frames["summary"].append(tidy(params, name, axes, n, total[name].mean, total[name].sem, "mean"))
+        analysis = entry.make_analysis(pt.params, exp.fit)
+        if analysis is None:
+            continue
+        value, sem = jackknife(analysis.estimators, total, store.chunks(pt.key, exp.n_blocks))
         coords = {axis: c for axes in schema.values() for axis, c in axes.items()}
         for name, axis_names in analysis.derived_axes.items():
             axes = {a: coords[a] for a in axis_names}
@@ -87,6 +89,8 @@ def _param_columns(params) -> dict:
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame()
     df = pd.concat(parts, ignore_index=True)
     if "observable" in df:
         df["observable"] = df["observable"].astype(str)

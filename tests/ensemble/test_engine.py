@@ -1,0 +1,213 @@
+"""The engine's invariances: executor, batch size, interruption and resume never change a bit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ensemble import MemoryStore, RealizationError, open_run_dir, parse_spec, run
+from ensemble.registry import KERNELS, KernelEntry
+from ensemble.seeding import realization_rng
+from ensemble.tasks import plan, run_task
+from kernels import anderson_trajectory as k
+from tests.conftest import assert_tables_identical, read_tables, small_spec
+
+
+@pytest.fixture(scope="module")
+def reference_tables():
+    """Serial, in-memory, batch 8 / block 4: the reference every other way must reproduce."""
+    return run(parse_spec(small_spec()), MemoryStore()).tables
+
+
+def test_tables_have_the_documented_shape(reference_tables):
+    s = reference_tables["summary"]
+    assert list(s.columns) == ["L", "W", "gamma", "tau", "J", "observable", "t", "site", "n", "mean", "sem", "estimator"]
+    assert set(s.observable) == {"Sz0", "Szg", "I0", "Ig", "Ir", "dS", "h"}
+    assert (s.n == 24).all()
+    assert s[s.observable == "I0"].site.isna().all() and s[s.observable == "Sz0"].site.notna().all()
+    assert len(s[(s.observable == "Szg") & (s.W == 2.0)]) == 12 * 10
+    fits = reference_tables["fits"]
+    assert list(fits.W) == [2.0, 6.0] and {"A", "A_err", "invA", "invA_err", "t_start", "t_stop", "chi2_dof"} <= set(fits.columns)
+
+
+def test_summary_means_equal_a_direct_loop_over_realizations(reference_tables):
+    exp = parse_spec(small_spec())
+    pt = exp.points[1]
+    samples = np.array([k.realize(pt.params, k.sample(pt.params, realization_rng(exp.seed, pt.key, r)))["Szg"] for r in range(24)])
+    s = reference_tables["summary"]
+    rows = s[(s.observable == "Szg") & (s.W == 6.0)].sort_values(["t", "site"])
+    np.testing.assert_allclose(rows["mean"], samples.mean(axis=0).ravel(), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(rows["sem"], samples.std(axis=0, ddof=1).ravel() / np.sqrt(24), rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("batch_size", [4, 12, 24, 5])
+def test_batch_size_does_not_change_a_bit(reference_tables, batch_size):
+    exp = parse_spec(small_spec(batch_size=batch_size))
+    result = run(exp, MemoryStore())
+    assert result.tasks_run == 2 * -(-6 // exp.blocks_per_task)
+    assert_tables_identical(result.tables, reference_tables)
+
+
+@pytest.mark.cluster
+def test_two_dask_workers_equal_serial_bit_for_bit(reference_tables, local_executor, tmp_path):
+    exp = parse_spec(small_spec(batch_size=4))
+    result = run(exp, open_run_dir(tmp_path / "run", exp, resume=False), local_executor)
+    assert result.tasks_run == 12 and local_executor.workers == 2
+    assert_tables_identical(result.tables, reference_tables)
+    assert_tables_identical(read_tables(tmp_path / "run"), reference_tables)
+
+
+@pytest.mark.cluster
+def test_dask_workers_run_single_threaded_numba(local_executor):
+    env = local_executor.client.run(lambda: {k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
+    assert len(env) == 2
+    assert all(v == {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"} for v in env.values())
+
+    def numba_threads():
+        import numba
+
+        return numba.config.NUMBA_NUM_THREADS
+
+    assert set(local_executor.client.run(numba_threads).values()) == {1}
+
+
+def test_plan_skips_done_blocks_and_splits_runs():
+    exp = parse_spec(small_spec(batch_size=8, block_size=4))  # 6 blocks per point, 2 per task
+    key0, key1 = exp.points[0].key, exp.points[1].key
+    tasks = list(plan(exp, {key0: {0, 1, 3}, key1: set(range(6))}))
+    assert [(t.first_block, t.stop_block) for t in tasks] == [(2, 3), (4, 6)]
+    assert all(t.key == key0 for t in tasks)
+
+
+def test_realization_seed_depends_only_on_seed_point_and_index():
+    exp = parse_spec(small_spec())
+    t1 = next(plan(exp))
+    exp2 = parse_spec(small_spec(batch_size=24, block_size=6))
+    t2 = next(plan(exp2))
+    a = run_task(t1).mean["I0"][0]  # block 0 = realizations 0..3 in both
+    rng_draws = [k.sample(t1.params, realization_rng(99, t1.key, r)).h for r in range(4)]
+    assert t1.key == t2.key
+    assert np.array_equal(rng_draws[0], k.sample(t2.params, realization_rng(99, t2.key, 0)).h)
+    direct = np.mean([k.realize(t1.params, k.sample(t1.params, realization_rng(99, t1.key, r)))["I0"] for r in range(4)], axis=0)
+    np.testing.assert_allclose(a, direct, rtol=0, atol=1e-14)
+
+
+# -- interruption, resume, corruption ---------------------------------------------------------
+
+
+def _partials(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "partials").glob("*/*.npz"))
+
+
+def test_killed_run_resumes_to_identical_tables(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(small_spec(realizations=60, batch_size=2, block_size=2, L=24, stop=400.0))
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "ensemble", "run", spec, "--out", out, "--executor", "serial", "--no-progress"]
+    proc = subprocess.Popen(list(map(str, cmd)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(_partials(out)) < 6 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(_partials(out))
+    assert proc.returncode == -signal.SIGKILL and 6 <= done < 60, "the run must be killed mid-way"
+    assert not (out / "tables").exists()
+
+    res = subprocess.run(list(map(str, cmd)) + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert f"ran {(60 - done) * 2} realizations" in res.stdout
+    assert len(_partials(out)) == 60
+
+    exp = parse_spec(spec.read_text(), name="spec")
+    assert_tables_identical(read_tables(out), run(exp, MemoryStore()).tables)
+
+
+def test_corrupt_partial_is_set_aside_and_recomputed(tmp_path):
+    exp = parse_spec(small_spec())
+    out = tmp_path / "run"
+    clean = run(exp, open_run_dir(out, exp, resume=False)).tables
+    victim = _partials(out)[3]
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2])  # truncated, as by a crash or a full disk
+    other = _partials(out)[5]
+    raw = bytearray(other.read_bytes())
+    raw[-200] ^= 0xFF  # one flipped byte
+    other.write_bytes(bytes(raw))
+
+    store = open_run_dir(out, exp, resume=True)
+    result = run(exp, store)
+    assert sorted(p.name for p in store.set_aside) == sorted([victim.name, other.name])
+    assert result.tasks_run == 2
+    assert_tables_identical(result.tables, clean)
+
+
+def test_existing_run_needs_resume_and_the_same_spec(tmp_path):
+    from ensemble import RunDirectoryError
+
+    exp = parse_spec(small_spec())
+    out = tmp_path / "run"
+    run(exp, open_run_dir(out, exp, resume=False))
+    with pytest.raises(RunDirectoryError, match="--resume"):
+        open_run_dir(out, exp, resume=False)
+    with pytest.raises(RunDirectoryError, match="different spec"):
+        open_run_dir(out, parse_spec(small_spec(realizations=28)), resume=True)
+    # batch size is not part of the results: resuming with another one is fine
+    store = open_run_dir(out, parse_spec(small_spec(batch_size=12)), resume=True)
+    assert run(parse_spec(small_spec(batch_size=12)), store).tasks_run == 0
+
+
+# -- failures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def faulty_kernel(monkeypatch):
+    entry = KernelEntry(name="faulty", module="tests.ensemble.faulty_kernel", summary="test", analysis=None)
+    monkeypatch.setitem(KERNELS, "faulty", entry)
+    return entry
+
+
+FAULTY = """
+kernel = "faulty"
+seed = 3
+realizations = 40
+batch_size = 10
+[params]
+threshold = 0.05
+{extra}
+[times]
+values = [1.0, 2.0]
+"""
+
+
+@pytest.mark.parametrize("extra, what", [("", "raised FloatingPointError"), ("nan = true", "non-finite values in x")])
+def test_failing_realization_names_point_index_and_seed(faulty_kernel, extra, what):
+    exp = parse_spec(FAULTY.format(extra=extra))
+    store = MemoryStore()
+    with pytest.raises(RealizationError) as e:
+        run(exp, store)
+    msg = str(e.value)
+    assert what in msg and "point 0" in msg
+    r = int(msg.split("realization ")[1].split(" ")[0])
+    key = exp.points[0].key
+    assert f"SeedSequence(3, spawn_key=({key}, {r}))" in msg
+    # the message is enough to replay that one realization, and it fails again
+    assert realization_rng(3, key, r).uniform(size=2)[0] < 0.05
+    # batches finished before the failure are kept
+    kept = store.done_blocks().get(key, set())
+    assert kept and r // exp.block_size not in kept
+
+
+def test_kernel_without_analysis_gets_only_means(faulty_kernel):
+    exp = parse_spec(FAULTY.format(extra="").replace("threshold = 0.05", "threshold = -1.0"))
+    tables = run(exp, MemoryStore()).tables
+    s = tables["summary"]
+    assert set(s.observable) == {"x"} and len(tables["fits"]) == 0
+    np.testing.assert_allclose(s["mean"], 0.5, atol=4 * s["sem"].max())

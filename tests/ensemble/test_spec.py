@@ -1,0 +1,172 @@
+"""Spec validation: every bad input is refused up front, naming field, value and what is allowed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ensemble import SpecError, parse_spec
+from ensemble.seeding import point_key
+
+GOOD = """
+kernel = "anderson_trajectory"
+seed = 5
+realizations = 40
+batch_size = 10
+[params]
+L = 8
+[sweep]
+W = [1.0, 2.0]
+[times]
+start = 0.5
+stop = 20.0
+num = 6
+"""
+
+
+def spec_with(**edits: str) -> str:
+    """GOOD with whole lines replaced: key -> new line ('' deletes it)."""
+    lines = GOOD.strip().splitlines()
+    out = []
+    for line in lines:
+        key = line.split("=")[0].strip()
+        out.append(edits.pop(key) if key in edits else line)
+    return "\n".join(out + list(edits.values()))
+
+
+def test_good_spec_resolves_points_and_times():
+    exp = parse_spec(GOOD, name="good")
+    assert [pt.swept for pt in exp.points] == [{"W": 1.0}, {"W": 2.0}]
+    t = exp.points[0].params.times
+    assert t[0] == 0.5 and t[-1] == 20.0 and len(t) == 6
+    assert all(abs(x / 0.05 - round(x / 0.05)) < 1e-9 for x in t)
+    assert exp.block_size == 1 and exp.n_blocks == 40  # default: ceil(40 / 100)
+
+
+def test_sweep_is_a_cartesian_product_last_key_fastest():
+    exp = parse_spec(spec_with(W="W = [1.0, 2.0]\nL = [8, 10, 12]", L=""))
+    assert [(p.params.W, p.params.L) for p in exp.points] == [(w, L) for w in (1.0, 2.0) for L in (8, 10, 12)]
+
+
+def test_explicit_times_are_kept():
+    exp = parse_spec(spec_with(start="values = [0.1, 1.0, 10.0]", stop="", num=""))
+    assert exp.points[0].params.times == (0.1, 1.0, 10.0)
+
+
+def test_point_key_depends_on_values_not_position_or_int_vs_float():
+    a = parse_spec(spec_with(W="W = [1.0, 2.0]"))
+    b = parse_spec(spec_with(W="W = [2, 1, 3]"))
+    assert a.points[0].key == b.points[1].key and a.points[1].key == b.points[0].key
+    assert len({p.key for p in b.points}) == 3
+    # sample times are not part of the key: a longer run extends the same noise sequence
+    c = parse_spec(spec_with(stop="stop = 200.0"))
+    assert c.points[0].key == a.points[0].key == point_key("anderson_trajectory", c.points[0].params)
+
+
+@pytest.mark.parametrize(
+    "edit, field, value_text",
+    [
+        ({"kernel": 'kernel = "andersen_trajectory"'}, "kernel", "andersen_trajectory"),
+        ({"seed": "seed = 5\nrealisations = 3"}, "realisations", "3"),
+        ({"L": "L = 7"}, "params.L", "7"),
+        ({"L": "l = 8"}, "params.l", "8"),
+        ({"W": "W = [1.0, -2.0]"}, "sweep.W", "-2.0"),
+        ({"W": "W = []"}, "sweep.W", "[]"),
+        ({"W": "W = 3.0"}, "sweep.W", "3.0"),
+        ({"W": "W = [1.0, 1.0]"}, "sweep.W", "[1.0, 1.0]"),
+        ({"W": "W = [1.0]\ntau = [0.05, -0.1]"}, "sweep.tau", "-0.1"),
+        ({"L": "L = 8\ntau = 0.0"}, "params.tau", "0.0"),
+        ({"realizations": "realizations = 0"}, "realizations", "0"),
+        ({"realizations": "realizations = -5"}, "realizations", "-5"),
+        ({"batch_size": "batch_size = 0"}, "batch_size", "0"),
+        ({"seed": "seed = -1"}, "seed", "-1"),
+        ({"seed": ""}, "seed", "None"),
+        ({"start": "values = [1.0, 0.5, 2.0]", "stop": "", "num": ""}, "times.values", "1.0"),
+        ({"start": "values = [0.5, 0.53]", "stop": "", "num": ""}, "times.values", "0.53"),
+        ({"start": "start = 30.0"}, "times.stop", "20.0"),
+        ({"num": "num = 1"}, "times.num", "1"),
+        ({"num": "num = 6\nstep = 2"}, "times.step", "2"),
+        ({"W": "W = [1.0, 2.0]\nL = [8, 10]"}, "sweep.L", "[8, 10]"),
+        ({"num": "num = 6\n[fit]\nwindow = [5.0, 1.0]"}, "fit.window", "[5.0, 1.0]"),
+        ({"num": "num = 6\n[fit]\nwindow = [100.0, 200.0]"}, "fit.window", "[100.0, 200.0]"),
+        ({"num": "num = 6\n[fit]\nwindwo = [1.0, 20.0]"}, "fit.windwo", "[1.0, 20.0]"),
+    ],
+)
+def test_bad_input_names_field_value_and_allowed(edit, field, value_text):
+    with pytest.raises(SpecError) as e:
+        parse_spec(spec_with(**edit))
+    assert e.value.field == field
+    msg = str(e.value)
+    assert msg.startswith(f"{field} = ")
+    assert value_text in msg
+    assert "allowed:" in msg
+
+
+def test_misspelled_key_suggests_the_right_one():
+    with pytest.raises(SpecError, match="did you mean 'realizations'"):
+        parse_spec(spec_with(realizations="realisations = 40"))
+    with pytest.raises(SpecError, match="did you mean 'W'"):
+        parse_spec(spec_with(W="w = [1.0]"))
+
+
+def test_odd_L_message_says_why():
+    with pytest.raises(SpecError, match="Neel"):
+        parse_spec(spec_with(L="L = 9"))
+
+
+def test_invalid_toml_is_a_spec_error():
+    with pytest.raises(SpecError, match="valid TOML"):
+        parse_spec("kernel = ")
+
+
+def test_block_and_batch_sizes():
+    exp = parse_spec(spec_with(batch_size="batch_size = 7\nblock_size = 3"))
+    assert exp.blocks_per_task == 3  # 7 rounded up to whole blocks of 3
+    assert exp.n_blocks == 14 and len(exp.block_range(13)) == 1
+
+
+# -- through the command line ----------------------------------------------------------------
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ensemble", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        ({"L": "L = 7"}, "params.L = 7"),
+        ({"W": "W = [-1.0]"}, "sweep.W = -1.0"),
+        ({"seed": "seed = 5\nrealisations = 3"}, "did you mean 'realizations'"),
+        ({"start": "values = [0.5, 0.53]", "stop": "", "num": ""}, "multiples of tau"),
+    ],
+)
+def test_cli_refuses_bad_spec_and_leaves_no_run_directory(tmp_path: Path, edit, needle):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(spec_with(**edit))
+    out = tmp_path / "run"
+    res = run_cli("run", str(spec), "--out", str(out), "--executor", "serial")
+    assert res.returncode == 2
+    assert needle in res.stderr
+    assert res.stderr.count("\n") <= 2, res.stderr  # one clear message, no traceback
+    assert not out.exists()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cli_validate_good_spec(tmp_path: Path):
+    spec = tmp_path / "good.toml"
+    spec.write_text(GOOD)
+    res = run_cli("validate", str(spec))
+    assert res.returncode == 0, res.stderr
+    assert "2 point(s)" in res.stdout and "W=2" in res.stdout
+
+
+def test_resolved_log_times_are_clean_decimals():
+    exp = parse_spec(spec_with(start="start = 0.1", stop="stop = 1000.0", num="num = 41"))
+    t = np.array(exp.points[0].params.times)
+    assert np.all(np.diff(t) > 0)
+    assert all(repr(x) == repr(round(x, 10)) for x in t)

@@ -1,0 +1,209 @@
+"""The Anderson-trajectory kernel against independent references.
+
+* the literal Eq. (B4) of paper 003 (dense expm, site basis) on identical draws;
+* an exact many-body evolution of the XX spin chain (Kronecker products, no
+  Jordan-Wigner), same fields and noise: pins the mapping and its signs;
+* the closed form of the clean chain (W = 0): bulk <S^z_j>(t) = +-J0(2 J t)/2;
+* the exact noise average of one step on the correlation matrix, against the
+  mean of many trajectories (within 4 standard errors), with a wrong
+  dephasing rate as the negative control.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import reduce
+
+import numpy as np
+import pytest
+from scipy.linalg import expm
+from scipy.special import j0
+
+from kernels import anderson_trajectory as k
+from kernels._params import ParameterError
+
+
+def draws(p: k.Params, seed: int) -> k.Draws:
+    return k.sample(p, np.random.default_rng(seed))
+
+
+# -- exact many-body reference, written without the kernel's machinery -------------------------
+
+SZ = np.diag([0.5, -0.5])
+SP = np.array([[0.0, 1.0], [0.0, 0.0]])  # S^+ with |up> = (1, 0)
+
+
+def site_op(op, j, L):
+    return reduce(np.kron, [op if i == j else np.eye(2) for i in range(L)])
+
+
+def xx_chain(h, J):
+    L = len(h)
+    H = sum(h[j] * site_op(SZ, j, L) for j in range(L))
+    for j in range(L - 1):
+        hop = site_op(SP, j, L) @ site_op(SP.T, j + 1, L)
+        H = H + 0.5 * J * (hop + hop.T)  # SxSx + SySy = (S+S- + S-S+)/2
+    return H
+
+
+def neel(L):
+    up, down = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    return reduce(np.kron, [up if j % 2 == 0 else down for j in range(L)]).astype(complex)
+
+
+def many_body(p: k.Params, d: k.Draws):
+    """<S^z_j>(t) for exp(-iHt)|Neel> and for the kicked product of Eq. (4)."""
+    L = p.L
+    H = xx_chain(d.h, p.J)
+    szs = [np.diag(site_op(SZ, j, L)) for j in range(L)]
+    psi0 = neel(L)
+    ref = np.array([[np.vdot(v, sz * v).real for sz in szs] for v in (expm(-1j * t * H) @ psi0 for t in p.times)])
+    U = expm(-1j * p.tau * H)
+    sz1 = szs[0]
+    psi, out, steps = psi0.copy(), [], list(p.steps)
+    for n in range(1, steps[-1] + 1):
+        psi = np.exp(-1j * d.eta[n - 1] * p.gamma * sz1) * (U @ psi)
+        if n in steps:
+            out.append([np.vdot(psi, sz * psi).real for sz in szs])
+    return ref, np.array(out)
+
+
+# -- tests -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "L, W, gamma, J",
+    [(2, 1.0, 1.0, 1.0), (6, 3.0, 1.0, 1.0), (8, 0.5, 2.0, 0.7), (10, 5.0, 1.0, 1.0)],
+)
+def test_matches_exact_many_body_xx_chain(L, W, gamma, J):
+    p = k.Params(L=L, W=W, gamma=gamma, J=J, times=(0.05, 0.5, 1.45, 4.0, 7.5))
+    d = draws(p, seed=L)
+    out = k.realize(p, d)
+    ref, kicked = many_body(p, d)
+    np.testing.assert_allclose(out["Sz0"], ref, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(out["Szg"], kicked, atol=1e-10, rtol=0)
+    sign = np.where(np.arange(L) % 2 == 0, 1.0, -1.0)
+    np.testing.assert_allclose(out["Ig"], (2 / L) * kicked @ sign, atol=1e-10, rtol=0)
+
+
+def test_noise_changes_the_state_so_the_comparison_has_teeth():
+    p = k.Params(L=8, W=1.0, times=(2.0, 7.5))
+    out = k.realize(p, draws(p, 3))
+    assert np.abs(out["Szg"] - out["Sz0"]).max() > 1e-2
+
+
+@pytest.mark.parametrize("L, W, gamma", [(4, 2.0, 1.0), (20, 5.0, 1.0), (50, 0.0, 3.0), (64, 10.0, 0.3)])
+def test_matches_literal_eq_B4(L, W, gamma):
+    p = k.Params(L=L, W=W, gamma=gamma, times=(0.05, 0.3, 1.0, 5.0, 12.5))
+    d = draws(p, seed=100 + L)
+    fast, literal = k.realize(p, d), k.realize_literal(p, d)
+    for name in fast:
+        np.testing.assert_allclose(fast[name], literal[name], atol=1e-10, rtol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("J", [1.0, 0.7])
+def test_clean_chain_bulk_follows_bessel_closed_form(J):
+    """W = 0: S^z_j(t) = (-1)^(j-1) J0(2 J t) / 2 in the bulk, before the edges are felt."""
+    L = 400
+    times = (0.5, 3.0, 10.0, 25.0, 50.0)
+    p = k.Params(L=L, W=0.0, gamma=1.0, J=J, times=times)
+    out = k.realize(p, draws(p, 0))
+    bulk = slice(L // 2 - 20, L // 2 + 20)
+    sign = np.where(np.arange(L) % 2 == 0, 1.0, -1.0)[bulk]
+    exact = 0.5 * np.outer(j0(2 * J * np.array(times)), sign)
+    np.testing.assert_allclose(out["Sz0"][:, bulk], exact, atol=1e-10, rtol=0)
+    # The bath at site 1 cannot reach the bulk before the light cone (speed J): same values.
+    np.testing.assert_allclose(out["Szg"][:, bulk], exact, atol=1e-10, rtol=0)
+    assert np.abs(out["Szg"][-1, :5] - out["Sz0"][-1, :5]).max() > 1e-3
+
+
+def test_gamma_zero_trajectory_equals_reference():
+    p = k.Params(L=30, W=4.0, gamma=0.0, times=(0.05, 1.0, 20.0))
+    out = k.realize(p, draws(p, 1))
+    np.testing.assert_allclose(out["Szg"], out["Sz0"], atol=1e-10, rtol=0)
+
+
+def test_large_chain_conserves_particle_number():
+    p = k.Params(L=1000, W=5.0, times=(0.5, 1.0))
+    out = k.realize(p, draws(p, 2))
+    for name in ("Sz0", "Szg"):
+        assert np.all(np.isfinite(out[name]))
+        np.testing.assert_allclose(out[name].sum(axis=1), 0.0, atol=1e-9)
+        assert np.all(np.abs(out[name]) <= 0.5 + 1e-12)
+
+
+# -- exact noise average (statistical, with a negative control) ------------------------------------
+
+
+def exact_channel(p: k.Params, h: np.ndarray, rate: float) -> np.ndarray:
+    """Noise-averaged <S^z_j> at the sample times, from the correlation matrix G = W W^dag.
+
+    One step: G <- U G U^dag, then the kick averaged over eta ~ N(0, tau):
+    G_1j, G_j1 (j != 1) gain a factor E[exp(-+i gamma eta)] = exp(-rate tau), with
+    rate = gamma^2 / 2 for the protocol of Eq. (4).
+    """
+    Q = k.single_particle_hamiltonian(h, p.J)
+    U = expm(-1j * p.tau * Q)
+    G = np.diag([1.0 if j % 2 == 0 else 0.0 for j in range(p.L)]).astype(complex)
+    damp = np.ones((p.L, p.L))
+    damp[0, 1:] = damp[1:, 0] = math.exp(-rate * p.tau)
+    out, steps = [], list(p.steps)
+    for n in range(1, steps[-1] + 1):
+        G = damp * (U @ G @ U.conj().T)
+        if n in steps:
+            out.append(np.diag(G).real - 0.5)
+    return np.array(out)
+
+
+def trajectory_average(p: k.Params, h: np.ndarray, n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    samples = np.array(
+        [k.realize(p, k.Draws(h=h, eta=rng.normal(0.0, math.sqrt(p.tau), p.steps[-1])))["Szg"] for _ in range(n)]
+    )
+    return samples.mean(axis=0), samples.std(axis=0, ddof=1) / math.sqrt(n)
+
+
+def max_deviation_in_sigma(mean, sem, exact):
+    ok = sem > 1e-12
+    return np.max(np.abs(mean - exact)[ok] / sem[ok])
+
+
+def test_trajectory_average_equals_exact_dephasing_channel():
+    p = k.Params(L=8, W=2.0, gamma=1.0, times=(0.5, 2.0, 5.0, 10.0, 20.0))
+    h = np.random.default_rng(11).uniform(-p.W, p.W, p.L)
+    mean, sem = trajectory_average(p, h, n=400, seed=12)
+    assert max_deviation_in_sigma(mean, sem, exact_channel(p, h, rate=p.gamma**2 / 2)) < 4.0
+    # Negative control: the gamma^2 printed in Eq. (2) of the paper is rejected by the same test.
+    assert max_deviation_in_sigma(mean, sem, exact_channel(p, h, rate=p.gamma**2)) > 4.0
+
+
+# -- parameters ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kw, field",
+    [
+        ({"L": 7}, "L"),
+        ({"L": 0}, "L"),
+        ({"L": 8.0}, "L"),
+        ({"W": -1.0}, "W"),
+        ({"tau": 0.0}, "tau"),
+        ({"tau": -0.05}, "tau"),
+        ({"gamma": -1.0}, "gamma"),
+        ({"times": ()}, "times"),
+        ({"times": (1.0, 0.5)}, "times"),
+        ({"times": (0.0, 1.0)}, "times"),
+        ({"times": (0.07,)}, "times"),
+    ],
+)
+def test_bad_parameters_name_the_field(kw, field):
+    with pytest.raises(ParameterError) as e:
+        k.Params(**kw)
+    assert e.value.field == field
+    assert field in str(e.value)
+
+
+def test_times_on_tau_grid_are_accepted_as_given():
+    p = k.Params(tau=0.05, times=(0.3, 1.15, 1000.0))
+    assert p.times == (0.3, 1.15, 1000.0)
+    assert list(p.steps) == [6, 23, 20000]
