@@ -120,9 +120,15 @@ def cmd_run(args) -> int:
 
 
 def cmd_query(args) -> int:
+    import duckdb
+
     from .query import query
 
-    df = query(args.dir, args.sql)
+    try:
+        df = query(args.dir, args.sql)
+    except duckdb.Error as e:
+        print(f"ensemble: query failed: {e}\nTables: summary, fits, fit_windows (see README).", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.csv:
         df.to_csv(sys.stdout, index=False)
     else:

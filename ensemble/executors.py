@@ -58,10 +58,9 @@ class DaskExecutor:
         A cluster to close with the executor (for clusters it started).
     """
 
-    name = "dask"
-
     def __init__(self, client: Client, window: int | None = None, owns=None):
         self.client = client
+        self.name = "local Dask cluster" if owns is not None else f"Dask scheduler {client.scheduler.address}"
         self.workers = max(1, sum(client.nthreads().values()))
         self.window = window or 4 * self.workers
         self._owns = owns

@@ -50,19 +50,26 @@ def _select(df: pd.DataFrame, row, params) -> pd.DataFrame:
 
 def _front(plt, summary, fits, params, swept, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 5))
+    lo, hi = np.inf, -np.inf
     for i, (_, fit) in enumerate(fits.iterrows()):
         h = _select(summary, fit, params)
         h = h[h.observable == "h"].sort_values("t")
         color = f"C{i}"
         ax.errorbar(h.t, h["mean"], yerr=h["sem"], fmt="o", ms=3, color=color, label=_label(fit, swept))
+        lo, hi = min(lo, h["mean"].min()), max(hi, h["mean"].quantile(0.97))
         if np.isfinite(fit.A):
             tt = np.geomspace(fit.t_start, fit.t_stop, 50)
             ax.plot(tt, fit.A * np.log(tt) + fit.B, "-", color=color, lw=2)
     ax.set_xscale("log")
     ax.set_xlabel("t")
     ax.set_ylabel("h(t)")
-    ax.legend(loc="upper left", fontsize=8)
-    inset = ax.inset_axes([0.6, 0.1, 0.37, 0.33])
+    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+        # by the means, not the error bars: at early times h is a ratio of two
+        # vanishing sums and its error bars are huge
+        pad = 0.1 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + 2.2 * (hi - lo))
+    ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.36), fontsize=8)
+    inset = ax.inset_axes([0.09, 0.58, 0.36, 0.36])
     x = fits[swept[0]].to_numpy(dtype=float)
     inset.errorbar(x, fits.invA, yerr=fits.invA_err, fmt="s", ms=4, color="k")
     inset.axhline(AVALANCHE_BOUND, color="r", ls="--", lw=1, label="2 ln 4")

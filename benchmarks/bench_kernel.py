@@ -1,0 +1,73 @@
+"""Per-step cost of the Anderson-trajectory kernel vs the literal Eq. (B4), one thread.
+
+The literal method (``kernels.anderson_trajectory.realize_literal``) propagates
+the L x N orbital matrix on sites with a precomputed ``expm(-i tau Q)``: one
+dense complex matrix product per step, O(L^2 N). The kernel works in the
+eigenbasis of Q (phases, then a rank-one kick), O(L N) per step.
+
+Both are timed as full realizations at two run lengths; the difference
+divided by the difference in steps is the marginal cost of one step, so
+set-up (eigendecomposition, expm, sampling at the sample times) cancels.
+
+Usage: python benchmarks/bench_kernel.py [--sizes 50 100 200 400]
+"""
+
+from __future__ import annotations
+
+import os
+
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from ensemble.spec import resolve_times  # noqa: E402
+from kernels import anderson_trajectory as k  # noqa: E402
+
+
+def best_time(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def per_step(realize, L: int, steps: tuple[int, int], repeats: int) -> float:
+    """Marginal seconds per step of ``realize`` at chain length L."""
+    tau = 0.05
+    times = []
+    for s in steps:
+        p = k.Params(L=L, W=5.0, tau=tau, times=(s * tau,))
+        d = k.sample(p, np.random.default_rng(L))
+        times.append(best_time(lambda: realize(p, d), repeats))
+    return (times[1] - times[0]) / (steps[1] - steps[0])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200, 400])
+    args = ap.parse_args()
+    k.realize(k.warmup_params(), k.sample(k.warmup_params(), np.random.default_rng(0)))  # compile
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, one thread; numpy {np.__version__}")
+    print(f"{'L':>5} {'literal us/step':>16} {'kernel us/step':>15} {'speedup':>8}")
+    with threadpool_limits(limits=1):
+        for L in args.sizes:
+            lit_steps = (200, 200 + max(200, 40_000_000 // (L * L * L // 2)))
+            lit = per_step(k.realize_literal, L, lit_steps, repeats=3)
+            fast = per_step(k.realize, L, (2000, 2000 + max(4000, 40_000_000 // (L * L // 2))), repeats=5)
+            print(f"{L:>5} {lit * 1e6:>16.2f} {fast * 1e6:>15.3f} {lit / fast:>7.1f}x")
+        p = k.Params(L=100, W=5.0, times=resolve_times({"start": 0.5, "stop": 1000.0, "num": 34}, 0.05))
+        d = k.sample(p, np.random.default_rng(1))
+        t = best_time(lambda: k.realize(p, d), 3)
+        print(f"one realization at L = 100 to t = {p.times[-1]:g} ({p.steps[-1]} steps, {len(p.times)} sample times): {t * 1e3:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

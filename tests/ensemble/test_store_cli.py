@@ -1,0 +1,133 @@
+"""Store backends share one interface; Parquet round trip; the CLI's query, fit, plot and report."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ensemble import DirectoryStore, MemoryStore, open_run_dir, parse_spec, run
+from ensemble.query import query
+from tests.conftest import assert_tables_identical, read_tables, run_cli, small_spec
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    """One real CLI run (serial) into a run directory."""
+    d = tmp_path_factory.mktemp("cli")
+    spec = d / "small.toml"
+    spec.write_text(small_spec())
+    res = run_cli("run", spec, "--out", d / "run", "--executor", "serial", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    return d / "run", res
+
+
+@pytest.mark.parametrize("backend", ["memory", "directory"])
+def test_both_stores_give_the_same_tables(backend, tmp_path):
+    exp = parse_spec(small_spec())
+    store = MemoryStore() if backend == "memory" else open_run_dir(tmp_path / "run", exp, resume=False)
+    tables = run(exp, store).tables
+    reference = run(exp, MemoryStore()).tables
+    assert_tables_identical(tables, reference)
+    # what the store returns is what was put, for both backends (Parquet round trip for the directory)
+    assert_tables_identical({name: store.table(name) for name in tables}, reference)
+
+
+def test_run_directory_records_spec_environment_and_points(cli_run):
+    run_dir, _ = cli_run
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["spec"]["kernel"] == "anderson_trajectory" and manifest["spec"]["seed"] == 99
+    assert [p["swept"] for p in manifest["points"]] == [{"W": 2.0}, {"W": 6.0}]
+    versions = manifest["environment"]["versions"]
+    assert versions["numpy"] and versions["numba"] and versions["dask"]
+    assert "revision" in (manifest["environment"]["git"] or {"revision": None})
+    assert (run_dir / "spec.toml").read_text() == small_spec()
+
+
+def test_cli_report_says_where_tables_are_and_how_to_query(cli_run):
+    run_dir, res = cli_run
+    out = res.stdout
+    assert "ran 48 realizations" in out
+    assert str(run_dir / "tables") in out and "ensemble query" in out
+    assert "2 ln 4 = 2.773" in out
+    fits = pd.read_parquet(run_dir / "tables" / "fits.parquet")
+    for invA in fits.invA:
+        assert f"{invA:.3f}" in out
+
+
+def test_parquet_tables_read_with_pandas_pyarrow_and_duckdb(cli_run):
+    import pyarrow.parquet as pq
+
+    run_dir, _ = cli_run
+    path = run_dir / "tables" / "summary.parquet"
+    a = pd.read_parquet(path)
+    b = pq.read_table(path).to_pandas()
+    c = duckdb.sql(f"SELECT * FROM read_parquet('{path}')").df()
+    assert len(a) == len(b) == len(c) > 0
+    assert a["mean"].sum() == pytest.approx(c["mean"].sum(), rel=1e-12)
+
+
+def test_cli_query_selects_imbalance_at_one_W(cli_run):
+    run_dir, _ = cli_run
+    sql = "SELECT t, mean, sem FROM summary WHERE observable = 'Ig' AND W = 6 ORDER BY t"
+    res = run_cli("query", run_dir, sql, "--csv")
+    assert res.returncode == 0, res.stderr
+    got = pd.read_csv(io.StringIO(res.stdout))
+    s = read_tables(run_dir)["summary"]
+    want = s[(s.observable == "Ig") & (s.W == 6.0)].sort_values("t")
+    assert len(got) == 12
+    pd.testing.assert_series_equal(got["mean"], want["mean"].reset_index(drop=True), check_exact=False, rtol=1e-15)
+    assert query(run_dir, "SELECT count(*) AS n FROM fits")["n"][0] == 2
+
+
+def test_cli_query_reports_bad_sql_clearly(cli_run):
+    run_dir, _ = cli_run
+    res = run_cli("query", run_dir, "SELECT nope FROM summary")
+    assert res.returncode == 2 and "nope" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_cli_fit_recomputes_from_partials_with_a_user_window(cli_run, tmp_path):
+    run_dir, _ = cli_run
+    before = read_tables(run_dir)
+    res = run_cli("fit", run_dir, "--window", "2.0", "40.0")
+    assert res.returncode == 0, res.stderr
+    fits = pd.read_parquet(run_dir / "tables" / "fits.parquet")
+    assert set(fits.window) == {"user"} and fits.t_start.min() >= 2.0 and fits.t_stop.max() == 40.0
+    res = run_cli("fit", run_dir)  # back to the spec's own settings: same tables as the run made
+    assert res.returncode == 0, res.stderr
+    assert_tables_identical(read_tables(run_dir), before)
+    bad = run_cli("fit", run_dir, "--window", "1000", "2000")
+    assert bad.returncode == 2 and "fit.window" in bad.stderr
+
+
+def test_cli_plot_writes_figures(cli_run):
+    run_dir, _ = cli_run
+    res = run_cli("plot", run_dir)
+    assert res.returncode == 0, res.stderr
+    for name in ("front.png", "imbalance.png"):
+        path = run_dir / "plots" / name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_cli_refuses_to_overwrite_a_run(cli_run):
+    run_dir, _ = cli_run
+    res = run_cli("run", run_dir / "spec.toml", "--out", run_dir, "--executor", "serial")
+    assert res.returncode == 2 and "--resume" in res.stderr
+
+
+def test_cli_kernels_lists_the_kernel():
+    res = run_cli("kernels")
+    assert res.returncode == 0 and "anderson_trajectory" in res.stdout and "gamma" in res.stdout
+
+
+def test_directory_store_refuses_foreign_directory(tmp_path):
+    from ensemble import RunDirectoryError
+
+    (tmp_path / "x.txt").write_text("not a run")
+    with pytest.raises(RunDirectoryError, match="not a run directory"):
+        open_run_dir(tmp_path, parse_spec(small_spec()), resume=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]
+    assert isinstance(DirectoryStore(tmp_path).done_blocks(), dict)
