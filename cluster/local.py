@@ -41,8 +41,13 @@ def local_cluster(n_workers: int | None = None, dashboard: bool = False) -> Loca
         )
 
 
-def connect(address: str) -> Client:
-    """A client of a running scheduler: ``tcp://HOST:PORT``, or a scheduler file (``*.json``)."""
-    if address.endswith(".json") and os.path.exists(address):
-        return Client(scheduler_file=address)
-    return Client(address)
+def connect(address: str, timeout: float = 10.0) -> Client:
+    """A client of a running scheduler: ``tcp://HOST:PORT``, or a scheduler file (``*.json``).
+
+    Raises OSError (or TimeoutError) if the scheduler does not answer within ``timeout`` seconds.
+    """
+    if address.endswith(".json"):
+        if not os.path.exists(address):
+            raise FileNotFoundError(f"no scheduler file {address}")
+        return Client(scheduler_file=address, timeout=timeout)
+    return Client(address, timeout=timeout)

@@ -7,7 +7,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from .errors import RealizationError, RunDirectoryError, SpecError
+from .errors import ClusterError, RealizationError, RunDirectoryError, SpecError
 
 __all__ = ["main"]
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as e:
         print(f"ensemble: error in spec: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except RunDirectoryError as e:
+    except (RunDirectoryError, ClusterError) as e:
         print(f"ensemble: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RealizationError as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["RealizationError", "RunDirectoryError", "SpecError", "did_you_mean"]
+__all__ = ["ClusterError", "RealizationError", "RunDirectoryError", "SpecError", "did_you_mean"]
 
 
 class SpecError(ValueError):
@@ -29,6 +29,10 @@ class SpecError(ValueError):
 
 class RunDirectoryError(RuntimeError):
     """The output directory cannot be used as asked (exists, or belongs to another spec)."""
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster asked for cannot be reached or started."""
 
 
 class RealizationError(RuntimeError):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 from tqdm import tqdm
 
+from .errors import ClusterError
 from .executors import DaskExecutor, SerialExecutor
 from .tables import summarize
 from .tasks import plan, run_task
@@ -67,8 +68,11 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
         from cluster import connect
 
         if scheduler is None:
-            raise ValueError("the dask executor needs a scheduler address (--scheduler tcp://HOST:PORT)")
-        return DaskExecutor(connect(scheduler))
+            raise ClusterError("the dask executor needs a scheduler address (--scheduler tcp://HOST:PORT)")
+        try:
+            return DaskExecutor(connect(scheduler))
+        except (OSError, TimeoutError) as e:
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
     if kind == "serial":
         return SerialExecutor()
     if kind == "local":

@@ -211,3 +211,30 @@ def test_kernel_without_analysis_gets_only_means(faulty_kernel):
     s = tables["summary"]
     assert set(s.observable) == {"x"} and len(tables["fits"]) == 0
     np.testing.assert_allclose(s["mean"], 0.5, atol=4 * s["sem"].max())
+
+
+# -- memory ------------------------------------------------------------------------------------------
+
+
+def _peak_bytes(realizations: int, block_size: int | None, tmp_path: Path) -> int:
+    import tracemalloc
+
+    text = small_spec(realizations=realizations, batch_size=max(1, realizations // 10), block_size=1, stop=5.0)
+    if block_size is None:  # default blocks: ceil(realizations / 100)
+        text = text.replace("block_size = 1\n", "")
+    exp = parse_spec(text)
+    store = open_run_dir(tmp_path / f"run{realizations}-{block_size}", exp, resume=False)
+    warm = parse_spec(small_spec(realizations=4, batch_size=4, stop=5.0))
+    run(warm, open_run_dir(tmp_path / f"warm{realizations}", warm, resume=False))  # imports, first Parquet write
+    tracemalloc.start()
+    try:
+        run(exp, store)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_driver_memory_does_not_grow_with_realizations(tmp_path):
+    small = _peak_bytes(500, None, tmp_path)
+    large = _peak_bytes(5000, None, tmp_path)
+    assert large < 1.3 * small, f"peak {small} -> {large} bytes for 10x the realizations"
