@@ -5,7 +5,8 @@ the L x N orbital matrix on sites with a precomputed ``expm(-i tau Q)``: one
 dense complex matrix product per step, O(L^2 N). The kernel works in the
 eigenbasis of Q (phases, then a rank-one kick), O(L N) per step.
 
-Both are timed as full realizations at two run lengths; the difference
+Both are timed as full realizations at two run lengths (the longer one
+about half a second longer, best of several runs each); the difference
 divided by the difference in steps is the marginal cost of one step, so
 set-up (eigendecomposition, expm, sampling at the sample times) cancels.
 
@@ -39,15 +40,24 @@ def best_time(fn, repeats: int) -> float:
     return best
 
 
-def per_step(realize, L: int, steps: tuple[int, int], repeats: int) -> float:
-    """Marginal seconds per step of ``realize`` at chain length L."""
+def per_step(realize, L: int, repeats: int, seconds: float = 0.5) -> float:
+    """Marginal seconds per step of ``realize`` at chain length L.
+
+    Run lengths are chosen from a trial so that the longer run lasts about
+    ``seconds`` longer than the shorter one; each length takes the best of
+    ``repeats`` runs.
+    """
     tau = 0.05
-    times = []
-    for s in steps:
-        p = k.Params(L=L, W=5.0, tau=tau, times=(s * tau,))
+
+    def run_time(steps: int, reps: int) -> float:
+        p = k.Params(L=L, W=5.0, tau=tau, times=(steps * tau,))
         d = k.sample(p, np.random.default_rng(L))
-        times.append(best_time(lambda: realize(p, d), repeats))
-    return (times[1] - times[0]) / (steps[1] - steps[0])
+        return best_time(lambda: realize(p, d), reps)
+
+    base = 100
+    trial = (run_time(base + 200, 1) - run_time(base, 1)) / 200
+    extra = max(200, int(seconds / max(trial, 1e-9)))
+    return (run_time(base + extra, repeats) - run_time(base, repeats)) / extra
 
 
 def main() -> None:
@@ -59,9 +69,8 @@ def main() -> None:
     print(f"{'L':>5} {'literal us/step':>16} {'kernel us/step':>15} {'speedup':>8}")
     with threadpool_limits(limits=1):
         for L in args.sizes:
-            lit_steps = (200, 200 + max(200, 40_000_000 // (L * L * L // 2)))
-            lit = per_step(k.realize_literal, L, lit_steps, repeats=3)
-            fast = per_step(k.realize, L, (2000, 2000 + max(4000, 40_000_000 // (L * L // 2))), repeats=5)
+            lit = per_step(k.realize_literal, L, repeats=3)
+            fast = per_step(k.realize, L, repeats=5)
             print(f"{L:>5} {lit * 1e6:>16.2f} {fast * 1e6:>15.3f} {lit / fast:>7.1f}x")
         p = k.Params(L=100, W=5.0, times=resolve_times({"start": 0.5, "stop": 1000.0, "num": 34}, 0.05))
         d = k.sample(p, np.random.default_rng(1))

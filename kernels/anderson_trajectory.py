@@ -219,23 +219,6 @@ def _reference_densities(eps, V, X0, times, out):
 
 
 @njit(nogil=True, cache=True)
-def _phase_project(Xr, Xi, pr, pi, v, ar, ai):
-    """Free step (a phase per mode) and the projections a_k = sum_m v_m X_mk."""
-    L, N = Xr.shape
-    ar[:] = 0.0
-    ai[:] = 0.0
-    for m in range(L):
-        a, b, vm = pr[m], pi[m], v[m]
-        for k in range(N):
-            xr = Xr[m, k] * a - Xi[m, k] * b
-            xi = Xr[m, k] * b + Xi[m, k] * a
-            Xr[m, k] = xr
-            Xi[m, k] = xi
-            ar[k] += vm * xr
-            ai[k] += vm * xi
-
-
-@njit(nogil=True, cache=True)
 def _kick_coefficients(ar, ai, cr, ci):
     """b_k = c a_k in place, for the kick 1 + c v v^T."""
     for k in range(ar.size):
@@ -257,11 +240,12 @@ def _kick(Xr, Xi, v, br, bi):
 
 @njit(nogil=True, cache=True)
 def _kick_phase_project(Xr, Xi, pr, pi, v, br, bi, ar, ai):
-    """The kick of one step fused with the free step and projections of the next.
+    """Pending kick X <- X + v b^T, then the free step and the projections a_k = sum_m v_m X_mk.
 
-    One pass over X instead of two: the step is bound by memory traffic.
-    Modes run along the outer loop and orbitals along the contiguous inner
-    one, so the loop vectorizes without reassociating sums.
+    The kick of step n - 1 and the free part of step n in one pass over X:
+    the step is bound by memory traffic. Modes run along the outer loop and
+    orbitals along the contiguous inner one, so the loop vectorizes without
+    reassociating sums.
     """
     L, N = Xr.shape
     ar[:] = 0.0
@@ -283,8 +267,9 @@ def _kick_phase_project(Xr, Xi, pr, pi, v, br, bi, ar, ai):
 def _trajectory_densities(eps, V, X0, eta, gamma, tau, steps, out):
     """Noisy trajectory of Eq. (4); site densities written at each sample step.
 
-    Between sample steps the kick of step n and the free part of step n + 1
-    run as one fused pass (:func:`_kick_phase_project`).
+    Each step's kick is left pending (coefficients b) and applied in the
+    same pass as the next step's free part; at a sample step it is applied
+    at once so the densities see the whole step.
     """
     L, N = X0.shape
     Xr = X0.copy()
@@ -294,24 +279,21 @@ def _trajectory_densities(eps, V, X0, eta, gamma, tau, steps, out):
     v = V[0, :].copy()
     ar = np.empty(N)
     ai = np.empty(N)
-    br = np.empty(N)
-    bi = np.empty(N)
-    last = steps[-1]
+    br = np.zeros(N)
+    bi = np.zeros(N)
     s = 0
-    _phase_project(Xr, Xi, pr, pi, v, ar, ai)  # free part of step 1
-    for n in range(1, last + 1):
+    for n in range(1, steps[-1] + 1):
+        _kick_phase_project(Xr, Xi, pr, pi, v, br, bi, ar, ai)
         phi = eta[n - 1] * gamma
         br[:] = ar
         bi[:] = ai
         _kick_coefficients(br, bi, math.cos(phi) - 1.0, -math.sin(phi))
         if n == steps[s]:
             _kick(Xr, Xi, v, br, bi)
+            br[:] = 0.0
+            bi[:] = 0.0
             _site_densities(V, Xr, Xi, out[s])
             s += 1
-            if n < last:
-                _phase_project(Xr, Xi, pr, pi, v, ar, ai)
-        else:
-            _kick_phase_project(Xr, Xi, pr, pi, v, br, bi, ar, ai)
 
 
 def realize_literal(p: Params, d: Draws) -> dict[str, np.ndarray]:
