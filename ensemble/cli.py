@@ -193,10 +193,29 @@ def cmd_kernels(args) -> int:
 
 
 def _report(exp, tables, store) -> None:
-    from .analysis.front import AVALANCHE_BOUND
-
     fits = tables["fits"]
     swept = list(exp.sweep)
+    if len(fits):
+        _print_fits(fits, swept)
+    path = getattr(store, "path", None)
+    if path is None:
+        return
+    n = len(tables["summary"])
+    print(f"\nTables in {path / 'tables'}: summary.parquet ({n} rows), fits.parquet, fit_windows.parquet")
+    w = exp.points[-1].swept
+    where = " AND ".join(f"{k} = {v}" for k, v in w.items()) or "TRUE"
+    obs = "Ir" if len(fits) else tables["summary"]["observable"].iloc[0]
+    print("Query them, e.g.:")
+    print(f"  ensemble query {path} \"SELECT t, mean, sem FROM summary WHERE observable = '{obs}' AND {where} ORDER BY t\"")
+    table = "fits" if len(fits) else "summary"
+    print(f"  python -c \"import pandas as pd; print(pd.read_parquet('{path}/tables/{table}.parquet'))\"")
+    if len(fits):
+        print(f"  ensemble plot {path}")
+
+
+def _print_fits(fits, swept) -> None:
+    from .analysis.front import AVALANCHE_BOUND
+
     print(f"\nFront fits h(t) = A ln t + B; avalanche bound 1/A > 2 ln 4 = {AVALANCHE_BOUND:.3f} (Eq. 18)")
     head = "".join(f"{k:>8}" for k in swept) + f"{'1/A':>10}{'err':>8}{'A':>9}{'err':>8}  {'window':<18}{'linear':<8}bound"
     print(head)
@@ -208,17 +227,6 @@ def _report(exp, tables, store) -> None:
             + f"{row.invA:>10.3f}{row.invA_err:>8.3f}{row.A:>9.4f}{row.A_err:>8.4f}  {window:<18}"
             + f"{'yes' if row.window_linear else 'no':<8}{row.bound_holds}{z}"
         )
-    path = getattr(store, "path", None)
-    if path is None:
-        return
-    n = len(tables["summary"])
-    print(f"\nTables in {path / 'tables'}: summary.parquet ({n} rows), fits.parquet, fit_windows.parquet")
-    w = exp.points[-1].swept
-    where = " AND ".join(f"{k} = {v}" for k, v in w.items()) or "TRUE"
-    print("Query them, e.g.:")
-    print(f"  ensemble query {path} \"SELECT t, mean, sem FROM summary WHERE observable = 'Ir' AND {where} ORDER BY t\"")
-    print(f"  python -c \"import pandas as pd; print(pd.read_parquet('{path}/tables/fits.parquet'))\"")
-    print(f"  ensemble plot {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

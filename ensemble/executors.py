@@ -22,7 +22,20 @@ from .registry import warmup
 __all__ = ["DaskExecutor", "SerialExecutor"]
 
 
-class SerialExecutor:
+class _Executor:
+    """Context-manager protocol shared by the executors."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class SerialExecutor(_Executor):
     """Run every task in this process, in plan order."""
 
     name = "serial"
@@ -35,17 +48,8 @@ class SerialExecutor:
         for task in tasks:
             yield task, fn(task)
 
-    def close(self) -> None:
-        pass
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class DaskExecutor:
+class DaskExecutor(_Executor):
     """Run tasks on a Dask cluster through ``client``.
 
     Parameters
@@ -102,9 +106,3 @@ class DaskExecutor:
         self.client.close()
         if self._owns is not None:
             self._owns.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

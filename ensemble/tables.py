@@ -72,8 +72,7 @@ def tidy(params: Mapping, name: str, axes: Mapping[str, np.ndarray], n: int, mea
     """Long-format rows of one observable at one point (C order over its axes)."""
     mean = np.asarray(mean, dtype=float)
     grids = np.meshgrid(*axes.values(), indexing="ij") if axes else []
-    cols = {k: v for k, v in params.items()}
-    cols["observable"] = name
+    cols = {**params, "observable": name}
     df = pd.DataFrame(cols, index=pd.RangeIndex(mean.size))
     df["t"] = grids[list(axes).index("t")].ravel() if "t" in axes else np.nan
     df["site"] = pd.array(grids[list(axes).index("site")].ravel() if "site" in axes else [None] * mean.size, dtype="Int64")

@@ -238,3 +238,14 @@ def test_driver_memory_does_not_grow_with_realizations(tmp_path):
     small = _peak_bytes(500, None, tmp_path)
     large = _peak_bytes(5000, None, tmp_path)
     assert large < 1.3 * small, f"peak {small} -> {large} bytes for 10x the realizations"
+
+
+def test_cli_report_for_a_kernel_without_fits(faulty_kernel, capsys, tmp_path):
+    from ensemble.cli import _report
+
+    exp = parse_spec(FAULTY.format(extra="").replace("threshold = 0.05", "threshold = -1.0"))
+    store = open_run_dir(tmp_path / "run", exp, resume=False)
+    tables = run(exp, store).tables
+    _report(exp, tables, store)
+    out = capsys.readouterr().out
+    assert "Front fits" not in out and "observable = 'x'" in out and "summary.parquet" in out
