@@ -50,6 +50,7 @@ from .analysis.front import FitConfig
 from .errors import SpecError, did_you_mean
 from .registry import get_kernel
 from .seeding import canonical_params, point_key
+from .tasks import block_range
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -136,8 +137,7 @@ class Experiment:
 
     def block_range(self, block: int) -> range:
         """Realization indices of one block."""
-        start = block * self.block_size
-        return range(start, min(start + self.block_size, self.realizations))
+        return block_range(block, self.block_size, self.realizations)
 
     def results_hash(self) -> str:
         """Hash of everything the tables depend on (not batch size, not fit settings)."""

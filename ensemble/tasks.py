@@ -20,7 +20,13 @@ from .reduce import BlockMoments
 from .registry import get_kernel, run_realization
 from .seeding import realization_rng
 
-__all__ = ["Task", "plan", "run_task"]
+__all__ = ["Task", "block_range", "plan", "run_task"]
+
+
+def block_range(block: int, block_size: int, realizations: int) -> range:
+    """Realization indices of one jackknife block (the last block may be short)."""
+    start = block * block_size
+    return range(start, min(start + block_size, realizations))
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,7 @@ class Task:
 
     def blocks(self) -> Iterator[range]:
         for b in range(self.first_block, self.stop_block):
-            start = b * self.block_size
-            yield range(start, min(start + self.block_size, self.realizations))
+            yield block_range(b, self.block_size, self.realizations)
 
 
 def plan(exp, done: dict[int, set[int]] | None = None) -> Iterator[Task]:
