@@ -99,17 +99,16 @@ def cmd_run(args) -> int:
     executor = make_executor("dask" if args.scheduler else args.executor, args.workers, args.scheduler)
     with executor:
         store = open_run_dir(out, exp, args.resume)
-        done = sum(len(v) for v in store.done_blocks().values())
-        if store.set_aside:
-            print(f"set aside {len(store.set_aside)} corrupt partial file(s); their blocks are recomputed", file=sys.stderr)
         print(
             f"{exp.name}: {len(exp.points)} point(s) x {exp.realizations} realizations of {exp.kernel}, "
-            f"{exp.n_blocks} blocks of {exp.block_size} per point"
-            + (f", {done} block(s) already done" if done else "")
-            + f"; executor: {executor.name}, {executor.workers} worker(s)",
+            f"{exp.n_blocks} blocks of {exp.block_size} per point; executor: {executor.name}, {executor.workers} worker(s)",
             file=sys.stderr,
         )
         result = run(exp, store, executor, progress=not args.no_progress)
+    if store.set_aside:
+        print(f"set aside {len(store.set_aside)} corrupt partial file(s) as *.corrupt; their blocks were recomputed")
+    if result.realizations_skipped:
+        print(f"resumed: {result.realizations_skipped} realizations were already done")
     if result.realizations_run:
         print(
             f"ran {result.realizations_run} realizations in {result.tasks_run} tasks, "

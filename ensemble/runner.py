@@ -25,6 +25,7 @@ class RunResult:
     realizations_run: int
     tasks_run: int
     seconds: float
+    realizations_skipped: int = 0
 
     @property
     def rate(self) -> float:
@@ -46,9 +47,8 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     """
     executor = executor or SerialExecutor()
     done = store.done_blocks()
-    todo = exp.total_realizations - sum(
-        len(exp.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < exp.n_blocks
-    )
+    skipped = sum(len(exp.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < exp.n_blocks)
+    todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
     if todo:
         executor.warm(exp.kernel)
@@ -59,7 +59,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
             count, tasks = count + n, tasks + 1
             bar.update(n)
     seconds = time.perf_counter() - start
-    return RunResult(tables=summarize(exp, store), realizations_run=count, tasks_run=tasks, seconds=seconds)
+    return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
 
 
 def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None):

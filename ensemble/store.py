@@ -130,12 +130,6 @@ class DirectoryStore:
     def table(self, name: str) -> pd.DataFrame:
         return pd.read_parquet(self.tables_dir / f"{name}.parquet")
 
-    def table_path(self, name: str) -> Path:
-        return self.tables_dir / f"{name}.parquet"
-
-    def manifest(self) -> dict:
-        return json.loads((self.path / "run.json").read_text())
-
 
 def check_run_dir(path: str | Path, exp, resume: bool) -> bool:
     """Check that ``path`` can take a run of ``exp``; True if it already holds that run.

@@ -124,6 +124,7 @@ def test_killed_run_resumes_to_identical_tables(tmp_path):
     res = subprocess.run(list(map(str, cmd)) + ["--resume"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert f"ran {(60 - done) * 2} realizations" in res.stdout
+    assert f"resumed: {done * 2} realizations were already done" in res.stdout
     assert len(_partials(out)) == 60
 
     exp = parse_spec(spec.read_text(), name="spec")
