@@ -131,3 +131,13 @@ def test_directory_store_refuses_foreign_directory(tmp_path):
         open_run_dir(tmp_path, parse_spec(small_spec()), resume=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]
     assert isinstance(DirectoryStore(tmp_path).done_blocks(), dict)
+
+
+def test_cli_shows_a_progress_bar_with_rate_and_eta(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(small_spec())
+    res = run_cli("run", spec, "--out", tmp_path / "run", "--executor", "serial")
+    assert res.returncode == 0, res.stderr
+    bar = res.stderr.splitlines()[-1]
+    assert "48/48" in bar and "real/s" in bar and "100%" in bar
+    assert "<" in bar  # tqdm's [elapsed<remaining] ETA field
