@@ -61,6 +61,16 @@ KERNELS: dict[str, KernelEntry] = {
             module="kernels.anderson_trajectory",
             summary="noisy trajectory of the Anderson (XX) chain as a Gaussian state; paper 003, Delta = 0",
         ),
+        KernelEntry(
+            name="xxz_trajectory",
+            module="kernels.xxz_trajectory",
+            summary="noisy trajectory of the XXZ chain in the Neel S^z sector (Chebyshev propagator); paper 003",
+        ),
+        KernelEntry(
+            name="xxz_exact",
+            module="kernels.xxz_exact",
+            summary="exact noise average (density-matrix channel and gamma^2/2 Lindblad) for L <= 10; paper 003",
+        ),
     ]
 }
 

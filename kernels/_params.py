@@ -18,6 +18,7 @@ __all__ = [
     "check_int",
     "check_nonnegative",
     "check_positive",
+    "check_real",
     "check_times",
 ]
 
@@ -58,7 +59,8 @@ def check_even(field: str, value: int, why: str) -> int:
     return value
 
 
-def _check_real(field: str, value: object) -> float:
+def check_real(field: str, value: object) -> float:
+    """Return ``value`` as a finite float."""
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
         raise ParameterError(field, value, "a finite real number")
     return float(value)
@@ -66,7 +68,7 @@ def _check_real(field: str, value: object) -> float:
 
 def check_nonnegative(field: str, value: object) -> float:
     """Return ``value`` as a float >= 0."""
-    x = _check_real(field, value)
+    x = check_real(field, value)
     if x < 0:
         raise ParameterError(field, value, "a real number >= 0")
     return x
@@ -74,7 +76,7 @@ def check_nonnegative(field: str, value: object) -> float:
 
 def check_positive(field: str, value: object) -> float:
     """Return ``value`` as a float > 0."""
-    x = _check_real(field, value)
+    x = check_real(field, value)
     if x <= 0:
         raise ParameterError(field, value, "a real number > 0")
     return x

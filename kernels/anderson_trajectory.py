@@ -31,13 +31,22 @@ trajectory on the same fields: the paper's paired design.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 from scipy.linalg import eigh_tridiagonal, expm
 
-from ._params import check_even, check_int, check_nonnegative, check_positive, check_times
+from ._trajectory import (
+    Draws,
+    TrajectoryParams,
+    check_draws,
+    imbalance,
+    neel_sites,
+    observables,
+    sample,
+    trajectory_schema,
+)
 
 __all__ = [
     "DEFAULT_TIMES",
@@ -61,98 +70,18 @@ DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
 
 
 @dataclass(frozen=True)
-class Params:
-    """Parameters of one Anderson-chain noisy trajectory.
-
-    Parameters
-    ----------
-    L : int
-        Chain length, even (Neel state), >= 2.
-    W : float
-        Disorder strength; fields uniform in [-W, W].
-    gamma : float
-        Bath coupling of Eq. (3); gamma = 0 makes the noisy copy equal the reference.
-    tau : float
-        Trotter step of Eq. (4) (paper: 0.05).
-    J : float
-        Exchange coupling (paper: 1, the energy unit).
-    times : tuple of float
-        Sample times, > 0, strictly increasing, multiples of tau.
-    """
-
-    L: int = 100
-    W: float = 5.0
-    gamma: float = 1.0
-    tau: float = 0.05
-    J: float = 1.0
-    times: tuple[float, ...] = field(default=(1.0,))
-
-    def __post_init__(self):
-        L = check_even("L", check_int("L", self.L, 2), "the Neel state needs L/2 up spins")
-        tau = check_positive("tau", self.tau)
-        object.__setattr__(self, "L", L)
-        object.__setattr__(self, "W", check_nonnegative("W", self.W))
-        object.__setattr__(self, "gamma", check_nonnegative("gamma", self.gamma))
-        object.__setattr__(self, "tau", tau)
-        object.__setattr__(self, "J", float(check_nonnegative("J", self.J)))
-        object.__setattr__(self, "times", check_times(self.times, tau))
-
-    @property
-    def steps(self) -> np.ndarray:
-        """Trotter step index of each sample time, ndarray[int64], shape (T,)."""
-        return np.rint(np.asarray(self.times) / self.tau).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class Draws:
-    """All random input of one realization.
-
-    Attributes
-    ----------
-    h : ndarray[float64], shape (L,)
-        On-site fields.
-    eta : ndarray[float64], shape (S,)
-        Noise increments eta_n ~ N(0, tau), n = 1..S with S the last sample step.
-    """
-
-    h: np.ndarray
-    eta: np.ndarray
+class Params(TrajectoryParams):
+    """Parameters of one Anderson-chain noisy trajectory (see TrajectoryParams)."""
 
 
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:
     """Output schema: observable -> {axis name: coordinates}, in array axis order."""
-    t = np.asarray(p.times, dtype=float)
-    site = np.arange(1, p.L + 1, dtype=np.int64)
-    return {
-        "Sz0": {"t": t, "site": site},
-        "Szg": {"t": t, "site": site},
-        "I0": {"t": t},
-        "Ig": {"t": t},
-    }
+    return trajectory_schema(p)
 
 
 def warmup_params() -> Params:
     """A tiny point that runs every jitted path (for warming the Numba cache)."""
     return Params(L=4, W=1.0, times=(0.05, 0.1))
-
-
-def sample(p: Params, rng: np.random.Generator) -> Draws:
-    """Draw the fields, then the noise sequence, of one realization."""
-    h = rng.uniform(-p.W, p.W, size=p.L)
-    eta = rng.normal(0.0, math.sqrt(p.tau), size=int(p.steps[-1]))
-    return Draws(h=h, eta=eta)
-
-
-def neel_sites(L: int) -> np.ndarray:
-    """0-based indices of the occupied (up) sites of the Neel state, site 1 up."""
-    return np.arange(0, L, 2, dtype=np.int64)
-
-
-def imbalance(sz: np.ndarray) -> np.ndarray:
-    """I = (2/L) sum_j (-1)^(j-1) <S^z_j> over the last axis (I = 1 in the Neel state)."""
-    L = sz.shape[-1]
-    sign = np.where(np.arange(L) % 2 == 0, 1.0, -1.0)
-    return (2.0 / L) * (sz @ sign)
 
 
 def single_particle_hamiltonian(h: np.ndarray, J: float) -> np.ndarray:
@@ -176,9 +105,8 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
         ``Sz0``, ``Szg``: ndarray[float64], shape (T, L), <S^z_j> without and
         with the bath; ``I0``, ``Ig``: ndarray[float64], shape (T,), imbalances.
     """
+    check_draws(p, d)
     steps = p.steps
-    if d.eta.size < steps[-1] or d.h.shape != (p.L,):
-        raise ValueError(f"draws do not match params: h {d.h.shape}, eta {d.eta.size} < {steps[-1]} steps")
     eps, V = eigh_tridiagonal(d.h, np.full(p.L - 1, 0.5 * p.J))
     V = np.ascontiguousarray(V)
     X0 = np.ascontiguousarray(V[neel_sites(p.L), :].T)  # (L modes, N orbitals), real
@@ -186,8 +114,7 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     ng = np.empty((steps.size, p.L))
     _reference_densities(eps, V, X0, np.asarray(p.times, dtype=float), n0)
     _trajectory_densities(eps, V, X0, d.eta, p.gamma, p.tau, steps, ng)
-    sz0, szg = n0 - 0.5, ng - 0.5
-    return {"Sz0": sz0, "Szg": szg, "I0": imbalance(sz0), "Ig": imbalance(szg)}
+    return observables(n0 - 0.5, ng - 0.5)
 
 
 @njit(nogil=True, cache=True)
@@ -316,5 +243,4 @@ def realize_literal(p: Params, d: Draws) -> dict[str, np.ndarray]:
         if n == steps[s]:
             ng[s] = np.sum(np.abs(W) ** 2, axis=1)
             s += 1
-    sz0, szg = n0 - 0.5, ng - 0.5
-    return {"Sz0": sz0, "Szg": szg, "I0": imbalance(sz0), "Ig": imbalance(szg)}
+    return observables(n0 - 0.5, ng - 0.5)

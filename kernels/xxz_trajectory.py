@@ -1,0 +1,191 @@
+r"""Noisy trajectory of the interacting XXZ chain in the Neel state's S^z sector.
+
+Paper 003, Eqs. (1)-(6), Delta = 1 by default:
+
+.. math::
+
+    H_0 = \sum_j h_j S^z_j + J \sum_{j=1}^{L-1} (S^x_j S^x_{j+1} + S^y_j S^y_{j+1}
+          + \Delta S^z_j S^z_{j+1}),\qquad U_n = e^{-i \eta_n \gamma S^z_1} e^{-i\tau H_0},
+
+with ``h_j`` uniform in [-W, W] and ``eta_n ~ N(0, tau)``, restricted to
+``S^z_tot = 0`` (dimension C(L, L/2)). ``exp(-i tau H_0)`` is applied by a
+Chebyshev expansion (:mod:`kernels.chebyshev`) whose truncation error per
+application is below ``tol``; the kick is a phase per basis state. The
+noiseless reference ``|psi_0(t)>`` is evolved on the same fields, between
+sample times in long Chebyshev steps.
+
+Draws and observables are those of :mod:`kernels.anderson_trajectory`
+(same sampling order, so Delta = 0 reproduces that kernel on the same seed),
+so the same front analysis and plots apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+from . import spin_basis as sb
+from ._params import ParameterError, check_positive, check_real
+from ._trajectory import Draws, TrajectoryParams, check_draws, observables, sample, trajectory_schema
+from .chebyshev import ChebyshevPropagator, SparseHamiltonian, chebyshev_apply
+
+__all__ = [
+    "DEFAULT_TIMES",
+    "MAX_L",
+    "NAME",
+    "Draws",
+    "Params",
+    "Sector",
+    "hamiltonian",
+    "realize",
+    "sample",
+    "schema",
+    "sector",
+    "warmup_params",
+]
+
+NAME = "xxz_trajectory"
+DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
+#: Largest chain: C(24, 12) = 2.7e6 states, ~0.5 GB per realization.
+MAX_L = 24
+
+
+@dataclass(frozen=True)
+class Params(TrajectoryParams):
+    """Parameters of one XXZ noisy trajectory (see TrajectoryParams), plus:
+
+    Delta : float
+        Ising anisotropy (paper: 1).
+    tol : float
+        Norm-error bound of each application of exp(-i dt H_0).
+    """
+
+    L: int = 12
+    Delta: float = 1.0
+    tol: float = 1e-12
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.L > MAX_L:
+            raise ParameterError("L", self.L, f"an even integer <= {MAX_L} (the sector has C(L, L/2) states)")
+        object.__setattr__(self, "Delta", check_real("Delta", self.Delta))
+        tol = check_positive("tol", self.tol)
+        if tol >= 1e-3:
+            raise ParameterError("tol", self.tol, "a tolerance > 0 and < 1e-3, e.g. tol = 1e-12")
+        object.__setattr__(self, "tol", tol)
+
+
+@dataclass(frozen=True)
+class Sector:
+    """The S^z_tot = 0 sector of an L-site open chain, independent of the fields.
+
+    Attributes
+    ----------
+    states : ndarray[int64], shape (dim,)
+    spins : ndarray[float64], shape (dim, L)
+        S^z_j of each basis state.
+    hops : tuple of ndarray
+        (indptr, indices) pattern of sum_j (S^+_j S^-_{j+1} + h.c.).
+    zz : ndarray[float64], shape (dim,)
+        sum_j S^z_j S^z_{j+1}.
+    neel : int
+        Index of the Neel state with site 1 up.
+    """
+
+    states: np.ndarray
+    spins: np.ndarray
+    hops: tuple
+    zz: np.ndarray
+    neel: int
+
+    @property
+    def dim(self) -> int:
+        return self.states.size
+
+
+@lru_cache(maxsize=4)
+def sector(L: int) -> Sector:
+    """The sector of the Neel state (built once per L and process)."""
+    states = sb.sector_states(L, L // 2)
+    bonds = sb.chain_bonds(L)
+    spins = sb.site_spins(states, L)
+    zz = sb.ising_diagonal(spins, bonds, np.ones(L - 1))
+    neel = int(np.searchsorted(states, sb.neel_state(L)))
+    return Sector(states, spins, sb.exchange_pattern(states, L, bonds), zz, neel)
+
+
+def hamiltonian(p: Params, h: np.ndarray) -> SparseHamiltonian:
+    """H_0 of Eq. (1) in the sector."""
+    s = sector(p.L)
+    return SparseHamiltonian.from_patterns(s.spins @ h + p.J * p.Delta * s.zz, [s.hops], [0.5 * p.J])
+
+
+def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:
+    """Output schema: observable -> {axis name: coordinates}."""
+    return trajectory_schema(p)
+
+
+def warmup_params() -> Params:
+    """A tiny point that runs every jitted path."""
+    return Params(L=4, W=1.0, times=(0.05, 0.1))
+
+
+def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
+    """Evolve the reference and the noisy trajectory; <S^z_j> and imbalances at the sample times.
+
+    Parameters
+    ----------
+    p : Params
+    d : Draws
+        Explicit fields ``d.h`` (L,) and noise ``d.eta`` (covering the last sample step).
+    """
+    check_draws(p, d)
+    s = sector(p.L)
+    prop = ChebyshevPropagator(hamiltonian(p, d.h), tol=p.tol)
+    times = np.asarray(p.times)
+    sz0 = np.empty((times.size, p.L))
+    psi = np.zeros(s.dim, dtype=np.complex128)
+    psi[s.neel] = 1.0
+    previous = 0.0
+    for i, t in enumerate(times):
+        prop.evolve(psi, t - previous)
+        _magnetization(psi, s.spins, sz0[i])
+        previous = t
+    szg = np.empty_like(sz0)
+    psi[:] = 0.0
+    psi[s.neel] = 1.0
+    _noisy_trajectory(psi, prop.args(p.tau), s.spins[:, 0], d.eta, p.gamma, p.steps, s.spins, szg)
+    return observables(sz0, szg)
+
+
+@njit(nogil=True, cache=True)
+def _magnetization(psi, spins, out):
+    """out[j] = sum_a |psi_a|^2 S^z_j(a)."""
+    out[:] = 0.0
+    for a in range(psi.size):
+        w = psi[a].real * psi[a].real + psi[a].imag * psi[a].imag
+        for j in range(spins.shape[1]):
+            out[j] += w * spins[a, j]
+
+
+@njit(nogil=True, cache=True)
+def _noisy_trajectory(psi, cheb, s1, eta, gamma, steps, spins, out):
+    """Eq. (4) step by step: Chebyshev exp(-i tau H_0), then the kick exp(-i eta gamma S^z_1).
+
+    ``cheb`` is ChebyshevPropagator.args(tau).
+    """
+    d, indptr, indices, amps, coeffs, w = cheb
+    s = 0
+    for n in range(1, steps[-1] + 1):
+        chebyshev_apply(psi, d, indptr, indices, amps, coeffs, w)
+        phi = eta[n - 1] * gamma
+        up = np.exp(-0.5j * phi)
+        down = np.exp(0.5j * phi)
+        for a in range(psi.size):
+            psi[a] *= up if s1[a] > 0 else down
+        if n == steps[s]:
+            _magnetization(psi, spins, out[s])
+            s += 1
