@@ -352,14 +352,15 @@ def _fit_config(table: dict) -> FitConfig:
         if not (isinstance(w, list) and len(w) == 2 and all(isinstance(x, Real) and not isinstance(x, bool) for x in w) and 0 < w[0] < w[1]):
             raise SpecError("fit.window", w, "[t_start, t_stop] with 0 < t_start < t_stop, e.g. window = [10.0, 1000.0]")
         kw["window"] = (float(w[0]), float(w[1]))
-    for k in ("min_start", "min_decades", "curvature_sigma", "nsigma"):
+    for k in ("min_start", "min_decades", "curvature_sigma", "nsigma", "r_th"):
         if k in table:
             kw[k] = _number(f"fit.{k}", table[k])
-    if "min_points" in table:
-        v = table["min_points"]
-        if isinstance(v, bool) or not isinstance(v, Integral) or v < 4:
-            raise SpecError("fit.min_points", v, "an integer >= 4 (a curvature test needs 4 times)")
-        kw["min_points"] = int(v)
+    for k, minimum, why in (("min_points", 4, "a curvature test needs 4 times"), ("bootstrap", 100, "resamples")):
+        if k in table:
+            v = table[k]
+            if isinstance(v, bool) or not isinstance(v, Integral) or v < minimum:
+                raise SpecError(f"fit.{k}", v, f"an integer >= {minimum} ({why})")
+            kw[k] = int(v)
     return FitConfig(**kw)
 
 

@@ -59,10 +59,17 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
         for name, axis_names in analysis.derived_axes.items():
             axes = {a: coords[a] for a in axis_names}
             frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife"))
-        row, windows = analysis.fit_rows(value, sem)
-        frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": exp.n_blocks}]))
+        rows, windows = analysis.fit_rows(value, sem)
+        frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": exp.n_blocks} for row in rows]))
         frames["fit_windows"].append(pd.DataFrame([{**params, **w} for w in windows]))
     tables = {name: _concat(parts) for name, parts in frames.items()}
+    if entry.analysis is not None and len(tables["fits"]):
+        names = list(_param_columns(exp.points[0].params))
+        extra = entry.analysis.cross_point_rows(tables["fits"], names, exp.fit, exp.seed)
+        if extra:
+            ints = [c for c in names if tables["fits"][c].dtype.kind == "i"]
+            fits = pd.concat([tables["fits"], pd.DataFrame(extra)], ignore_index=True)
+            tables["fits"] = fits.astype({c: "Int64" for c in ints})
     for name, df in tables.items():
         store.put_table(name, df)
     return tables

@@ -7,6 +7,12 @@ Derived from the disorder/noise averages (all errors by block jackknife):
 * magnetization difference, Eq. (11): ``dS_j(t) = |avg Sz0_j - avg Szg_j|``;
 * front position, Eq. (12): ``h(t) = sum_j (j - 1) dS_j / sum_j dS_j``.
 
+The threshold time of Sec. IV A, ``t~``: the first upward crossing of
+``Ir(t)`` through ``r_th`` (default 0.17), interpolated linearly in ln t between
+sample times, with its jackknife error; plus the paper's discrete reading as
+a bracket: the earliest sample times at which ``Ir + sigma`` and ``Ir - sigma``
+exceed ``r_th``.
+
 The front fit ``h(t) = A ln t + B`` runs over a window of sample times. By
 default the window is chosen automatically: it ends at the last sample time
 and starts at the earliest sample time t >= ``min_start`` (default 10/J, the
@@ -27,10 +33,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AVALANCHE_BOUND", "FitConfig", "FrontAnalysis", "derived"]
+__all__ = ["AVALANCHE_BOUND", "A_BOUND", "FitConfig", "FrontAnalysis", "crossing_log_time", "derived"]
 
-#: Eq. (18): localization is robust against avalanches if 1/A > 2 ln 4.
+#: Eq. (18): localization is robust against avalanches if 1/A > 2 ln 4 ...
 AVALANCHE_BOUND = 2.0 * math.log(4.0)
+#: ... i.e. if the front slope A is below 1/(2 ln 4) = 0.3607. Verdicts and the
+#: crossing W* are computed on A, whose errors stay Gaussian where A ~ 0 and
+#: 1/A does not.
+A_BOUND = 1.0 / AVALANCHE_BOUND
 
 REQUIRED = ("Sz0", "Szg", "I0", "Ig")
 
@@ -53,8 +63,13 @@ class FitConfig:
         A window is logarithmic if its ln^2 t coefficient is within this many
         jackknife errors of zero.
     nsigma : float
-        The bound 1/A > 2 ln 4 "holds" (or is "violated") when 1/A is more than
-        this many errors above (below) it; otherwise "inconclusive".
+        The bound 1/A > 2 ln 4, i.e. A < 1/(2 ln 4), "holds" (or is "violated")
+        when A is more than this many errors below (above) 1/(2 ln 4);
+        otherwise "inconclusive".
+    r_th : float
+        Threshold of the relative imbalance for t~ (paper: 0.17).
+    bootstrap : int
+        Resamples for the error of the avalanche crossing W*.
     """
 
     window: tuple[float, float] | None = None
@@ -63,6 +78,22 @@ class FitConfig:
     min_points: int = 5
     curvature_sigma: float = 2.0
     nsigma: float = 2.0
+    r_th: float = 0.17
+    bootstrap: int = 2000
+
+
+def crossing_log_time(Ir: np.ndarray, t: np.ndarray, r_th: float) -> np.ndarray:
+    """ln of the first time Ir crosses r_th upwards, linear in ln t; NaN if never (broadcasts)."""
+    above = Ir >= r_th
+    i = np.argmax(above, axis=-1)[..., None]
+    prev = np.maximum(i - 1, 0)
+    lt = np.log(t)
+    y0 = np.take_along_axis(Ir, prev, axis=-1)[..., 0]
+    y1 = np.take_along_axis(Ir, i, axis=-1)[..., 0]
+    x0, x1 = lt[prev[..., 0]], lt[i[..., 0]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(i[..., 0] > 0, (r_th - y0) / (y1 - y0), 0.0)
+    return np.where(above.any(axis=-1), x0 + frac * (x1 - x0), np.nan)
 
 
 def derived(means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -154,7 +185,15 @@ class FrontAnalysis:
                 curv[..., k] = hw @ q
         with np.errstate(divide="ignore"):
             out.update(fit_A=A, fit_B=B, fit_invA=1.0 / A, fit_curvature=curv)
+        out["ln_t_tilde"] = crossing_log_time(out["Ir"], self.t, self.config.r_th)
         return out
+
+    @staticmethod
+    def cross_point_rows(fits, params: list[str], config: FitConfig, seed: int) -> list[dict]:
+        """Fits across points: Eq. (9) threshold scaling and the Eq. (18) crossing W*."""
+        from .thresholds import cross_point_rows
+
+        return cross_point_rows(fits, params, config.bootstrap, seed)
 
     def select(self, value: Mapping[str, np.ndarray], sem: Mapping[str, np.ndarray]) -> tuple[int, bool]:
         """Index of the chosen window and whether it passed the linearity test."""
@@ -167,8 +206,32 @@ class FrontAnalysis:
             return int(passing[0]), True
         return len(self.windows) - 1, False
 
-    def fit_rows(self, value, sem) -> tuple[dict, list[dict]]:
-        """The fits-table row of the chosen window, and one row per candidate window."""
+    def fit_rows(self, value, sem) -> tuple[list[dict], list[dict]]:
+        """Fits-table rows of this point (front, threshold time) and one row per candidate window."""
+        front, windows = self._front_row(value, sem)
+        return [front, self._threshold_row(value, sem)], windows
+
+    def _threshold_row(self, value, sem) -> dict:
+        r, t, Ir, err = self.config.r_th, self.t, value["Ir"], sem["Ir"]
+
+        def first(mask) -> float:
+            return float(t[np.argmax(mask)]) if mask.any() else math.nan
+
+        ln_t = float(value["ln_t_tilde"])
+        status = "not reached" if not math.isfinite(ln_t) else ("at first sample" if Ir[0] >= r else "crossed")
+        return {
+            "fit": "threshold_time",
+            "r_th": r,
+            "status": status,
+            "t_tilde": math.exp(ln_t) if math.isfinite(ln_t) else math.nan,
+            "ln_t_tilde": ln_t,
+            "ln_t_tilde_err": float(sem["ln_t_tilde"]),
+            "t_tilde_sample": first(Ir >= r),
+            "t_tilde_lo": first(Ir + err >= r),
+            "t_tilde_hi": first(Ir - err >= r),
+        }
+
+    def _front_row(self, value, sem) -> tuple[dict, list[dict]]:
         if not self.windows:
             row = {k: math.nan for k in _NAN_FIELDS}
             row.update(fit="front", n_times=0, window="none", window_linear=False, bound=AVALANCHE_BOUND)
@@ -180,7 +243,7 @@ class FrontAnalysis:
         row["window"] = "user" if self.user_window else "auto"
         row["window_linear"] = bool(ok)
         row["chi2_dof"] = self._chi2(self.windows[k], value, sem, k)
-        z = (row["invA"] - AVALANCHE_BOUND) / row["invA_err"] if row["invA_err"] > 0 else math.nan
+        z = (A_BOUND - row["A"]) / row["A_err"] if row["A_err"] > 0 else math.nan
         row["bound"] = AVALANCHE_BOUND
         row["bound_z"] = z
         row["bound_holds"] = _verdict(z, self.config.nsigma)

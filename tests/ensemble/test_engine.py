@@ -34,6 +34,8 @@ def test_tables_have_the_documented_shape(reference_tables):
     assert s[s.observable == "I0"].site.isna().all() and s[s.observable == "Sz0"].site.notna().all()
     assert len(s[(s.observable == "Szg") & (s.W == 2.0)]) == 12 * 10
     fits = reference_tables["fits"]
+    assert list(fits.fit) == ["front", "threshold_time"] * 2 + ["threshold_scaling", "avalanche_crossing"]
+    fits = fits[fits.fit == "front"]
     assert list(fits.W) == [2.0, 6.0] and {"A", "A_err", "invA", "invA_err", "t_start", "t_stop", "chi2_dof"} <= set(fits.columns)
 
 

@@ -71,7 +71,8 @@ def test_automatic_window_skips_an_early_transient():
     total = merge_blocks([blocks])
     a = FrontAnalysis(T, FitConfig(min_start=1.0))
     value, sem = jackknife(a.estimators, total, [blocks])
-    row, windows = a.fit_rows(value, sem)
+    (row, threshold), windows = a.fit_rows(value, sem)
+    assert threshold["fit"] == "threshold_time"
     assert row["window_linear"] and row["t_start"] >= 10.0 - 1e-9
     assert abs(row["A"] - 0.1) < 4 * row["A_err"]
     assert sum(w["chosen"] for w in windows) == 1
