@@ -1,13 +1,18 @@
-"""Figures from a run's tables (matplotlib, no display needed).
+"""Figures of paper 003 from a run's tables (matplotlib, no display needed).
 
-``front.png``: h(t) per point on a log time axis with the fitted A ln t + B
-over its window, and an inset of 1/A against the first swept parameter with
-the avalanche bound 2 ln 4 (Fig. 4 of paper 003). ``imbalance.png``: I0, Ig
-and Ir per point (Fig. 2).
+* ``fig2_imbalance.png``: I0, Ig and Ir vs t at the largest L (Fig. 2);
+* ``fig3_threshold_time.png``: t~ vs W per L and vs L per W, with the Eq. (9) fit (Fig. 3);
+* ``fig4_front.png``: h(t) vs t (log axis) at the largest L with the fitted A ln t + B,
+  and an inset of 1/A vs W per L with the bound 2 ln 4 (Fig. 4);
+* ``fig5_L_Ir.png``: L Ir(t) vs t for each L, one panel per W (Fig. 5).
+
+Figures that need a sweep the run does not have (e.g. Fig. 3 without a W
+sweep) are skipped.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -28,77 +33,161 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     run_dir = Path(run_dir)
     summary = pd.read_parquet(run_dir / "tables" / "summary.parquet")
     fits = pd.read_parquet(run_dir / "tables" / "fits.parquet")
-    params = [c for c in fits.columns if c in summary.columns and c not in ("n",)]
-    swept = [c for c in params if fits[c].nunique() > 1] or params[:1]
-    out = run_dir / "plots"
-    out.mkdir(exist_ok=True)
-    paths = [_front(plt, summary, fits, params, swept, out / "front.png"), _imbalance(plt, summary, params, swept, out / "imbalance.png")]
+    ctx = _Context(plt, summary, fits, run_dir / "plots")
+    ctx.out.mkdir(exist_ok=True)
+    paths = [p for p in (_fig2(ctx), _fig3(ctx), _fig4(ctx), _fig5(ctx)) if p is not None]
     plt.close("all")
     return paths
 
 
-def _label(row, swept) -> str:
-    return ", ".join(f"{k} = {row[k]:g}" for k in swept)
+class _Context:
+    def __init__(self, plt, summary, fits, out):
+        self.plt, self.summary, self.fits, self.out = plt, summary, fits, out
+        skip = {"observable", "t", "site", "n", "mean", "sem", "estimator"}
+        self.params = [c for c in summary.columns if c not in skip]
+        self.swept = [c for c in self.params if summary[c].nunique() > 1]
+        self.L_max = summary["L"].max() if "L" in summary else None
+
+    def series(self, observable: str, **where) -> pd.DataFrame:
+        s = self.summary[self.summary.observable == observable]
+        for k, v in where.items():
+            s = s[s[k] == v]
+        return s.sort_values("t")
+
+    def point_fits(self, kind: str) -> pd.DataFrame:
+        return self.fits[self.fits["fit"] == kind] if "fit" in self.fits else self.fits.iloc[0:0]
+
+    def label(self, row, exclude=()) -> str:
+        return ", ".join(f"{k} = {row[k]:g}" for k in self.swept if k not in exclude) or "all"
+
+    def points(self, **where) -> pd.DataFrame:
+        pts = self.summary[self.params].drop_duplicates()
+        for k, v in where.items():
+            pts = pts[pts[k] == v]
+        return pts
+
+    def save(self, fig, name: str) -> Path:
+        path = self.out / name
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        return path
 
 
-def _select(df: pd.DataFrame, row, params) -> pd.DataFrame:
-    mask = np.ones(len(df), dtype=bool)
-    for k in params:
-        mask &= (df[k] == row[k]).to_numpy()
-    return df[mask]
+def _at_largest_L(ctx) -> dict:
+    return {"L": ctx.L_max} if "L" in ctx.swept else {}
 
 
-def _front(plt, summary, fits, params, swept, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(7, 5))
+def _fig2(ctx) -> Path:
+    fig, axes = ctx.plt.subplots(1, 2, figsize=(10, 4))
+    where = _at_largest_L(ctx)
+    for i, (_, pt) in enumerate(ctx.points(**where).iterrows()):
+        sel = {k: pt[k] for k in ctx.params}
+        color = f"C{i % 10}"
+        for name, ls in (("I0", "-"), ("Ig", "--")):
+            d = ctx.series(name, **sel)
+            axes[0].plot(d.t, d["mean"], ls, color=color, label=ctx.label(pt) if ls == "-" else None)
+        d = ctx.series("Ir", **sel)
+        axes[1].errorbar(d.t, d["mean"], yerr=d["sem"], fmt=".-", color=color, label=ctx.label(pt))
+    r_th = ctx.point_fits("threshold_time")["r_th"]
+    if len(r_th):
+        axes[1].axhline(r_th.iloc[0], color="k", ls=":", lw=1, label=f"r_th = {r_th.iloc[0]:g}")
+    suffix = f" (L = {ctx.L_max})" if where else ""
+    axes[0].set_title("I0 (solid), Ig (dashed)" + suffix)
+    axes[1].set_title("Ir = (I0 - Ig) / I0" + suffix)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("t")
+        ax.legend(fontsize=7)
+    return ctx.save(fig, "fig2_imbalance.png")
+
+
+def _fig3(ctx) -> Path | None:
+    thr = ctx.point_fits("threshold_time")
+    if not {"L", "W"} <= set(ctx.params) or not len(thr) or thr["t_tilde"].notna().sum() < 2:
+        return None
+    thr = thr[thr["t_tilde"].notna()]
+    scaling = ctx.point_fits("threshold_scaling")
+    scaling = scaling[scaling["status"] == "fitted"] if len(scaling) else scaling
+    fig, axes = ctx.plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, (x, by) in zip(axes, (("W", "L"), ("L", "W"))):
+        for i, (val, g) in enumerate(thr.groupby(by)):
+            g = g.sort_values(x)
+            color = f"C{i % 10}"
+            yerr = np.vstack([g.t_tilde - g.t_tilde * np.exp(-g.ln_t_tilde_err), g.t_tilde * np.exp(g.ln_t_tilde_err) - g.t_tilde])
+            ax.errorbar(g[x], g.t_tilde, yerr=yerr, fmt="o", color=color, label=f"{by} = {val:g}")
+            if len(scaling):
+                fit = scaling.iloc[0]
+                xx = np.linspace(g[x].min(), g[x].max(), 50)
+                ax.plot(xx, np.exp(fit.alpha * xx * val + fit.c), "-", color=color, lw=1)
+        ax.set_yscale("log")
+        ax.set_xlabel(x)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("t~")
+    if len(scaling):
+        fit = scaling.iloc[0]
+        fig.suptitle(f"ln t~ = alpha L W + c: alpha = {fit.alpha:.4f} +- {fit.alpha_err:.4f}, W~ = {fit.W_tilde:.2f} +- {fit.W_tilde_err:.2f}", fontsize=9)
+    return ctx.save(fig, "fig3_threshold_time.png")
+
+
+def _fig4(ctx) -> Path | None:
+    front = ctx.point_fits("front")
+    if not len(front):
+        return None
+    fig, ax = ctx.plt.subplots(figsize=(7, 5))
+    where = _at_largest_L(ctx)
+    rows = front[front["L"] == ctx.L_max] if where else front
     lo, hi = np.inf, -np.inf
-    for i, (_, fit) in enumerate(fits.iterrows()):
-        h = _select(summary, fit, params)
-        h = h[h.observable == "h"].sort_values("t")
-        color = f"C{i}"
-        ax.errorbar(h.t, h["mean"], yerr=h["sem"], fmt="o", ms=3, color=color, label=_label(fit, swept))
+    for i, (_, fit) in enumerate(rows.iterrows()):
+        h = ctx.series("h", **{k: fit[k] for k in ctx.params})
+        color = f"C{i % 10}"
+        ax.errorbar(h.t, h["mean"], yerr=h["sem"], fmt="o", ms=3, color=color, label=ctx.label(fit, exclude=where))
         lo, hi = min(lo, h["mean"].min()), max(hi, h["mean"].quantile(0.97))
         if np.isfinite(fit.A):
             tt = np.geomspace(fit.t_start, fit.t_stop, 50)
             ax.plot(tt, fit.A * np.log(tt) + fit.B, "-", color=color, lw=2)
     ax.set_xscale("log")
     ax.set_xlabel("t")
-    ax.set_ylabel("h(t)")
+    ax.set_ylabel("h(t)" + (f" (L = {ctx.L_max})" if where else ""))
     if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
         # by the means, not the error bars: at early times h is a ratio of two
         # vanishing sums and its error bars are huge
-        pad = 0.1 * (hi - lo)
-        ax.set_ylim(lo - pad, hi + 2.2 * (hi - lo))
+        ax.set_ylim(lo - 0.1 * (hi - lo), hi + 2.2 * (hi - lo))
     ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.36), fontsize=8)
-    inset = ax.inset_axes([0.09, 0.58, 0.36, 0.36])
-    x = fits[swept[0]].to_numpy(dtype=float)
-    inset.errorbar(x, fits.invA, yerr=fits.invA_err, fmt="s", ms=4, color="k")
-    inset.axhline(AVALANCHE_BOUND, color="r", ls="--", lw=1, label="2 ln 4")
-    inset.set_xlabel(swept[0], fontsize=8)
-    inset.set_ylabel("1/A", fontsize=8)
-    inset.tick_params(labelsize=7)
-    inset.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    if "W" in ctx.params and front["W"].nunique() > 1:
+        inset = ax.inset_axes([0.09, 0.58, 0.36, 0.36])
+        groups = front.groupby("L") if "L" in ctx.swept else [(None, front)]
+        for i, (L, g) in enumerate(groups):
+            g = g.sort_values("W")
+            inset.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=3, color=f"C{i % 10}" if L is not None else "k",
+                           label=f"L = {L:g}" if L is not None else None)  # fmt: skip
+        inset.axhline(AVALANCHE_BOUND, color="r", ls="--", lw=1, label="2 ln 4")
+        top = front.invA[np.isfinite(front.invA) & (front.invA > 0)]
+        if len(top):
+            inset.set_ylim(0, 1.3 * max(top.max(), AVALANCHE_BOUND))
+        inset.set_xlabel("W", fontsize=8)
+        inset.set_ylabel("1/A", fontsize=8)
+        inset.tick_params(labelsize=7)
+        inset.legend(fontsize=6)
+    return ctx.save(fig, "fig4_front.png")
 
 
-def _imbalance(plt, summary, params, swept, path: Path) -> Path:
-    points = summary[params].drop_duplicates()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for i, (_, pt) in enumerate(points.iterrows()):
-        df = _select(summary, pt, params)
-        color = f"C{i}"
-        for name, ls in (("I0", "-"), ("Ig", "--")):
-            d = df[df.observable == name].sort_values("t")
-            axes[0].plot(d.t, d["mean"], ls, color=color, label=f"{name}, {_label(pt, swept)}" if ls == "-" else None)
-        d = df[df.observable == "Ir"].sort_values("t")
-        axes[1].errorbar(d.t, d["mean"], yerr=d["sem"], fmt=".-", color=color, label=_label(pt, swept))
-    axes[0].set_title("I0 (solid), Ig (dashed)")
-    axes[1].set_title("Ir = (I0 - Ig) / I0")
-    for ax in axes:
+def _fig5(ctx) -> Path | None:
+    if "L" not in ctx.swept:
+        return None
+    Ws = sorted(ctx.summary["W"].unique()) if "W" in ctx.params else [None]
+    n = len(Ws)
+    cols = min(n, 3)
+    fig, axes = ctx.plt.subplots(math.ceil(n / cols), cols, figsize=(4 * cols, 3.2 * math.ceil(n / cols)), squeeze=False)
+    for ax, W in zip(axes.ravel(), Ws):
+        where = {"W": W} if W is not None else {}
+        for i, (_, pt) in enumerate(ctx.points(**where).sort_values("L").iterrows()):
+            d = ctx.series("Ir", **{k: pt[k] for k in ctx.params})
+            ax.errorbar(d.t, pt["L"] * d["mean"], yerr=pt["L"] * d["sem"], fmt=".-", color=f"C{i % 10}", label=f"L = {pt['L']:g}")
         ax.set_xscale("log")
         ax.set_xlabel("t")
+        ax.set_ylabel("L Ir(t)")
+        ax.set_title(f"W = {W:g}" if W is not None else "")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return ctx.save(fig, "fig5_L_Ir.png")

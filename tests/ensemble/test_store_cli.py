@@ -108,7 +108,8 @@ def test_cli_plot_writes_figures(cli_run):
     run_dir, _ = cli_run
     res = run_cli("plot", run_dir)
     assert res.returncode == 0, res.stderr
-    for name in ("front.png", "imbalance.png"):
+    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["fig2_imbalance.png", "fig4_front.png"]
+    for name in ("fig2_imbalance.png", "fig4_front.png"):
         path = run_dir / "plots" / name
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
 
@@ -142,3 +143,13 @@ def test_cli_shows_a_progress_bar_with_rate_and_eta(tmp_path):
     bar = res.stderr.splitlines()[-1]
     assert "48/48" in bar and "real/s" in bar and "100%" in bar
     assert "<" in bar  # tqdm's [elapsed<remaining] ETA field
+
+
+def test_plot_writes_all_four_figures_for_an_L_W_sweep(tmp_path):
+    from ensemble.plot import plot_run
+
+    spec = small_spec(L=8, stop=200.0).replace("W = [2.0, 6.0]", "W = [1.0, 3.0]\nL = [6, 8]").replace("L = 8\n", "", 1)
+    exp = parse_spec(spec.replace("kernel = \"anderson_trajectory\"", "kernel = \"xxz_trajectory\""))
+    run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    names = sorted(p.name for p in plot_run(tmp_path / "run"))
+    assert names == ["fig2_imbalance.png", "fig3_threshold_time.png", "fig4_front.png", "fig5_L_Ir.png"]
