@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _per_point(exp) -> str:
+    counts = sorted({(p.realizations, p.n_blocks, p.block_size) for p in exp.points})
+    return "; ".join(f"{n} per point in {g} blocks of {b}" for n, g, b in counts)
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -100,8 +105,8 @@ def cmd_run(args) -> int:
     with executor:
         store = open_run_dir(out, exp, args.resume)
         print(
-            f"{exp.name}: {len(exp.points)} point(s) x {exp.realizations} realizations of {exp.kernel}, "
-            f"{exp.n_blocks} blocks of {exp.block_size} per point; executor: {executor.name}, {executor.workers} worker(s)",
+            f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel} "
+            f"({_per_point(exp)}); executor: {executor.name}, {executor.workers} worker(s)",
             file=sys.stderr,
         )
         result = run(exp, store, executor, progress=not args.no_progress)
@@ -170,12 +175,16 @@ def cmd_validate(args) -> int:
     from .spec import load_spec
 
     exp = load_spec(args.spec)
-    tasks = len(exp.points) * -(-exp.n_blocks // exp.blocks_per_task)
-    print(f"{args.spec}: valid. kernel {exp.kernel}, {len(exp.points)} point(s), {exp.realizations} realizations each")
-    print(f"  {exp.n_blocks} jackknife blocks of {exp.block_size}; {tasks} tasks of {exp.blocks_per_task * exp.block_size} realizations")
+    from .tasks import plan
+
+    tasks = sum(1 for _ in plan(exp))
+    print(f"{args.spec}: valid. kernel {exp.kernel}, {len(exp.points)} point(s), {exp.total_realizations} realizations, {tasks} tasks")
     for pt in exp.points:
         t = pt.params.times
-        print(f"  point {pt.index}: {pt.label or '(no sweep)'}  key {pt.key:016x}  {len(t)} times {t[0]:g}..{t[-1]:g}")
+        print(
+            f"  point {pt.index}: {pt.label or '(no sweep)'}  key {pt.key:016x}  {pt.realizations} realizations "
+            f"in {pt.n_blocks} blocks of {pt.block_size}  {len(t)} times {t[0]:g}..{t[-1]:g}"
+        )
     return 0
 
 

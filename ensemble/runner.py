@@ -47,7 +47,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     """
     executor = executor or SerialExecutor()
     done = store.done_blocks()
-    skipped = sum(len(exp.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < exp.n_blocks)
+    skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
     todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
     if todo:

@@ -6,7 +6,8 @@ root seed, the sample times and the fit settings::
 
     kernel = "anderson_trajectory"
     seed = 2024
-    realizations = 240          # per parameter point
+    realizations = 240          # per parameter point, or per value of a swept parameter:
+                                # realizations = { by = "L", values = [500, 300, 100] }
     batch_size = 20             # realizations per task (rounded up to whole blocks)
     # block_size = 4            # realizations per jackknife block (default ceil(realizations/100))
 
@@ -37,6 +38,7 @@ import itertools
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
@@ -91,12 +93,25 @@ class Point:
         64-bit seeding key from the parameter values (see :mod:`ensemble.seeding`).
     swept : dict
         The swept parameters' values at this point.
+    realizations, block_size : int
+        Realizations of this point and realizations per jackknife block.
     """
 
     index: int
     params: Any
     key: int
     swept: dict
+    realizations: int
+    block_size: int
+
+    @property
+    def n_blocks(self) -> int:
+        """Jackknife blocks of this point (the last may be shorter)."""
+        return -(-self.realizations // self.block_size)
+
+    def block_range(self, block: int) -> range:
+        """Realization indices of one block."""
+        return block_range(block, self.block_size, self.realizations)
 
     @property
     def label(self) -> str:
@@ -111,9 +126,9 @@ class Experiment:
     name: str
     description: str
     seed: int
-    realizations: int
+    realizations: Any  # as given: an int, or {"by": name, "values": [...]}
     batch_size: int
-    block_size: int
+    block_size: int | None  # as given; None: ceil(realizations / 100) per point
     fixed: dict
     sweep: dict
     times: dict
@@ -121,32 +136,20 @@ class Experiment:
     points: tuple[Point, ...]
     source: str = ""
 
-    @property
-    def n_blocks(self) -> int:
-        """Jackknife blocks per point (the last may be shorter)."""
-        return -(-self.realizations // self.block_size)
-
-    @property
-    def blocks_per_task(self) -> int:
-        """Whole blocks per task: ``batch_size`` rounded up to a multiple of ``block_size``."""
-        return -(-self.batch_size // self.block_size)
+    def blocks_per_task(self, pt: Point) -> int:
+        """Whole blocks per task: ``batch_size`` rounded up to a multiple of the point's block size."""
+        return -(-self.batch_size // pt.block_size)
 
     @property
     def total_realizations(self) -> int:
-        return self.realizations * len(self.points)
-
-    def block_range(self, block: int) -> range:
-        """Realization indices of one block."""
-        return block_range(block, self.block_size, self.realizations)
+        return sum(p.realizations for p in self.points)
 
     def results_hash(self) -> str:
         """Hash of everything the tables depend on (not batch size, not fit settings)."""
         doc = {
             "kernel": self.kernel,
             "seed": self.seed,
-            "realizations": self.realizations,
-            "block_size": self.block_size,
-            "points": [canonical_params(p.params) for p in self.points],
+            "points": [[canonical_params(p.params), p.realizations, p.block_size] for p in self.points],
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -196,27 +199,23 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         _check_sweep_values(k, v)
         if k in fixed:
             raise SpecError(f"sweep.{k}", v, f"a parameter either in [params] or in [sweep], not both ({k} is in both)")
-    realizations = _int(doc, "realizations", 1, None)
-    batch_size = _int(doc, "batch_size", 1, realizations)
-    default_block = max(1, -(-realizations // DEFAULT_BLOCKS))
-    block_size = _int(doc, "block_size", 1, default_block)
-    if -(-realizations // block_size) > MAX_BLOCKS:
-        raise SpecError(
-            "block_size",
-            block_size,
-            f"at most {MAX_BLOCKS} blocks per point; use block_size >= {-(-realizations // MAX_BLOCKS)}",
-        )
+    count_of, counts = _realizations(doc, sweep)
+    batch_size = _int(doc, "batch_size", 1, max(counts))
+    block_size = _int(doc, "block_size", 1, None) if "block_size" in doc else None
+    for n in counts:
+        if -(-n // (block_size or _default_block(n))) > MAX_BLOCKS:
+            raise SpecError("block_size", block_size, f"at most {MAX_BLOCKS} blocks per point; use block_size >= {-(-n // MAX_BLOCKS)}")
     seed = _int(doc, "seed", 0, None)
     times = _times_spec(_table(doc, "times"), module.DEFAULT_TIMES)
     fit = _fit_config(_table(doc, "fit"))
-    points = _points(entry, module, fixed, sweep, times)
+    points = _points(entry, module, fixed, sweep, times, count_of, block_size)
     _check_user_window(entry.name, points, fit)
     return Experiment(
         kernel=entry.name,
         name=_string(doc, "name", name),
         description=_string(doc, "description", ""),
         seed=seed,
-        realizations=realizations,
+        realizations=doc["realizations"],
         batch_size=batch_size,
         block_size=block_size,
         fixed=dict(fixed),
@@ -276,6 +275,29 @@ def _check_sweep_values(k: str, v: object) -> None:
         raise SpecError(f"sweep.{k}", v, "a list of plain numbers")
     if len({json.dumps(x) for x in v}) != len(v):
         raise SpecError(f"sweep.{k}", v, "distinct values (a repeated value repeats the same realizations)")
+
+
+def _default_block(n: int) -> int:
+    return max(1, -(-n // DEFAULT_BLOCKS))
+
+
+def _realizations(doc: dict, sweep: dict) -> tuple[Callable[[dict], int], list[int]]:
+    """Realizations of a point (a function of its swept values), and all the counts."""
+    v = _required(doc, "realizations")
+    if not isinstance(v, dict):
+        n = _int(doc, "realizations", 1, None)
+        return (lambda swept: n), [n]
+    example = '{ by = "L", values = [500, 300, 100] }'
+    _check_keys("realizations", v, ("by", "values"))
+    by, values = v.get("by"), v.get("values")
+    if by not in sweep:
+        raise SpecError("realizations.by", by, f"a swept parameter ({', '.join(sweep) or 'none is swept'}), e.g. {example}")
+    if not isinstance(values, list) or len(values) != len(sweep[by]):
+        raise SpecError("realizations.values", values, f"one count per value of sweep.{by} ({len(sweep[by])} values)")
+    if any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in values):
+        raise SpecError("realizations.values", values, "integers >= 1")
+    table = {json.dumps(k): int(n) for k, n in zip(sweep[by], values)}
+    return (lambda swept: table[json.dumps(swept[by])]), list(table.values())
 
 
 def _required(doc: dict, key: str):
@@ -364,7 +386,7 @@ def _fit_config(table: dict) -> FitConfig:
     return FitConfig(**kw)
 
 
-def _points(entry, module, fixed: dict, sweep: dict, times: dict) -> tuple[Point, ...]:
+def _points(entry, module, fixed: dict, sweep: dict, times: dict, count_of, block_size) -> tuple[Point, ...]:
     names = list(sweep)
     points = []
     for i, combo in enumerate(itertools.product(*(sweep[k] for k in names))):
@@ -379,7 +401,17 @@ def _points(entry, module, fixed: dict, sweep: dict, times: dict) -> tuple[Point
             params = module.Params(**kw)
         except ParameterError as e:
             raise SpecError(_field_of(e.field, fixed, sweep, times), e.value, e.allowed) from None
-        points.append(Point(index=i, params=params, key=point_key(entry.name, params), swept=swept))
+        n = count_of(swept)
+        points.append(
+            Point(
+                index=i,
+                params=params,
+                key=point_key(entry.name, params),
+                swept=swept,
+                realizations=n,
+                block_size=block_size or _default_block(n),
+            )
+        )
     return tuple(points)
 
 

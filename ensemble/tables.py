@@ -45,7 +45,7 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
     module = entry.load()
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     for pt in exp.points:
-        total = merge_blocks(store.chunks(pt.key, exp.n_blocks))
+        total = merge_blocks(store.chunks(pt.key, pt.n_blocks))
         params = _param_columns(pt.params)
         schema = module.schema(pt.params)
         n = next(iter(total.values())).n
@@ -54,13 +54,13 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
         analysis = entry.make_analysis(pt.params, exp.fit)
         if analysis is None:
             continue
-        value, sem = jackknife(analysis.estimators, total, store.chunks(pt.key, exp.n_blocks))
+        value, sem = jackknife(analysis.estimators, total, store.chunks(pt.key, pt.n_blocks))
         coords = {axis: c for axes in schema.values() for axis, c in axes.items()}
         for name, axis_names in analysis.derived_axes.items():
             axes = {a: coords[a] for a in axis_names}
             frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife"))
         rows, windows = analysis.fit_rows(value, sem)
-        frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": exp.n_blocks} for row in rows]))
+        frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": pt.n_blocks} for row in rows]))
         frames["fit_windows"].append(pd.DataFrame([{**params, **w} for w in windows]))
     tables = {name: _concat(parts) for name, parts in frames.items()}
     if entry.analysis is not None and len(tables["fits"]):

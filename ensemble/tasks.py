@@ -61,13 +61,13 @@ def plan(exp, done: dict[int, set[int]] | None = None) -> Iterator[Task]:
     """Tasks covering every block not in ``done`` (point key -> finished block indices).
 
     Points in sweep order; within a point, maximal runs of missing blocks are
-    cut into tasks of ``exp.blocks_per_task`` blocks.
+    cut into tasks of ``exp.blocks_per_task(point)`` blocks.
     """
     done = done or {}
     for pt in exp.points:
         have = done.get(pt.key, set())
-        missing = [b for b in range(exp.n_blocks) if b not in have]
-        for first, stop in _runs(missing, exp.blocks_per_task):
+        missing = [b for b in range(pt.n_blocks) if b not in have]
+        for first, stop in _runs(missing, exp.blocks_per_task(pt)):
             yield Task(
                 kernel=exp.kernel,
                 params=pt.params,
@@ -76,8 +76,8 @@ def plan(exp, done: dict[int, set[int]] | None = None) -> Iterator[Task]:
                 seed=exp.seed,
                 first_block=first,
                 stop_block=stop,
-                block_size=exp.block_size,
-                realizations=exp.realizations,
+                block_size=pt.block_size,
+                realizations=pt.realizations,
             )
 
 

@@ -17,7 +17,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_is_valid(path):
     exp = load_spec(path)
-    assert exp.points and exp.realizations > 0
+    assert exp.points and all(p.realizations > 0 for p in exp.points)
 
 
 def test_main_example_runs_at_reduced_size():

@@ -53,7 +53,7 @@ def test_summary_means_equal_a_direct_loop_over_realizations(reference_tables):
 def test_batch_size_does_not_change_a_bit(reference_tables, batch_size):
     exp = parse_spec(small_spec(batch_size=batch_size))
     result = run(exp, MemoryStore())
-    assert result.tasks_run == 2 * -(-6 // exp.blocks_per_task)
+    assert result.tasks_run == 2 * -(-6 // exp.blocks_per_task(exp.points[0]))
     assert_tables_identical(result.tables, reference_tables)
 
 
@@ -205,7 +205,7 @@ def test_failing_realization_names_point_index_and_seed(faulty_kernel, extra, wh
     assert realization_rng(3, key, r).uniform(size=2)[0] < 0.05
     # batches finished before the failure are kept
     kept = store.done_blocks().get(key, set())
-    assert kept and r // exp.block_size not in kept
+    assert kept and r // exp.points[0].block_size not in kept
 
 
 def test_kernel_without_analysis_gets_only_means(faulty_kernel):
@@ -252,3 +252,15 @@ def test_cli_report_for_a_kernel_without_fits(faulty_kernel, capsys, tmp_path):
     _report(exp, tables, store)
     out = capsys.readouterr().out
     assert "Front fits" not in out and "observable = 'x'" in out and "summary.parquet" in out
+
+
+def test_points_with_their_own_realizations_run_and_resume(tmp_path):
+    text = small_spec().replace("realizations = 24", 'realizations = { by = "W", values = [16, 8] }')
+    exp = parse_spec(text)
+    tables = run(exp, MemoryStore()).tables
+    s = tables["summary"]
+    assert set(s[s.W == 2.0].n) == {16} and set(s[s.W == 6.0].n) == {8}
+    # the W = 2 point is the same experiment as in a run where every point has 16
+    other = run(parse_spec(small_spec(realizations=16)), MemoryStore()).tables["summary"]
+    a, b = s[s.W == 2.0].reset_index(drop=True), other[other.W == 2.0].reset_index(drop=True)
+    assert np.array_equal(a["mean"].to_numpy(), b["mean"].to_numpy())

@@ -44,7 +44,8 @@ def test_good_spec_resolves_points_and_times():
     t = exp.points[0].params.times
     assert t[0] == 0.5 and t[-1] == 20.0 and len(t) == 6
     assert all(abs(x / 0.05 - round(x / 0.05)) < 1e-9 for x in t)
-    assert exp.block_size == 1 and exp.n_blocks == 40  # default: ceil(40 / 100)
+    pt = exp.points[0]
+    assert exp.block_size is None and pt.block_size == 1 and pt.n_blocks == 40  # default: ceil(40 / 100)
 
 
 def test_sweep_is_a_cartesian_product_last_key_fastest():
@@ -125,8 +126,9 @@ def test_invalid_toml_is_a_spec_error():
 
 def test_block_and_batch_sizes():
     exp = parse_spec(spec_with(batch_size="batch_size = 7\nblock_size = 3"))
-    assert exp.blocks_per_task == 3  # 7 rounded up to whole blocks of 3
-    assert exp.n_blocks == 14 and len(exp.block_range(13)) == 1
+    pt = exp.points[0]
+    assert exp.blocks_per_task(pt) == 3  # 7 rounded up to whole blocks of 3
+    assert pt.n_blocks == 14 and len(pt.block_range(13)) == 1
 
 
 # -- through the command line ----------------------------------------------------------------
@@ -170,3 +172,25 @@ def test_resolved_log_times_are_clean_decimals():
     t = np.array(exp.points[0].params.times)
     assert np.all(np.diff(t) > 0)
     assert all(repr(x) == repr(round(x, 10)) for x in t)
+
+
+def test_realizations_per_value_of_a_swept_parameter():
+    exp = parse_spec(spec_with(realizations='realizations = { by = "L", values = [30, 12] }', L="", W="W = [1.0, 2.0]\nL = [8, 10]"))
+    got = {(p.params.L, p.params.W): (p.realizations, p.block_size, p.n_blocks) for p in exp.points}
+    assert got == {(8, 1.0): (30, 1, 30), (10, 1.0): (12, 1, 12), (8, 2.0): (30, 1, 30), (10, 2.0): (12, 1, 12)}
+    assert exp.total_realizations == 84
+
+
+@pytest.mark.parametrize(
+    "value, field",
+    [
+        ('{ by = "W", values = [30] }', "realizations.values"),
+        ('{ by = "J", values = [30, 12] }', "realizations.by"),
+        ('{ by = "L", values = [30, 0] }', "realizations.values"),
+        ('{ by = "L", count = [30, 12] }', "realizations.count"),
+    ],
+)
+def test_bad_realizations_table(value, field):
+    with pytest.raises(SpecError) as e:
+        parse_spec(spec_with(realizations=f"realizations = {value}", L="", W="W = [1.0, 2.0]\nL = [8, 10]"))
+    assert e.value.field == field
