@@ -17,27 +17,18 @@ from __future__ import annotations
 
 import os
 
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[var] = "1"
+from _common import best, one_thread
+
+one_thread()
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from ensemble.spec import resolve_times  # noqa: E402
 from kernels import anderson_trajectory as k  # noqa: E402
-
-
-def best_time(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def per_step(realize, L: int, repeats: int, seconds: float = 0.5) -> float:
@@ -52,7 +43,7 @@ def per_step(realize, L: int, repeats: int, seconds: float = 0.5) -> float:
     def run_time(steps: int, reps: int) -> float:
         p = k.Params(L=L, W=5.0, tau=tau, times=(steps * tau,))
         d = k.sample(p, np.random.default_rng(L))
-        return best_time(lambda: realize(p, d), reps)
+        return best(lambda: realize(p, d), reps)
 
     base = 100
     trial = (run_time(base + 200, 1) - run_time(base, 1)) / 200
@@ -74,7 +65,7 @@ def main() -> None:
             print(f"{L:>5} {lit * 1e6:>16.2f} {fast * 1e6:>15.3f} {lit / fast:>7.1f}x")
         p = k.Params(L=100, W=5.0, times=resolve_times({"start": 0.5, "stop": 1000.0, "num": 34}, 0.05))
         d = k.sample(p, np.random.default_rng(1))
-        t = best_time(lambda: k.realize(p, d), 3)
+        t = best(lambda: k.realize(p, d), 3)
         print(f"one realization at L = 100 to t = {p.times[-1]:g} ({p.steps[-1]} steps, {len(p.times)} sample times): {t * 1e3:.1f} ms")
 
 

@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     except RealizationError as e:
         print(f"ensemble: run failed: {e}\nFinished batches are kept; fix the cause and add --resume.", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # output piped into e.g. head: stop quietly
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("ensemble: interrupted; finished batches are kept, add --resume to continue", file=sys.stderr)
         return 130

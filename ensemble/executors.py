@@ -42,7 +42,7 @@ class SerialExecutor(_Executor):
     workers = 1
 
     def warm(self, kernel: str) -> None:
-        warmup(kernel)
+        warmup(kernel, check_cache=True)
 
     def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
         for task in tasks:
@@ -72,7 +72,7 @@ class DaskExecutor(_Executor):
 
     def warm(self, kernel: str) -> None:
         """Compile once here (filling the on-disk cache), then load it on every worker."""
-        warmup(kernel)
+        warmup(kernel, check_cache=True)
         self.client.run(warmup, kernel)
 
     def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:

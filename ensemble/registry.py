@@ -87,12 +87,18 @@ def run_realization(module: ModuleType, params, rng: np.random.Generator) -> dic
     return module.realize(params, module.sample(params, rng))
 
 
-def warmup(kernel: str) -> str:
+def warmup(kernel: str, check_cache: bool = False) -> str:
     """Compile (or load from the Numba cache) every jitted path of ``kernel``.
 
-    Runs one tiny realization. Returns the kernel name, so that
-    ``client.run(warmup, name)`` reports which workers are ready.
+    Runs one tiny realization. With ``check_cache`` (the driver, before any
+    worker starts), first drops cached machine code that predates an edit of
+    the kernel sources (see :mod:`kernels._cache`). Returns the kernel name,
+    so that ``client.run(warmup, name)`` reports which workers are ready.
     """
+    if check_cache:
+        from kernels._cache import ensure_fresh
+
+        ensure_fresh()
     mod = get_kernel(kernel).load()
     run_realization(mod, mod.warmup_params(), np.random.default_rng(0))
     return kernel

@@ -103,10 +103,11 @@ def warmup_params() -> Params:
 
 
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:
-    """Trajectory observables (Sz0, Szg = channel, I0, Ig) plus Szl, Il (Lindblad) and trotter."""
+    """Trajectory observables (Sz0, Szg = channel, I0, Ig), plus Szl, Il (Lindblad) and trotter if lindblad."""
     out = trajectory_schema(p)
-    t = out["I0"]["t"]
-    out.update(Szl=dict(out["Sz0"]), Il={"t": t}, trotter={"t": t})
+    if p.lindblad:
+        t = out["I0"]["t"]
+        out.update(Szl=dict(out["Sz0"]), Il={"t": t}, trotter={"t": t})
     return out
 
 
@@ -183,13 +184,8 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
         raise ValueError(f"draws do not match params: h {d.h.shape}, L = {p.L}")
     sz0 = unitary_magnetization(p, d.h)
     szg = channel_magnetization(p, d.h)
-    szl = lindblad_magnetization(p, d.h) if p.lindblad else np.full_like(szg, np.nan)
-    return {
-        "Sz0": sz0,
-        "Szg": szg,
-        "I0": imbalance(sz0),
-        "Ig": imbalance(szg),
-        "Szl": szl,
-        "Il": imbalance(szl),
-        "trotter": np.abs(szg - szl).max(axis=1),
-    }
+    out = {"Sz0": sz0, "Szg": szg, "I0": imbalance(sz0), "Ig": imbalance(szg)}
+    if p.lindblad:
+        szl = lindblad_magnetization(p, d.h)
+        out.update(Szl=szl, Il=imbalance(szl), trotter=np.abs(szg - szl).max(axis=1))
+    return out

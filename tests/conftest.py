@@ -7,6 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kernels._cache import ensure_fresh
+
+ensure_fresh()  # before any kernel is compiled or loaded in this session
+
 SMALL_SPEC = """
 name = "small"
 kernel = "anderson_trajectory"

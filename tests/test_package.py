@@ -5,13 +5,14 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNEL_ALLOWED = {"numpy", "numba", "scipy", "kernels"}
-STDLIB_OK = {"__future__", "math", "dataclasses", "numbers", "functools", "typing", "collections", "itertools"}
+STDLIB_OK = set(sys.stdlib_module_names) | {"__future__"}
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -65,3 +65,50 @@ def test_reference_copy_is_noise_free_at_W0():
     clean = k.realize(p, k.Draws(h=np.zeros(8), eta=np.zeros(p.steps[-1])))["Sz0"]
     np.testing.assert_allclose(sz0["mean"].to_numpy().reshape(clean.shape), clean, atol=1e-12)
     assert sz0["sem"].max() < 1e-12
+
+
+# -- disorder averages: trajectories against the exact noise average, both through the engine ----------
+
+DISORDER = """
+kernel = "{kernel}"
+seed = {seed}
+realizations = {n}
+batch_size = 50
+[params]
+L = 6
+W = 2.0
+gamma = {gamma}
+{extra}
+[times]
+values = [0.5, 2.0, 5.0, 10.0]
+[fit]
+min_start = 0.5
+min_points = 4
+"""
+
+
+def disorder_average(kernel: str, gamma: float, n: int, seed: int, extra: str = ""):
+    exp = parse_spec(DISORDER.format(kernel=kernel, gamma=gamma, n=n, seed=seed, extra=extra))
+    s = run(exp, MemoryStore()).tables["summary"]
+    rows = s[s.observable == "Szg"].sort_values(["t", "site"])
+    return rows["mean"].to_numpy(), rows["sem"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def trajectory_disorder_average():
+    return disorder_average("xxz_trajectory", 1.0, 400, seed=1)
+
+
+def max_combined_sigma(a, b) -> float:
+    return float(np.max(np.abs(a[0] - b[0]) / np.sqrt(a[1] ** 2 + b[1] ** 2)))
+
+
+def test_disorder_averaged_trajectories_equal_disorder_averaged_exact_channel(trajectory_disorder_average):
+    exact = disorder_average("xxz_exact", 1.0, 400, seed=2, extra="lindblad = false")
+    assert max_combined_sigma(trajectory_disorder_average, exact) < 4.0
+
+
+def test_negative_control_channel_with_the_papers_rate(trajectory_disorder_average):
+    # gamma = sqrt(2) gives the channel rate gamma^2/2 = 1 = the gamma^2 printed in Eq. (2) for gamma = 1
+    wrong = disorder_average("xxz_exact", 2**0.5, 400, seed=2, extra="lindblad = false")
+    assert max_combined_sigma(trajectory_disorder_average, wrong) > 4.0
