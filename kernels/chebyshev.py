@@ -12,7 +12,8 @@ and unsigned indices spare Numba's negative-index checks: together about
     e^{-i\,dt\,H}\psi = e^{-i\,dt\,c} \sum_{k=0}^{K} a_k\, T_k(\tilde H)\,\psi, \quad
     \tilde H = (H - c)/R, \quad a_0 = J_0(dt R), \quad a_k = 2(-i)^k J_k(dt R),
 
-with ``[c - R, c + R]`` containing the spectrum (Gershgorin discs, rigorous).
+with ``[c - R, c + R]`` containing the spectrum: Gershgorin discs, intersected
+with Weyl's bound when the off-diagonal part's spectrum is known (rigorous).
 Truncating after ``K`` terms errs by at most ``2 sum_{k>K} |J_k(dt R)|`` in
 norm; ``K`` is the smallest order for which this bound is below the
 tolerance. The series is summed by Clenshaw's recurrence, one fused pass over
@@ -53,29 +54,41 @@ class SparseHamiltonian:
         Row pointers of class c into the shared ``indices``.
     indices : ndarray[uint32], shape (nnz,)
     amps : ndarray[float64], shape (C,)
+    offdiag_range : (float, float) or None
+        Lowest and highest eigenvalue of the off-diagonal part, when known
+        (e.g. in closed form); tightens the spectral interval by Weyl's inequality.
     """
 
     diag: np.ndarray
     indptr: np.ndarray
     indices: np.ndarray
     amps: np.ndarray
+    offdiag_range: tuple[float, float] | None = None
 
     @classmethod
-    def from_patterns(cls, diag, patterns, amps) -> SparseHamiltonian:
+    def from_patterns(cls, diag, patterns, amps, offdiag_range=None) -> SparseHamiltonian:
         """From a list of (indptr, indices) patterns (each a CSR over the same rows) and amplitudes."""
         offsets = np.cumsum([0] + [p[1].size for p in patterns])
         indptr = np.stack([p[0] + off for p, off in zip(patterns, offsets[:-1])]).astype(np.int64)
         indices = np.concatenate([p[1] for p in patterns]).astype(np.uint32)
-        return cls(np.asarray(diag, dtype=float), indptr, indices, np.asarray(amps, dtype=float))
+        return cls(np.asarray(diag, dtype=float), indptr, indices, np.asarray(amps, dtype=float), offdiag_range)
 
     @property
     def dim(self) -> int:
         return self.diag.size
 
     def gershgorin(self) -> tuple[float, float]:
-        """Interval [emin, emax] containing every eigenvalue."""
+        """Interval [emin, emax] containing every eigenvalue (Gershgorin discs)."""
         radius = sum(abs(a) * np.diff(ip) for a, ip in zip(self.amps, self.indptr))
         return float(np.min(self.diag - radius)), float(np.max(self.diag + radius))
+
+    def spectral_bounds(self) -> tuple[float, float]:
+        """Gershgorin's interval, intersected with Weyl's [min d + lo, max d + hi] when offdiag_range is known."""
+        lo, hi = self.gershgorin()
+        if self.offdiag_range is not None:
+            olo, ohi = self.offdiag_range
+            lo, hi = max(lo, float(self.diag.min()) + olo), min(hi, float(self.diag.max()) + ohi)
+        return lo, hi
 
     def to_csr(self) -> sp.csr_matrix:
         """The same matrix as a scipy CSR matrix (references, benchmarks)."""
@@ -110,7 +123,7 @@ class ChebyshevPropagator:
     """
 
     def __init__(self, H: SparseHamiltonian, tol: float = 1e-12):
-        lo, hi = H.gershgorin()
+        lo, hi = H.spectral_bounds()
         self.center = 0.5 * (hi + lo)
         self.half_width = max(0.5 * (hi - lo), 1e-12)
         self.tol = tol

@@ -40,6 +40,7 @@ __all__ = [
     "Params",
     "Sector",
     "hamiltonian",
+    "hopping_range",
     "realize",
     "sample",
     "schema",
@@ -117,10 +118,24 @@ def sector(L: int) -> Sector:
     return Sector(states, spins, sb.exchange_pattern(states, L, bonds), zz, neel)
 
 
+def hopping_range(L: int) -> tuple[float, float]:
+    """Extreme eigenvalues of sum_j (S^+_j S^-_{j+1} + h.c.) in the half-filled sector, closed form.
+
+    By Jordan-Wigner this is free fermions with unit hopping on an open chain:
+    modes 2 cos(pi k / (L + 1)), L/2 of them filled. The spectrum is symmetric.
+    """
+    top = 2.0 * float(np.sum(np.cos(np.pi * np.arange(1, L // 2 + 1) / (L + 1))))
+    return -top, top
+
+
 def hamiltonian(p: Params, h: np.ndarray) -> SparseHamiltonian:
-    """H_0 of Eq. (1) in the sector."""
+    """H_0 of Eq. (1) in the sector, with the closed-form range of its hopping part."""
     s = sector(p.L)
-    return SparseHamiltonian.from_patterns(s.spins @ h + p.J * p.Delta * s.zz, [s.hops], [0.5 * p.J])
+    lo, hi = (0.5 * abs(p.J) * v for v in hopping_range(p.L))
+    margin = 1e-9 * (1.0 + abs(hi))  # rounding of the closed form
+    return SparseHamiltonian.from_patterns(
+        s.spins @ h + p.J * p.Delta * s.zz, [s.hops], [0.5 * p.J], offdiag_range=(lo - margin, hi + margin)
+    )
 
 
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:

@@ -268,3 +268,25 @@ def test_trajectory_average_equals_exact_channel(fixed_field_average):
 def test_negative_control_papers_rate_is_rejected(fixed_field_average):
     mean, sem, pe, h = fixed_field_average
     assert max_deviation_in_sigma(mean, sem, ex.channel_magnetization(pe, h, rate=pe.gamma**2)) > 4.0
+
+
+@pytest.mark.parametrize("L", [4, 8, 10, 12])
+def test_closed_form_hopping_range_is_exact(L):
+    ip, ix = x.sector(L).hops
+    T = SparseHamiltonian.from_patterns(np.zeros(ip.size - 1), [(ip, ix)], [1.0]).to_csr().toarray()
+    E = np.linalg.eigvalsh(T)
+    lo, hi = x.hopping_range(L)
+    assert E[0] == pytest.approx(lo, abs=1e-10) and E[-1] == pytest.approx(hi, abs=1e-10)
+
+
+@pytest.mark.parametrize("W, J, tighter", [(0.0, 1.0, True), (0.5, 1.0, True), (5.0, 1.0, False), (10.0, 0.4, False)])
+def test_spectral_bounds_contain_the_spectrum_and_never_exceed_gershgorin(W, J, tighter):
+    p = x.Params(L=10, W=W, J=J, times=(1.0,))
+    H = x.hamiltonian(p, x.sample(p, np.random.default_rng(3)).h)
+    E = np.linalg.eigvalsh(H.to_csr().toarray())
+    lo, hi = H.spectral_bounds()
+    glo, ghi = H.gershgorin()
+    assert lo <= E[0] and E[-1] <= hi
+    assert glo <= lo and hi <= ghi
+    # Weyl's bound wins where hopping, not the fields, sets the width (weak disorder)
+    assert ((hi - lo) < (ghi - glo) - 1e-9) == tighter
