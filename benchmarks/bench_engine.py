@@ -75,7 +75,7 @@ def main() -> None:
     with make_executor("local", workers=2) as ex:
         startup = time.perf_counter() - t0
         t0 = time.perf_counter()
-        ex.warm(exp.kernel)
+        ex.warm("kernels.anderson_trajectory")
         warm = time.perf_counter() - t0
         dask = run(exp, MemoryStore(), ex)
     print(f"2 Dask workers:   {dask.seconds:7.2f} s  {dask.rate:7.1f} realizations/s")

@@ -27,7 +27,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ensemble: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RealizationError as e:
-        print(f"ensemble: run failed: {e}\nFinished batches are kept; fix the cause and add --resume.", file=sys.stderr)
+        target = getattr(args, "out", None) or getattr(args, "spec", "SPEC")
+        print(
+            f"ensemble: run failed: {e}\n"
+            f"Replay it alone: ensemble replay {target} --point {e.point} --realization {e.realization}\n"
+            "Finished batches are kept; fix the cause and add --resume.",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     except BrokenPipeError:  # output piped into e.g. head: stop quietly
         sys.stderr.close()
@@ -68,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="plot h(t) with its fits, 1/A vs the sweep, and the imbalances")
     pl.add_argument("dir", type=Path)
     pl.set_defaults(func=cmd_plot)
+
+    rp = sub.add_parser("replay", help="run one realization alone, in this process (after a failure)")
+    rp.add_argument("target", type=Path, help="a run directory or a spec file")
+    rp.add_argument("--point", type=int, required=True, help="index of the parameter point (as in messages and validate)")
+    rp.add_argument("--realization", type=int, required=True, help="realization index within the point")
+    rp.add_argument("--save", type=Path, metavar="FILE.npz", help="write the observables (and draws) to this file")
+    rp.set_defaults(func=cmd_replay)
 
     v = sub.add_parser("validate", help="check a spec and show what it would run")
     v.add_argument("spec", type=Path)
@@ -172,6 +185,43 @@ def cmd_plot(args) -> int:
     for path in plot_run(args.dir):
         print(path)
     return 0
+
+
+def cmd_replay(args) -> int:
+    import traceback
+
+    import numpy as np
+
+    from .registry import get_kernel, run_realization
+    from .seeding import realization_rng
+    from .spec import load_spec
+
+    spec = args.target / "spec.toml" if args.target.is_dir() else args.target
+    exp = load_spec(spec)
+    if not 0 <= args.point < len(exp.points):
+        raise SpecError("--point", args.point, f"a point index in 0..{len(exp.points) - 1} (see ensemble validate)")
+    pt = exp.points[args.point]
+    if not 0 <= args.realization < pt.realizations:
+        raise SpecError("--realization", args.realization, f"an index in 0..{pt.realizations - 1}")
+    print(f"point {pt.index} ({pt.label or 'no sweep'}), realization {args.realization}")
+    print(f"params: {pt.params}")
+    print(f"seed: SeedSequence({exp.seed}, spawn_key=({pt.key}, {args.realization}))")
+    module = get_kernel(exp.kernel).load()
+    try:
+        obs = run_realization(module, pt.params, realization_rng(exp.seed, pt.key, args.realization))
+    except Exception:
+        traceback.print_exc()
+        return EXIT_FAILED
+    ok = True
+    for name, v in obs.items():
+        v = np.asarray(v)
+        finite = bool(np.all(np.isfinite(v)))
+        ok &= finite
+        print(f"  {name}: shape {v.shape}, min {np.nanmin(v):.6g}, max {np.nanmax(v):.6g}{'' if finite else ', NON-FINITE values'}")
+    if args.save:
+        np.savez(args.save, **obs)
+        print(f"observables written to {args.save}")
+    return 0 if ok else EXIT_FAILED
 
 
 def cmd_validate(args) -> int:

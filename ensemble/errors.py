@@ -36,7 +36,23 @@ class ClusterError(RuntimeError):
 
 
 class RealizationError(RuntimeError):
-    """A realization failed; the message holds what is needed to replay it alone."""
+    """A realization failed; the message and fields hold what is needed to replay it alone.
+
+    Attributes
+    ----------
+    point : int
+        Index of the parameter point in the sweep.
+    realization : int
+        Realization index within the point.
+    """
+
+    def __init__(self, message: str, point: int = -1, realization: int = -1):
+        super().__init__(message, point, realization)  # all in args: survives pickling across Dask
+        self.point = point
+        self.realization = realization
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _show(value: object) -> str:

@@ -15,11 +15,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 
-from distributed import Client, as_completed
+from distributed import Client, WorkerPlugin, as_completed
 
 from .registry import warmup
 
-__all__ = ["DaskExecutor", "SerialExecutor"]
+__all__ = ["DaskExecutor", "SerialExecutor", "WarmKernel"]
+
+
+class WarmKernel(WorkerPlugin):
+    """Load a kernel's compiled code on every worker, including workers that join later.
+
+    ``setup`` runs on each worker when the plugin is registered and on every
+    worker that starts afterwards (adaptive HPC jobs), before it is given
+    batches: no worker compiles inside a batch, and workers on one node load
+    the cache the first of them wrote.
+    """
+
+    def __init__(self, module: str):
+        self.module = module
+        self.name = f"ensemble-warm-{module}"
+
+    def setup(self, worker):
+        warmup(self.module)
 
 
 class _Executor:
@@ -41,8 +58,8 @@ class SerialExecutor(_Executor):
     name = "serial"
     workers = 1
 
-    def warm(self, kernel: str) -> None:
-        warmup(kernel, check_cache=True)
+    def warm(self, module: str) -> None:
+        warmup(module, check_cache=True)
 
     def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
         for task in tasks:
@@ -70,10 +87,10 @@ class DaskExecutor(_Executor):
         self._owns = owns
         self._token = uuid.uuid4().hex[:8]
 
-    def warm(self, kernel: str) -> None:
-        """Compile once here (filling the on-disk cache), then load it on every worker."""
-        warmup(kernel, check_cache=True)
-        self.client.run(warmup, kernel)
+    def warm(self, module: str) -> None:
+        """Compile once here (filling the on-disk cache), then load it on every worker, present and future."""
+        warmup(module, check_cache=True)
+        self.client.register_plugin(WarmKernel(module))
 
     def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
         it = iter(tasks)

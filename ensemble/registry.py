@@ -18,7 +18,7 @@ import numpy as np
 from .analysis.front import FitConfig, FrontAnalysis
 from .errors import SpecError, did_you_mean
 
-__all__ = ["KERNELS", "KernelEntry", "get_kernel", "run_realization", "warmup"]
+__all__ = ["KERNELS", "KERNEL_INTERFACE", "KernelEntry", "get_kernel", "run_realization", "warmup"]
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,41 @@ KERNELS: dict[str, KernelEntry] = {
 }
 
 
+#: What a kernel module must define (see the module docstring).
+KERNEL_INTERFACE = ("Params", "sample", "realize", "schema", "warmup_params", "DEFAULT_TIMES")
+USER_PREFIX = "module:"
+ANALYSES = {"front": FrontAnalysis}
+
+
 def get_kernel(name: object) -> KernelEntry:
-    """The registry entry for ``name``, or a SpecError listing the kernels."""
+    """The registry entry for ``name``, or a SpecError listing the kernels.
+
+    ``"module:package.model"`` names a user's own kernel module that follows
+    the interface; its optional ``ANALYSIS = "front"`` selects the front
+    analysis (otherwise the tables hold means only).
+    """
     if isinstance(name, str) and name in KERNELS:
         return KERNELS[name]
-    raise SpecError("kernel", name, f"{did_you_mean(name, KERNELS)}one of {', '.join(sorted(KERNELS))}")
+    if isinstance(name, str) and name.startswith(USER_PREFIX):
+        return _user_kernel(name)
+    known = ", ".join(sorted(KERNELS))
+    raise SpecError("kernel", name, f"{did_you_mean(name, KERNELS)}one of {known}, or \"module:your.kernel.module\"")
+
+
+def _user_kernel(name: str) -> KernelEntry:
+    path = name[len(USER_PREFIX) :]
+    try:
+        mod = importlib.import_module(path)
+    except ImportError as e:
+        raise SpecError("kernel", name, f"an importable module ({e})") from None
+    missing = [a for a in KERNEL_INTERFACE if not hasattr(mod, a)]
+    if missing:
+        raise SpecError("kernel", name, f"a module defining {', '.join(KERNEL_INTERFACE)} (missing: {', '.join(missing)})")
+    analysis = getattr(mod, "ANALYSIS", None)
+    if analysis is not None and analysis not in ANALYSES:
+        raise SpecError("kernel", name, f"ANALYSIS one of {', '.join(ANALYSES)} or absent (got {analysis!r})")
+    summary = (mod.__doc__ or path).strip().splitlines()[0]
+    return KernelEntry(name=name, module=path, summary=summary, analysis=ANALYSES.get(analysis))
 
 
 def run_realization(module: ModuleType, params, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -87,18 +117,17 @@ def run_realization(module: ModuleType, params, rng: np.random.Generator) -> dic
     return module.realize(params, module.sample(params, rng))
 
 
-def warmup(kernel: str, check_cache: bool = False) -> str:
-    """Compile (or load from the Numba cache) every jitted path of ``kernel``.
+def warmup(module: str, check_cache: bool = False) -> str:
+    """Compile (or load from the Numba cache) every jitted path of a kernel module.
 
     Runs one tiny realization. With ``check_cache`` (the driver, before any
     worker starts), first drops cached machine code that predates an edit of
-    the kernel sources (see :mod:`kernels._cache`). Returns the kernel name,
-    so that ``client.run(warmup, name)`` reports which workers are ready.
+    the kernel sources (see :mod:`kernels._cache`). Returns the module path.
     """
     if check_cache:
         from kernels._cache import ensure_fresh
 
         ensure_fresh()
-    mod = get_kernel(kernel).load()
+    mod = importlib.import_module(module)
     run_realization(mod, mod.warmup_params(), np.random.default_rng(0))
-    return kernel
+    return module

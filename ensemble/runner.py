@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from .errors import ClusterError
 from .executors import DaskExecutor, SerialExecutor
+from .registry import get_kernel
 from .tables import summarize
 from .tasks import plan, run_task
 
@@ -51,7 +52,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
     if todo:
-        executor.warm(exp.kernel)
+        executor.warm(get_kernel(exp.kernel).module)
     with tqdm(total=todo, unit="real", desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1) as bar:
         for task, blocks in executor.map(run_task, plan(exp, done)):
             store.put(task, blocks)

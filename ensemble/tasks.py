@@ -8,6 +8,7 @@ per-realization arrays.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ class Task:
     """Everything a worker needs to compute blocks ``[first_block, stop_block)`` of one point."""
 
     kernel: str
+    module: str  # import path of the kernel module: workers need no registry
     params: Any
     point: int
     key: int
@@ -64,12 +66,14 @@ def plan(exp, done: dict[int, set[int]] | None = None) -> Iterator[Task]:
     cut into tasks of ``exp.blocks_per_task(point)`` blocks.
     """
     done = done or {}
+    module = get_kernel(exp.kernel).module
     for pt in exp.points:
         have = done.get(pt.key, set())
         missing = [b for b in range(pt.n_blocks) if b not in have]
         for first, stop in _runs(missing, exp.blocks_per_task(pt)):
             yield Task(
                 kernel=exp.kernel,
+                module=module,
                 params=pt.params,
                 point=pt.index,
                 key=pt.key,
@@ -94,7 +98,7 @@ def _runs(blocks: list[int], size: int) -> Iterator[tuple[int, int]]:
 
 def run_task(task: Task) -> BlockMoments:
     """Compute one task's blocks (BLAS limited to one thread: Dask owns parallelism)."""
-    module = get_kernel(task.kernel).load()
+    module = importlib.import_module(task.module)
     with threadpool_limits(limits=1):
         return BlockMoments.from_samples(task.first_block, (_block(task, module, r) for r in task.blocks()))
 
@@ -104,10 +108,10 @@ def _block(task: Task, module, indices: Iterable[int]) -> Iterator[dict[str, np.
         try:
             obs = run_realization(module, task.params, realization_rng(task.seed, task.key, r))
         except Exception as e:
-            raise RealizationError(_replay_hint(task, r, f"raised {type(e).__name__}: {e}")) from e
+            raise RealizationError(_replay_hint(task, r, f"raised {type(e).__name__}: {e}"), task.point, r) from e
         bad = [k for k, v in obs.items() if not np.all(np.isfinite(v))]
         if bad:
-            raise RealizationError(_replay_hint(task, r, f"returned non-finite values in {', '.join(bad)}"))
+            raise RealizationError(_replay_hint(task, r, f"returned non-finite values in {', '.join(bad)}"), task.point, r)
         yield obs
 
 

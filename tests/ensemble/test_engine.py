@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from ensemble import MemoryStore, RealizationError, open_run_dir, parse_spec, run
-from ensemble.registry import KERNELS, KernelEntry
 from ensemble.seeding import realization_rng
 from ensemble.tasks import plan, run_task
 from kernels import anderson_trajectory as k
@@ -171,19 +170,18 @@ def test_existing_run_needs_resume_and_the_same_spec(tmp_path):
 
 
 @pytest.fixture
-def faulty_kernel(monkeypatch):
-    entry = KernelEntry(name="faulty", module="tests.ensemble.faulty_kernel", summary="test", analysis=None)
-    monkeypatch.setitem(KERNELS, "faulty", entry)
-    return entry
+def faulty_kernel():
+    """The failing test kernel, plugged in by module path as a user kernel would be."""
+    return "module:tests.ensemble.faulty_kernel"
 
 
 FAULTY = """
-kernel = "faulty"
+kernel = "module:tests.ensemble.faulty_kernel"
 seed = 3
-realizations = 40
+realizations = 200
 batch_size = 10
 [params]
-threshold = 0.05
+threshold = 0.01
 {extra}
 [times]
 values = [1.0, 2.0]
@@ -202,14 +200,14 @@ def test_failing_realization_names_point_index_and_seed(faulty_kernel, extra, wh
     key = exp.points[0].key
     assert f"SeedSequence(3, spawn_key=({key}, {r}))" in msg
     # the message is enough to replay that one realization, and it fails again
-    assert realization_rng(3, key, r).uniform(size=2)[0] < 0.05
+    assert realization_rng(3, key, r).uniform(size=2)[0] < 0.01
     # batches finished before the failure are kept
     kept = store.done_blocks().get(key, set())
     assert kept and r // exp.points[0].block_size not in kept
 
 
 def test_kernel_without_analysis_gets_only_means(faulty_kernel):
-    exp = parse_spec(FAULTY.format(extra="").replace("threshold = 0.05", "threshold = -1.0"))
+    exp = parse_spec(FAULTY.format(extra="").replace("threshold = 0.01", "threshold = -1.0"))
     tables = run(exp, MemoryStore()).tables
     s = tables["summary"]
     assert set(s.observable) == {"x"} and len(tables["fits"]) == 0
@@ -246,7 +244,7 @@ def test_driver_memory_does_not_grow_with_realizations(tmp_path):
 def test_cli_report_for_a_kernel_without_fits(faulty_kernel, capsys, tmp_path):
     from ensemble.cli import _report
 
-    exp = parse_spec(FAULTY.format(extra="").replace("threshold = 0.05", "threshold = -1.0"))
+    exp = parse_spec(FAULTY.format(extra="").replace("threshold = 0.01", "threshold = -1.0"))
     store = open_run_dir(tmp_path / "run", exp, resume=False)
     tables = run(exp, store).tables
     _report(exp, tables, store)

@@ -194,3 +194,12 @@ def test_bad_realizations_table(value, field):
     with pytest.raises(SpecError) as e:
         parse_spec(spec_with(realizations=f"realizations = {value}", L="", W="W = [1.0, 2.0]\nL = [8, 10]"))
     assert e.value.field == field
+
+
+def test_user_kernel_by_module_path():
+    exp = parse_spec(GOOD.replace('kernel = "anderson_trajectory"', 'kernel = "module:kernels.anderson_trajectory"'))
+    assert exp.kernel == "module:kernels.anderson_trajectory" and len(exp.points) == 2
+    with pytest.raises(SpecError, match="importable module"):
+        parse_spec(GOOD.replace('kernel = "anderson_trajectory"', 'kernel = "module:no.such.module"'))
+    with pytest.raises(SpecError, match="missing: Params, sample"):
+        parse_spec(GOOD.replace('kernel = "anderson_trajectory"', 'kernel = "module:kernels._params"'))

@@ -1,0 +1,137 @@
+"""Fault tolerance with real processes and signals: a worker killed, the driver killed, a kernel failing.
+
+Each run goes through the CLI on a real 2-worker local Dask cluster and is
+compared, bit for bit, with an uninterrupted serial run of the same spec.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from ensemble import MemoryStore, parse_spec, run
+from tests.conftest import assert_tables_identical, read_tables, run_cli, small_spec
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+pytestmark = pytest.mark.cluster
+
+# ~10 ms realizations, 4 per task: about 3 s of work for 2 workers
+SPEC = small_spec(realizations=160, batch_size=4, block_size=4, L=40, stop=1000.0)
+
+
+def partials(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "partials").glob("*/*.npz"))
+
+
+def start(spec: Path, out: Path, *extra) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "ensemble", "run", spec, "--out", out, "--workers", "2", "--no-progress", *extra]
+    return subprocess.Popen(
+        list(map(str, cmd)), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def wait_for_partials(out: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while len(partials(out)) < n and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None and len(partials(out)) >= n, "the run ended before it could be interrupted"
+
+
+def worker_processes(driver: subprocess.Popen) -> list[psutil.Process]:
+    kids = psutil.Process(driver.pid).children(recursive=True)
+    return [p for p in kids if "spawn_main" in " ".join(p.cmdline())]
+
+
+@pytest.fixture(scope="module")
+def clean_tables():
+    return run(parse_spec(SPEC), MemoryStore()).tables
+
+
+@pytest.fixture
+def spec_file(tmp_path) -> Path:
+    p = tmp_path / "spec.toml"
+    p.write_text(SPEC)
+    return p
+
+
+def test_worker_killed_mid_run_every_realization_counted_once(tmp_path, spec_file, clean_tables):
+    out = tmp_path / "run"
+    proc = start(spec_file, out)
+    try:
+        wait_for_partials(out, 8, proc)
+        workers = worker_processes(proc)
+        assert len(workers) == 2
+        workers[0].send_signal(signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, stderr
+    tables = read_tables(out)
+    assert (tables["summary"]["n"] == 160).all()
+    assert_tables_identical(tables, clean_tables)
+
+
+def test_driver_killed_mid_run_resumes_to_identical_tables(tmp_path, spec_file, clean_tables):
+    out = tmp_path / "run"
+    proc = start(spec_file, out)
+    wait_for_partials(out, 8, proc)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, as a node failure would
+    proc.communicate()
+    done = len(partials(out))
+    assert done < 80 and not (out / "tables").exists()
+    res = run_cli("run", spec_file, "--out", out, "--workers", "2", "--resume", "--no-progress", cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "resumed:" in res.stdout
+    assert_tables_identical(read_tables(out), clean_tables)
+
+
+FAULTY = """
+kernel = "module:tests.ensemble.faulty_kernel"
+seed = 3
+realizations = 200
+batch_size = 10
+[params]
+threshold = 0.01
+[times]
+values = [1.0, 2.0]
+"""
+
+
+def test_failing_kernel_stops_with_replayable_message_and_keeps_finished_batches(tmp_path):
+    spec = tmp_path / "faulty.toml"
+    spec.write_text(FAULTY)
+    out = tmp_path / "run"
+    res = run_cli("run", spec, "--out", out, "--workers", "2", "--no-progress", cwd=ROOT)
+    assert res.returncode == 1
+    err = res.stderr
+    assert "raised FloatingPointError: NaN guard tripped" in err and "point 0" in err and "SeedSequence(3, spawn_key=(" in err
+    replay = next(line for line in err.splitlines() if line.startswith("Replay it alone:"))
+    r = int(replay.split("--realization ")[1])
+    assert replay.split(": ", 1)[1] == f"ensemble replay {out} --point 0 --realization {r}"
+    assert partials(out), "finished batches are kept"
+
+    again = run_cli("replay", out, "--point", "0", "--realization", r, cwd=ROOT)
+    assert again.returncode == 1 and "FloatingPointError: NaN guard tripped" in again.stderr
+
+    good = next(i for i in range(200) if i != r and np.random.default_rng(
+        np.random.SeedSequence(3, spawn_key=(parse_spec(FAULTY).points[0].key, i))).uniform() >= 0.01)
+    ok = run_cli("replay", out, "--point", "0", "--realization", good, "--save", tmp_path / "r.npz", cwd=ROOT)
+    assert ok.returncode == 0, ok.stderr
+    assert "x: shape (2,)" in ok.stdout
+    assert np.load(tmp_path / "r.npz")["x"].shape == (2,)
+
+
+def test_replay_refuses_indices_out_of_range(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(small_spec())
+    res = run_cli("replay", spec, "--point", "5", "--realization", "0", cwd=ROOT)
+    assert res.returncode == 2 and "--point" in res.stderr
