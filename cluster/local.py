@@ -26,8 +26,11 @@ WORKER_ENV = {
 }
 
 
-def local_cluster(n_workers: int | None = None, dashboard: bool = False) -> LocalCluster:
-    """A cluster of ``n_workers`` single-threaded worker processes (default: one per core)."""
+def local_cluster(n_workers: int | None = None, dashboard: bool = True) -> LocalCluster:
+    """A cluster of ``n_workers`` single-threaded worker processes (default: one per core).
+
+    The dashboard listens on a free port (``cluster.dashboard_link``).
+    """
     n = n_workers or os.cpu_count() or 1
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENV}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):

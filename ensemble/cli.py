@@ -125,6 +125,8 @@ def cmd_run(args) -> int:
             f"({_per_point(exp)}); executor: {executor.name}, {executor.workers} worker(s)",
             file=sys.stderr,
         )
+        if executor.dashboard:
+            print(f"dashboard: {executor.dashboard}", file=sys.stderr)
         result = run(exp, store, executor, progress=not args.no_progress)
     if store.set_aside:
         print(f"set aside {len(store.set_aside)} corrupt partial file(s) as *.corrupt; their blocks were recomputed")

@@ -57,6 +57,7 @@ class SerialExecutor(_Executor):
 
     name = "serial"
     workers = 1
+    dashboard = None
 
     def warm(self, module: str) -> None:
         warmup(module, check_cache=True)
@@ -81,11 +82,21 @@ class DaskExecutor(_Executor):
 
     def __init__(self, client: Client, window: int | None = None, owns=None):
         self.client = client
-        self.name = "local Dask cluster" if owns is not None else f"Dask scheduler {client.scheduler.address}"
+        self.name = getattr(owns, "ensemble_name", None) or (
+            "local Dask cluster" if owns is not None else f"Dask scheduler {client.scheduler.address}"
+        )
         self.workers = max(1, sum(client.nthreads().values()))
         self.window = window or 4 * self.workers
         self._owns = owns
         self._token = uuid.uuid4().hex[:8]
+
+    @property
+    def dashboard(self) -> str | None:
+        """Address of the Dask dashboard, if the scheduler serves one."""
+        try:
+            return self.client.dashboard_link
+        except Exception:  # no bokeh on the scheduler, or no HTTP server
+            return None
 
     def warm(self, module: str) -> None:
         """Compile once here (filling the on-disk cache), then load it on every worker, present and future."""

@@ -51,6 +51,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
     todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
+    n_tasks = sum(1 for _ in plan(exp, done))
     if todo:
         executor.warm(get_kernel(exp.kernel).module)
     with tqdm(total=todo, unit="real", desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1) as bar:
@@ -58,6 +59,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
             store.put(task, blocks)
             n = len(task.indices)
             count, tasks = count + n, tasks + 1
+            bar.set_postfix_str(f"batches {tasks}/{n_tasks}", refresh=False)
             bar.update(n)
     seconds = time.perf_counter() - start
     return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)

@@ -141,7 +141,7 @@ def test_cli_shows_a_progress_bar_with_rate_and_eta(tmp_path):
     res = run_cli("run", spec, "--out", tmp_path / "run", "--executor", "serial")
     assert res.returncode == 0, res.stderr
     bar = res.stderr.splitlines()[-1]
-    assert "48/48" in bar and "real/s" in bar and "100%" in bar
+    assert "48/48" in bar and "real/s" in bar and "100%" in bar and "batches 6/6" in bar
     assert "<" in bar  # tqdm's [elapsed<remaining] ETA field
 
 
