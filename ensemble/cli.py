@@ -57,7 +57,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="run on an existing Dask cluster: tcp://HOST:PORT or a scheduler file")
     r.add_argument("--resume", action="store_true", help="continue a run directory, skipping finished batches")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _job_options(r, required=False)
     r.set_defaults(func=cmd_run)
+
+    js = sub.add_parser("job-script", help="print the batch script --cluster would submit (nothing is submitted)")
+    _job_options(js, required=True)
+    js.set_defaults(func=cmd_job_script)
 
     q = sub.add_parser("query", help="run SQL (DuckDB) on a run's tables: summary, fits, fit_windows")
     q.add_argument("dir", type=Path)
@@ -96,6 +101,27 @@ def _per_point(exp) -> str:
     return "; ".join(f"{n} per point in {g} blocks of {b}" for n, g, b in counts)
 
 
+def _job_options(p, required: bool) -> None:
+    g = p.add_argument_group("HPC batch jobs (dask-jobqueue); defaults in cluster/jobqueue.yaml")
+    g.add_argument("--cluster", choices=["slurm", "pbs"], required=required, help="run the workers in SLURM or PBS jobs")
+    g.add_argument("--cluster-config", type=Path, metavar="FILE.yaml", help="job resources (overrides the defaults)")
+    g.add_argument("--cores", type=_positive_int, help="cores per job (one worker per core)")
+    g.add_argument("--memory", help="memory per job, e.g. 16GiB")
+    g.add_argument("--walltime", help="job time limit, HH:MM:SS")
+    g.add_argument("--queue", help="partition / queue")
+    g.add_argument("--account", help="account to charge")
+    g.add_argument("--min-jobs", type=int, help="adaptive scaling: minimum number of jobs")
+    g.add_argument("--max-jobs", type=int, help="adaptive scaling: maximum number of jobs")
+    g.add_argument("--job-prologue", action="append", metavar="LINE", help="shell line run before the workers (repeatable)")
+
+
+def _job_config(args):
+    from cluster import load_job_config
+
+    keys = ("cores", "memory", "walltime", "queue", "account", "min_jobs", "max_jobs", "job_prologue")
+    return load_job_config(args.cluster, args.cluster_config, {k: getattr(args, k) for k in keys})
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -117,12 +143,16 @@ def cmd_run(args) -> int:
     exp = load_spec(args.spec)
     out = args.out or Path("runs") / exp.name
     check_run_dir(out, exp, args.resume)
-    executor = make_executor("dask" if args.scheduler else args.executor, args.workers, args.scheduler)
+    if args.cluster and args.scheduler:
+        raise SpecError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
+    jobs = _job_config(args) if args.cluster else None
+    kind = args.cluster or ("dask" if args.scheduler else args.executor)
+    executor = make_executor(kind, args.workers, args.scheduler, jobs)
     with executor:
         store = open_run_dir(out, exp, args.resume)
         print(
             f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel} "
-            f"({_per_point(exp)}); executor: {executor.name}, {executor.workers} worker(s)",
+            f"({_per_point(exp)}); executor: {executor.name}, {'up to ' if args.cluster else ''}{executor.workers} worker(s)",
             file=sys.stderr,
         )
         if executor.dashboard:
@@ -138,6 +168,15 @@ def cmd_run(args) -> int:
             f"{result.seconds:.1f} s ({result.rate:.1f} realizations/s)"
         )
     _report(exp, result.tables, store)
+    return 0
+
+
+def cmd_job_script(args) -> int:
+    from cluster import job_script
+
+    cfg = _job_config(args)
+    print(job_script(cfg), end="")
+    print(f"# adaptive: {cfg.min_jobs}..{cfg.max_jobs} jobs; worker lifetime {cfg.lifetime} (walltime {cfg.walltime})")
     return 0
 
 

@@ -76,16 +76,18 @@ class DaskExecutor(_Executor):
     window : int, optional
         Futures in flight at once (default: 4 per worker thread). The driver
         never holds more, whatever the number of tasks.
+    max_workers : int, optional
+        Workers an adaptive cluster can grow to (default: those connected now).
     owns : object, optional
         A cluster to close with the executor (for clusters it started).
     """
 
-    def __init__(self, client: Client, window: int | None = None, owns=None):
+    def __init__(self, client: Client, window: int | None = None, owns=None, max_workers: int | None = None):
         self.client = client
         self.name = getattr(owns, "ensemble_name", None) or (
             "local Dask cluster" if owns is not None else f"Dask scheduler {client.scheduler.address}"
         )
-        self.workers = max(1, sum(client.nthreads().values()))
+        self.workers = max_workers or max(1, sum(client.nthreads().values()))
         self.window = window or 4 * self.workers
         self._owns = owns
         self._token = uuid.uuid4().hex[:8]

@@ -65,8 +65,18 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
 
 
-def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None):
-    """An executor by name: "serial", "local" (a local Dask cluster) or "dask" (``scheduler`` address)."""
+def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None, jobs=None):
+    """An executor by name: "serial", "local" (a local Dask cluster), "dask" (``scheduler`` address),
+    or "slurm"/"pbs" (batch jobs described by ``jobs``, a cluster.JobConfig)."""
+    if kind in ("slurm", "pbs"):
+        from distributed import Client
+
+        from cluster import job_cluster
+
+        cluster = job_cluster(jobs)
+        # adaptive clusters may start with no workers: size the window for the most there can be
+        most = jobs.max_jobs * jobs.cores
+        return DaskExecutor(Client(cluster), window=4 * most, owns=cluster, max_workers=most)
     if scheduler is not None or kind == "dask":
         from cluster import connect
 
