@@ -9,6 +9,19 @@ import numpy as np
 NAME = "faulty"
 DEFAULT_TIMES = {"start": 1.0, "stop": 10.0, "num": 3}
 
+#: A spec running this kernel by module path; ~1% of realizations fail ({extra}: more [params] lines).
+SPEC = """
+kernel = "module:tests.ensemble.faulty_kernel"
+seed = 3
+realizations = 200
+batch_size = 10
+[params]
+threshold = 0.01
+{extra}
+[times]
+values = [1.0, 2.0]
+"""
+
 
 @dataclass(frozen=True)
 class Params:

@@ -16,6 +16,7 @@ from ensemble import MemoryStore, RealizationError, open_run_dir, parse_spec, ru
 from ensemble.seeding import realization_rng
 from ensemble.tasks import plan, run_task
 from kernels import anderson_trajectory as k
+from tests.ensemble.faulty_kernel import SPEC as FAULTY_SPEC
 from tests.conftest import assert_tables_identical, read_tables, small_spec
 
 
@@ -175,17 +176,7 @@ def faulty_kernel():
     return "module:tests.ensemble.faulty_kernel"
 
 
-FAULTY = """
-kernel = "module:tests.ensemble.faulty_kernel"
-seed = 3
-realizations = 200
-batch_size = 10
-[params]
-threshold = 0.01
-{extra}
-[times]
-values = [1.0, 2.0]
-"""
+FAULTY = FAULTY_SPEC
 
 
 @pytest.mark.parametrize("extra, what", [("", "raised FloatingPointError"), ("nan = true", "non-finite values in x")])

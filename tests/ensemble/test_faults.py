@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from ensemble import MemoryStore, parse_spec, run
+from tests.ensemble.faulty_kernel import SPEC as FAULTY_SPEC
 from tests.conftest import assert_tables_identical, read_tables, run_cli, small_spec
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -94,16 +95,7 @@ def test_driver_killed_mid_run_resumes_to_identical_tables(tmp_path, spec_file, 
     assert_tables_identical(read_tables(out), clean_tables)
 
 
-FAULTY = """
-kernel = "module:tests.ensemble.faulty_kernel"
-seed = 3
-realizations = 200
-batch_size = 10
-[params]
-threshold = 0.01
-[times]
-values = [1.0, 2.0]
-"""
+FAULTY = FAULTY_SPEC.format(extra="")
 
 
 def test_failing_kernel_stops_with_replayable_message_and_keeps_finished_batches(tmp_path):
