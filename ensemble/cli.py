@@ -136,7 +136,7 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_run(args) -> int:
-    from .runner import make_executor, run
+    from .runner import check_memory, make_executor, run
     from .spec import load_spec
     from .store import check_run_dir, open_run_dir
 
@@ -149,6 +149,7 @@ def cmd_run(args) -> int:
     kind = args.cluster or ("dask" if args.scheduler else args.executor)
     executor = make_executor(kind, args.workers, args.scheduler, jobs)
     with executor:
+        check_memory(exp, executor.memory_per_worker)
         store = open_run_dir(out, exp, args.resume)
         print(
             f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel} "
@@ -297,8 +298,11 @@ def cmd_kernels(args) -> int:
 def _report(exp, tables, store) -> None:
     fits = tables["fits"]
     swept = list(exp.sweep)
-    if len(fits):
+    kinds = set(fits["fit"]) if "fit" in fits else set()
+    if "front" in kinds:
         _print_fits(fits, swept)
+    if kinds & {"ipr_point", "crossover"}:
+        _print_ipr(fits, swept)
     path = getattr(store, "path", None)
     if path is None:
         return
@@ -306,12 +310,17 @@ def _report(exp, tables, store) -> None:
     print(f"\nTables in {path / 'tables'}: summary.parquet ({n} rows), fits.parquet, fit_windows.parquet")
     w = exp.points[-1].swept
     where = " AND ".join(f"{k} = {v}" for k, v in w.items()) or "TRUE"
-    obs = "Ir" if len(fits) else tables["summary"]["observable"].iloc[0]
+    summary = tables["summary"]
+    obs = "Ir" if "front" in kinds else summary["observable"].iloc[0]
+    axes = [c for c in summary.columns[summary.columns.get_loc("observable") + 1 : summary.columns.get_loc("n")]
+            if summary.loc[summary.observable == obs, c].notna().any()]  # fmt: skip
+    cols = ", ".join(axes + ["mean", "sem"])
+    order = f" ORDER BY {axes[0]}" if axes else ""
     print("Query them, e.g.:")
-    print(f"  ensemble query {path} \"SELECT t, mean, sem FROM summary WHERE observable = '{obs}' AND {where} ORDER BY t\"")
+    print(f"  ensemble query {path} \"SELECT {cols} FROM summary WHERE observable = '{obs}' AND {where}{order}\"")
     table = "fits" if len(fits) else "summary"
     print(f"  python -c \"import pandas as pd; print(pd.read_parquet('{path}/tables/{table}.parquet'))\"")
-    if len(fits):
+    if kinds:
         print(f"  ensemble plot {path}")
 
 
@@ -360,6 +369,37 @@ def _print_fits(fits, swept) -> None:
                 print(f"  {where}: no crossing within W = {row.W_min:g}..{row.W_max:g}: {row.status}")
             else:
                 print(f"  {where}: {row.status}")
+
+
+def _print_ipr(fits, swept) -> None:
+    import math
+
+    pts = fits[fits["fit"] == "ipr_point"]
+    if "D_OB" in pts:
+        print("\nD(O_B) = log IPR of a bath operator (Sec. IV)" + (" and the coupling G (Sec. V B)" if "G" in pts else ""))
+        for _, r in pts.iterrows():
+            g = f"   G = {r.G:.3f} +- {r.G_err:.3f}" if "G" in pts and r.G == r.G else ""
+            print(f"  {_label(r, swept)}: D(O_B) = {r.D_OB:.3f} +- {r.D_OB_err:.3f}{g}")
+    grow = fits[fits["fit"] == "bath_growth"]
+    if len(grow):
+        print(f"\nFig. 3: D(O_B) per added LIOM (theory: log 2 = {math.log(2):.3f})")
+        for _, r in grow.iterrows():
+            print(f"  n = {r.n_from:g} -> {r.n_to:g}: {r.dD_per_liom:.3f} +- {r.dD_per_liom_err:.3f}")
+    for _, r in fits[fits["fit"] == "crossover"].iterrows():
+        print(
+            f"\nFig. 4 ({_label(r, swept)}): slope of D(sigma^x_i) over the LIOMs = {r.slope:.3f} +- {r.slope_err:.3f} "
+            f"(theory 2 log(alpha) = {r.slope_theory:.3f}, z = {r.slope_z:+.1f}); zeta_eff = {r.zeta_eff:.2f}, "
+            f"l_c(Eq. 16) = {r.l_c_eff:.3g} (theory zeta {r.zeta:.2f}: {r.l_c_theory:.3g})"
+        )
+    thermal = fits[fits["fit"] == "thermalization"]
+    if len(thermal):
+        print("\nFig. 5: Delta D(O_B) against G (theory: -> log 2 for G >> 1)")
+        for _, r in thermal.iterrows():
+            print(f"  g_probe = {r.g_probe:g}: G = {r.G:.3f} +- {r.G_err:.3f}, Delta D = {r.delta_D:.3f} +- {r.delta_D_err:.3f}")
+
+
+def _label(row, names) -> str:
+    return ", ".join(f"{k} = {row[k]:g}" if isinstance(row[k], (int, float)) else f"{k} = {row[k]}" for k in names) or "all"
 
 
 def _keys(row, names) -> str:

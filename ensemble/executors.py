@@ -59,6 +59,12 @@ class SerialExecutor(_Executor):
     workers = 1
     dashboard = None
 
+    @property
+    def memory_per_worker(self) -> int:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+
     def warm(self, module: str) -> None:
         warmup(module, check_cache=True)
 
@@ -82,8 +88,12 @@ class DaskExecutor(_Executor):
         A cluster to close with the executor (for clusters it started).
     """
 
-    def __init__(self, client: Client, window: int | None = None, owns=None, max_workers: int | None = None):
+    def __init__(
+        self, client: Client, window: int | None = None, owns=None, max_workers: int | None = None,
+        worker_memory: int | None = None,
+    ):  # fmt: skip
         self.client = client
+        self._worker_memory = worker_memory
         self.name = getattr(owns, "ensemble_name", None) or (
             "local Dask cluster" if owns is not None else f"Dask scheduler {client.scheduler.address}"
         )
@@ -91,6 +101,15 @@ class DaskExecutor(_Executor):
         self.window = window or 4 * self.workers
         self._owns = owns
         self._token = uuid.uuid4().hex[:8]
+
+    @property
+    def memory_per_worker(self) -> int | None:
+        """Smallest memory limit of a worker (bytes), or None if the workers set none."""
+        if self._worker_memory:
+            return self._worker_memory
+        limits = [w.get("memory_limit") for w in self.client.scheduler_info()["workers"].values()]
+        limits = [m for m in limits if m]
+        return min(limits) if limits else None
 
     @property
     def dashboard(self) -> str | None:

@@ -16,6 +16,7 @@ from types import ModuleType
 import numpy as np
 
 from .analysis.front import FitConfig, FrontAnalysis
+from .analysis.ipr import IprAnalysis
 from .errors import SpecError, did_you_mean
 
 __all__ = ["KERNELS", "KERNEL_INTERFACE", "KernelEntry", "get_kernel", "run_realization", "warmup"]
@@ -34,8 +35,9 @@ class KernelEntry:
     summary : str
         One line for ``ensemble kernels``.
     analysis : type or None
-        Analysis class: ``analysis(times, FitConfig)`` with ``estimators``,
-        ``derived_axes`` and ``fit_rows``; None for means only.
+        Analysis class: ``analysis.for_params(params, FitConfig)`` with
+        ``estimators``, ``derived_axes``, ``fit_rows`` and ``cross_point_rows``;
+        None for means only.
     """
 
     name: str
@@ -50,7 +52,7 @@ class KernelEntry:
         return [f.name for f in dataclasses.fields(self.load().Params)]
 
     def make_analysis(self, params, config: FitConfig):
-        return None if self.analysis is None else self.analysis(params.times, config)
+        return None if self.analysis is None else self.analysis.for_params(params, config)
 
 
 KERNELS: dict[str, KernelEntry] = {
@@ -67,6 +69,12 @@ KERNELS: dict[str, KernelEntry] = {
             summary="noisy trajectory of the XXZ chain in the Neel S^z sector (Chebyshev propagator); paper 003",
         ),
         KernelEntry(
+            name="rmt_bath",
+            module="kernels.rmt_bath",
+            summary="GOE or local bath coupled to LIOMs: eigenstate IPRs D(O), G, hybridization; paper 004",
+            analysis=IprAnalysis,
+        ),
+        KernelEntry(
             name="xxz_exact",
             module="kernels.xxz_exact",
             summary="exact noise average (density-matrix channel and gamma^2/2 Lindblad) for L <= 10; paper 003",
@@ -78,7 +86,7 @@ KERNELS: dict[str, KernelEntry] = {
 #: What a kernel module must define (see the module docstring).
 KERNEL_INTERFACE = ("Params", "sample", "realize", "schema", "warmup_params", "DEFAULT_TIMES")
 USER_PREFIX = "module:"
-ANALYSES = {"front": FrontAnalysis}
+ANALYSES = {"front": FrontAnalysis, "ipr": IprAnalysis}
 
 
 def get_kernel(name: object) -> KernelEntry:

@@ -15,7 +15,7 @@ from .registry import get_kernel
 from .tables import summarize
 from .tasks import plan, run_task
 
-__all__ = ["RunResult", "make_executor", "run"]
+__all__ = ["RunResult", "check_memory", "make_executor", "run"]
 
 
 @dataclass
@@ -75,8 +75,11 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
 
         cluster = job_cluster(jobs)
         # adaptive clusters may start with no workers: size the window for the most there can be
+        from dask.utils import parse_bytes
+
         most = jobs.max_jobs * jobs.cores
-        return DaskExecutor(Client(cluster), window=4 * most, owns=cluster, max_workers=most)
+        per_worker = parse_bytes(jobs.memory) // jobs.cores
+        return DaskExecutor(Client(cluster), window=4 * most, owns=cluster, max_workers=most, worker_memory=per_worker)
     if scheduler is not None or kind == "dask":
         from cluster import connect
 
@@ -96,3 +99,25 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
         cluster = local_cluster(workers)
         return DaskExecutor(Client(cluster), owns=cluster)
     raise ValueError(f"executor {kind!r}: allowed: serial, local, dask")
+
+
+def check_memory(exp, memory_per_worker: int | None) -> None:
+    """Refuse, before anything is scheduled, points whose realization would not fit a worker.
+
+    Uses the kernel's optional ``memory_bytes(params)`` (an estimate of one
+    realization's peak, documented per kernel).
+    """
+    module = get_kernel(exp.kernel).load()
+    if memory_per_worker is None or not hasattr(module, "memory_bytes"):
+        return
+    for pt in exp.points:
+        need = module.memory_bytes(pt.params)
+        if need > memory_per_worker:
+            from .errors import SpecError
+
+            raise SpecError(
+                f"point {pt.index} ({pt.label or 'no sweep'})",
+                f"{need / 2**30:.1f} GiB per realization",
+                f"at most the {memory_per_worker / 2**30:.1f} GiB a worker has: fewer spins, fewer workers "
+                "per machine (--workers), or more memory per job (--memory)",
+            )

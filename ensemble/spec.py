@@ -206,7 +206,12 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         if -(-n // (block_size or _default_block(n))) > MAX_BLOCKS:
             raise SpecError("block_size", block_size, f"at most {MAX_BLOCKS} blocks per point; use block_size >= {-(-n // MAX_BLOCKS)}")
     seed = _int(doc, "seed", 0, None)
-    times = _times_spec(_table(doc, "times"), module.DEFAULT_TIMES)
+    if "times" in pnames:
+        times = _times_spec(_table(doc, "times"), module.DEFAULT_TIMES)
+    elif "times" in doc:
+        raise SpecError("times", doc["times"], f"no [times] section: kernel {entry.name} has no sample times")
+    else:
+        times = {}
     fit = _fit_config(_table(doc, "fit"))
     points = _points(entry, module, fixed, sweep, times, count_of, block_size)
     _check_user_window(entry.name, points, fit)
@@ -244,7 +249,7 @@ def _check_user_window(kernel: str, points, fit: FitConfig) -> None:
     entry = get_kernel(kernel)
     for pt in points:
         analysis = entry.make_analysis(pt.params, fit)
-        problem = analysis.window_problem() if analysis is not None else None
+        problem = analysis.window_problem() if hasattr(analysis, "window_problem") else None
         if problem:
             raise SpecError("fit.window", list(fit.window), f"{problem} (point {pt.label or 'the only point'})")
 
@@ -394,7 +399,9 @@ def _points(entry, module, fixed: dict, sweep: dict, times: dict, count_of, bloc
         kw = {**fixed, **swept}
         tau = kw.get("tau", _default(module.Params, "tau"))
         try:
-            if isinstance(tau, Real) and not isinstance(tau, bool) and tau > 0:
+            if not times:
+                pass  # a kernel without sample times
+            elif isinstance(tau, Real) and not isinstance(tau, bool) and tau > 0:
                 kw["times"] = resolve_times(times, float(tau))
             else:
                 kw["times"] = resolve_times(times, None)

@@ -49,16 +49,16 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
         params = _param_columns(pt.params)
         schema = module.schema(pt.params)
         n = next(iter(total.values())).n
+        coords = {axis: c for axes in schema.values() for axis, c in axes.items()}
         for name, axes in schema.items():
-            frames["summary"].append(tidy(params, name, axes, n, total[name].mean, total[name].sem, "mean"))
+            frames["summary"].append(tidy(params, name, axes, n, total[name].mean, total[name].sem, "mean", coords))
         analysis = entry.make_analysis(pt.params, exp.fit)
         if analysis is None:
             continue
         value, sem = jackknife(analysis.estimators, total, store.chunks(pt.key, pt.n_blocks))
-        coords = {axis: c for axes in schema.values() for axis, c in axes.items()}
         for name, axis_names in analysis.derived_axes.items():
             axes = {a: coords[a] for a in axis_names}
-            frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife"))
+            frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife", coords))
         rows, windows = analysis.fit_rows(value, sem)
         frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": pt.n_blocks} for row in rows]))
         frames["fit_windows"].append(pd.DataFrame([{**params, **w} for w in windows]))
@@ -75,14 +75,26 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def tidy(params: Mapping, name: str, axes: Mapping[str, np.ndarray], n: int, mean, sem, estimator: str) -> pd.DataFrame:
-    """Long-format rows of one observable at one point (C order over its axes)."""
+def tidy(params: Mapping, name: str, axes: Mapping[str, np.ndarray], n: int, mean, sem, estimator: str,
+         all_axes: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Long-format rows of one observable at one point (C order over its axes).
+
+    ``all_axes`` names every axis column of the table (with example
+    coordinates for its type); axes this observable lacks are null: NaN for
+    float axes, <NA> for integer and string ones. A scalar observable is one row.
+    """
     mean = np.asarray(mean, dtype=float)
-    grids = np.meshgrid(*axes.values(), indexing="ij") if axes else []
-    cols = {**params, "observable": name}
-    df = pd.DataFrame(cols, index=pd.RangeIndex(mean.size))
-    df["t"] = grids[list(axes).index("t")].ravel() if "t" in axes else np.nan
-    df["site"] = pd.array(grids[list(axes).index("site")].ravel() if "site" in axes else [None] * mean.size, dtype="Int64")
+    grids = dict(zip(axes, np.meshgrid(*axes.values(), indexing="ij"))) if axes else {}
+    df = pd.DataFrame({**params, "observable": name}, index=pd.RangeIndex(mean.size))
+    for axis, coords in (all_axes if all_axes is not None else axes).items():
+        values = grids[axis].ravel() if axis in grids else None
+        kind = np.asarray(coords).dtype.kind
+        if kind == "f":
+            df[axis] = values if values is not None else np.nan
+        elif kind in "iu":
+            df[axis] = pd.array(values if values is not None else [None] * mean.size, dtype="Int64")
+        else:
+            df[axis] = pd.array(values if values is not None else [None] * mean.size, dtype="string")
     df["n"] = np.int64(n)
     df["mean"] = mean.ravel()
     df["sem"] = np.asarray(sem, dtype=float).ravel()

@@ -79,3 +79,12 @@ def test_numba_kernels_are_nogil_cached_and_serial():
         assert d.targetoptions.get("nogil") is True, f"{name} must be nogil=True"
         assert not d.targetoptions.get("parallel"), f"{name}: no parallel=True inside kernels Dask runs"
         assert type(d._cache).__name__ == "FunctionCache", f"{name} must be cache=True"
+
+
+def test_kernel_parameters_do_not_shadow_table_columns():
+    from ensemble.registry import KERNELS
+
+    reserved = {"observable", "n", "mean", "sem", "estimator", "fit", "blocks", "t", "site", "op", "omega"}
+    for entry in KERNELS.values():
+        clash = set(entry.param_names()) & reserved
+        assert not clash, f"{entry.name}: parameters {clash} would overwrite table columns"

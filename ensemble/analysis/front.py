@@ -117,6 +117,10 @@ class FrontAnalysis:
     #: Derived observables that go to the summary table, with their axes.
     derived_axes = {"Ir": ("t",), "dS": ("t", "site"), "h": ("t",)}
 
+    @classmethod
+    def for_params(cls, params, config: FitConfig) -> FrontAnalysis:
+        return cls(params.times, config)
+
     def __init__(self, times, config: FitConfig):
         self.t = np.asarray(times, dtype=float)
         self.config = config

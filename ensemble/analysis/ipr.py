@@ -1,0 +1,186 @@
+r"""Analysis of the bath + LIOMs IPRs (paper 004, Secs. III-V and App. A).
+
+Per point (errors by block jackknife):
+
+* ``crossover``: the slope of D(sigma^x_i) vs i over the LIOMs i = 1..n (Fig. 4),
+  against the theory's -2/zeta = 2 log(alpha) (= -0.575 for alpha = 3/4), the
+  zeta it implies, and the crossover length l_c of Eq. (16) for both;
+* ``hybridization``: the half-width w50 of the probe's hybridization function
+  (the |omega| holding half its weight, which for a Lorentzian is its
+  half-width w), against the golden rule w = g^2/xi with xi = bandwidth (App. A);
+* ``ipr_point``: D(O_B) and G, for the fits across points.
+
+Across points (independent runs; errors added in quadrature):
+
+* ``bath_growth``: D(O_B) against the number of LIOMs n_lioms and its discrete slopes,
+  against log 2 (Fig. 3);
+* ``thermalization``: Delta D(O_B) = D(O_B)|_G - D(O_B)|_{g_probe = 0} against G
+  (Fig. 5), for every group of points that differ only in g_probe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SLOPE_THEORY_ALPHA_3_4", "IprAnalysis", "crossover_length"]
+
+#: 2 (log 4 - log 3): the predicted decay of D(sigma^x_i) per LIOM for alpha = 3/4 (Sec. V A 2).
+SLOPE_THEORY_ALPHA_3_4 = 2 * (math.log(4) - math.log(3))
+
+
+def crossover_length(zeta: float, l_b: float) -> float:
+    """Eq. (16): l_c = log 2 / (2/zeta - log 2) * l_b; infinite when 2/zeta <= log 2."""
+    a = 2.0 / zeta - math.log(2)
+    return math.inf if a <= 0 else math.log(2) / a * l_b
+
+
+class IprAnalysis:
+    """Fits of one point of the rmt_bath kernel."""
+
+    derived_axes: dict = {}
+
+    @classmethod
+    def for_params(cls, params, config) -> IprAnalysis:
+        return cls(params)
+
+    def __init__(self, params):
+        self.p = params
+        from kernels.rmt_bath import operators, schema
+
+        self.labels = [label for label, _ in operators(params)]
+        self.liom = [self.labels.index(f"x{i}") for i in range(1, params.n_lioms + 1)]
+        self.has_probe = "G" in schema(params)
+        if self.has_probe:
+            self.omega = schema(params)["hyb"]["omega"]
+
+    def estimators(self, means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        D = means["D"]
+        out = {}
+        if "OB" in self.labels:
+            out["D_OB"] = D[..., self.labels.index("OB")]
+        if len(self.liom) >= 2:
+            i = np.arange(1, len(self.liom) + 1, dtype=float)
+            ic = i - i.mean()
+            Dl = D[..., self.liom]
+            out["slope"] = Dl @ (ic / (ic @ ic))
+            out["intercept"] = Dl.mean(axis=-1) - out["slope"] * i.mean()
+        if self.has_probe:
+            out["G"] = means["G"]
+            out["w50"] = self._half_weight_width(means["hyb"])
+        return out
+
+    def _half_weight_width(self, k: np.ndarray) -> np.ndarray:
+        """|omega| containing half the weight of the hybridization density k (total weight 1)."""
+        width = self.omega[1] - self.omega[0]
+        order = np.argsort(np.abs(self.omega), kind="stable")
+        absw = np.abs(self.omega)[order] + width / 2  # outer edge of each bin, by |omega|
+        cum = np.cumsum(k[..., order] * width, axis=-1)
+        j = np.argmax(cum >= 0.5, axis=-1)
+        prev = np.take_along_axis(cum, np.maximum(j - 1, 0)[..., None], -1)[..., 0]
+        cur = np.take_along_axis(cum, j[..., None], -1)[..., 0]
+        lo = np.where(j > 0, absw[np.maximum(j - 1, 0)], 0.0)
+        frac = np.where(cur > prev, (0.5 - np.where(j > 0, prev, 0.0)) / (cur - np.where(j > 0, prev, 0.0)), 0.0)
+        w = lo + frac * (absw[j] - lo)
+        return np.where(cum[..., -1] >= 0.5, w, np.nan)
+
+    def fit_rows(self, value, sem) -> tuple[list[dict], list]:
+        p, rows = self.p, []
+        point = {"fit": "ipr_point"}
+        for k in ("D_OB", "G"):
+            if k in value:
+                point[k], point[f"{k}_err"] = float(value[k]), float(sem[k])
+        rows.append(point)
+        if "slope" in value:
+            zeta = 1 / math.log(1 / p.alpha) if p.alpha < 1 else math.inf
+            predicted = -2.0 / zeta
+            slope, err = float(value["slope"]), float(sem["slope"])
+            zeta_eff = -2.0 / slope if slope < 0 else math.inf
+            rows.append(
+                {
+                    "fit": "crossover",
+                    "slope": slope,
+                    "slope_err": err,
+                    "intercept": float(value["intercept"]),
+                    "intercept_err": float(sem["intercept"]),
+                    "slope_theory": predicted,
+                    "slope_z": (slope - predicted) / err if err > 0 else math.nan,
+                    "zeta": zeta,
+                    "zeta_eff": zeta_eff,
+                    "l_c_theory": crossover_length(zeta, p.l_b),
+                    "l_c_eff": crossover_length(zeta_eff, p.l_b),
+                }
+            )
+        if self.has_probe:
+            g = p.couplings()[-1]
+            rows.append(
+                {
+                    "fit": "hybridization",
+                    "w50": float(value["w50"]),
+                    "w50_err": float(sem["w50"]),
+                    "g_last": g,
+                    "w_golden_rule": g * g / p.bandwidth if p.bath == "goe" else math.nan,
+                }
+            )
+        return rows, []
+
+    @staticmethod
+    def cross_point_rows(fits: pd.DataFrame, params: list[str], config, seed: int) -> list[dict]:
+        pts = fits[fits["fit"] == "ipr_point"]
+        if "D_OB" not in pts:
+            return []
+        return _bath_growth(pts, params) + _thermalization(pts, params)
+
+
+def _groups(df: pd.DataFrame, params: list[str], over: tuple[str, ...]):
+    keys = [p for p in params if p not in over]
+    for values, g in df.groupby(keys, sort=True, dropna=False) if keys else [((), df)]:
+        yield dict(zip(keys, values if isinstance(values, tuple) else (values,))), g
+
+
+def _bath_growth(pts: pd.DataFrame, params: list[str]) -> list[dict]:
+    rows = []
+    for group, g in _groups(pts, params, ("n_lioms", "g_probe")):
+        g = g.sort_values("n_lioms")
+        for a, b in zip(g.itertuples(), g.iloc[1:].itertuples()):
+            step = b.n_lioms - a.n_lioms
+            rows.append(
+                {
+                    **group,
+                    "fit": "bath_growth",
+                    "n_from": int(a.n_lioms),
+                    "n_to": int(b.n_lioms),
+                    "dD_per_liom": (b.D_OB - a.D_OB) / step,
+                    "dD_per_liom_err": math.hypot(a.D_OB_err, b.D_OB_err) / step,
+                    "log2": math.log(2),
+                }
+            )
+    return rows
+
+
+def _thermalization(pts: pd.DataFrame, params: list[str]) -> list[dict]:
+    rows = []
+    if "G" not in pts:
+        return rows
+    for group, g in _groups(pts, params, ("g_probe",)):
+        ref = g[g["g_probe"] == 0.0]
+        if ref.empty:
+            continue
+        r = ref.iloc[0]
+        for q in g[g["g_probe"] != 0.0].sort_values("g_probe").itertuples():
+            rows.append(
+                {
+                    **group,
+                    "g_probe": q.g_probe,
+                    "fit": "thermalization",
+                    "G": q.G,
+                    "G_err": q.G_err,
+                    "delta_D": q.D_OB - r.D_OB,
+                    "delta_D_err": math.hypot(q.D_OB_err, r.D_OB_err),
+                    "log2": math.log(2),
+                }
+            )
+    return rows
