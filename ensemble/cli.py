@@ -275,10 +275,11 @@ def cmd_validate(args) -> int:
     tasks = sum(1 for _ in plan(exp))
     print(f"{args.spec}: valid. kernel {exp.kernel}, {len(exp.points)} point(s), {exp.total_realizations} realizations, {tasks} tasks")
     for pt in exp.points:
-        t = pt.params.times
+        t = getattr(pt.params, "times", None)
+        times = f"  {len(t)} times {t[0]:g}..{t[-1]:g}" if t else ""
         print(
             f"  point {pt.index}: {pt.label or '(no sweep)'}  key {pt.key:016x}  {pt.realizations} realizations "
-            f"in {pt.n_blocks} blocks of {pt.block_size}  {len(t)} times {t[0]:g}..{t[-1]:g}"
+            f"in {pt.n_blocks} blocks of {pt.block_size}{times}"
         )
     return 0
 

@@ -33,8 +33,15 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     run_dir = Path(run_dir)
     summary = pd.read_parquet(run_dir / "tables" / "summary.parquet")
     fits = pd.read_parquet(run_dir / "tables" / "fits.parquet")
-    ctx = _Context(plt, summary, fits, run_dir / "plots")
-    ctx.out.mkdir(exist_ok=True)
+    out = run_dir / "plots"
+    out.mkdir(exist_ok=True)
+    if "fit" in fits and (fits["fit"] == "ipr_point").any():
+        from .plot_ipr import plot_ipr
+
+        paths = plot_ipr(plt, summary, fits, out)
+        plt.close("all")
+        return paths
+    ctx = _Context(plt, summary, fits, out)
     paths = [p for p in (_fig2(ctx), _fig3(ctx), _fig4(ctx), _fig5(ctx)) if p is not None]
     plt.close("all")
     return paths

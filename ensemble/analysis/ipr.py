@@ -143,7 +143,7 @@ def _groups(df: pd.DataFrame, params: list[str], over: tuple[str, ...]):
 
 def _bath_growth(pts: pd.DataFrame, params: list[str]) -> list[dict]:
     rows = []
-    for group, g in _groups(pts, params, ("n_lioms", "g_probe")):
+    for group, g in _groups(pts, params, ("n_lioms",)):
         g = g.sort_values("n_lioms")
         for a, b in zip(g.itertuples(), g.iloc[1:].itertuples()):
             step = b.n_lioms - a.n_lioms

@@ -1,0 +1,85 @@
+"""Analysis of the rmt_bath kernel: Eq. (16), the hybridization width, and fits across points."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ensemble import MemoryStore, parse_spec, run
+from ensemble.analysis.ipr import SLOPE_THEORY_ALPHA_3_4, IprAnalysis, crossover_length
+from kernels import rmt_bath as k
+
+
+def test_crossover_length_eq_16():
+    assert crossover_length(1.0, 6) == pytest.approx(math.log(2) / (2 - math.log(2)) * 6)
+    assert crossover_length(1 / math.log(4 / 3), 6) == math.inf  # alpha = 3/4: 2/zeta < log 2, no crossover
+    assert SLOPE_THEORY_ALPHA_3_4 == pytest.approx(2 * math.log(4 / 3)) == pytest.approx(0.5754, abs=1e-4)
+
+
+def test_half_weight_width_recovers_a_lorentzian():
+    p = k.Params(bath="goe", l_b=4, n_lioms=1, hyb_range=2.0, hyb_bins=400)
+    a = IprAnalysis(p)
+    w = 0.1
+    k_omega = w / (math.pi * (w**2 + a.omega**2))  # density; about 3% of the weight lies beyond +-2
+    assert float(a._half_weight_width(k_omega)) == pytest.approx(w, rel=0.02)
+
+
+def test_crossover_slope_of_a_linear_profile():
+    p = k.Params(bath="goe", l_b=4, n_lioms=4)
+    a = IprAnalysis(p)
+    D = np.array([5.0, 4.5] + [3.0 - 0.5 * (i - 1) for i in range(1, 5)])  # OB, x0, x1..x4
+    est = a.estimators({"D": D, "G": np.array(0.3), "hyb": np.ones(40) / 4.0})
+    assert est["slope"] == pytest.approx(-0.5) and est["intercept"] == pytest.approx(3.5)
+    assert est["D_OB"] == 5.0
+
+
+SPEC = """
+kernel = "rmt_bath"
+seed = 11
+realizations = 24
+batch_size = 8
+[params]
+bath = "goe"
+l_b = 4
+[sweep]
+n_lioms = [1, 2, 3]
+g_probe = [0.0, 0.3, 1.0]
+"""
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return run(parse_spec(SPEC), MemoryStore()).tables
+
+
+def test_fits_across_points(tables):
+    fits = tables["fits"]
+    growth = fits[fits.fit == "bath_growth"]
+    assert len(growth) == 2 * 3  # two steps of n for each g_probe
+    th = fits[fits.fit == "thermalization"]
+    assert len(th) == 2 * 3 and (th.G > 0).all()
+    # a weakly coupled probe joins the bath: D(O_B) grows (a strong one can localize this tiny
+    # 16-state bath instead, the proximity effect of Sec. II G, so no monotonic trend is asserted)
+    weak = th[th.g_probe == 0.3]
+    assert (weak.delta_D > 3 * weak.delta_D_err).all()
+    cross = fits[fits.fit == "crossover"]
+    assert set(cross.n_lioms) == {2, 3} and cross.slope_err.gt(0).all()
+
+
+def test_summary_has_op_and_omega_axes_and_scalars(tables):
+    s = tables["summary"]
+    assert {"op", "omega"} <= set(s.columns) and "t" not in s.columns
+    assert s[s.observable == "D"].op.notna().all() and s[s.observable == "G"].op.isna().all()
+    assert s[s.observable == "hyb"].omega.notna().all()
+
+
+def test_plots_for_the_ipr_analysis(tables, tmp_path):
+    from ensemble import open_run_dir
+    from ensemble.plot import plot_run
+
+    exp = parse_spec(SPEC)
+    run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    names = sorted(p.name for p in plot_run(tmp_path / "run"))
+    assert names == ["fig3_bath_growth.png", "fig4_crossover.png", "fig5_thermalization.png", "fig6_hybridization.png", "lc_theory.png"]
