@@ -392,6 +392,12 @@ def _print_ipr(fits, swept) -> None:
             f"(theory 2 log(alpha) = {r.slope_theory:.3f}, z = {r.slope_z:+.1f}); zeta_eff = {r.zeta_eff:.2f}, "
             f"l_c(Eq. 16) = {r.l_c_eff:.3g} (theory zeta {r.zeta:.2f}: {r.l_c_theory:.3g})"
         )
+    hyb = fits[fits["fit"] == "hybridization"]
+    if len(hyb):
+        print("\nHybridization half-width w50 of the probe (App. A); golden rule pi g^2 v(2h) for GOE baths")
+        for _, r in hyb.iterrows():
+            print(f"  {_label(r, swept)}: w50 = {r.w50:.4f} +- {r.w50_err:.4f}   golden rule {r.w_golden_rule:.4f}"
+                  f"   (g^2/xi = {r.w_g2_over_xi:.4f})")  # fmt: skip
     thermal = fits[fits["fit"] == "thermalization"]
     if len(thermal):
         print("\nFig. 5: Delta D(O_B) against G (theory: -> log 2 for G >> 1)")

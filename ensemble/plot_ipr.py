@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .analysis.ipr import crossover_length
+from .analysis.ipr import crossover_length, semicircle
 
 __all__ = ["plot_ipr"]
 
@@ -118,14 +118,14 @@ def _fig6(plt, summary, params, swept, out):
             d = d[d[k] == pt[k]]
         d = d.sort_values("omega")
         g = pt.g_probe if pt.g_probe >= 0 else pt.g1 * pt.alpha ** (pt.n_lioms - 1)
-        w = g * g / pt.bandwidth  # golden rule w = g^2 / xi
+        w = math.pi * g * g * semicircle(2.0, pt.bandwidth / 2)  # golden rule, GOE bath, h = 1
         a.plot(d.omega, d["mean"], "-", color=f"C{i % 10}", label=_label(pt, swept))
         b.plot(d.omega / w, d["mean"] * w, "-", color=f"C{i % 10}")
     x = np.linspace(-10, 10, 400)
-    b.plot(x, 1 / (math.pi * (1 + x * x)), "k--", lw=1, label="Lorentzian, width g^2/xi")
+    b.plot(x, 1 / (math.pi * (1 + x * x)), "k--", lw=1, label="Lorentzian of golden-rule width")
     a.set_xlabel("omega")
     a.set_ylabel("k(omega)")
-    b.set_xlabel("omega xi / g^2")
+    b.set_xlabel("omega / w_golden rule")
     b.set_ylabel("k w")
     b.set_xlim(-10, 10)
     a.legend(fontsize=6)

@@ -22,7 +22,10 @@ def connect(run_dir: str | Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     for name in found:
         path = str(tables / f"{name}.parquet").replace("'", "''")
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+        try:
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+        except duckdb.Error:  # an unreadable or column-less table must not hide the others
+            continue
     return con
 
 

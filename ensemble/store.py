@@ -71,6 +71,9 @@ class MemoryStore:
     def table(self, name: str) -> pd.DataFrame:
         return self._tables[name].copy()
 
+    def drop_table(self, name: str) -> None:
+        self._tables.pop(name, None)
+
 
 class DirectoryStore:
     """Partials as checksummed ``.npz`` files and tables as Parquet under a run directory."""
@@ -129,6 +132,9 @@ class DirectoryStore:
 
     def table(self, name: str) -> pd.DataFrame:
         return pd.read_parquet(self.tables_dir / f"{name}.parquet")
+
+    def drop_table(self, name: str) -> None:
+        (self.tables_dir / f"{name}.parquet").unlink(missing_ok=True)
 
 
 def check_run_dir(path: str | Path, exp, resume: bool) -> bool:

@@ -71,7 +71,10 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
             fits = pd.concat([tables["fits"], pd.DataFrame(extra)], ignore_index=True)
             tables["fits"] = fits.astype({c: "Int64" for c in ints})
     for name, df in tables.items():
-        store.put_table(name, df)
+        if len(df.columns):
+            store.put_table(name, df)
+        else:  # e.g. no fit windows for this kernel: no file (and no stale one)
+            store.drop_table(name)
     return tables
 
 

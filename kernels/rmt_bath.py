@@ -135,7 +135,10 @@ class Params:
             raise ParameterError("ob_site", ob, f"a bath site 1..{l_b} (or 0 for the default)")
         object.__setattr__(self, "ob_site", ob or (4 if l_b >= 5 else 1))
         object.__setattr__(self, "n_states", check_int("n_states", self.n_states, 1))
-        object.__setattr__(self, "hyb_bins", check_int("hyb_bins", self.hyb_bins, 2))
+        bins = check_int("hyb_bins", self.hyb_bins, 2)
+        if bins % 2:
+            raise ParameterError("hyb_bins", bins, "an even number (bins pair up as +-omega), e.g. hyb_bins = 40")
+        object.__setattr__(self, "hyb_bins", bins)
 
     @property
     def dim(self) -> int:

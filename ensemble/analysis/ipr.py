@@ -7,7 +7,11 @@ Per point (errors by block jackknife):
   zeta it implies, and the crossover length l_c of Eq. (16) for both;
 * ``hybridization``: the half-width w50 of the probe's hybridization function
   (the |omega| holding half its weight, which for a Lorentzian is its
-  half-width w), against the golden rule w = g^2/xi with xi = bandwidth (App. A);
+  half-width w), against the golden rule w = pi g^2 v(2h) with v the
+  structure factor of the coupling spin. For a GOE bath v is the normalized
+  semicircle of radius R = bandwidth / 2, v(w) = 2 sqrt(R^2 - w^2) / (pi R^2),
+  taken at h = 1 (the centre of the LIOM fields); the paper's estimate
+  g^2 / xi (App. A) is the same scaling without the prefactor;
 * ``ipr_point``: D(O_B) and G, for the fits across points.
 
 Across points (independent runs; errors added in quadrature):
@@ -26,10 +30,15 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["SLOPE_THEORY_ALPHA_3_4", "IprAnalysis", "crossover_length"]
+__all__ = ["SLOPE_THEORY_ALPHA_3_4", "IprAnalysis", "crossover_length", "semicircle"]
 
 #: 2 (log 4 - log 3): the predicted decay of D(sigma^x_i) per LIOM for alpha = 3/4 (Sec. V A 2).
 SLOPE_THEORY_ALPHA_3_4 = 2 * (math.log(4) - math.log(3))
+
+
+def semicircle(omega: float, radius: float) -> float:
+    """Normalized semicircle density 2 sqrt(R^2 - w^2) / (pi R^2): the structure factor of a GOE bath spin."""
+    return 2.0 * math.sqrt(max(radius * radius - omega * omega, 0.0)) / (math.pi * radius * radius)
 
 
 def crossover_length(zeta: float, l_b: float) -> float:
@@ -74,17 +83,19 @@ class IprAnalysis:
         return out
 
     def _half_weight_width(self, k: np.ndarray) -> np.ndarray:
-        """|omega| containing half the weight of the hybridization density k (total weight 1)."""
+        """|omega| containing half the weight of the density k (total weight 1), interpolated.
+
+        The symmetric bins are folded into shells [j, j + 1) * width of |omega|
+        before the cumulative weight is interpolated within its shell.
+        """
         width = self.omega[1] - self.omega[0]
-        order = np.argsort(np.abs(self.omega), kind="stable")
-        absw = np.abs(self.omega)[order] + width / 2  # outer edge of each bin, by |omega|
-        cum = np.cumsum(k[..., order] * width, axis=-1)
+        half = self.omega.size // 2  # hyb_bins is even: bins come in +-omega pairs
+        shells = (k[..., half:] + k[..., half - 1 :: -1]) * width  # weight per |omega| shell
+        cum = np.cumsum(shells, axis=-1)
         j = np.argmax(cum >= 0.5, axis=-1)
-        prev = np.take_along_axis(cum, np.maximum(j - 1, 0)[..., None], -1)[..., 0]
-        cur = np.take_along_axis(cum, j[..., None], -1)[..., 0]
-        lo = np.where(j > 0, absw[np.maximum(j - 1, 0)], 0.0)
-        frac = np.where(cur > prev, (0.5 - np.where(j > 0, prev, 0.0)) / (cur - np.where(j > 0, prev, 0.0)), 0.0)
-        w = lo + frac * (absw[j] - lo)
+        before = np.where(j > 0, np.take_along_axis(cum, np.maximum(j - 1, 0)[..., None], -1)[..., 0], 0.0)
+        inside = np.take_along_axis(shells, j[..., None], -1)[..., 0]
+        w = (j + (0.5 - before) / inside) * width
         return np.where(cum[..., -1] >= 0.5, w, np.nan)
 
     def fit_rows(self, value, sem) -> tuple[list[dict], list]:
@@ -116,13 +127,15 @@ class IprAnalysis:
             )
         if self.has_probe:
             g = p.couplings()[-1]
+            goe = p.bath == "goe"
             rows.append(
                 {
                     "fit": "hybridization",
                     "w50": float(value["w50"]),
                     "w50_err": float(sem["w50"]),
                     "g_last": g,
-                    "w_golden_rule": g * g / p.bandwidth if p.bath == "goe" else math.nan,
+                    "w_golden_rule": math.pi * g * g * semicircle(2.0, p.bandwidth / 2) if goe else math.nan,
+                    "w_g2_over_xi": g * g / p.bandwidth if goe else math.nan,
                 }
             )
         return rows, []

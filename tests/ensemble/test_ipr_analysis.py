@@ -18,12 +18,22 @@ def test_crossover_length_eq_16():
     assert SLOPE_THEORY_ALPHA_3_4 == pytest.approx(2 * math.log(4 / 3)) == pytest.approx(0.5754, abs=1e-4)
 
 
-def test_half_weight_width_recovers_a_lorentzian():
-    p = k.Params(bath="goe", l_b=4, n_lioms=1, hyb_range=2.0, hyb_bins=400)
+@pytest.mark.parametrize("w", [0.137, 0.05, 0.3])
+def test_half_weight_width_recovers_a_lorentzian(w):
+    p = k.Params(bath="goe", l_b=4, n_lioms=1, hyb_range=6.0, hyb_bins=600)
     a = IprAnalysis(p)
-    w = 0.1
-    k_omega = w / (math.pi * (w**2 + a.omega**2))  # density; about 3% of the weight lies beyond +-2
-    assert float(a._half_weight_width(k_omega)) == pytest.approx(w, rel=0.02)
+    # bin-averaged Lorentzian density (exact integral over each bin), the tails beyond +-6 cut off
+    edges = np.linspace(-6.0, 6.0, 601)
+    k_omega = np.diff(np.arctan(edges / w)) / (math.pi * np.diff(edges))
+    # linear interpolation within a shell errs by a small fraction of a bin (0.02 here)
+    assert float(a._half_weight_width(k_omega)) == pytest.approx(w, abs=0.1 * 0.02 + 0.005 * w)
+
+
+def test_half_weight_width_is_continuous_in_the_data():
+    p = k.Params(bath="goe", l_b=4, n_lioms=1, hyb_range=1.0, hyb_bins=20)
+    a = IprAnalysis(p)
+    ws = [float(a._half_weight_width(np.exp(-(a.omega / s) ** 2) / (s * math.sqrt(math.pi)))) for s in (0.2, 0.21, 0.22)]
+    assert ws[0] < ws[1] < ws[2]  # no steps at the bin edges
 
 
 def test_crossover_slope_of_a_linear_profile():
