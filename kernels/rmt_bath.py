@@ -78,6 +78,8 @@ class Params:
         Bath spins (ignored for "none").
     bandwidth : float
         GOE semicircle width (mean level spacing bandwidth / 2^l_b).
+    spacing : float
+        If > 0, the GOE's mean level spacing instead: bandwidth = spacing * 2^l_b.
     n_lioms : int
         LIOMs coupled to the bath (named so that it does not clash with the tables' ``n``).
     g1, alpha : float
@@ -101,6 +103,7 @@ class Params:
     bath: str = "goe"
     l_b: int = 6
     bandwidth: float = 4.2
+    spacing: float = 0.0
     n_lioms: int = 1
     g1: float = 0.2
     alpha: float = 0.75
@@ -126,6 +129,10 @@ class Params:
         object.__setattr__(self, "n_lioms", n)
         for f in ("bandwidth", "window", "hyb_range"):
             object.__setattr__(self, f, check_positive(f, getattr(self, f)))
+        spacing = check_nonnegative("spacing", self.spacing)
+        object.__setattr__(self, "spacing", spacing)
+        if spacing > 0:
+            object.__setattr__(self, "bandwidth", spacing * 2**l_b)
         for f in ("g1", "h_width", "J", "Jp", "hb_width"):
             object.__setattr__(self, f, check_nonnegative(f, getattr(self, f)))
         object.__setattr__(self, "alpha", check_positive("alpha", self.alpha))

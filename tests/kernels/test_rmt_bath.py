@@ -210,3 +210,10 @@ def test_cli_refuses_a_spec_too_large_for_the_workers(tmp_path):
     res = run_cli("run", spec, "--out", tmp_path / "run", "--executor", "serial")
     assert res.returncode == 2 and "point 0" in res.stderr and "GiB per realization" in res.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_goe_bath_by_level_spacing():
+    p = k.Params(bath="goe", l_b=9, spacing=0.018, n_lioms=0)
+    assert p.bandwidth == pytest.approx(0.018 * 512)
+    E = np.linalg.eigvalsh(k.bath_hamiltonian(p, k.sample(p, np.random.default_rng(0)).bath))
+    assert (E[-1] - E[0]) / 512 == pytest.approx(0.018, rel=0.03)  # semicircle edges, up to finite-size tails
