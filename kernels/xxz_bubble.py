@@ -1,0 +1,368 @@
+r"""XXZ chain closed into a ring through an ergodic GOE bubble: mid-spectrum eigenstates (paper 002).
+
+.. math::
+
+    H = H_{XXZ} \otimes 1 + 1 \otimes R_0
+        + g\,[S^z_0 S^z_{L-1} \otimes R_1 + (S^+_0 S^-_{L-1} \otimes R_2 + h.c.)]
+
+(Eqs. 1-4): the random-field XXZ chain of Eq. (2) (open, sites 0..L-1, J = 1,
+fields uniform in [-W, W], anisotropy Delta), a bubble of dimension ``n_goe``
+with R_l = (beta / 2)(A + A^T), A_ij ~ N(0, 1) (Eq. 4), coupled to both chain
+ends so that the chain closes into a ring. The coupling conserves the chain's
+S^z, so one sector is enough: ``n_up`` up spins (default ceil(L / 2), the
+largest sector), dimension n_goe C(L, n_up). Index = chain rank * n_goe + bubble
+state. ``n_goe = 0`` is the isolated open chain (the paper's bubble-less
+reference, run at L + 2 sites).
+
+One realization: the ``n_eig`` eigenpairs closest to the spectral centre
+(E_min + E_max) / 2 of that sample, by dense LAPACK diagonalization up to
+``full_max_dim`` and by shift-invert Lanczos (ARPACK on a sparse LU of
+H - centre, in a METIS nested-dissection order) above it; every residual
+||H psi - E psi|| is checked. Outputs, averaged over the eigenstates:
+
+* ``r``: gap ratio r_n = min(d_n, d_n+1) / max(d_n, d_n+1) of consecutive levels;
+* ``gamma`` (site): one-site purity gamma_i = 2 <S^z_i>^2 + 1/2 (Eq. 5);
+* ``gamma_gamma`` (site, site2): gamma_i gamma_j, the cross moments behind the
+  purity correlation C(r) of Eq. (7) (its diagonal gives the variance);
+* ``mag_hist`` (dist, m): density of m = 2 <S^z_i> in [-1, 1] (the paper's
+  +-1 convention, Fig. 7) over the sites at distance ``dist`` = min(i, L-1-i)
+  from the bubble;
+* ``residual``: the largest ||H psi - E psi|| of the realization.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import eigh, eigvalsh
+from scipy.sparse.linalg import LinearOperator, eigsh, splu
+
+from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_real
+from .spin_basis import chain_bonds, exchange_pattern, ising_diagonal, sector_states, site_spins
+
+__all__ = [
+    "ANALYSIS",
+    "BETA_PAPER",
+    "DEFAULT_TIMES",
+    "METHODS",
+    "NAME",
+    "Draws",
+    "Params",
+    "central_eigenpairs",
+    "gap_ratios",
+    "hamiltonian",
+    "memory_bytes",
+    "observables",
+    "realize",
+    "sample",
+    "schema",
+    "warmup_params",
+]
+
+NAME = "xxz_bubble"
+DEFAULT_TIMES = None  # eigenstates: no sample times
+ANALYSIS = "bubble"
+METHODS = ("auto", "full", "shift_invert")
+#: beta of Eq. (4) per n_GOE, chosen in the paper (SM Sec. VI A, Fig. 6) for maximal chain-bubble mixing
+BETA_PAPER = {3: 0.55, 4: 0.6, 5: 0.58, 6: 0.55, 8: 0.5}
+#: Dense diagonalization up to this dimension (benchmarks/bench_bubble.py: dense wins at dim 280, shift-invert from 1008)
+FULL_MAX_DIM = 500
+#: A residual ||H psi - E psi|| above this (in units of J) fails the realization
+RESIDUAL_TOL = 1e-8
+MAX_DIM = 5_000_000
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameters of one chain + bubble sample (defaults: the paper's Sec. II).
+
+    Parameters
+    ----------
+    L : int
+        Chain sites (>= 2).
+    W : float
+        Fields h_i uniform in [-W, W].
+    Delta, J : float
+        Anisotropy and exchange of Eq. (2).
+    n_goe : int
+        Bubble dimension; 0 for the isolated open chain.
+    beta : float
+        Scale of R_l (Eq. 4); 0 (default) takes the paper's value for n_goe in 3, 4, 5, 6, 8.
+    g : float
+        Chain-bubble coupling.
+    n_up : int
+        Up spins of the chain sector; -1 (default) for ceil(L / 2).
+    n_eig : int
+        Eigenpairs closest to the spectral centre (the paper: 50-100).
+    method : str
+        "auto" (dense up to ``full_max_dim``), "full" or "shift_invert".
+    full_max_dim : int
+        Crossover dimension of "auto".
+    hist_bins : int
+        Bins of the m = 2 <S^z_i> histogram on [-1, 1].
+    """
+
+    L: int = 12
+    W: float = 5.0
+    Delta: float = 1.0
+    J: float = 1.0
+    n_goe: int = 4
+    beta: float = 0.0
+    g: float = 1.0
+    n_up: int = -1
+    n_eig: int = 50
+    method: str = "auto"
+    full_max_dim: int = FULL_MAX_DIM
+    hist_bins: int = 40
+
+    def __post_init__(self):
+        L = check_int("L", self.L, 2)
+        object.__setattr__(self, "L", L)
+        object.__setattr__(self, "W", check_nonnegative("W", self.W))
+        object.__setattr__(self, "Delta", check_real("Delta", self.Delta))
+        object.__setattr__(self, "J", check_real("J", self.J))
+        n = check_int("n_goe", self.n_goe, 0)
+        object.__setattr__(self, "n_goe", n)
+        beta = check_nonnegative("beta", self.beta)
+        if n and beta == 0:
+            if n not in BETA_PAPER:
+                known = ", ".join(f"{k}: {v}" for k, v in BETA_PAPER.items())
+                raise ParameterError("beta", self.beta, f"a value > 0 for n_goe = {n} (the paper's, n_goe: beta, are {known})")
+            beta = BETA_PAPER[n]
+        object.__setattr__(self, "beta", beta if n else 0.0)
+        object.__setattr__(self, "g", check_real("g", self.g) if n else 0.0)
+        if self.n_up == -1:
+            object.__setattr__(self, "n_up", (L + 1) // 2)
+        else:
+            up = check_int("n_up", self.n_up, 0)
+            if up > L:
+                raise ParameterError("n_up", self.n_up, f"0..{L} (up spins of the chain), or -1 for ceil(L/2)")
+            object.__setattr__(self, "n_up", up)
+        if self.dim > MAX_DIM:
+            raise ParameterError("L", L, f"a sector of dimension <= {MAX_DIM:,} (n_goe C(L, n_up) = {self.dim:,})")
+        k = check_int("n_eig", self.n_eig, 1)
+        if k > self.dim:
+            raise ParameterError("n_eig", k, f"1..{self.dim} (the sector dimension)")
+        object.__setattr__(self, "n_eig", k)
+        if self.method not in METHODS:
+            raise ParameterError("method", self.method, f"one of {', '.join(METHODS)}")
+        object.__setattr__(self, "full_max_dim", check_int("full_max_dim", self.full_max_dim, 1))
+        object.__setattr__(self, "hist_bins", check_int("hist_bins", self.hist_bins, 2))
+
+    @property
+    def dim(self) -> int:
+        return max(self.n_goe, 1) * math.comb(self.L, self.n_up)
+
+    def solver(self) -> str:
+        """"full" or "shift_invert": the path this point takes."""
+        if self.method != "auto":
+            return self.method
+        return "full" if self.dim <= self.full_max_dim or self.dim <= 3 * self.n_eig else "shift_invert"
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Random input of one realization.
+
+    Attributes
+    ----------
+    h : ndarray[float64], shape (L,)
+        Fields.
+    A : ndarray[float64], shape (3, n_goe, n_goe)
+        The Gaussian matrices behind R_0, R_1, R_2.
+    """
+
+    h: np.ndarray
+    A: np.ndarray
+
+
+def sample(p: Params, rng: np.random.Generator) -> Draws:
+    """Fields first, then the three bubble matrices."""
+    h = rng.uniform(-p.W, p.W, size=p.L)
+    return Draws(h=h, A=rng.normal(size=(3, p.n_goe, p.n_goe)))
+
+
+def warmup_params() -> Params:
+    return Params(L=4, n_goe=2, beta=0.5, n_eig=4)
+
+
+def memory_bytes(p: Params) -> int:
+    """Peak memory of one realization (float64).
+
+    Dense: H, its eigenvectors and LAPACK work. Shift-invert: the LU factors,
+    whose fill grew as dim^1.9 in the benchmark (1.8e7 entries at dim 13,728,
+    2.25e8 at 51,480), 12 bytes per entry, plus the Lanczos basis.
+    """
+    d = p.dim
+    if p.solver() == "full":
+        return int(8 * 3.2 * d * d + 64 * 2**20)
+    fill = 1.8e7 * (d / 13728) ** 1.91
+    return int(12 * fill + 8 * d * (3 * p.n_eig + 20) + 200 * 2**20)
+
+
+def distances(L: int) -> np.ndarray:
+    """Distance of each site to the bubble, min(i, L - 1 - i)."""
+    i = np.arange(L)
+    return np.minimum(i, L - 1 - i)
+
+
+def _hist_edges(p: Params) -> np.ndarray:
+    return np.linspace(-1.0, 1.0, p.hist_bins + 1)
+
+
+def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:
+    site = np.arange(p.L)
+    e = _hist_edges(p)
+    return {
+        "r": {},
+        "gamma": {"site": site},
+        "gamma_gamma": {"site": site, "site2": site.copy()},
+        "mag_hist": {"dist": np.arange((p.L - 1) // 2 + 1), "m": 0.5 * (e[1:] + e[:-1])},
+        "residual": {},
+    }
+
+
+@lru_cache(maxsize=8)
+def _chain_operators(L: int, n_up: int):
+    """Sector, S^z of every site, the bond exchange pattern and the 0 <-> L-1 swap (cached per shape)."""
+    states = sector_states(L, n_up)
+    spins = site_spins(states, L)
+    D = states.size
+    bonds = chain_bonds(L)
+    ip, ind = exchange_pattern(states, L, bonds)
+    hop = sp.csr_matrix((np.ones(ind.size), ind.astype(np.int64), ip), shape=(D, D))
+    ends = np.array([[0, L - 1]], dtype=np.int64)
+    ip, ind = exchange_pattern(states, L, ends)
+    swap = sp.csr_matrix((np.ones(ind.size), ind.astype(np.int64), ip), shape=(D, D))  # S^+_0 S^-_{L-1} + h.c.
+    zz_bonds = ising_diagonal(spins, bonds, np.ones(L - 1))
+    return spins, hop, swap, zz_bonds
+
+
+def bubble_matrices(p: Params, A: np.ndarray) -> np.ndarray:
+    """R_l = (beta / 2)(A_l + A_l^T), shape (3, n_goe, n_goe)."""
+    return 0.5 * p.beta * (A + np.swapaxes(A, 1, 2))
+
+
+def hamiltonian(p: Params, d: Draws) -> sp.csr_matrix:
+    """Sparse H of Eq. (1) in the S^z sector, index = chain rank * n_goe + bubble state."""
+    spins, hop, swap, zz = _chain_operators(p.L, p.n_up)
+    D = spins.shape[0]
+    Hc = 0.5 * p.J * hop + sp.diags(p.J * p.Delta * zz + spins @ d.h)
+    if p.n_goe == 0:
+        return Hc.tocsr()
+    R = bubble_matrices(p, d.A)
+    n = p.n_goe
+    ends = sp.diags(spins[:, 0] * spins[:, p.L - 1])
+    H = (
+        sp.kron(Hc, sp.identity(n))
+        + sp.kron(sp.identity(D), sp.csr_matrix(R[0]))
+        + p.g * sp.kron(ends, sp.csr_matrix(R[1]))
+        + p.g * sp.kron(swap, sp.csr_matrix(R[2]))
+    )
+    return H.tocsr()
+
+
+def _start_vector(n: int) -> np.ndarray:
+    """A fixed generic ARPACK start vector: ARPACK's own depends on earlier calls in the process."""
+    return np.random.default_rng(20_211_121).standard_normal(n)
+
+
+def _spectral_centre(H: sp.csr_matrix) -> float:
+    v0 = _start_vector(H.shape[0])
+    lo = eigsh(H, k=1, which="SA", v0=v0, tol=1e-12, return_eigenvectors=False)[0]
+    hi = eigsh(H, k=1, which="LA", v0=v0, tol=1e-12, return_eigenvectors=False)[0]
+    return 0.5 * (lo + hi)
+
+
+def nested_dissection(H: sp.csr_matrix) -> np.ndarray:
+    """METIS nested-dissection order of the graph of H (fill-reducing for the LU)."""
+    import pymetis
+
+    G = H.copy()
+    G.setdiag(0)
+    G.eliminate_zeros()
+    G = ((G + G.T) != 0).tocsr()
+    G.sort_indices()
+    perm, _ = pymetis.nested_dissection(adjacency=pymetis.CSRAdjacency(G.indptr, G.indices))
+    return np.asarray(perm, dtype=np.int64)
+
+
+def central_eigenpairs(H: sp.spmatrix, k: int, solver: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """The k eigenpairs of H closest to (E_min + E_max) / 2, ascending.
+
+    Returns
+    -------
+    E : ndarray, shape (k,)
+    V : ndarray, shape (dim, k)
+    centre : float
+    """
+    dim = H.shape[0]
+    if solver == "full":
+        Hd = H.toarray()
+        E_all = eigvalsh(Hd, check_finite=False)
+        centre = 0.5 * (E_all[0] + E_all[-1])
+        near = np.sort(np.argsort(np.abs(E_all - centre), kind="stable")[:k])
+        E, V = eigh(Hd, subset_by_index=[int(near[0]), int(near[-1])], overwrite_a=True, check_finite=False)
+        return E, V, centre
+    centre = _spectral_centre(H)
+    perm = nested_dissection(H)
+    Hp = H[perm][:, perm].tocsc()
+    lu = splu(
+        (Hp - centre * sp.identity(dim, format="csc")).tocsc(),
+        permc_spec="NATURAL",
+        diag_pivot_thresh=0.01,
+        options={"SymmetricMode": True},
+    )
+    op = LinearOperator((dim, dim), matvec=lu.solve, dtype=np.float64)
+    E, Vp = eigsh(Hp, k=k, sigma=centre, which="LM", OPinv=op, v0=_start_vector(dim), tol=0)
+    del lu
+    order = np.argsort(E)
+    V = np.empty_like(Vp)
+    V[perm] = Vp[:, order]
+    return E[order], V, centre
+
+
+def gap_ratios(E: np.ndarray) -> np.ndarray:
+    """r_n = min(d_n, d_n+1) / max(d_n, d_n+1) of consecutive sorted levels (0/0 exact degeneracies dropped)."""
+    s = np.diff(np.sort(E))
+    lo, hi = np.minimum(s[1:], s[:-1]), np.maximum(s[1:], s[:-1])
+    ok = hi > 0
+    return lo[ok] / hi[ok]
+
+
+def observables(p: Params, E: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray]:
+    """State-averaged outputs of one realization from its eigenpairs (V: dim x k)."""
+    spins = _chain_operators(p.L, p.n_up)[0]
+    w = (V * V).reshape(spins.shape[0], max(p.n_goe, 1), -1).sum(axis=1)  # chain-state weights, (D, k)
+    sz = spins.T @ w  # <S^z_i> per state, (L, k)
+    gam = 2.0 * sz * sz + 0.5
+    k = E.size
+    m = 2.0 * sz
+    dist = distances(p.L)
+    nd = dist.max() + 1
+    edges = _hist_edges(p)
+    hist = np.zeros((nd, p.hist_bins))
+    for d in range(nd):
+        vals = np.clip(m[dist == d].ravel(), -1.0, 1.0)
+        hist[d] = np.histogram(vals, bins=edges)[0] / (vals.size * np.diff(edges))
+    r = gap_ratios(E)
+    return {
+        "r": np.array(r.mean() if r.size else np.nan),
+        "gamma": gam.mean(axis=1),
+        "gamma_gamma": gam @ gam.T / k,
+        "mag_hist": hist,
+    }
+
+
+def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
+    """Eigenpairs at the spectral centre, residual check, observables."""
+    H = hamiltonian(p, d)
+    E, V, _ = central_eigenpairs(H, p.n_eig, p.solver())
+    res = float(np.max(np.linalg.norm(H @ V - V * E, axis=0)))
+    if not res <= RESIDUAL_TOL:
+        raise RuntimeError(f"eigenpair residual {res:.2e} > {RESIDUAL_TOL:g} ({p.solver()}, dim {p.dim})")
+    return {**observables(p, E, V), "residual": np.array(res)}
