@@ -41,6 +41,12 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         paths = plot_ipr(plt, summary, fits, out)
         plt.close("all")
         return paths
+    if "fit" in fits and (fits["fit"] == "bubble_point").any():
+        from .plot_bubble import plot_bubble
+
+        paths = plot_bubble(plt, summary, fits, out)
+        plt.close("all")
+        return paths
     ctx = _Context(plt, summary, fits, out)
     paths = [p for p in (_fig2(ctx), _fig3(ctx), _fig4(ctx), _fig5(ctx)) if p is not None]
     plt.close("all")

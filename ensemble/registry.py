@@ -15,6 +15,7 @@ from types import ModuleType
 
 import numpy as np
 
+from .analysis.bubble import BubbleAnalysis
 from .analysis.front import FitConfig, FrontAnalysis
 from .analysis.ipr import IprAnalysis
 from .errors import SpecError, did_you_mean
@@ -75,6 +76,12 @@ KERNELS: dict[str, KernelEntry] = {
             analysis=IprAnalysis,
         ),
         KernelEntry(
+            name="xxz_bubble",
+            module="kernels.xxz_bubble",
+            summary="XXZ ring closed through a GOE bubble: central eigenstates, gap ratio, purities, C(r); paper 002",
+            analysis=BubbleAnalysis,
+        ),
+        KernelEntry(
             name="xxz_exact",
             module="kernels.xxz_exact",
             summary="exact noise average (density-matrix channel and gamma^2/2 Lindblad) for L <= 10; paper 003",
@@ -86,7 +93,7 @@ KERNELS: dict[str, KernelEntry] = {
 #: What a kernel module must define (see the module docstring).
 KERNEL_INTERFACE = ("Params", "sample", "realize", "schema", "warmup_params", "DEFAULT_TIMES")
 USER_PREFIX = "module:"
-ANALYSES = {"front": FrontAnalysis, "ipr": IprAnalysis}
+ANALYSES = {"front": FrontAnalysis, "ipr": IprAnalysis, "bubble": BubbleAnalysis}
 
 
 def get_kernel(name: object) -> KernelEntry:

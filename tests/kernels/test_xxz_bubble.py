@@ -181,7 +181,7 @@ def test_purity_grows_to_one_with_disorder():
     "kw,field",
     [
         (dict(n_goe=7), "beta"),
-        (dict(L=4, n_eig=10), "n_eig"),
+        (dict(L=4, n_goe=0, n_eig=10), "n_eig"),
         (dict(method="lanczos"), "method"),
         (dict(L=1), "L"),
         (dict(n_up=13), "n_up"),
