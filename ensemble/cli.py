@@ -298,7 +298,7 @@ def cmd_kernels(args) -> int:
 
 def _report(exp, tables, store) -> None:
     fits = tables["fits"]
-    swept = list(exp.sweep)
+    swept = list(exp.sweep) + list(exp.linked)
     kinds = set(fits["fit"]) if "fit" in fits else set()
     if "front" in kinds:
         _print_fits(fits, swept)

@@ -16,6 +16,9 @@ root seed, the sample times and the fit settings::
 
     [sweep]                     # Cartesian product, last key varies fastest
     W = [3.0, 5.0, 8.0, 10.0]
+    # [sweep.zip]               # parameters that vary together (one row each),
+    # L = [10, 12, 12, 14]      # crossed with the rest; rows vary fastest
+    # n_goe = [4, 4, 0, 0]
 
     [times]                     # log-spaced on the tau grid by default ...
     start = 1.0
@@ -135,6 +138,7 @@ class Experiment:
     fit: FitConfig
     points: tuple[Point, ...]
     source: str = ""
+    linked: dict = dataclasses.field(default_factory=dict)  # [sweep.zip]: name -> values, one per row
 
     def blocks_per_task(self, pt: Point) -> int:
         """Whole blocks per task: ``batch_size`` rounded up to a multiple of the point's block size."""
@@ -165,6 +169,7 @@ class Experiment:
             "block_size": self.block_size,
             "params": self.fixed,
             "sweep": {k: list(v) for k, v in self.sweep.items()},
+            **({"zip": {k: list(v) for k, v in self.linked.items()}} if self.linked else {}),
             "times": self.times,
             "fit": dataclasses.asdict(self.fit),
         }
@@ -191,7 +196,8 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     module = entry.load()
     pnames = entry.param_names()
     fixed = _table(doc, "params")
-    sweep = _table(doc, "sweep")
+    sweep = dict(_table(doc, "sweep"))
+    linked = sweep.pop(ZIP, None)
     for k, v in fixed.items():
         _check_param_name("params", k, v, pnames)
     for k, v in sweep.items():
@@ -199,7 +205,8 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         _check_sweep_values(k, v)
         if k in fixed:
             raise SpecError(f"sweep.{k}", v, f"a parameter either in [params] or in [sweep], not both ({k} is in both)")
-    count_of, counts = _realizations(doc, sweep)
+    linked = _linked(linked, pnames, fixed, sweep)
+    count_of, counts = _realizations(doc, sweep, linked)
     batch_size = _int(doc, "batch_size", 1, max(counts))
     block_size = _int(doc, "block_size", 1, None) if "block_size" in doc else None
     for n in counts:
@@ -213,7 +220,7 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     else:
         times = {}
     fit = _fit_config(_table(doc, "fit"))
-    points = _points(entry, module, fixed, sweep, times, count_of, block_size)
+    points = _points(entry, module, fixed, sweep, linked, times, count_of, block_size)
     _check_user_window(entry.name, points, fit)
     return Experiment(
         kernel=entry.name,
@@ -229,6 +236,7 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         fit=fit,
         points=points,
         source=text,
+        linked={k: tuple(v) for k, v in linked.items()},
     )
 
 
@@ -282,12 +290,42 @@ def _check_sweep_values(k: str, v: object) -> None:
         raise SpecError(f"sweep.{k}", v, "distinct values (a repeated value repeats the same realizations)")
 
 
+ZIP = "zip"
+
+
+def _linked(table: object, pnames: list[str], fixed: dict, sweep: dict) -> dict:
+    """Validate [sweep.zip]: parameters that take their values together, row by row."""
+    if table is None:
+        return {}
+    example = "[sweep.zip] with L = [10, 12] and n_goe = [4, 0]"
+    if not isinstance(table, dict) or not table:
+        raise SpecError("sweep.zip", table, f"a table of equally long lists, e.g. {example}")
+    rows = None
+    for k, v in table.items():
+        _check_param_name("sweep.zip", k, v, pnames)
+        if not isinstance(v, list) or not v or any(isinstance(x, (list, dict)) for x in v):
+            raise SpecError(f"sweep.zip.{k}", v, f"a non-empty list of plain values, e.g. {example}")
+        if k in fixed or k in sweep:
+            raise SpecError(f"sweep.zip.{k}", v, f"a parameter in one place only ({k} is also in [{'params' if k in fixed else 'sweep'}])")
+        if rows is not None and len(v) != rows:
+            raise SpecError(f"sweep.zip.{k}", v, f"{rows} values, as many as the other lists of [sweep.zip]")
+        rows = len(v)
+    keys = [json.dumps([table[k][i] for k in table]) for i in range(rows)]
+    if len(set(keys)) != rows:
+        raise SpecError("sweep.zip", table, "distinct rows (a repeated row repeats the same realizations)")
+    return dict(table)
+
+
 def _default_block(n: int) -> int:
     return max(1, -(-n // DEFAULT_BLOCKS))
 
 
-def _realizations(doc: dict, sweep: dict) -> tuple[Callable[[dict], int], list[int]]:
-    """Realizations of a point (a function of its swept values), and all the counts."""
+def _realizations(doc: dict, sweep: dict, linked: dict) -> tuple[Callable[[dict], int], list[int]]:
+    """Realizations of a point (a function of its swept values), and all the counts.
+
+    ``by`` names a swept parameter (one count per value) or one of [sweep.zip]
+    (one count per row of the zip table).
+    """
     v = _required(doc, "realizations")
     if not isinstance(v, dict):
         n = _int(doc, "realizations", 1, None)
@@ -295,6 +333,15 @@ def _realizations(doc: dict, sweep: dict) -> tuple[Callable[[dict], int], list[i
     example = '{ by = "L", values = [500, 300, 100] }'
     _check_keys("realizations", v, ("by", "values"))
     by, values = v.get("by"), v.get("values")
+    if by in linked:
+        rows = len(linked[by])
+        if not isinstance(values, list) or len(values) != rows:
+            raise SpecError("realizations.values", values, f"one count per row of [sweep.zip] ({rows} rows)")
+        if any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in values):
+            raise SpecError("realizations.values", values, "integers >= 1")
+        names = list(linked)
+        table = {json.dumps([linked[k][i] for k in names]): int(values[i]) for i in range(rows)}
+        return (lambda swept: table[json.dumps([swept[k] for k in names])]), [int(n) for n in values]
     if by not in sweep:
         raise SpecError("realizations.by", by, f"a swept parameter ({', '.join(sweep) or 'none is swept'}), e.g. {example}")
     if not isinstance(values, list) or len(values) != len(sweep[by]):
@@ -391,11 +438,12 @@ def _fit_config(table: dict) -> FitConfig:
     return FitConfig(**kw)
 
 
-def _points(entry, module, fixed: dict, sweep: dict, times: dict, count_of, block_size) -> tuple[Point, ...]:
+def _points(entry, module, fixed: dict, sweep: dict, linked: dict, times: dict, count_of, block_size) -> tuple[Point, ...]:
     names = list(sweep)
+    rows = [dict(zip(linked, vals)) for vals in zip(*linked.values())] if linked else [{}]
     points = []
-    for i, combo in enumerate(itertools.product(*(sweep[k] for k in names))):
-        swept = dict(zip(names, combo))
+    for i, (combo, row) in enumerate(itertools.product(itertools.product(*(sweep[k] for k in names)), rows)):
+        swept = {**dict(zip(names, combo)), **row}
         kw = {**fixed, **swept}
         tau = kw.get("tau", _default(module.Params, "tau"))
         try:
@@ -407,7 +455,7 @@ def _points(entry, module, fixed: dict, sweep: dict, times: dict, count_of, bloc
                 kw["times"] = resolve_times(times, None)
             params = module.Params(**kw)
         except ParameterError as e:
-            raise SpecError(_field_of(e.field, fixed, sweep, times), e.value, e.allowed) from None
+            raise SpecError(_field_of(e.field, fixed, sweep, times, linked), e.value, e.allowed) from None
         n = count_of(swept)
         points.append(
             Point(
@@ -429,9 +477,11 @@ def _default(cls, name: str):
     return None
 
 
-def _field_of(param: str, fixed: dict, sweep: dict, times: dict) -> str:
+def _field_of(param: str, fixed: dict, sweep: dict, times: dict, linked: dict | None = None) -> str:
     if param == "times":
         return "times.values" if "values" in times else "times"
+    if linked and param in linked:
+        return f"sweep.zip.{param}"
     if param in sweep:
         return f"sweep.{param}"
     if param in fixed:

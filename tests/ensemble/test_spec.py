@@ -203,3 +203,44 @@ def test_user_kernel_by_module_path():
         parse_spec(GOOD.replace('kernel = "anderson_trajectory"', 'kernel = "module:no.such.module"'))
     with pytest.raises(SpecError, match="missing: Params, sample"):
         parse_spec(GOOD.replace('kernel = "anderson_trajectory"', 'kernel = "module:kernels._params"'))
+
+
+ZIP_SPEC = """
+kernel = "xxz_bubble"
+seed = 1
+realizations = {realizations}
+batch_size = 5
+[sweep]
+W = [1.0, 2.0]
+[sweep.zip]
+L = [8, 10, 10, 12]
+n_goe = {n_goe}
+"""
+
+
+def test_zip_links_parameters_and_crosses_them_with_the_sweep():
+    exp = parse_spec(ZIP_SPEC.format(realizations='{ by = "L", values = [30, 20, 10, 30] }', n_goe="[4, 4, 0, 0]"))
+    got = [(p.params.W, p.params.L, p.params.n_goe, p.realizations) for p in exp.points]
+    assert got == [(W, L, n, r) for W in (1.0, 2.0) for L, n, r in [(8, 4, 30), (10, 4, 20), (10, 0, 10), (12, 0, 30)]]
+    assert exp.to_dict()["zip"] == {"L": [8, 10, 10, 12], "n_goe": [4, 4, 0, 0]}
+
+
+@pytest.mark.parametrize(
+    "realizations,n_goe,field",
+    [
+        ("10", "[4, 4, 0]", "sweep.zip.n_goe"),  # unequal lengths
+        ("10", "[4, 0, 0, 0]", "sweep.zip"),  # rows (10, 0) repeated
+        ('{ by = "L", values = [30, 20] }', "[4, 4, 0, 0]", "realizations.values"),
+        ("10", "[4, 4, 0, 7]", "params.beta (default)"),  # n_goe = 7 has no paper beta: set one
+    ],
+)
+def test_zip_errors_name_the_field(realizations, n_goe, field):
+    with pytest.raises(SpecError) as e:
+        parse_spec(ZIP_SPEC.format(realizations=realizations, n_goe=n_goe))
+    assert e.value.field == field or str(e.value).startswith(field)
+
+
+def test_zip_parameter_cannot_also_be_swept():
+    text = ZIP_SPEC.format(realizations="10", n_goe="[4, 4, 0, 0]").replace("W = [1.0, 2.0]", "L = [6]")
+    with pytest.raises(SpecError, match="sweep.zip.L"):
+        parse_spec(text)
