@@ -304,15 +304,18 @@ def _report(exp, tables, store) -> None:
         _print_fits(fits, swept)
     if kinds & {"ipr_point", "crossover"}:
         _print_ipr(fits, swept)
+    if "bubble_point" in kinds:
+        _print_bubble(fits, swept)
     path = getattr(store, "path", None)
     if path is None:
         return
     n = len(tables["summary"])
-    print(f"\nTables in {path / 'tables'}: summary.parquet ({n} rows), fits.parquet, fit_windows.parquet")
+    others = [f for f in ("fits.parquet", "fit_windows.parquet") if (path / "tables" / f).exists()]
+    print(f"\nTables in {path / 'tables'}: " + ", ".join([f"summary.parquet ({n} rows)"] + others))
     w = exp.points[-1].swept
     where = " AND ".join(f"{k} = {v}" for k, v in w.items()) or "TRUE"
     summary = tables["summary"]
-    obs = "Ir" if "front" in kinds else summary["observable"].iloc[0]
+    obs = "Ir" if "front" in kinds else "gamma_dist" if "bubble_point" in kinds else summary["observable"].iloc[0]
     axes = [c for c in summary.columns[summary.columns.get_loc("observable") + 1 : summary.columns.get_loc("n")]
             if summary.loc[summary.observable == obs, c].notna().any()]  # fmt: skip
     cols = ", ".join(axes + ["mean", "sem"])
@@ -403,6 +406,26 @@ def _print_ipr(fits, swept) -> None:
         print("\nFig. 5: Delta D(O_B) against G (theory: -> log 2 for G >> 1)")
         for _, r in thermal.iterrows():
             print(f"  g_probe = {r.g_probe:g}: G = {r.G:.3f} +- {r.G_err:.3f}, Delta D = {r.delta_D:.3f} +- {r.delta_D_err:.3f}")
+
+
+def _print_bubble(fits, swept) -> None:
+    pts = fits[fits["fit"] == "bubble_point"]
+    print("\nMean gap ratio r (GOE 0.5307, Poisson 0.3863) and site-averaged purity (Eq. 5)")
+    for _, r in pts.iterrows():
+        print(f"  {_label(r, swept)}: r = {r.r_mean:.4f} +- {r.r_mean_err:.4f}   purity = {r.gamma_avg:.4f} +- {r.gamma_avg_err:.4f}")
+    cross = fits[fits["fit"] == "gap_crossing"]
+    if len(cross):
+        print("\nFig. 2: crossings of r(W) between L and the next L")
+        for _, r in cross.iterrows():
+            where = "with bubble" if r.n_goe > 0 else "without bubble"
+            w = f"W = {r.W_cross:.2f} +- {r.W_cross_err:.2f}" if r.W_cross == r.W_cross else r.status
+            print(f"  {where}, L = {r.L_a:g} / {r.L_b:g}: {w}")
+    shift = fits[fits["fit"] == "purity_shift"]
+    if len(shift):
+        print("\nFig. 9: delta_0 = gamma_XXZ(L + 2) - plateau of gamma_i = c - A exp(-i/xi)")
+        for _, r in shift.iterrows():
+            print(f"  L = {r.L:g}, W = {r.W:g}: delta_0 = {r.delta_0:.4f} +- {r.delta_0_err:.4f} ({r.delta_0_z:+.1f} sigma), "
+                  f"xi = {r.fit_xi:.2f} +- {r.fit_xi_err:.2f}" + ("" if r.fit_status == "ok" else f" [{r.fit_status}]"))  # fmt: skip
 
 
 def _label(row, names) -> str:

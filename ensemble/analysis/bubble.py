@@ -279,6 +279,7 @@ def purity_shifts(fits: pd.DataFrame, params: list[str], ref_offset: int = 2) ->
                 "fit_A_err": q["fit_A_err"],
                 "fit_xi": q["fit_xi"],
                 "fit_xi_err": q["fit_xi_err"],
+                "fit_status": q.get("fit_status"),
             }
         )
         sel = prof
