@@ -195,13 +195,15 @@ def memory_bytes(p: Params) -> int:
 
     Dense: H, its eigenvectors and LAPACK work. Shift-invert: the LU factors,
     whose fill grew as dim^1.9 in the benchmark (1.8e7 entries at dim 13,728,
-    2.25e8 at 51,480), 12 bytes per entry, plus the Lanczos basis.
+    2.2e8 at 51,480), at 22 bytes per entry (values and indices of L and U and
+    SuperLU's work space: a whole L = 16 realization peaked at 5.2 GB), plus
+    the Lanczos basis.
     """
     d = p.dim
     if p.solver() == "full":
         return int(8 * 3.2 * d * d + 64 * 2**20)
     fill = 1.8e7 * (d / 13728) ** 1.91
-    return int(12 * fill + 8 * d * (3 * p.n_eig + 20) + 200 * 2**20)
+    return int(22 * fill + 8 * d * (3 * p.n_eig + 20) + 300 * 2**20)
 
 
 def distances(L: int) -> np.ndarray:

@@ -158,13 +158,19 @@ def _mean_r(L, n_goe, W, reps, seed=0):
 
 
 def test_gap_ratio_random_matrix_limits():
-    """With the bubble at W = 1 the centre is GOE; at W = 30 Poisson; each rejects the other's value."""
+    """With the bubble at W = 1 the centre is GOE; at W = 30 Poisson, with or without the bubble;
+    each rejects the other's value."""
     m, s = _mean_r(10, 4, 1.0, 40)
     assert abs(m - R_GOE) < 4 * s + 0.005, (m, s)
     assert abs(m - R_POISSON) > 10 * s  # negative control
     m, s = _mean_r(12, 0, 30.0, 40)
     assert abs(m - R_POISSON) < 4 * s, (m, s)
     assert abs(m - R_GOE) > 10 * s  # negative control
+    # with the bubble too: its n_GOE levels per chain configuration repel, but the many
+    # configurations superpose to Poisson (0.393 +- 0.007 here)
+    m, s = _mean_r(10, 4, 30.0, 60)
+    assert abs(m - R_POISSON) < 4 * s, (m, s)
+    assert abs(m - R_GOE) > 10 * s
 
 
 def test_purity_grows_to_one_with_disorder():
@@ -193,6 +199,24 @@ def test_bad_parameters_name_the_field(kw, field):
     with pytest.raises(ParameterError) as e:
         kb.Params(**kw)
     assert e.value.field == field
+
+
+def test_memory_estimate_covers_a_measured_realization():
+    """Peak RSS of a fresh process running one shift-invert realization at dimension 13,728."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, numpy as np\n"
+        "from kernels import xxz_bubble as kb\n"
+        "p = kb.Params(L=14, n_goe=4, W=5.0)\n"
+        "kb.realize(p, kb.sample(p, np.random.default_rng(0)))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    peak = int(out.stdout.split()[-1])
+    est = kb.memory_bytes(kb.Params(L=14, n_goe=4))
+    assert peak < est < 4 * peak, (peak, est)
 
 
 def test_defaults_follow_the_paper():
