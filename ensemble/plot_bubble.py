@@ -4,7 +4,7 @@
   Poisson lines; inset: the L / L' crossings vs 1/L;
 * ``fig3_purity.png``: purity vs distance from the bubble per W at the largest L, with the
   bubble-less L + 2 band (site average +- error);
-* ``fig4_purity_vs_L.png``: purity at distance 5 (or the largest available) vs L per W;
+* ``fig4_purity_vs_L.png``: purity at distance 5 (or the largest that every L has) vs L per W;
 * ``fig5_correlation.png``: C(r) per W, solid with bubble (largest L), dashed without (L + 2);
 * ``fig7_magnetization.png``: distributions of m = 2<S^z_i> per distance, with (colours) and
   without (black) bubble, one panel per W (up to four);
@@ -31,7 +31,7 @@ def plot_bubble(plt, summary: pd.DataFrame, fits: pd.DataFrame, out: Path) -> li
     figs = [
         _fig2(plt, fits, out),
         _fig3(plt, summary, fits, out),
-        _fig4(plt, fits, out),
+        _fig4(plt, summary, out),
         _fig5(plt, summary, out),
         _fig7(plt, summary, out),
         _fig9(plt, summary, fits, out),
@@ -103,21 +103,23 @@ def _fig3(plt, summary, fits, out):
     return _save(fig, out / "fig3_purity.png")
 
 
-def _fig4(plt, fits, out):
-    pts = _kind(fits, "bubble_point")
-    if pts.empty or pts.L.nunique() < 2:
+def _fig4(plt, summary, out):
+    gd = summary[summary.observable == "gamma_dist"]
+    if gd.empty or gd.L.nunique() < 2:
         return None
+    d = int(min(5, gd.groupby("L").dist.max().min()))  # one distance that every L has
+    gd = gd[gd.dist == d]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, bubble in zip(axes, (True, False)):
-        sel = pts[(pts.n_goe > 0) == bubble]
+        sel = gd[(gd.n_goe > 0) == bubble]
         for i, (W, g) in enumerate(sel.groupby("W")):
             g = g.sort_values("L")
-            ax.errorbar(g.L, g.gamma_d5, yerr=g.gamma_d5_err, fmt="o-", ms=3, color=f"C{i}", label=f"W = {W}")
+            ax.errorbar(g.L, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"W = {W}")
         ax.set_xlabel("L")
-        ax.set_title(("with bubble" if bubble else "without bubble") + " (distance min(5, largest))")
+        ax.set_title("with bubble" if bubble else "without bubble")
         if len(sel):
             ax.legend(fontsize=7)
-    axes[0].set_ylabel("purity at distance 5")
+    axes[0].set_ylabel(f"purity at distance {d}")
     return _save(fig, out / "fig4_purity_vs_L.png")
 
 
