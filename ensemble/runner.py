@@ -51,18 +51,32 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
     todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
-    n_tasks = sum(1 for _ in plan(exp, done))
+    pending = list(plan(exp, done))
+    n_tasks = len(pending)
+    weight = _cost_weights(exp)
+    work = sum(weight[t.key] * len(t.indices) for t in pending)
     if todo:
         executor.warm(get_kernel(exp.kernel).module)
-    with tqdm(total=todo, unit="real", desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1) as bar:
-        for task, blocks in executor.map(run_task, plan(exp, done)):
+    # The bar counts work (realizations weighted by the kernel's relative cost, if it
+    # declares one), so that the ETA holds when points differ in cost by orders of magnitude.
+    fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
+    with tqdm(total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
+              bar_format=fmt) as bar:  # fmt: skip
+        for task, blocks in executor.map(run_task, iter(pending)):
             store.put(task, blocks)
             n = len(task.indices)
             count, tasks = count + n, tasks + 1
-            bar.set_postfix_str(f"batches {tasks}/{n_tasks}", refresh=False)
-            bar.update(n)
+            rate = count / max(time.perf_counter() - start, 1e-9)
+            bar.set_postfix_str(f"{count}/{todo} real, {rate:.3g} real/s, batches {tasks}/{n_tasks}", refresh=False)
+            bar.update(weight[task.key] * n)
     seconds = time.perf_counter() - start
     return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
+
+
+def _cost_weights(exp) -> dict[int, float]:
+    """Relative cost per realization of every point: the kernel's ``cost(params)``, or 1."""
+    cost = getattr(get_kernel(exp.kernel).load(), "cost", None)
+    return {pt.key: float(cost(pt.params)) if cost else 1.0 for pt in exp.points}
 
 
 def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None, jobs=None):

@@ -153,3 +153,14 @@ def test_plot_writes_all_four_figures_for_an_L_W_sweep(tmp_path):
     run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in plot_run(tmp_path / "run"))
     assert names == ["fig2_imbalance.png", "fig3_threshold_time.png", "fig4_front.png", "fig5_L_Ir.png"]
+
+
+def test_progress_is_weighted_by_the_kernels_relative_cost():
+    """xxz_bubble declares cost(params): a dimension-13,728 point weighs ~100x a 1008 one; kernels without cost weigh 1."""
+    from ensemble import parse_spec
+    from ensemble.runner import _cost_weights
+
+    exp = parse_spec('kernel = "xxz_bubble"\nseed = 1\nrealizations = 2\nbatch_size = 1\n[sweep]\nL = [10, 14]\n')
+    w = [_cost_weights(exp)[pt.key] for pt in exp.points]
+    assert 50 < w[1] / w[0] < 1000
+    assert set(_cost_weights(parse_spec(small_spec())).values()) == {1.0}
