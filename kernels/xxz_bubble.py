@@ -204,7 +204,7 @@ def memory_bytes(p: Params) -> int:
     if p.solver() == "full":
         return int(8 * 3.2 * d * d + 64 * 2**20)
     fill = 1.8e7 * (d / 13728) ** 1.91
-    return int(22 * fill + 8 * d * (3 * p.n_eig + 20) + 300 * 2**20)
+    return int(22 * fill + 8 * d * (3 * p.n_eig + 20) + 600 * 2**20)  # + interpreter, libraries, a first Numba compile
 
 
 def cost(p: Params) -> float:
