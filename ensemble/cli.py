@@ -306,6 +306,8 @@ def _report(exp, tables, store) -> None:
         _print_ipr(fits, swept)
     if "bubble_point" in kinds:
         _print_bubble(fits, swept)
+    if "quench_point" in kinds:
+        _print_quench(fits, swept)
     path = getattr(store, "path", None)
     if path is None:
         return
@@ -313,7 +315,7 @@ def _report(exp, tables, store) -> None:
     others = [f for f in ("fits.parquet", "fit_windows.parquet") if (path / "tables" / f).exists()]
     print(f"\nTables in {path / 'tables'}: " + ", ".join([f"summary.parquet ({n} rows)"] + others))
     w = exp.points[-1].swept
-    where = " AND ".join(f"{k} = {v}" for k, v in w.items()) or "TRUE"
+    where = " AND ".join(f"{k} = '{v}'" if isinstance(v, str) else f"{k} = {v}" for k, v in w.items()) or "TRUE"
     summary = tables["summary"]
     obs = "Ir" if "front" in kinds else "gamma_dist" if "bubble_point" in kinds else summary["observable"].iloc[0]
     axes = [c for c in summary.columns[summary.columns.get_loc("observable") + 1 : summary.columns.get_loc("n")]
@@ -426,6 +428,22 @@ def _print_bubble(fits, swept) -> None:
         for _, r in shift.iterrows():
             print(f"  L = {r.L:g}, W = {r.W:g}: delta_0 = {r.delta_0:.4f} +- {r.delta_0_err:.4f} ({r.delta_0_z:+.1f} sigma), "
                   f"xi = {r.fit_xi:.2f} +- {r.fit_xi_err:.2f}" + ("" if r.fit_status == "ok" else f" [{r.fit_status}]"))  # fmt: skip
+
+
+def _print_quench(fits, swept) -> None:
+    pts = fits[fits["fit"] == "quench_point"]
+    diag = "M_sys_diag" in pts
+    print("\nWindow-averaged staggered magnetization M (Eq. 7; 1 = initial state kept, 0 = thermal) and fidelity F (App. A)"
+          + (", diagonal ensemble in brackets" if diag else ""))  # fmt: skip
+    for _, r in pts.iterrows():
+        d = lambda k: f" [{r[k + '_diag']:.3f}]" if diag and r.get(k + "_diag") == r.get(k + "_diag") else ""  # noqa: E731
+        print(f"  {_label(r, swept)}: M_sys = {r.M_sys:.3f} +- {r.M_sys_err:.3f}{d('M_sys')}   "
+              f"M_env = {r.M_env:.3f} +- {r.M_env_err:.3f}{d('M_env')}   F_sys = {r.F_sys:.3f}   F_env = {r.F_env:.3f}")  # fmt: skip
+    comp = fits[fits["fit"] == "dimer_comparison"]
+    if len(comp):
+        print("\nApp. B: strongly coupled aligned ladder (W_s = W_e = W) vs the chain (J_int = 0)")
+        for _, r in comp.iterrows():
+            print(f"  W = {r.W:g}: ladder {r.M_ladder:.3f} +- {r.M_ladder_err:.3f}, chain {r.M_chain:.3f} +- {r.M_chain_err:.3f}")
 
 
 def _label(row, names) -> str:

@@ -41,6 +41,12 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         paths = plot_ipr(plt, summary, fits, out)
         plt.close("all")
         return paths
+    if "fit" in fits and (fits["fit"] == "quench_point").any():
+        from .plot_chains import plot_chains
+
+        paths = plot_chains(plt, summary, fits, out)
+        plt.close("all")
+        return paths
     if "fit" in fits and (fits["fit"] == "bubble_point").any():
         from .plot_bubble import plot_bubble
 

@@ -18,6 +18,7 @@ import numpy as np
 from .analysis.bubble import BubbleAnalysis
 from .analysis.front import FitConfig, FrontAnalysis
 from .analysis.ipr import IprAnalysis
+from .analysis.quench import QuenchAnalysis
 from .errors import SpecError, did_you_mean
 
 __all__ = ["KERNELS", "KERNEL_INTERFACE", "KernelEntry", "get_kernel", "run_realization", "warmup"]
@@ -82,6 +83,12 @@ KERNELS: dict[str, KernelEntry] = {
             analysis=BubbleAnalysis,
         ),
         KernelEntry(
+            name="coupled_chains",
+            module="kernels.coupled_chains",
+            summary="localized chain + environment chain (junction or ladder): quench, M(t), fidelities; paper 000",
+            analysis=QuenchAnalysis,
+        ),
+        KernelEntry(
             name="xxz_exact",
             module="kernels.xxz_exact",
             summary="exact noise average (density-matrix channel and gamma^2/2 Lindblad) for L <= 10; paper 003",
@@ -93,7 +100,7 @@ KERNELS: dict[str, KernelEntry] = {
 #: What a kernel module must define (see the module docstring).
 KERNEL_INTERFACE = ("Params", "sample", "realize", "schema", "warmup_params", "DEFAULT_TIMES")
 USER_PREFIX = "module:"
-ANALYSES = {"front": FrontAnalysis, "ipr": IprAnalysis, "bubble": BubbleAnalysis}
+ANALYSES = {"front": FrontAnalysis, "ipr": IprAnalysis, "bubble": BubbleAnalysis, "quench": QuenchAnalysis}
 
 
 def get_kernel(name: object) -> KernelEntry:
