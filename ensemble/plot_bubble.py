@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis.bubble import R_GOE, R_POISSON, avalanche_purity
+from .plot_ipr import _save
 
 __all__ = ["plot_bubble"]
 
@@ -37,12 +38,6 @@ def plot_bubble(plt, summary: pd.DataFrame, fits: pd.DataFrame, out: Path) -> li
         _fig9(plt, summary, fits, out),
     ]
     return [f for f in figs if f is not None]
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
 
 
 def _kind(fits, name):

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .plot_ipr import _save
+
 __all__ = ["plot_chains"]
 
 
@@ -27,12 +29,6 @@ def plot_chains(plt, summary: pd.DataFrame, fits: pd.DataFrame, out: Path) -> li
         paths.append(_map(plt, g, "F", f"fidelity_{config}_{initial}.png", f"{config}, {initial}", out))
     paths += [_fig8(plt, pts, "W_e", out), _fig8(plt, pts, "l", out), _fig10(plt, pts, fits, out)]
     return [p for p in paths if p is not None]
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
 
 
 def _fig2(plt, summary, out):

@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit, minimize_scalar
 
+from .thresholds import _groups
+
 __all__ = [
     "XI_STAR",
     "BubbleAnalysis",
@@ -196,12 +198,6 @@ class BubbleAnalysis:
         rows = gap_crossings(pts, params, bootstrap, seed)
         rows += purity_shifts(fits, params)
         return rows
-
-
-def _groups(df: pd.DataFrame, params: list[str], over: tuple[str, ...]):
-    keys = [p for p in params if p not in over]
-    for values, g in df.groupby(keys, sort=True, dropna=False) if keys else [((), df)]:
-        yield dict(zip(keys, values if isinstance(values, tuple) else (values,))), g
 
 
 def curve_crossing(W: np.ndarray, diff: np.ndarray) -> float:
