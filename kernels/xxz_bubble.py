@@ -195,15 +195,17 @@ def memory_bytes(p: Params) -> int:
     """Peak memory of one realization (float64).
 
     Dense: H, its eigenvectors and LAPACK work. Shift-invert: the LU factors,
-    whose fill grew as dim^1.9 in the benchmark (1.8e7 entries at dim 13,728,
-    2.2e8 at 51,480), at 22 bytes per entry (values and indices of L and U and
-    SuperLU's work space: a whole L = 16 realization peaked at 5.2 GB), plus
-    the Lanczos basis.
+    whose fill was measured (benchmarks/bench_bubble.py) at 1.97e7 entries
+    (dim 13,728), 2.16e8 (51,480) and 9.09e8 (97,240): a power law whose
+    exponent grows, 1.81 then 2.26, taken as 2.26 beyond 51,480. At 22 bytes
+    per entry (values and indices of L and U and SuperLU's work space: whole
+    realizations peaked at 4.7 GB and 19.0 GB at the last two sizes), plus the
+    Lanczos basis.
     """
     d = p.dim
     if p.solver() == "full":
         return int(8 * 3.2 * d * d + 64 * 2**20)
-    fill = 1.8e7 * (d / 13728) ** 1.91
+    fill = 2.16e8 * (d / 51480) ** (1.81 if d <= 51480 else 2.26)
     return int(22 * fill + 8 * d * (3 * p.n_eig + 20) + 600 * 2**20)  # + interpreter, libraries, a first Numba compile
 
 
