@@ -430,20 +430,27 @@ def _print_bubble(fits, swept) -> None:
                   f"xi = {r.fit_xi:.2f} +- {r.fit_xi_err:.2f}" + ("" if r.fit_status == "ok" else f" [{r.fit_status}]"))  # fmt: skip
 
 
+MAX_REPORT_ROWS = 24
+
+
 def _print_quench(fits, swept) -> None:
     pts = fits[fits["fit"] == "quench_point"]
     diag = "M_sys_diag" in pts
     print("\nWindow-averaged staggered magnetization M (Eq. 7; 1 = initial state kept, 0 = thermal) and fidelity F (App. A)"
           + (", diagonal ensemble in brackets" if diag else ""))  # fmt: skip
-    for _, r in pts.iterrows():
+    shown = pts if len(pts) <= MAX_REPORT_ROWS else pts.iloc[:MAX_REPORT_ROWS]
+    for _, r in shown.iterrows():
         d = lambda k: f" [{r[k + '_diag']:.3f}]" if diag and r.get(k + "_diag") == r.get(k + "_diag") else ""  # noqa: E731
         print(f"  {_label(r, swept)}: M_sys = {r.M_sys:.3f} +- {r.M_sys_err:.3f}{d('M_sys')}   "
               f"M_env = {r.M_env:.3f} +- {r.M_env_err:.3f}{d('M_env')}   F_sys = {r.F_sys:.3f}   F_env = {r.F_env:.3f}")  # fmt: skip
+    if len(pts) > len(shown):
+        print(f"  ... {len(pts) - len(shown)} more points: the fits table has them all (fit = 'quench_point')")
     comp = fits[fits["fit"] == "dimer_comparison"]
     if len(comp):
         print("\nApp. B: strongly coupled aligned ladder (W_s = W_e = W) vs the chain (J_int = 0)")
         for _, r in comp.iterrows():
-            print(f"  W = {r.W:g}: ladder {r.M_ladder:.3f} +- {r.M_ladder_err:.3f}, chain {r.M_chain:.3f} +- {r.M_chain_err:.3f}")
+            print(f"  l = {r.l:g}, W = {r.W:g}, J_int = {r.J_int:g}: ladder {r.M_ladder:.3f} +- {r.M_ladder_err:.3f}, "
+                  f"chain {r.M_chain:.3f} +- {r.M_chain_err:.3f}")  # fmt: skip
 
 
 def _label(row, names) -> str:
