@@ -89,6 +89,12 @@ KERNELS: dict[str, KernelEntry] = {
             analysis=QuenchAnalysis,
         ),
         KernelEntry(
+            name="boson_impurity",
+            module="kernels.boson_impurity",
+            summary="hard-core d-bosons (Anderson) + one clean c-boson: exact dynamics, densities, correlations, entropies; paper 001",
+            analysis=None,
+        ),
+        KernelEntry(
             name="xxz_exact",
             module="kernels.xxz_exact",
             summary="exact noise average (density-matrix channel and gamma^2/2 Lindblad) for L <= 10; paper 003",
