@@ -17,6 +17,7 @@ import numpy as np
 
 from .analysis.bubble import BubbleAnalysis
 from .analysis.front import FitConfig, FrontAnalysis
+from .analysis.impurity import ImpurityAnalysis
 from .analysis.ipr import IprAnalysis
 from .analysis.quench import QuenchAnalysis
 from .errors import SpecError, did_you_mean
@@ -92,7 +93,7 @@ KERNELS: dict[str, KernelEntry] = {
             name="boson_impurity",
             module="kernels.boson_impurity",
             summary="hard-core d-bosons (Anderson) + one clean c-boson: exact dynamics, densities, correlations, entropies; paper 001",
-            analysis=None,
+            analysis=ImpurityAnalysis,
         ),
         KernelEntry(
             name="xxz_exact",
@@ -106,7 +107,7 @@ KERNELS: dict[str, KernelEntry] = {
 #: What a kernel module must define (see the module docstring).
 KERNEL_INTERFACE = ("Params", "sample", "realize", "schema", "warmup_params", "DEFAULT_TIMES")
 USER_PREFIX = "module:"
-ANALYSES = {"front": FrontAnalysis, "ipr": IprAnalysis, "bubble": BubbleAnalysis, "quench": QuenchAnalysis}
+ANALYSES = {"front": FrontAnalysis, "ipr": IprAnalysis, "bubble": BubbleAnalysis, "quench": QuenchAnalysis, "impurity": ImpurityAnalysis}
 
 
 def get_kernel(name: object) -> KernelEntry:

@@ -39,6 +39,7 @@ from ._params import ParameterError, check_int, check_nonnegative, check_positiv
 from .chebyshev import ChebyshevPropagator, SparseHamiltonian
 
 __all__ = [
+    "ANALYSIS",
     "DEFAULT_TIMES",
     "NAME",
     "Draws",
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 NAME = "boson_impurity"
+ANALYSIS = "impurity"
 DEFAULT_TIMES = {"start": 0.1, "stop": 200.0, "num": 30}
 #: C(L, N_d) L states; L = 15 at density 1/3 is 45,045
 MAX_DIM = 20_000_000
