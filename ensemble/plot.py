@@ -41,6 +41,12 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         paths = plot_ipr(plt, summary, fits, out)
         plt.close("all")
         return paths
+    if "fit" in fits and (fits["fit"] == "impurity_point").any():
+        from .plot_impurity import plot_impurity
+
+        paths = plot_impurity(plt, summary, fits, out)
+        plt.close("all")
+        return paths
     if "fit" in fits and (fits["fit"] == "quench_point").any():
         from .plot_chains import plot_chains
 

@@ -78,3 +78,15 @@ def test_run_gives_fits_and_derived_tables():
     assert {"n_c_cg", "l_c", "R", "l_d"} <= set(s.observable)
     row = fits[fits.fit == "impurity_point"].iloc[0]
     assert row.xi_c > 0 and row.xi_S > 0 and np.isfinite(row.l_c_late)
+
+
+def test_figures(tmp_path):
+    from ensemble import open_run_dir
+    from ensemble.plot import plot_run
+
+    spec = ('kernel = "boson_impurity"\nseed = 4\nrealizations = 4\nbatch_size = 4\n[params]\nL = 9\n'
+            '[sweep]\nU = [4.0, 12.0]\n[times]\nstart = 0.5\nstop = 130.0\nnum = 8\n')  # fmt: skip
+    exp = parse_spec(spec)
+    run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    names = sorted(p.name for p in plot_run(tmp_path / "run"))
+    assert names == ["fig1_c_boson.png", "fig2_interaction.png", "fig3_d_bosons.png", "fig4_entanglement.png"]
