@@ -96,6 +96,12 @@ KERNELS: dict[str, KernelEntry] = {
             analysis=ImpurityAnalysis,
         ),
         KernelEntry(
+            name="boson_tebd",
+            module="kernels.boson_tebd",
+            summary="the boson_impurity model by TEBD on MPS (TeNPy) for large chains, with truncation error; paper 001",
+            analysis=ImpurityAnalysis,
+        ),
+        KernelEntry(
             name="xxz_exact",
             module="kernels.xxz_exact",
             summary="exact noise average (density-matrix channel and gamma^2/2 Lindblad) for L <= 10; paper 003",
