@@ -121,6 +121,13 @@ def _fig3(plt, c, out):
     b.set_xlabel("t")
     b.set_ylabel("l_d(t, i)")
     b.legend(fontsize=7)
+    sat = c.obs("l_d_sat").dropna(subset=["mean"]).sort_values("site")
+    if len(sat):
+        ins = b.inset_axes([0.62, 0.12, 0.35, 0.35])
+        ins.errorbar(sat.site, sat["mean"], yerr=sat["sem"], fmt="o", ms=2)
+        ins.set_xlabel("i", fontsize=6)
+        ins.set_ylabel("l_d(t -> inf, i)", fontsize=6)
+        ins.tick_params(labelsize=6)
     return _save(fig, out / "fig3_d_bosons.png")
 
 

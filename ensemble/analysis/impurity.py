@@ -10,7 +10,9 @@ r"""Analysis of the Anderson insulator + clean boson (paper 001, Eqs. 2-5), per 
   sentence has the two regimes swapped;
 * ``xi_c``, ``T0``: Eq. (4), l_c(t) = xi_c log(1 + t/T0) / (1 + log(1 + t/T0)), fitted to l_c(t);
 * ``l_d`` (t, site): the decay length of |<n_d,i-x/2 n_d,i+x/2>_c| ~ e^(-x/l_d) over
-  even x at centre i (a line through log|C| against x, x = 2, 4, ...);
+  even x at centre i (a line through log|C| against x, x = 2, 4, ...), and
+  ``l_d_sat`` (site): its saturation value from Eq. (4) fitted to l_d(t, i) at each i
+  (Fig. 3b inset);
 * ``S_AI``, ``xi_S``: Eq. (5), S(i, t) = S_AI + xi_S log(1 + U n_c(i - i0, t) t),
   linear least squares over all cuts and times with the measured n_c at the cut.
 
@@ -102,7 +104,7 @@ def stability_criterion(W: float, W_tilde: float, U: float, xi_c0: float, xi_d: 
 class ImpurityAnalysis:
     """Eqs. (3)-(5) for one point of the boson_impurity kernel."""
 
-    derived_axes = {"n_c_cg": ("t", "site"), "l_c": ("t",), "R": ("t",), "l_d": ("t", "site")}
+    derived_axes = {"n_c_cg": ("t", "site"), "l_c": ("t",), "R": ("t",), "l_d": ("t", "site"), "l_d_sat": ("site",)}
 
     @classmethod
     def for_params(cls, params, config) -> ImpurityAnalysis:
@@ -128,6 +130,9 @@ class ImpurityAnalysis:
             "T0": g4[:, 1].reshape(lead),
             "l_d": decay_lengths(means["nd_nd"]),
         }
+        ld = out["l_d"].reshape((-1,) + out["l_d"].shape[-2:])  # (s, t, site)
+        sat = np.array([[fit_eq4(self.t, sample[:, i])[0] for i in range(sample.shape[1])] for sample in ld])
+        out["l_d_sat"] = sat.reshape(lead + (self.p.L,))
         if "S" in means:
             out.update(self._eq5(means["S"], means["n_c"]))
         return out

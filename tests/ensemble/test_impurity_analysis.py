@@ -75,7 +75,7 @@ def test_run_gives_fits_and_derived_tables():
             '[times]\nstart = 0.5\nstop = 100.0\nnum = 8\n')  # fmt: skip
     tables = run(parse_spec(spec), MemoryStore()).tables
     s, fits = tables["summary"], tables["fits"]
-    assert {"n_c_cg", "l_c", "R", "l_d"} <= set(s.observable)
+    assert {"n_c_cg", "l_c", "R", "l_d", "l_d_sat"} <= set(s.observable)
     row = fits[fits.fit == "impurity_point"].iloc[0]
     assert row.xi_c > 0 and row.xi_S > 0 and np.isfinite(row.l_c_late)
 

@@ -45,3 +45,12 @@ def test_bad_parameters_name_the_field(kw, field):
     with pytest.raises(ParameterError) as e:
         bt.Params(**{"times": (1.0,), **kw})
     assert e.value.field == field
+
+
+@pytest.mark.slow
+def test_tebd_equals_exact_at_L_12():
+    p = bt.Params(L=12, U=12.0, dt=0.05, chi_max=256, times=(2.0, 5.0))
+    d = bt.sample(p, np.random.default_rng(12))
+    out, ref = bt.realize(p, d), exact(p, d)
+    dev = max(float(np.abs(out[k] - ref[k]).max()) for k in ("n_c", "n_d", "nd_nd"))
+    assert dev < 1e-5 + 2 * np.sqrt(2 * out["trunc_err"][-1])
