@@ -51,6 +51,7 @@ __all__ = [
     "realize",
     "sample",
     "schema",
+    "validate_model",
     "warmup_params",
 ]
 
@@ -94,23 +95,9 @@ class Params:
     times: tuple = ()
 
     def __post_init__(self):
-        L = check_int("L", self.L, 2)
-        object.__setattr__(self, "L", L)
-        object.__setattr__(self, "W", check_nonnegative("W", self.W))
-        for f in ("U", "t_d", "t_c"):
-            object.__setattr__(self, f, check_real(f, getattr(self, f)))
-        bits = self.d_bits
-        if bits == "":
-            bits = "".join("1" if i % 3 == 0 else "0" for i in range(L))
-        if not isinstance(bits, str) or len(bits) != L or set(bits) - {"0", "1"}:
-            raise ParameterError("d_bits", self.d_bits, f'"" (period-3 density wave) or {L} characters 0/1, site 0 first')
-        object.__setattr__(self, "d_bits", bits)
-        c = L // 2 if self.c_site == -1 else check_int("c_site", self.c_site, 0)
-        if c >= L:
-            raise ParameterError("c_site", self.c_site, f"a site 0..{L - 1}, or -1 for the centre")
-        object.__setattr__(self, "c_site", c)
+        validate_model(self)
         if self.dim > MAX_DIM:
-            raise ParameterError("L", L, f"a sector of dimension <= {MAX_DIM:,} (C(L, N_d) L = {self.dim:,})")
+            raise ParameterError("L", self.L, f"a sector of dimension <= {MAX_DIM:,} (C(L, N_d) L = {self.dim:,})")
         tol = check_positive("tol", self.tol)
         if tol >= 1e-3:
             raise ParameterError("tol", self.tol, "a tolerance > 0 and < 1e-3, e.g. tol = 1e-12")
@@ -126,6 +113,23 @@ class Params:
     @property
     def dim(self) -> int:
         return math.comb(self.L, self.n_d) * self.L
+
+
+def validate_model(p) -> None:
+    """Validate and normalize the model fields shared with boson_tebd (L, W, U, t_d, t_c, d_bits, c_site)."""
+    L = check_int("L", p.L, 2)
+    object.__setattr__(p, "L", L)
+    object.__setattr__(p, "W", check_nonnegative("W", p.W))
+    for f in ("U", "t_d", "t_c"):
+        object.__setattr__(p, f, check_real(f, getattr(p, f)))
+    bits = p.d_bits or "".join("1" if i % 3 == 0 else "0" for i in range(L))
+    if not isinstance(bits, str) or len(bits) != L or set(bits) - {"0", "1"}:
+        raise ParameterError("d_bits", p.d_bits, f'"" (period-3 density wave) or {L} characters 0/1, site 0 first')
+    object.__setattr__(p, "d_bits", bits)
+    c = L // 2 if p.c_site == -1 else check_int("c_site", p.c_site, 0)
+    if c >= L:
+        raise ParameterError("c_site", p.c_site, f"a site 0..{L - 1}, or -1 for the centre")
+    object.__setattr__(p, "c_site", c)
 
 
 @dataclass(frozen=True)

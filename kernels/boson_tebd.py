@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_real, check_times
-from .boson_impurity import Draws
+from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_times
+from .boson_impurity import Draws, validate_model
 
 __all__ = ["ANALYSIS", "DEFAULT_TIMES", "NAME", "Draws", "Params", "cost", "realize", "sample", "schema", "warmup_params"]
 
@@ -66,19 +66,7 @@ class Params:
     times: tuple = ()
 
     def __post_init__(self):
-        L = check_int("L", self.L, 2)
-        object.__setattr__(self, "L", L)
-        object.__setattr__(self, "W", check_nonnegative("W", self.W))
-        for f in ("U", "t_d", "t_c"):
-            object.__setattr__(self, f, check_real(f, getattr(self, f)))
-        bits = self.d_bits or "".join("1" if i % 3 == 0 else "0" for i in range(L))
-        if not isinstance(bits, str) or len(bits) != L or set(bits) - {"0", "1"}:
-            raise ParameterError("d_bits", self.d_bits, f'"" (period-3 density wave) or {L} characters 0/1, site 0 first')
-        object.__setattr__(self, "d_bits", bits)
-        c = L // 2 if self.c_site == -1 else check_int("c_site", self.c_site, 0)
-        if c >= L:
-            raise ParameterError("c_site", self.c_site, f"a site 0..{L - 1}, or -1 for the centre")
-        object.__setattr__(self, "c_site", c)
+        validate_model(self)
         object.__setattr__(self, "chi_max", check_int("chi_max", self.chi_max, 1))
         object.__setattr__(self, "svd_min", check_nonnegative("svd_min", self.svd_min))
         object.__setattr__(self, "dt", check_positive("dt", self.dt))
@@ -155,7 +143,7 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
                                  unit_cell_width=model.lat.mps_unit_cell_width)  # fmt: skip
     options = {"dt": p.dt, "order": p.order, "N_steps": 1, "trunc_params": {"chi_max": p.chi_max, "svd_min": p.svd_min}}
     eng = tebd.TEBDEngine(psi, model, options)
-    nt, L = len(p.times), p.L
+    nt = len(p.times)
     out = {k: np.empty((nt,) + tuple(len(c) for c in axes.values())[1:]) for k, axes in schema(p).items()}
     steps_done = 0
     for j, t in enumerate(p.times):

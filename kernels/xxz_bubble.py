@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from scipy.linalg import eigh, eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
-from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_real
+from ._params import ParameterError, check_int, check_nonnegative, check_real
 from .spin_basis import chain_bonds, exchange_pattern, ising_diagonal, sector_states, site_spins
 
 __all__ = [
