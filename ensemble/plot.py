@@ -7,11 +7,13 @@
 * ``fig5_L_Ir.png``: L Ir(t) vs t for each L, one panel per W (Fig. 5).
 
 Figures that need a sweep the run does not have (e.g. Fig. 3 without a W
-sweep) are skipped.
+sweep) are skipped. Runs of the other kernels get their papers' figures
+(``KERNEL_FIGURES``: plot_ipr, plot_impurity, plot_chains, plot_bubble).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from pathlib import Path
 
@@ -21,6 +23,15 @@ import pandas as pd
 from .analysis.front import AVALANCHE_BOUND
 
 __all__ = ["plot_run"]
+
+
+#: fit kind in a run's fits table -> (module, function) that draws that kernel's figures
+KERNEL_FIGURES = {
+    "ipr_point": (".plot_ipr", "plot_ipr"),
+    "impurity_point": (".plot_impurity", "plot_impurity"),
+    "quench_point": (".plot_chains", "plot_chains"),
+    "bubble_point": (".plot_bubble", "plot_bubble"),
+}
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:
@@ -35,30 +46,13 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     fits = pd.read_parquet(run_dir / "tables" / "fits.parquet")
     out = run_dir / "plots"
     out.mkdir(exist_ok=True)
-    if "fit" in fits and (fits["fit"] == "ipr_point").any():
-        from .plot_ipr import plot_ipr
-
-        paths = plot_ipr(plt, summary, fits, out)
-        plt.close("all")
-        return paths
-    if "fit" in fits and (fits["fit"] == "impurity_point").any():
-        from .plot_impurity import plot_impurity
-
-        paths = plot_impurity(plt, summary, fits, out)
-        plt.close("all")
-        return paths
-    if "fit" in fits and (fits["fit"] == "quench_point").any():
-        from .plot_chains import plot_chains
-
-        paths = plot_chains(plt, summary, fits, out)
-        plt.close("all")
-        return paths
-    if "fit" in fits and (fits["fit"] == "bubble_point").any():
-        from .plot_bubble import plot_bubble
-
-        paths = plot_bubble(plt, summary, fits, out)
-        plt.close("all")
-        return paths
+    kinds = set(fits["fit"]) if "fit" in fits else set()
+    for kind, (module, name) in KERNEL_FIGURES.items():
+        if kind in kinds:  # a kernel with figures of its own
+            plot = getattr(importlib.import_module(module, __package__), name)
+            paths = plot(plt, summary, fits, out)
+            plt.close("all")
+            return paths
     ctx = _Context(plt, summary, fits, out)
     paths = [p for p in (_fig2(ctx), _fig3(ctx), _fig4(ctx), _fig5(ctx)) if p is not None]
     plt.close("all")

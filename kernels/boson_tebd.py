@@ -22,6 +22,7 @@ import numpy as np
 
 from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_times
 from .boson_impurity import Draws, validate_model
+from .boson_impurity import schema as model_schema
 
 __all__ = ["ANALYSIS", "DEFAULT_TIMES", "NAME", "Draws", "Params", "cost", "realize", "sample", "schema", "warmup_params"]
 
@@ -98,19 +99,9 @@ def memory_bytes(p: Params) -> int:
 
 
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:
+    """boson_impurity's outputs, and per sample time the truncation error and the bond dimension."""
     t = np.asarray(p.times)
-    site = np.arange(p.L)
-    out = {
-        "n_c": {"t": t, "site": site},
-        "n_d": {"t": t, "site": site},
-        "nd_nd": {"t": t, "site": site, "site2": site.copy()},
-        "particles": {"t": t, "species": np.array(["d", "c"])},
-        "trunc_err": {"t": t},
-        "chi": {"t": t},
-    }
-    if p.entropy:
-        out["S"] = {"t": t, "cut": np.arange(1, p.L)}
-    return out
+    return {**model_schema(p), "trunc_err": {"t": t}, "chi": {"t": t}}
 
 
 def _model(p: Params, eps: np.ndarray):
