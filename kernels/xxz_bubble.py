@@ -211,7 +211,7 @@ def memory_bytes(p: Params) -> int:
 
 def cost(p: Params) -> float:
     """Relative work of one realization, for the progress bar's ETA (benchmark: dense ~ dim^3,
-    shift-invert ~ dim^2 with 4.6 s at 13,728 and ~110 s at 51,480)."""
+    shift-invert ~ dim^2.4 with 4.6 s at 13,728 and ~100 s at 51,480)."""
     d = float(p.dim)
     return (d / 1000.0) ** 3 * 0.1 if p.solver() == "full" else (d / 13728.0) ** 2.4 * 4.6 + 0.02
 
