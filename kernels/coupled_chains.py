@@ -345,26 +345,25 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     times = np.asarray(p.times)
     all_t = np.concatenate([times, tw])
     out: dict[str, np.ndarray] = {}
+    Hcsr = H.to_csr()  # for <H>(t) on both paths
+    energy0 = float(H.diag[start])
     if p.solver() == "exact":
-        E, V = eigh(H.to_csr().toarray(), overwrite_a=True, check_finite=False)
+        E, V = eigh(Hcsr.toarray(), overwrite_a=True, check_finite=False)
         c = V[start].copy()  # <n|psi_0>
         psi_t = V @ (c[:, None] * np.exp(-1j * np.outer(E, all_t)))  # (dim, nt)
         probs = psi_t.real**2 + psi_t.imag**2
-        e_t = np.real(np.sum(psi_t.conj() * (H.to_csr() @ psi_t), axis=0))  # <H>(t) from the evolved states
+        e_t = np.real(np.sum(psi_t.conj() * (Hcsr @ psi_t), axis=0))  # <H>(t) from the evolved states
         if p.diagonal:
             occ = diagonal_occupation(E, V, c)
             sz_diag = s.spins.T @ occ
             out.update(M_diag=stag.T @ sz_diag, F_diag=masks.T @ occ, Sz_diag=sz_diag)
-        energy0 = float(H.diag[start])
     else:
         prop = ChebyshevPropagator(H, tol=p.tol)
         order = np.argsort(all_t, kind="stable")
         psi = np.zeros(s.dim, dtype=np.complex128)
         psi[start] = 1.0
-        energy0 = float(H.diag[start])
         probs = np.empty((s.dim, all_t.size))
         e_t = np.empty(all_t.size)
-        Hcsr = H.to_csr()
         previous = 0.0
         for j in order:
             prop.evolve(psi, all_t[j] - previous)
