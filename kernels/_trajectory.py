@@ -1,8 +1,30 @@
-"""What the noisy-trajectory kernels of paper 003 share: parameters, draws, imbalance.
+r"""What the noisy-trajectory kernels of paper 003 share: parameters, draws, imbalance.
 
 Both the Anderson (Delta = 0, Gaussian state) and the XXZ (Krylov-space)
 kernels draw their random input here, in the same order, so that on the
 same seed they evolve the same fields under the same noise.
+
+Two unravelings of the same noise-averaged protocol
+---------------------------------------------------
+``unraveling = "kicks"`` (default) is Eq. (4) literally: after each
+``exp(-i tau H_0)`` the phase kick ``exp(-i eta_n gamma S^z_1)`` with
+``eta_n ~ N(0, tau)``. Averaged over ``eta_n`` one step is the channel
+``rho_ab -> exp(-gamma^2 tau (s_a - s_b)^2 / 2) rho_ab`` (s = S^z_1 = +-1/2),
+which is the dephasing channel
+
+.. math::
+
+    \rho \to (1 - q)\,\rho + q\, Z_1 \rho Z_1, \qquad
+    q = \tfrac12 \bigl(1 - e^{-\gamma^2\tau/2}\bigr), \quad Z_1 = 2 S^z_1,
+
+since ``1 - 2q = exp(-gamma^2 tau / 2)``. ``unraveling = "jumps"`` samples
+that channel instead: after each step, independently with probability ``q``,
+apply ``Z_1`` (a kick of angle ``eta_n gamma = pi``, up to a global phase).
+The noise average of every step, hence of every observable linear in the
+state (all of this kernel's outputs), is identical to the kicks' - not an
+approximation - while between jumps the evolution is a plain
+``exp(-i k tau H_0)``, which a propagator can take in one long step. Single
+trajectories (and so the spread over noise) differ between the two.
 """
 
 from __future__ import annotations
@@ -12,9 +34,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._params import check_even, check_int, check_nonnegative, check_positive, check_times
+from ._params import ParameterError, check_even, check_int, check_nonnegative, check_positive, check_times
 
-__all__ = ["Draws", "TrajectoryParams", "imbalance", "neel_sites", "sample"]
+__all__ = ["UNRAVELINGS", "Draws", "TrajectoryParams", "imbalance", "jump_probability", "neel_sites", "sample"]
+
+#: Ways to sample the noise of Eq. (4); see the module docstring.
+UNRAVELINGS = ("kicks", "jumps")
 
 
 @dataclass(frozen=True)
@@ -35,6 +60,9 @@ class TrajectoryParams:
         Exchange coupling (paper: 1, the energy unit).
     times : tuple of float
         Sample times, > 0, strictly increasing, multiples of tau.
+    unraveling : str
+        "kicks" (Eq. (4): a Gaussian phase kick every step) or "jumps" (a Z_1
+        flip with probability q per step: the same averaged channel, cheaper).
     """
 
     L: int = 100
@@ -43,6 +71,7 @@ class TrajectoryParams:
     tau: float = 0.05
     J: float = 1.0
     times: tuple[float, ...] = field(default=(1.0,))
+    unraveling: str = "kicks"
 
     def __post_init__(self):
         L = check_even("L", check_int("L", self.L, 2), "the Neel state needs L/2 up spins")
@@ -53,6 +82,8 @@ class TrajectoryParams:
         object.__setattr__(self, "tau", tau)
         object.__setattr__(self, "J", check_nonnegative("J", self.J))
         object.__setattr__(self, "times", check_times(self.times, tau))
+        if self.unraveling not in UNRAVELINGS:
+            raise ParameterError("unraveling", self.unraveling, '"kicks" (Eq. (4) literally) or "jumps" (same averaged channel)')
 
     @property
     def steps(self) -> np.ndarray:
@@ -69,24 +100,74 @@ class Draws:
     h : ndarray[float64], shape (L,)
         On-site fields.
     eta : ndarray[float64], shape (S,)
-        Noise increments eta_n ~ N(0, tau), n = 1..S with S the last sample step.
+        Kicks: noise increments eta_n ~ N(0, tau), n = 1..S with S the last
+        sample step. Empty for jumps.
+    jumps : ndarray[int64] or None
+        Jumps: the steps n (1-based, increasing, <= S) after which Z_1 acts.
+        None for kicks.
     """
 
     h: np.ndarray
     eta: np.ndarray
+    jumps: np.ndarray | None = None
+
+    def kick_angles(self, p: TrajectoryParams) -> np.ndarray:
+        """eta_n of Eq. (4) for every step: the kicks, or pi / gamma at each jump and 0 elsewhere.
+
+        A kick of angle eta_n gamma = pi is Z_1 up to a global phase, so the
+        kick path of a kernel evolves a jump trajectory exactly (step by step).
+        """
+        if self.jumps is None:
+            return self.eta
+        eta = np.zeros(int(p.steps[-1]))
+        if self.jumps.size:
+            eta[self.jumps - 1] = math.pi / p.gamma
+        return eta
+
+
+def jump_probability(p: TrajectoryParams) -> float:
+    """q = (1 - exp(-gamma^2 tau / 2)) / 2: the per-step Z_1 probability of the jump unraveling."""
+    return 0.5 * -math.expm1(-0.5 * p.gamma**2 * p.tau)
 
 
 def sample(p: TrajectoryParams, rng: np.random.Generator) -> Draws:
     """Draw the fields, then the noise sequence, of one realization."""
     h = rng.uniform(-p.W, p.W, size=p.L)
-    eta = rng.normal(0.0, math.sqrt(p.tau), size=int(p.steps[-1]))
+    S = int(p.steps[-1])
+    if p.unraveling == "jumps":
+        return Draws(h=h, eta=np.empty(0), jumps=_jump_steps(jump_probability(p), S, rng))
+    eta = rng.normal(0.0, math.sqrt(p.tau), size=S)
     return Draws(h=h, eta=eta)
+
+
+def _jump_steps(q: float, S: int, rng: np.random.Generator) -> np.ndarray:
+    """Steps 1..S each chosen independently with probability q, by geometric gaps.
+
+    The gaps are drawn in chunks whose size depends only on (q, S), so the
+    draws depend only on the seed and the parameters.
+    """
+    if q <= 0.0:
+        return np.empty(0, dtype=np.int64)
+    chunk = int(S * q + 6.0 * math.sqrt(S * q) + 16)
+    found, last = [], 0
+    while last <= S:
+        pos = last + np.cumsum(rng.geometric(q, size=chunk))
+        found.append(pos[pos <= S])
+        last = int(pos[-1])
+    return np.concatenate(found).astype(np.int64)
 
 
 def check_draws(p: TrajectoryParams, d: Draws) -> None:
     """Raise ValueError if the draws do not cover the parameters."""
-    if d.eta.size < p.steps[-1] or d.h.shape != (p.L,):
-        raise ValueError(f"draws do not match params: h {d.h.shape}, eta {d.eta.size} < {p.steps[-1]} steps")
+    S = int(p.steps[-1])
+    if d.h.shape != (p.L,):
+        raise ValueError(f"draws do not match params: h {d.h.shape}, expected ({p.L},)")
+    if p.unraveling == "jumps":
+        j = d.jumps
+        if j is None or (j.size and (j[0] < 1 or j[-1] > S or np.any(np.diff(j) <= 0))):
+            raise ValueError(f"jump draws must be increasing steps in 1..{S}, got {j!r}")
+    elif d.eta.size < S:
+        raise ValueError(f"draws do not match params: eta {d.eta.size} < {S} steps")
 
 
 def neel_sites(L: int) -> np.ndarray:

@@ -97,7 +97,9 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     ----------
     p : Params
     d : Draws
-        Explicit fields and noise (``d.eta`` must cover the last sample step).
+        Explicit fields and noise (``d.eta`` must cover the last sample step;
+        with ``unraveling = "jumps"``, ``d.jumps``: each jump is a kick of
+        angle pi, the rank-one update ``1 - 2 v v^T``).
 
     Returns
     -------
@@ -113,7 +115,7 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     n0 = np.empty((steps.size, p.L))
     ng = np.empty((steps.size, p.L))
     _reference_densities(eps, V, X0, np.asarray(p.times, dtype=float), n0)
-    _trajectory_densities(eps, V, X0, d.eta, p.gamma, p.tau, steps, ng)
+    _trajectory_densities(eps, V, X0, d.kick_angles(p), p.gamma, p.tau, steps, ng)
     return observables(n0 - 0.5, ng - 0.5)
 
 
@@ -237,9 +239,10 @@ def realize_literal(p: Params, d: Draws) -> dict[str, np.ndarray]:
     n0 = np.array([np.sum(np.abs(expm(-1j * t * Q) @ W0) ** 2, axis=1) for t in p.times])
     ng = np.empty_like(n0)
     W, s = W0.copy(), 0
+    eta = d.kick_angles(p)
     for n in range(1, steps[-1] + 1):
         W = U @ W
-        W[0, :] *= np.exp(-1j * d.eta[n - 1] * p.gamma)
+        W[0, :] *= np.exp(-1j * eta[n - 1] * p.gamma)
         if n == steps[s]:
             ng[s] = np.sum(np.abs(W) ** 2, axis=1)
             s += 1

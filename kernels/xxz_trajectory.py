@@ -12,7 +12,10 @@ with ``h_j`` uniform in [-W, W] and ``eta_n ~ N(0, tau)``, restricted to
 Chebyshev expansion (:mod:`kernels.chebyshev`) whose truncation error per
 application is below ``tol``; the kick is a phase per basis state. The
 noiseless reference ``|psi_0(t)>`` is evolved on the same fields, between
-sample times in long Chebyshev steps.
+sample times in long Chebyshev steps. With ``unraveling = "jumps"`` (the same
+noise-averaged channel, see :mod:`kernels._trajectory`) the noisy trajectory
+is evolved the same way, in long steps between jumps of Z_1: about 8x fewer
+matrix-vector products at gamma = 1, tau = 0.05.
 
 Draws and observables are those of :mod:`kernels.anderson_trajectory`
 (same sampling order, so Delta = 0 reproduces that kernel on the same seed),
@@ -155,7 +158,8 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     ----------
     p : Params
     d : Draws
-        Explicit fields ``d.h`` (L,) and noise ``d.eta`` (covering the last sample step).
+        Explicit fields ``d.h`` (L,) and noise: ``d.eta`` (covering the last
+        sample step) for kicks, ``d.jumps`` for jumps.
     """
     check_draws(p, d)
     s = sector(p.L)
@@ -172,8 +176,32 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     szg = np.empty_like(sz0)
     psi[:] = 0.0
     psi[s.neel] = 1.0
-    _noisy_trajectory(psi, prop.args(p.tau), s.spins[:, 0], d.eta, p.gamma, p.steps, s.spins, szg)
+    if p.unraveling == "jumps":
+        _jump_trajectory(prop, psi, p, d.jumps, s.spins, szg)
+    else:
+        _noisy_trajectory(psi, prop.args(p.tau), s.spins[:, 0], d.eta, p.gamma, p.steps, s.spins, szg)
     return observables(sz0, szg)
+
+
+def _jump_trajectory(prop: ChebyshevPropagator, psi, p: Params, jumps, spins, out) -> None:
+    """The jump unraveling: exp(-i k tau H_0) in one long step between events, Z_1 at each jump.
+
+    Events are the jump steps and the sample steps; a sample at a jump step is
+    taken after the jump (as after the kick in Eq. (4); Z_1 does not change S^z).
+    """
+    steps = p.steps
+    z1 = np.where(spins[:, 0] > 0, 1.0, -1.0)
+    is_jump = np.zeros(int(steps[-1]) + 1, dtype=bool)
+    is_jump[jumps] = True
+    previous, s = 0, 0
+    for e in np.union1d(jumps, steps):
+        prop.evolve(psi, (e - previous) * p.tau)
+        if is_jump[e]:
+            psi *= z1
+        if e == steps[s]:
+            _magnetization(psi, spins, out[s])
+            s += 1
+        previous = e
 
 
 @njit(nogil=True, cache=True)

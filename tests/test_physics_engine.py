@@ -108,6 +108,15 @@ def test_disorder_averaged_trajectories_equal_disorder_averaged_exact_channel(tr
     assert max_combined_sigma(trajectory_disorder_average, exact) < 4.0
 
 
+def test_jump_unraveling_through_the_engine_equals_the_exact_channel():
+    """unraveling = "jumps" from a spec: same disorder-averaged channel, same negative control."""
+    jumps = disorder_average("xxz_trajectory", 1.0, 400, seed=3, extra='unraveling = "jumps"')
+    exact = disorder_average("xxz_exact", 1.0, 400, seed=2, extra="lindblad = false")
+    wrong = disorder_average("xxz_exact", 2**0.5, 400, seed=2, extra="lindblad = false")
+    assert max_combined_sigma(jumps, exact) < 4.0
+    assert max_combined_sigma(jumps, wrong) > 4.0
+
+
 def test_negative_control_channel_with_the_papers_rate(trajectory_disorder_average):
     # gamma = sqrt(2) gives the channel rate gamma^2/2 = 1 = the gamma^2 printed in Eq. (2) for gamma = 1
     wrong = disorder_average("xxz_exact", 2**0.5, 400, seed=2, extra="lindblad = false")

@@ -21,6 +21,7 @@ from scipy.special import j0
 
 from kernels import anderson_trajectory as k
 from kernels._params import ParameterError
+from kernels._trajectory import jump_probability
 
 
 def draws(p: k.Params, seed: int) -> k.Draws:
@@ -177,6 +178,56 @@ def test_trajectory_average_equals_exact_dephasing_channel():
     assert max_deviation_in_sigma(mean, sem, exact_channel(p, h, rate=p.gamma**2)) > 4.0
 
 
+def test_jump_trajectory_average_equals_exact_dephasing_channel():
+    """The jump unraveling samples the same channel: same exact reference, same negative control."""
+    p = k.Params(L=8, W=2.0, gamma=1.0, times=(0.5, 2.0, 5.0, 10.0, 20.0), unraveling="jumps")
+    h = np.random.default_rng(11).uniform(-p.W, p.W, p.L)
+    rng = np.random.default_rng(13)
+    n = 400
+    samples = np.array([k.realize(p, k.Draws(h, np.empty(0), k.sample(p, rng).jumps))["Szg"] for _ in range(n)])
+    mean, sem = samples.mean(axis=0), samples.std(axis=0, ddof=1) / math.sqrt(n)
+    assert max_deviation_in_sigma(mean, sem, exact_channel(p, h, rate=p.gamma**2 / 2)) < 4.0
+    assert max_deviation_in_sigma(mean, sem, exact_channel(p, h, rate=p.gamma**2)) > 4.0
+
+
+def test_jump_steps_are_independent_bernoulli_with_the_channel_probability():
+    """Each step jumps with q = (1 - exp(-gamma^2 tau / 2)) / 2, independently of the others.
+
+    Pooled over draws: the jump frequency at every step position agrees with q
+    (binned, within 4 standard errors), gaps are >= 1, and a draw with no jump
+    at all has probability (1 - q)^S. Negative control: the q of the paper's
+    rate gamma^2 is rejected by the same test.
+    """
+    p = k.Params(L=4, gamma=1.5, times=(50.0,), unraveling="jumps")  # S = 1000 steps
+    q, S = jump_probability(p), int(p.steps[-1])
+    assert q == pytest.approx(0.5 * (1 - math.exp(-(1.5**2) * 0.05 / 2)), rel=1e-14)
+    rng = np.random.default_rng(7)
+    n = 2000
+    counts = np.zeros(S)
+    empty = 0
+    for _ in range(n):
+        j = k.sample(p, rng).jumps
+        assert j.dtype == np.int64 and np.all(np.diff(j) >= 1) and (j.size == 0 or (j[0] >= 1 and j[-1] <= S))
+        counts[j - 1] += 1
+        empty += j.size == 0
+    per_bin = counts.reshape(10, -1).sum(axis=1) / (n * S / 10)  # frequency per step, 10 bins of 100 steps
+    sem = math.sqrt(q * (1 - q) / (n * S / 10))
+    assert np.max(np.abs(per_bin - q)) / sem < 4.0
+    wrong = 0.5 * (1 - math.exp(-(1.5**2) * 0.05))
+    assert np.max(np.abs(per_bin - wrong)) / sem > 4.0
+    assert empty / n == pytest.approx((1 - q) ** S, abs=4 * math.sqrt((1 - q) ** S / n) + 1e-3)
+
+
+def test_unraveling_draws_are_reproducible_and_share_the_fields():
+    kicks = k.Params(L=8, times=(20.0,))
+    jumps = k.Params(L=8, times=(20.0,), unraveling="jumps")
+    a, b, c = (k.sample(pp, np.random.default_rng(3)) for pp in (jumps, jumps, kicks))
+    assert np.array_equal(a.jumps, b.jumps) and a.jumps.size > 0
+    assert np.array_equal(a.h, c.h)  # fields first, then the noise of either kind
+    with pytest.raises(ValueError, match="increasing"):
+        k.realize(jumps, k.Draws(a.h, np.empty(0), np.array([5, 3])))
+
+
 # -- parameters ------------------------------------------------------------------------------------
 
 
@@ -194,6 +245,7 @@ def test_trajectory_average_equals_exact_dephasing_channel():
         ({"times": (1.0, 0.5)}, "times"),
         ({"times": (0.0, 1.0)}, "times"),
         ({"times": (0.07,)}, "times"),
+        ({"unraveling": "Kicks"}, "unraveling"),
     ],
 )
 def test_bad_parameters_name_the_field(kw, field):

@@ -23,7 +23,7 @@ from kernels import spin_basis as sb
 from kernels import xxz_exact as ex
 from kernels import xxz_trajectory as x
 from kernels._params import ParameterError
-from kernels.chebyshev import ChebyshevPropagator, SparseHamiltonian
+from kernels.chebyshev import ChebyshevPropagator, SparseHamiltonian, bessel_j_sequence
 from tests.kernels.test_anderson_trajectory import SP, SZ, exact_channel, max_deviation_in_sigma, neel, site_op
 
 
@@ -95,6 +95,15 @@ def test_chebyshev_matches_expm_within_tolerance(dt):
     assert loose.order(min(dt, 1.0)) < prop.order(min(dt, 1.0))
 
 
+@pytest.mark.parametrize("x", [1e-3, 0.05, 0.9, 3.7, 20.0, 63.2, 200.0])
+def test_bessel_sequence_equals_scipy(x):
+    """Miller's recurrence for the Chebyshev coefficients against scipy.special.jv, order by order."""
+    from scipy.special import jv
+
+    n = int(x + 12.0 * max(x, 1.0) ** (1 / 3) + 60)
+    np.testing.assert_allclose(bessel_j_sequence(x, n), jv(np.arange(n + 1), x), atol=1e-14, rtol=1e-11)
+
+
 def test_gershgorin_interval_contains_the_spectrum():
     H = SparseHamiltonian.from_patterns(*_two_class_example())
     lo, hi = H.gershgorin()
@@ -159,6 +168,51 @@ def test_delta_zero_equals_the_free_fermion_kernel_on_identical_draws(L):
         np.testing.assert_allclose(got[k], want[k], atol=1e-8, rtol=0, err_msg=k)
 
 
+# -- the jump unraveling -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("L, gamma", [(4, 2.0), (6, 3.0)])
+def test_jump_trajectory_matches_full_space_protocol(L, gamma):
+    """Long steps between jumps = the full-space protocol of Eq. (4) with kicks of angle pi at the jumps."""
+    p = x.Params(L=L, W=2.0, gamma=gamma, times=TIMES, unraveling="jumps")
+    d = x.sample(p, np.random.default_rng(30 + L))
+    assert d.jumps.size >= 3  # the check has teeth
+    out = x.realize(p, d)
+    _, kicked = full_space_evolution(x.Params(L=L, W=2.0, gamma=gamma, times=TIMES), x.Draws(d.h, d.kick_angles(p)))
+    np.testing.assert_allclose(out["Szg"], kicked, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("L", [8, 12])
+def test_jump_path_equals_kick_path_with_pi_kicks(L):
+    """The long-step path and the step-by-step path agree on the same jumps to t = 100 (2000 steps)."""
+    times = (0.5, 3.0, 17.5, 60.0, 100.0)
+    p = x.Params(L=L, W=4.0, times=times, unraveling="jumps")
+    d = x.sample(p, np.random.default_rng(L))
+    assert d.jumps.size > 10
+    got = x.realize(p, d)
+    want = x.realize(x.Params(L=L, W=4.0, times=times), x.Draws(d.h, d.kick_angles(p)))
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], atol=1e-9, rtol=0, err_msg=k)
+
+
+@pytest.mark.parametrize("L", [4, 10])
+def test_jumps_at_delta_zero_equal_the_free_fermion_kernel_on_identical_draws(L):
+    p = x.Params(L=L, W=3.0, Delta=0.0, times=(0.05, 1.0, 5.0, 20.0), unraveling="jumps")
+    d = x.sample(p, np.random.default_rng(L))
+    got = x.realize(p, d)
+    want = ff.realize(ff.Params(L=L, W=3.0, times=p.times, unraveling="jumps"), d)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], atol=1e-8, rtol=0, err_msg=k)
+
+
+def test_jumps_without_noise_leave_the_reference():
+    p = x.Params(L=8, W=3.0, gamma=0.0, times=(1.0, 10.0), unraveling="jumps")
+    d = x.sample(p, np.random.default_rng(0))
+    out = x.realize(p, d)
+    assert d.jumps.size == 0
+    np.testing.assert_allclose(out["Szg"], out["Sz0"], atol=1e-12)
+
+
 def test_same_seed_gives_same_draws_as_the_free_fermion_kernel():
     p = x.Params(L=8, W=2.0, times=(1.0, 2.0))
     a = x.sample(p, np.random.default_rng(5))
@@ -187,7 +241,14 @@ def test_norm_and_magnetization_are_conserved_at_L16():
 
 @pytest.mark.parametrize(
     "kw, field",
-    [({"L": 7}, "L"), ({"L": 26}, "L"), ({"Delta": float("nan")}, "Delta"), ({"tol": 0.0}, "tol"), ({"tol": 0.1}, "tol")],
+    [
+        ({"L": 7}, "L"),
+        ({"L": 26}, "L"),
+        ({"Delta": float("nan")}, "Delta"),
+        ({"tol": 0.0}, "tol"),
+        ({"tol": 0.1}, "tol"),
+        ({"unraveling": "jump"}, "unraveling"),
+    ],
 )
 def test_bad_parameters(kw, field):
     with pytest.raises(ParameterError) as e:
@@ -245,18 +306,23 @@ def test_exact_kernel_refuses_large_L():
 # -- statistics: trajectories against the exact channel ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def fixed_field_average():
-    p = x.Params(L=8, W=3.0, times=(0.5, 2.0, 5.0, 10.0))
+@pytest.fixture(scope="module", params=["kicks", "jumps"])
+def fixed_field_average(request):
+    """Mean and standard error of n trajectories on fixed fields, with either unraveling."""
+    p = x.Params(L=8, W=3.0, times=(0.5, 2.0, 5.0, 10.0), unraveling=request.param)
     h = np.random.default_rng(21).uniform(-p.W, p.W, p.L)
     rng = np.random.default_rng(22)
     n = 300
-    samples = np.array(
-        [x.realize(p, x.Draws(h=h, eta=rng.normal(0, math.sqrt(p.tau), p.steps[-1])))["Szg"] for _ in range(n)]
-    )
+    samples = np.array([x.realize(p, x.Draws(h, *_noise(p, rng)))["Szg"] for _ in range(n)])
     mean, sem = samples.mean(axis=0), samples.std(axis=0, ddof=1) / math.sqrt(n)
     pe = ex.Params(L=8, W=3.0, times=p.times, lindblad=False)
     return mean, sem, pe, h
+
+
+def _noise(p, rng):
+    """(eta, jumps) of Draws for fixed fields: the noise half of ``sample``."""
+    d = x.sample(p, rng)
+    return d.eta, d.jumps
 
 
 def test_trajectory_average_equals_exact_channel(fixed_field_average):
