@@ -143,12 +143,12 @@ def sample(p: TrajectoryParams, rng: np.random.Generator) -> Draws:
 def _jump_steps(q: float, S: int, rng: np.random.Generator) -> np.ndarray:
     """Steps 1..S each chosen independently with probability q, by geometric gaps.
 
-    The gaps are drawn in chunks whose size depends only on (q, S), so the
-    draws depend only on the seed and the parameters.
+    The gaps are drawn in chunks of a fixed size, so the jumps of a shorter run
+    are a prefix of a longer run's on the same seed (as the kicks are).
     """
     if q <= 0.0:
         return np.empty(0, dtype=np.int64)
-    chunk = int(S * q + 6.0 * math.sqrt(S * q) + 16)
+    chunk = 64
     found, last = [], 0
     while last <= S:
         pos = last + np.cumsum(rng.geometric(q, size=chunk))

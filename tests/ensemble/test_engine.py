@@ -28,7 +28,7 @@ def reference_tables():
 
 def test_tables_have_the_documented_shape(reference_tables):
     s = reference_tables["summary"]
-    assert list(s.columns) == ["L", "W", "gamma", "tau", "J", "observable", "t", "site", "n", "mean", "sem", "estimator"]
+    assert list(s.columns) == ["L", "W", "gamma", "tau", "J", "unraveling", "observable", "t", "site", "n", "mean", "sem", "estimator"]
     assert set(s.observable) == {"Sz0", "Szg", "I0", "Ig", "Ir", "dS", "h"}
     assert (s.n == 24).all()
     assert s[s.observable == "I0"].site.isna().all() and s[s.observable == "Sz0"].site.notna().all()

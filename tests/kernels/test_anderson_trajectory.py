@@ -224,6 +224,9 @@ def test_unraveling_draws_are_reproducible_and_share_the_fields():
     a, b, c = (k.sample(pp, np.random.default_rng(3)) for pp in (jumps, jumps, kicks))
     assert np.array_equal(a.jumps, b.jumps) and a.jumps.size > 0
     assert np.array_equal(a.h, c.h)  # fields first, then the noise of either kind
+    longer = k.sample(k.Params(L=8, times=(20.0, 80.0), unraveling="jumps"), np.random.default_rng(3))
+    assert longer.jumps.size > a.jumps.size  # a longer run extends the same jumps
+    assert np.array_equal(longer.jumps[: a.jumps.size], a.jumps) and longer.jumps[a.jumps.size] > 400
     with pytest.raises(ValueError, match="increasing"):
         k.realize(jumps, k.Draws(a.h, np.empty(0), np.array([5, 3])))
 
