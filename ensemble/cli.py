@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .errors import ClusterError, RealizationError, RunDirectoryError, SpecError
 
 __all__ = ["main"]
@@ -334,7 +336,7 @@ def _print_fits(fits, swept) -> None:
 
     front = fits[fits["fit"] == "front"]
     print(f"\nFront fits h(t) = A ln t + B; avalanche bound 1/A > 2 ln 4 = {AVALANCHE_BOUND:.3f} (Eq. 18)")
-    print("".join(f"{k:>8}" for k in swept) + f"{'1/A':>10}{'err':>8}{'A':>9}{'err':>8}  {'window':<18}{'linear':<8}bound")
+    print(_heads(swept) + f"{'1/A':>10}{'err':>8}{'A':>9}{'err':>8}  {'window':<18}{'linear':<8}bound")
     for _, row in front.iterrows():
         window = f"[{row.t_start:g}, {row.t_stop:g}]" if row.window != "none" else "none"
         z = f" (z = {row.bound_z:+.1f})" if row.bound_z == row.bound_z else ""
@@ -348,16 +350,18 @@ def _print_fits(fits, swept) -> None:
         print(f"\nThreshold time t~: Ir stays below r_th = {thr.r_th.iloc[0]:g} at every point within the sampled times")
     elif len(thr):
         print(f"\nThreshold time t~: Ir first exceeds r_th = {thr.r_th.iloc[0]:g} (Sec. IV A)")
-        print("".join(f"{k:>8}" for k in swept) + f"{'t~':>10}{'ln t~':>9}{'err':>7}  {'Ir+-err crosses in':<22}status")
+        print(_heads(swept) + f"{'t~':>10}{'ln t~':>9}{'err':>7}  {'Ir+-err crosses in':<22}status")
         for _, row in thr.iterrows():
             bracket = f"[{row.t_tilde_lo:g}, {row.t_tilde_hi:g}]"
             print(_keys(row, swept) + f"{row.t_tilde:>10.4g}{row.ln_t_tilde:>9.3f}{row.ln_t_tilde_err:>7.3f}  {bracket:<22}{row.status}")
+    groups = [k for k in swept if k not in ("L", "W")]
     for _, row in fits[fits["fit"] == "threshold_scaling"].iterrows():
+        which = f" ({_label(row, groups)})" if groups else ""
         if row.status != "fitted":
-            print(f"\nEq. (9) ln t~ = alpha L W + c: not fitted ({row.status})")
+            print(f"\nEq. (9) ln t~ = alpha L W + c{which}: not fitted ({row.status})")
             continue
         print(
-            f"\nEq. (9) ln t~ = alpha L W + c over {row.n_points:g} points: alpha = {row.alpha:.4f} +- {row.alpha_err:.4f}, "
+            f"\nEq. (9) ln t~ = alpha L W + c{which} over {row.n_points:g} points: alpha = {row.alpha:.4f} +- {row.alpha_err:.4f}, "
             f"chi2/dof = {row.chi2_dof:.2f}{' (errors scaled)' if row.errors_scaled else ''}; "
             f"W~ = 2 ln 2 / alpha = {row.W_tilde:.2f} +- {row.W_tilde_err:.2f} (Eq. 10)"
         )
@@ -366,7 +370,7 @@ def _print_fits(fits, swept) -> None:
         print("\nEq. (18) crossing W* of 1/A through 2 ln 4 (bootstrap error):")
         others = [k for k in swept if k != "W"]
         for _, row in cross.iterrows():
-            where = ", ".join(f"{k} = {row[k]:g}" for k in others) or "all points"
+            where = _label(row, others) if others else "all points"
             if row.status == "crossing":
                 print(f"  {where}: W* = {row.W_star:.2f} +- {row.W_star_err:.2f} (68% [{row.W_star_lo:.2f}, {row.W_star_hi:.2f}], "
                       f"crossing in {100 * row.p_crossing:.0f}% of resamples)")
@@ -453,11 +457,20 @@ def _print_quench(fits, swept) -> None:
 
 
 def _label(row, names) -> str:
-    return ", ".join(f"{k} = {row[k]:g}" if isinstance(row[k], (int, float)) else f"{k} = {row[k]}" for k in names) or "all"
+    return ", ".join(f"{k} = {_cell(row[k])}" for k in names) or "all"
+
+
+def _heads(names) -> str:
+    return "".join(f" {k:>{max(7, len(k))}}" for k in names)
 
 
 def _keys(row, names) -> str:
-    return "".join(f"{row[k]:>8g}" for k in names)
+    """Fixed-width cells of the swept values (numbers as %g, strings as they are), one space apart."""
+    return "".join(f" {_cell(row[k]):>{max(7, len(k))}}" for k in names)
+
+
+def _cell(v) -> str:
+    return f"{v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -77,7 +77,7 @@ class _Context:
         return self.fits[self.fits["fit"] == kind] if "fit" in self.fits else self.fits.iloc[0:0]
 
     def label(self, row, exclude=()) -> str:
-        return ", ".join(f"{k} = {row[k]:g}" for k in self.swept if k not in exclude) or "all"
+        return ", ".join(f"{k} = {_value(row[k])}" for k in self.swept if k not in exclude) or "all"
 
     def points(self, **where) -> pd.DataFrame:
         pts = self.summary[self.params].drop_duplicates()
@@ -90,6 +90,11 @@ class _Context:
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         return path
+
+
+def _value(v) -> str:
+    """A parameter value for a label: numbers as %g, strings (e.g. unraveling) as they are."""
+    return f"{v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
 
 
 def _at_largest_L(ctx) -> dict:
@@ -127,25 +132,41 @@ def _fig3(ctx) -> Path | None:
     thr = thr[thr["t_tilde"].notna()]
     scaling = ctx.point_fits("threshold_scaling")
     scaling = scaling[scaling["status"] == "fitted"] if len(scaling) else scaling
+    # one Eq. (9) fit per group of the other swept parameters (e.g. gamma, unraveling): markers per group
+    others = [k for k in ctx.swept if k not in ("L", "W") and k in thr.columns]
     fig, axes = ctx.plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, (x, by) in zip(axes, (("W", "L"), ("L", "W"))):
-        for i, (val, g) in enumerate(thr.groupby(by)):
+        for i, (key, g) in enumerate(thr.groupby([by] + others, sort=True)):
+            val, rest = key[0], dict(zip(others, key[1:]))
             g = g.sort_values(x)
             color = f"C{i % 10}"
             yerr = np.vstack([g.t_tilde - g.t_tilde * np.exp(-g.ln_t_tilde_err), g.t_tilde * np.exp(g.ln_t_tilde_err) - g.t_tilde])
-            ax.errorbar(g[x], g.t_tilde, yerr=yerr, fmt="o", color=color, label=f"{by} = {val:g}")
-            if len(scaling):
-                fit = scaling.iloc[0]
+            label = ", ".join([f"{by} = {_value(val)}"] + [f"{k} = {_value(v)}" for k, v in rest.items()])
+            ax.errorbar(g[x], g.t_tilde, yerr=yerr, fmt="o", color=color, label=label)
+            fit = _matching(scaling, rest)
+            if fit is not None:
                 xx = np.linspace(g[x].min(), g[x].max(), 50)
                 ax.plot(xx, np.exp(fit.alpha * xx * val + fit.c), "-", color=color, lw=1)
         ax.set_yscale("log")
         ax.set_xlabel(x)
         ax.legend(fontsize=7)
     axes[0].set_ylabel("t~")
-    if len(scaling):
-        fit = scaling.iloc[0]
-        fig.suptitle(f"ln t~ = alpha L W + c: alpha = {fit.alpha:.4f} +- {fit.alpha_err:.4f}, W~ = {fit.W_tilde:.2f} +- {fit.W_tilde_err:.2f}", fontsize=9)
+    titles = []
+    for _, fit in scaling.iterrows():
+        which = ", ".join(f"{k} = {_value(fit[k])}" for k in others)
+        titles.append(f"{which + ': ' if which else ''}alpha = {fit.alpha:.4f} +- {fit.alpha_err:.4f}, W~ = {fit.W_tilde:.2f} +- {fit.W_tilde_err:.2f}")
+    if titles:
+        fig.suptitle("ln t~ = alpha L W + c; " + "; ".join(titles), fontsize=8)
     return ctx.save(fig, "fig3_threshold_time.png")
+
+
+def _matching(rows: pd.DataFrame, where: dict):
+    """The one row of ``rows`` whose columns equal ``where`` (None if there is none)."""
+    for k, v in where.items():
+        if k not in rows:
+            return None
+        rows = rows[rows[k] == v]
+    return rows.iloc[0] if len(rows) else None
 
 
 def _fig4(ctx) -> Path | None:
@@ -174,11 +195,12 @@ def _fig4(ctx) -> Path | None:
     ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.36), fontsize=8)
     if "W" in ctx.params and front["W"].nunique() > 1:
         inset = ax.inset_axes([0.09, 0.58, 0.36, 0.36])
-        groups = front.groupby("L") if "L" in ctx.swept else [(None, front)]
-        for i, (L, g) in enumerate(groups):
+        by = [k for k in ctx.swept if k != "W" and k in front.columns]  # one curve per L (and other swept values)
+        groups = front.groupby(by, sort=True) if by else [(None, front)]
+        for i, (key, g) in enumerate(groups):
             g = g.sort_values("W")
-            inset.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=3, color=f"C{i % 10}" if L is not None else "k",
-                           label=f"L = {L:g}" if L is not None else None)  # fmt: skip
+            label = ctx.label(g.iloc[0], exclude=("W",)) if by else None
+            inset.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=3, color=f"C{i % 10}" if by else "k", label=label)
         inset.axhline(AVALANCHE_BOUND, color="r", ls="--", lw=1, label="2 ln 4")
         top = front.invA[np.isfinite(front.invA) & (front.invA > 0)]
         if len(top):
@@ -201,7 +223,7 @@ def _fig5(ctx) -> Path | None:
         where = {"W": W} if W is not None else {}
         for i, (_, pt) in enumerate(ctx.points(**where).sort_values("L").iterrows()):
             d = ctx.series("Ir", **{k: pt[k] for k in ctx.params})
-            ax.errorbar(d.t, pt["L"] * d["mean"], yerr=pt["L"] * d["sem"], fmt=".-", color=f"C{i % 10}", label=f"L = {pt['L']:g}")
+            ax.errorbar(d.t, pt["L"] * d["mean"], yerr=pt["L"] * d["sem"], fmt=".-", color=f"C{i % 10}", label=ctx.label(pt, exclude=("W",)))
         ax.set_xscale("log")
         ax.set_xlabel("t")
         ax.set_ylabel("L Ir(t)")

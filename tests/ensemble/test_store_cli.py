@@ -155,6 +155,23 @@ def test_plot_writes_all_four_figures_for_an_L_W_sweep(tmp_path):
     assert names == ["fig2_imbalance.png", "fig3_threshold_time.png", "fig4_front.png", "fig5_L_Ir.png"]
 
 
+def test_report_and_plots_handle_a_string_parameter_sweep(tmp_path):
+    """Sweeping unraveling (a string) alongside L and W: one Eq. (9) fit per unraveling, labelled, and all figures."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        small_spec(L=6, stop=200.0).replace("W = [2.0, 6.0]", 'W = [1.0, 3.0]\nL = [4, 6]\nunraveling = ["kicks", "jumps"]').replace("L = 6\n", "", 1)
+    )
+    res = run_cli("run", spec, "--out", tmp_path / "run", "--executor", "serial", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert "(unraveling = jumps) over 4 points" in res.stdout and "(unraveling = kicks) over 4 points" in res.stdout
+    assert "unraveling = 'jumps'" in res.stdout  # the suggested query quotes the string
+    res = run_cli("plot", tmp_path / "run")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.rsplit("/", 1)[-1] for p in res.stdout.split()) == [
+        "fig2_imbalance.png", "fig3_threshold_time.png", "fig4_front.png", "fig5_L_Ir.png",
+    ]  # fmt: skip
+
+
 def test_progress_is_weighted_by_the_kernels_relative_cost():
     """xxz_bubble declares cost(params): a dimension-13,728 point weighs ~100x a 1008 one; kernels without cost weigh 1."""
     from ensemble import parse_spec
