@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from .errors import ClusterError, RealizationError, RunDirectoryError, SpecError
+from .tables import format_value
 
 __all__ = ["main"]
 
@@ -457,7 +456,7 @@ def _print_quench(fits, swept) -> None:
 
 
 def _label(row, names) -> str:
-    return ", ".join(f"{k} = {_cell(row[k])}" for k in names) or "all"
+    return ", ".join(f"{k} = {format_value(row[k])}" for k in names) or "all"
 
 
 def _heads(names) -> str:
@@ -466,11 +465,7 @@ def _heads(names) -> str:
 
 def _keys(row, names) -> str:
     """Fixed-width cells of the swept values (numbers as %g, strings as they are), one space apart."""
-    return "".join(f" {_cell(row[k]):>{max(7, len(k))}}" for k in names)
-
-
-def _cell(v) -> str:
-    return f"{v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
+    return "".join(f" {format_value(row[k]):>{max(7, len(k))}}" for k in names)
 
 
 if __name__ == "__main__":  # pragma: no cover

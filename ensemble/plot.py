@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis.front import AVALANCHE_BOUND
+from .tables import format_value
 
 __all__ = ["plot_run"]
 
@@ -77,7 +78,7 @@ class _Context:
         return self.fits[self.fits["fit"] == kind] if "fit" in self.fits else self.fits.iloc[0:0]
 
     def label(self, row, exclude=()) -> str:
-        return ", ".join(f"{k} = {_value(row[k])}" for k in self.swept if k not in exclude) or "all"
+        return ", ".join(f"{k} = {format_value(row[k])}" for k in self.swept if k not in exclude) or "all"
 
     def points(self, **where) -> pd.DataFrame:
         pts = self.summary[self.params].drop_duplicates()
@@ -90,11 +91,6 @@ class _Context:
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         return path
-
-
-def _value(v) -> str:
-    """A parameter value for a label: numbers as %g, strings (e.g. unraveling) as they are."""
-    return f"{v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
 
 
 def _at_largest_L(ctx) -> dict:
@@ -141,7 +137,7 @@ def _fig3(ctx) -> Path | None:
             g = g.sort_values(x)
             color = f"C{i % 10}"
             yerr = np.vstack([g.t_tilde - g.t_tilde * np.exp(-g.ln_t_tilde_err), g.t_tilde * np.exp(g.ln_t_tilde_err) - g.t_tilde])
-            label = ", ".join([f"{by} = {_value(val)}"] + [f"{k} = {_value(v)}" for k, v in rest.items()])
+            label = ", ".join([f"{by} = {format_value(val)}"] + [f"{k} = {format_value(v)}" for k, v in rest.items()])
             ax.errorbar(g[x], g.t_tilde, yerr=yerr, fmt="o", color=color, label=label)
             fit = _matching(scaling, rest)
             if fit is not None:
@@ -153,7 +149,7 @@ def _fig3(ctx) -> Path | None:
     axes[0].set_ylabel("t~")
     titles = []
     for _, fit in scaling.iterrows():
-        which = ", ".join(f"{k} = {_value(fit[k])}" for k in others)
+        which = ", ".join(f"{k} = {format_value(fit[k])}" for k in others)
         titles.append(f"{which + ': ' if which else ''}alpha = {fit.alpha:.4f} +- {fit.alpha_err:.4f}, W~ = {fit.W_tilde:.2f} +- {fit.W_tilde_err:.2f}")
     if titles:
         fig.suptitle("ln t~ = alpha L W + c; " + "; ".join(titles), fontsize=8)

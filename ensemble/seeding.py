@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-__all__ = ["SEED_EXCLUDED", "canonical_params", "point_key", "realization_rng", "realization_seed"]
+__all__ = ["SEED_EXCLUDED", "canonical_params", "identifying_params", "point_key", "realization_rng", "realization_seed"]
 
 #: Parameter fields that do not identify a point for seeding: extending the
 #: sample times keeps every earlier draw (the noise stream is a prefix).
@@ -39,9 +39,21 @@ def _canonical(v):
     return v
 
 
+def identifying_params(params) -> dict:
+    """canonical_params without the fields a kernel added after runs existed, while at their old behaviour.
+
+    The Params class lists such fields in ``SEED_OMIT_AT`` (e.g.
+    ``{"unraveling": "kicks"}``); leaving them out of point keys and of the
+    spec's results hash keeps earlier specs' keys, so their run directories
+    still resume and their tables still reproduce bit for bit.
+    """
+    omit = getattr(type(params), "SEED_OMIT_AT", {})
+    return {k: v for k, v in canonical_params(params).items() if not (k in omit and v == omit[k])}
+
+
 def point_key(kernel: str, params) -> int:
-    """64-bit key of a parameter point: sha256 of kernel name and sorted parameter values."""
-    values = {k: v for k, v in canonical_params(params).items() if k not in SEED_EXCLUDED}
+    """64-bit key of a parameter point: sha256 of kernel name and sorted identifying parameter values."""
+    values = {k: v for k, v in identifying_params(params).items() if k not in SEED_EXCLUDED}
     text = json.dumps([kernel, values], sort_keys=True, separators=(",", ":"))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 

@@ -54,7 +54,7 @@ from kernels._params import ParameterError
 from .analysis.front import FitConfig
 from .errors import SpecError, did_you_mean
 from .registry import get_kernel
-from .seeding import canonical_params, point_key
+from .seeding import identifying_params, point_key
 from .tasks import block_range
 
 if sys.version_info >= (3, 11):
@@ -153,7 +153,7 @@ class Experiment:
         doc = {
             "kernel": self.kernel,
             "seed": self.seed,
-            "points": [[canonical_params(p.params), p.realizations, p.block_size] for p in self.points],
+            "points": [[identifying_params(p.params), p.realizations, p.block_size] for p in self.points],
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 

@@ -22,9 +22,14 @@ import pandas as pd
 from .reduce import BlockMoments, Moments, jackknife
 from .registry import get_kernel
 
-__all__ = ["TABLES", "merge_blocks", "summarize", "tidy"]
+__all__ = ["TABLES", "format_value", "merge_blocks", "summarize", "tidy"]
 
 TABLES = ("summary", "fits", "fit_windows")
+
+
+def format_value(v) -> str:
+    """A parameter value as reports and plot labels show it: numbers as %g, strings (e.g. unraveling) as they are."""
+    return f"{v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
 
 
 def merge_blocks(chunks: Iterable[BlockMoments]) -> dict[str, Moments]:

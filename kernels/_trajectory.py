@@ -73,6 +73,9 @@ class TrajectoryParams:
     times: tuple[float, ...] = field(default=(1.0,))
     unraveling: str = "kicks"
 
+    #: Added after runs existed: not hashed into the seed at this value (see ensemble.seeding.point_key).
+    SEED_OMIT_AT = {"unraveling": "kicks"}
+
     def __post_init__(self):
         L = check_even("L", check_int("L", self.L, 2), "the Neel state needs L/2 up spins")
         tau = check_positive("tau", self.tau)

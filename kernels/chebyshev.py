@@ -114,7 +114,7 @@ def chebyshev_coefficients(dt: float, center: float, half_width: float, tol: flo
 
 @njit(nogil=True, cache=True)
 def bessel_j_sequence(x, n):
-    """J_0(x), ..., J_n(x) for x > 0 by Miller's backward recurrence.
+    """J_0(x), ..., J_n(x) for x >= 0 by Miller's backward recurrence.
 
     ``J_{k-1} = (2k / x) J_k - J_{k+1}`` from an order well above ``max(n, x)``,
     normalized by ``J_0 + 2 sum_k J_2k = 1``: the whole sequence in O(n)
@@ -124,6 +124,9 @@ def bessel_j_sequence(x, n):
     ``J_k`` is above the underflow range (tested against scipy).
     """
     out = np.zeros(n + 1)
+    if x == 0.0:
+        out[0] = 1.0
+        return out
     top = max(n, int(x)) + 1
     m = 2 * ((top + 20 + int(math.sqrt(60.0 * top))) // 2)
     big = 1e250

@@ -68,6 +68,23 @@ def test_point_key_depends_on_values_not_position_or_int_vs_float():
     assert c.points[0].key == a.points[0].key == point_key("anderson_trajectory", c.points[0].params)
 
 
+def test_a_parameter_added_later_keeps_earlier_keys_at_its_old_behaviour():
+    """unraveling = "kicks" (what every earlier run did) is left out of keys and the results hash; "jumps" is not."""
+    import hashlib
+    import json
+
+    from ensemble.seeding import canonical_params
+
+    kicks = parse_spec(spec_with(W="W = [1.0, 2.0]"))
+    jumps = parse_spec(spec_with(W='W = [1.0, 2.0]\nunraveling = ["jumps"]'))
+    p = kicks.points[0].params
+    before = {k: v for k, v in canonical_params(p).items() if k not in ("times", "unraveling")}  # the key before the field existed
+    text = json.dumps(["anderson_trajectory", before], sort_keys=True, separators=(",", ":"))
+    assert kicks.points[0].key == int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+    assert {q.key for q in jumps.points}.isdisjoint({q.key for q in kicks.points})
+    assert jumps.results_hash() != kicks.results_hash()
+
+
 @pytest.mark.parametrize(
     "edit, field, value_text",
     [

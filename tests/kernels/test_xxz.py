@@ -95,7 +95,7 @@ def test_chebyshev_matches_expm_within_tolerance(dt):
     assert loose.order(min(dt, 1.0)) < prop.order(min(dt, 1.0))
 
 
-@pytest.mark.parametrize("x", [1e-3, 0.05, 0.9, 3.7, 20.0, 63.2, 200.0])
+@pytest.mark.parametrize("x", [0.0, 1e-3, 0.05, 0.9, 3.7, 20.0, 63.2, 200.0])
 def test_bessel_sequence_equals_scipy(x):
     """Miller's recurrence for the Chebyshev coefficients against scipy.special.jv, order by order."""
     from scipy.special import jv
