@@ -101,7 +101,9 @@ def derived(means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     I0, Ig = means["I0"], means["Ig"]
     dS = np.abs(means["Sz0"] - means["Szg"])
     j = np.arange(dS.shape[-1], dtype=float)  # j - 1 for sites j = 1..L
-    return {"Ir": (I0 - Ig) / I0, "dS": dS, "h": (dS @ j) / dS.sum(axis=-1)}
+    # I0 = 0 (an imbalance crossing zero) or dS = 0 (no noise effect yet) give NaN rows, which fits skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"Ir": (I0 - Ig) / I0, "dS": dS, "h": (dS @ j) / dS.sum(axis=-1)}
 
 
 class FrontAnalysis:
