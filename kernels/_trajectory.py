@@ -36,7 +36,16 @@ import numpy as np
 
 from ._params import ParameterError, check_even, check_int, check_nonnegative, check_positive, check_times
 
-__all__ = ["UNRAVELINGS", "Draws", "TrajectoryParams", "imbalance", "jump_probability", "neel_sites", "sample"]
+__all__ = [
+    "UNRAVELINGS",
+    "Draws",
+    "NoisyTrajectoryParams",
+    "TrajectoryParams",
+    "imbalance",
+    "jump_probability",
+    "neel_sites",
+    "sample",
+]
 
 #: Ways to sample the noise of Eq. (4); see the module docstring.
 UNRAVELINGS = ("kicks", "jumps")
@@ -60,9 +69,6 @@ class TrajectoryParams:
         Exchange coupling (paper: 1, the energy unit).
     times : tuple of float
         Sample times, > 0, strictly increasing, multiples of tau.
-    unraveling : str
-        "kicks" (Eq. (4): a Gaussian phase kick every step) or "jumps" (a Z_1
-        flip with probability q per step: the same averaged channel, cheaper).
     """
 
     L: int = 100
@@ -71,10 +77,6 @@ class TrajectoryParams:
     tau: float = 0.05
     J: float = 1.0
     times: tuple[float, ...] = field(default=(1.0,))
-    unraveling: str = "kicks"
-
-    #: Added after runs existed: not hashed into the seed at this value (see ensemble.seeding.point_key).
-    SEED_OMIT_AT = {"unraveling": "kicks"}
 
     def __post_init__(self):
         L = check_even("L", check_int("L", self.L, 2), "the Neel state needs L/2 up spins")
@@ -85,13 +87,31 @@ class TrajectoryParams:
         object.__setattr__(self, "tau", tau)
         object.__setattr__(self, "J", check_nonnegative("J", self.J))
         object.__setattr__(self, "times", check_times(self.times, tau))
-        if self.unraveling not in UNRAVELINGS:
-            raise ParameterError("unraveling", self.unraveling, '"kicks" (Eq. (4) literally) or "jumps" (same averaged channel)')
 
     @property
     def steps(self) -> np.ndarray:
         """Trotter step index of each sample time, ndarray[int64], shape (T,)."""
         return np.rint(np.asarray(self.times) / self.tau).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class NoisyTrajectoryParams(TrajectoryParams):
+    """TrajectoryParams of the kernels that sample the noise (not the exact average), plus:
+
+    unraveling : str
+        "kicks" (Eq. (4): a Gaussian phase kick every step) or "jumps" (a Z_1
+        flip with probability q per step: the same averaged channel, cheaper).
+    """
+
+    unraveling: str = "kicks"
+
+    #: Added after runs existed: not hashed into the seed at this value (see ensemble.seeding.point_key).
+    SEED_OMIT_AT = {"unraveling": "kicks"}
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.unraveling not in UNRAVELINGS:
+            raise ParameterError("unraveling", self.unraveling, '"kicks" (Eq. (4) literally) or "jumps" (same averaged channel)')
 
 
 @dataclass(frozen=True)
@@ -114,7 +134,7 @@ class Draws:
     eta: np.ndarray
     jumps: np.ndarray | None = None
 
-    def kick_angles(self, p: TrajectoryParams) -> np.ndarray:
+    def kick_angles(self, p: NoisyTrajectoryParams) -> np.ndarray:
         """eta_n of Eq. (4) for every step: the kicks, or pi / gamma at each jump and 0 elsewhere.
 
         A kick of angle eta_n gamma = pi is Z_1 up to a global phase, so the
@@ -128,12 +148,12 @@ class Draws:
         return eta
 
 
-def jump_probability(p: TrajectoryParams) -> float:
+def jump_probability(p: NoisyTrajectoryParams) -> float:
     """q = (1 - exp(-gamma^2 tau / 2)) / 2: the per-step Z_1 probability of the jump unraveling."""
     return 0.5 * -math.expm1(-0.5 * p.gamma**2 * p.tau)
 
 
-def sample(p: TrajectoryParams, rng: np.random.Generator) -> Draws:
+def sample(p: NoisyTrajectoryParams, rng: np.random.Generator) -> Draws:
     """Draw the fields, then the noise sequence, of one realization."""
     h = rng.uniform(-p.W, p.W, size=p.L)
     S = int(p.steps[-1])
@@ -160,7 +180,7 @@ def _jump_steps(q: float, S: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate(found).astype(np.int64)
 
 
-def check_draws(p: TrajectoryParams, d: Draws) -> None:
+def check_draws(p: NoisyTrajectoryParams, d: Draws) -> None:
     """Raise ValueError if the draws do not cover the parameters."""
     S = int(p.steps[-1])
     if d.h.shape != (p.L,):

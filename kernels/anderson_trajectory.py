@@ -39,7 +39,7 @@ from scipy.linalg import eigh_tridiagonal, expm
 
 from ._trajectory import (
     Draws,
-    TrajectoryParams,
+    NoisyTrajectoryParams,
     check_draws,
     imbalance,
     neel_sites,
@@ -70,8 +70,8 @@ DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
 
 
 @dataclass(frozen=True)
-class Params(TrajectoryParams):
-    """Parameters of one Anderson-chain noisy trajectory (see TrajectoryParams)."""
+class Params(NoisyTrajectoryParams):
+    """Parameters of one Anderson-chain noisy trajectory (see NoisyTrajectoryParams)."""
 
 
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:

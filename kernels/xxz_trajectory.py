@@ -32,7 +32,7 @@ from numba import njit
 
 from . import spin_basis as sb
 from ._params import ParameterError, check_positive, check_real
-from ._trajectory import Draws, TrajectoryParams, check_draws, observables, sample, trajectory_schema
+from ._trajectory import Draws, NoisyTrajectoryParams, check_draws, observables, sample, trajectory_schema
 from .chebyshev import ChebyshevPropagator, SparseHamiltonian, chebyshev_apply
 
 __all__ = [
@@ -58,8 +58,8 @@ MAX_L = 24
 
 
 @dataclass(frozen=True)
-class Params(TrajectoryParams):
-    """Parameters of one XXZ noisy trajectory (see TrajectoryParams), plus:
+class Params(NoisyTrajectoryParams):
+    """Parameters of one XXZ noisy trajectory (see NoisyTrajectoryParams), plus:
 
     Delta : float
         Ising anisotropy (paper: 1).

@@ -85,6 +85,30 @@ def test_a_parameter_added_later_keeps_earlier_keys_at_its_old_behaviour():
     assert jumps.results_hash() != kicks.results_hash()
 
 
+#: Point keys of every kernel's warmup point. These are seeds, not physics: a change here means every
+#: earlier run of that kernel gets new draws and its run directories no longer resume. Adding a parameter
+#: to a kernel changes them unless its Params lists the field in SEED_OMIT_AT at the value that does what
+#: the kernel did before (as unraveling = "kicks"). Recorded before unraveling existed.
+PINNED_KEYS = {
+    "anderson_trajectory": "268a24400e950a4b",
+    "xxz_trajectory": "d5ffede17a27381e",
+    "rmt_bath": "eb87e436630802ea",
+    "xxz_bubble": "cafb24ab96843533",
+    "coupled_chains": "37c7c3a07b01823a",
+    "boson_impurity": "d52c9745d31503de",
+    "boson_tebd": "47b831b51923fb18",
+    "xxz_exact": "e9cb45a1f6bb0558",
+}
+
+
+@pytest.mark.parametrize("kernel", sorted(PINNED_KEYS))
+def test_point_keys_of_existing_kernels_do_not_move(kernel):
+    from ensemble.registry import KERNELS
+
+    key = f"{point_key(kernel, KERNELS[kernel].load().warmup_params()):016x}"
+    assert key == PINNED_KEYS[kernel], f"{kernel}: point keys changed (new parameter? list it in Params.SEED_OMIT_AT)"
+
+
 @pytest.mark.parametrize(
     "edit, field, value_text",
     [
