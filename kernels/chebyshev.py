@@ -120,8 +120,8 @@ def bessel_j_sequence(x, n):
     normalized by ``J_0 + 2 sum_k J_2k = 1``: the whole sequence in O(n)
     operations, about 100x faster than ``scipy.special.jv`` on an arange of
     orders (which costs a few microseconds per order, and the jump unraveling
-    needs a fresh sequence per distinct step). Relative accuracy ~1e-15 where
-    ``J_k`` is above the underflow range (tested against scipy).
+    needs a fresh sequence per distinct step). Absolute error ~1e-16 against
+    mpmath at x = 200 (scipy's jv: 2e-15); tested against scipy to 1e-14.
     """
     out = np.zeros(n + 1)
     if x == 0.0:
