@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_TIMES",
     "NAME",
     "Draws",
+    "ModelParams",
     "Params",
     "cost",
     "entanglement_entropies",
@@ -51,7 +52,6 @@ __all__ = [
     "realize",
     "sample",
     "schema",
-    "validate_model",
     "warmup_params",
 ]
 
@@ -63,8 +63,8 @@ MAX_DIM = 20_000_000
 
 
 @dataclass(frozen=True)
-class Params:
-    """Parameters of one quench (defaults: the paper's W = 6.5, U = 12, t_d = t_c = 1).
+class ModelParams:
+    """The model of Eq. (1) and its initial state, shared with :mod:`kernels.boson_tebd`.
 
     Parameters
     ----------
@@ -76,11 +76,6 @@ class Params:
         "" (default) for the period-3 density wave on sites 0, 3, 6, ...; or L characters, site 0 first, "1" = d-boson.
     c_site : int
         Site of the c-boson; -1 (default) for L // 2.
-    tol : float
-        Norm error per application of the propagator.
-    entropy : bool
-        Compute S(t, cut) (the costliest output).
-    times : tuple of float
     """
 
     L: int = 12
@@ -90,12 +85,53 @@ class Params:
     t_c: float = 1.0
     d_bits: str = ""
     c_site: int = -1
+
+    def __post_init__(self):
+        L = check_int("L", self.L, 2)
+        object.__setattr__(self, "L", L)
+        object.__setattr__(self, "W", check_nonnegative("W", self.W))
+        for f in ("U", "t_d", "t_c"):
+            object.__setattr__(self, f, check_real(f, getattr(self, f)))
+        bits = self.d_bits or "".join("1" if i % 3 == 0 else "0" for i in range(L))
+        if not isinstance(bits, str) or len(bits) != L or set(bits) - {"0", "1"}:
+            raise ParameterError("d_bits", self.d_bits, f'"" (period-3 density wave) or {L} characters 0/1, site 0 first')
+        object.__setattr__(self, "d_bits", bits)
+        c = L // 2 if self.c_site == -1 else check_int("c_site", self.c_site, 0)
+        if c >= L:
+            raise ParameterError("c_site", self.c_site, f"a site 0..{L - 1}, or -1 for the centre")
+        object.__setattr__(self, "c_site", c)
+
+    @property
+    def n_d(self) -> int:
+        return self.d_bits.count("1")
+
+    @property
+    def dim(self) -> int:
+        """C(L, N_d) L: the exact kernel's sector dimension."""
+        return math.comb(self.L, self.n_d) * self.L
+
+
+@dataclass(frozen=True)
+class Params(ModelParams):
+    """Parameters of one quench (defaults: the paper's W = 6.5, U = 12, t_d = t_c = 1).
+
+    Parameters
+    ----------
+    L, W, U, t_d, t_c, d_bits, c_site :
+        The model and initial state (:class:`ModelParams`).
+    tol : float
+        Norm error per application of the propagator.
+    entropy : bool
+        Compute S(t, cut) (the costliest output).
+    times : tuple of float
+    """
+
     tol: float = 1e-12
     entropy: bool = True
     times: tuple = ()
 
     def __post_init__(self):
-        validate_model(self)
+        super().__post_init__()
         if self.dim > MAX_DIM:
             raise ParameterError("L", self.L, f"a sector of dimension <= {MAX_DIM:,} (C(L, N_d) L = {self.dim:,})")
         tol = check_positive("tol", self.tol)
@@ -105,31 +141,6 @@ class Params:
         if not isinstance(self.entropy, bool):
             raise ParameterError("entropy", self.entropy, "true or false")
         object.__setattr__(self, "times", check_times(self.times, None))
-
-    @property
-    def n_d(self) -> int:
-        return self.d_bits.count("1")
-
-    @property
-    def dim(self) -> int:
-        return math.comb(self.L, self.n_d) * self.L
-
-
-def validate_model(p) -> None:
-    """Validate and normalize the model fields shared with boson_tebd (L, W, U, t_d, t_c, d_bits, c_site)."""
-    L = check_int("L", p.L, 2)
-    object.__setattr__(p, "L", L)
-    object.__setattr__(p, "W", check_nonnegative("W", p.W))
-    for f in ("U", "t_d", "t_c"):
-        object.__setattr__(p, f, check_real(f, getattr(p, f)))
-    bits = p.d_bits or "".join("1" if i % 3 == 0 else "0" for i in range(L))
-    if not isinstance(bits, str) or len(bits) != L or set(bits) - {"0", "1"}:
-        raise ParameterError("d_bits", p.d_bits, f'"" (period-3 density wave) or {L} characters 0/1, site 0 first')
-    object.__setattr__(p, "d_bits", bits)
-    c = L // 2 if p.c_site == -1 else check_int("c_site", p.c_site, 0)
-    if c >= L:
-        raise ParameterError("c_site", p.c_site, f"a site 0..{L - 1}, or -1 for the centre")
-    object.__setattr__(p, "c_site", c)
 
 
 @dataclass(frozen=True)

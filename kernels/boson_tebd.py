@@ -15,13 +15,12 @@ exact kernel in the tests.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_times
-from .boson_impurity import Draws, validate_model
+from .boson_impurity import Draws, ModelParams
 from .boson_impurity import schema as model_schema
 
 __all__ = ["ANALYSIS", "DEFAULT_TIMES", "NAME", "Draws", "Params", "cost", "realize", "sample", "schema", "warmup_params"]
@@ -33,7 +32,7 @@ ORDERS = (1, 2, 4)
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(ModelParams):
     """Parameters (as boson_impurity) plus the TEBD controls.
 
     Parameters
@@ -53,12 +52,6 @@ class Params:
     """
 
     L: int = 30
-    W: float = 6.5
-    U: float = 12.0
-    t_d: float = 1.0
-    t_c: float = 1.0
-    d_bits: str = ""
-    c_site: int = -1
     chi_max: int = 256
     svd_min: float = 1e-10
     dt: float = 0.05
@@ -67,7 +60,7 @@ class Params:
     times: tuple = ()
 
     def __post_init__(self):
-        validate_model(self)
+        super().__post_init__()
         object.__setattr__(self, "chi_max", check_int("chi_max", self.chi_max, 1))
         object.__setattr__(self, "svd_min", check_nonnegative("svd_min", self.svd_min))
         object.__setattr__(self, "dt", check_positive("dt", self.dt))
@@ -157,8 +150,3 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     if not np.all(np.isfinite(out["n_c"])):
         raise RuntimeError(f"TEBD produced non-finite densities (chi_max {p.chi_max}, dt {p.dt})")
     return out
-
-
-def exact_dimension(p: Params) -> int:
-    """Dimension of the same problem for boson_impurity (for choosing between the kernels)."""
-    return math.comb(p.L, p.d_bits.count("1")) * p.L
