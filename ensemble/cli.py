@@ -331,6 +331,8 @@ def _report(exp, tables, store) -> None:
 
 
 def _print_fits(fits, swept) -> None:
+    import pandas as pd
+
     from .analysis.front import AVALANCHE_BOUND
 
     front = fits[fits["fit"] == "front"]
@@ -373,7 +375,7 @@ def _print_fits(fits, swept) -> None:
             if row.status == "crossing":
                 print(f"  {where}: W* = {row.W_star:.2f} +- {row.W_star_err:.2f} (68% [{row.W_star_lo:.2f}, {row.W_star_hi:.2f}], "
                       f"crossing in {100 * row.p_crossing:.0f}% of resamples)")
-            elif row.W_min == row.W_min:
+            elif pd.notna(row.get("W_min")):
                 print(f"  {where}: no crossing within W = {row.W_min:g}..{row.W_max:g}: {row.status}")
             else:
                 print(f"  {where}: {row.status}")

@@ -20,8 +20,10 @@ A bath plus already coupled LIOMs (B' of Sec. V B) is this Hamiltonian with
 ``n`` LIOMs where the last one, the *probe*, couples with ``g_probe``.
 
 One realization: full diagonalization (LAPACK), the ``n_states`` eigenstates
-closest to the infinite-temperature energy Tr H / dim (maximal entropy), and
-for each operator O the IPR(O) = (sum_psi' |<psi'|O|psi>|^4)^(-1) and
+closest to the infinite-temperature energy Tr H / dim (maximal entropy; levels
+tied with the last of them are included, see :mod:`kernels.spectral`), and
+for each operator O the IPR(O) = (sum_E' ||P_E' O psi||^4)^(-1) over the
+eigenspaces E' (= sum_psi' |<psi'|O|psi>|^4 for a simple spectrum) and
 D(O) = log IPR(O) (Sec. IV): O = ``OB`` (a bath spin that is not the coupling
 spin, ``ob_site``), ``x0`` (the coupling spin) and ``x1..xn`` (the LIOMs). The
 matrix elements come from one product ``V^T (O psi)``: O(dim^2) per operator
@@ -39,6 +41,7 @@ import numpy as np
 from scipy.linalg import eigh
 
 from ._params import ParameterError, check_int, check_nonnegative, check_positive
+from .spectral import eigenspaces, histogram, nearest_levels, require_nondegenerate, tie_tolerance
 
 __all__ = [
     "ANALYSIS",
@@ -256,29 +259,51 @@ def gap_ratio(E: np.ndarray) -> float:
 
 
 def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
-    """IPRs D(O) of the chosen eigenstates, gap ratios, and (with LIOMs) G, rho and the hybridization."""
+    """IPRs D(O) of the chosen eigenstates, gap ratios, and (with LIOMs) G, rho and the hybridization.
+
+    The chosen eigenstates are the ``n_states`` nearest Tr H / dim plus any
+    tied with the last of them (:func:`kernels.spectral.nearest_levels`), and
+    the IPR sums the weights of O psi per eigenspace, so neither depends on
+    rounding or on a basis inside a degenerate level; a chosen state that is
+    itself degenerate is refused (its IPR would depend on that basis).
+    """
     H = hamiltonian(p, d)
     target = float(np.trace(H)) / p.dim  # infinite temperature: maximal entropy
     E, V = eigh(H, overwrite_a=True, check_finite=False)
     del H
-    states = np.argsort(np.abs(E - target), kind="stable")[: p.n_states]
+    tol = tie_tolerance(E)
+    states = nearest_levels(E, target, p.n_states, tol)
+    _require_simple(E, states, tol, "D(O) of the chosen eigenstate")
+    spaces = eigenspaces(E, tol)
     idx = np.arange(p.dim)
     ops = operators(p)
     D = np.zeros(len(ops))
     for s in states:
         phi = np.stack([V[idx ^ mask, s] for _, mask in ops], axis=1)  # (O psi)[a] = psi[a ^ mask]
         c = V.T @ phi
-        D += np.log(1.0 / np.sum(c**4, axis=0))
+        w = np.add.reduceat(c * c, spaces, axis=0)  # weight of O psi in each eigenspace
+        D += np.log(1.0 / np.sum(w * w, axis=0))
     out = {"D": D / states.size, "r": np.array(gap_ratio(E))}
     if "r_bath" in schema(p):
         out["r_bath"] = np.array(gap_ratio(np.linalg.eigvalsh(bath_hamiltonian(p, d.bath))))
     if "G" in schema(p):
-        out.update(_probe(p, d, E[states], V[:, states]))
+        out.update(_probe(p, d, E[states], V[:, states], tol))
     return out
 
 
-def _probe(p: Params, d: Draws, E_psi: np.ndarray, psi: np.ndarray) -> dict[str, np.ndarray]:
-    """G (Sec. V B) and the hybridization histogram (App. A) of the last LIOM."""
+def _require_simple(E: np.ndarray, chosen: np.ndarray, tol: float, what: str) -> None:
+    """Refuse chosen levels of the ascending spectrum E that are degenerate with a neighbour."""
+    for i in chosen:
+        require_nondegenerate(E[max(i - 1, 0) : i + 2], tol, what)
+
+
+def _probe(p: Params, d: Draws, E_psi: np.ndarray, psi: np.ndarray, tol: float) -> dict[str, np.ndarray]:
+    """G (Sec. V B) and the hybridization histogram (App. A) of the last LIOM.
+
+    The reference state |b, s> of G is the product state of B' and the probe
+    nearest maximal entropy; where several tie (a symmetric spectrum), G and
+    rho are averaged over them.
+    """
     rest = Params(**{**p.__dict__, "n_lioms": p.n_lioms - 1, "g_probe": -1.0})
     rest_draws = Draws(bath=d.bath, h=d.h[:-1])
     HB = hamiltonian(rest, rest_draws)  # B' = bath + the other LIOMs, with their couplings g_1..g_{n-1}
@@ -287,14 +312,18 @@ def _probe(p: Params, d: Draws, E_psi: np.ndarray, psi: np.ndarray) -> dict[str,
     del HB
     hn, gn = d.h[-1], p.couplings()[-1]
     # (b, s) with E(b, s) = E_b + h_n s closest to maximal entropy, s = +-1
-    cand = np.concatenate([Eb + hn, Eb - hn])
-    k = int(np.argmin(np.abs(cand - target)))
-    b, s = k % Eb.size, (1.0 if k < Eb.size else -1.0)
+    refs = nearest_levels(np.concatenate([Eb + hn, Eb - hn]), target, 1, tol)
     mask = 1 << (rest.n_lioms + p.l_b - 1)
-    row = U[np.arange(Eb.size) ^ mask, b] @ U  # <b| sigma^x_c |b'> for all b'
-    sel = np.abs(Eb - Eb[b] - 2 * hn * s) <= p.window  # b' with s' = -s and |E(b', s') - E(b, s)| <= window
-    M = float(np.mean(row[sel] ** 2)) if sel.any() else 0.0
-    rho = np.count_nonzero(np.abs(Eb - Eb[b]) <= p.window) / (2 * p.window)
+    G = rho = 0.0
+    for k in refs:
+        b, s = k % Eb.size, (1.0 if k < Eb.size else -1.0)
+        _require_simple(Eb, [b], tol, "G (the matrix elements of the probe's reference state)")
+        row = U[np.arange(Eb.size) ^ mask, b] @ U  # <b| sigma^x_c |b'> for all b'
+        sel = np.abs(Eb - Eb[b] - 2 * hn * s) <= p.window  # b' with s' = -s and |E(b', s') - E(b, s)| <= window
+        M = float(np.mean(row[sel] ** 2)) if sel.any() else 0.0
+        rho_b = np.count_nonzero(np.abs(Eb - Eb[b]) <= p.window) / (2 * p.window)
+        G += gn * rho_b * math.sqrt(M) / refs.size
+        rho += rho_b / refs.size
     # hybridization: weights of psi on |b', s'> (probe = LIOM n, bit n - 1), against E(b', s') - E_psi
     edges = np.linspace(-p.hyb_range, p.hyb_range, p.hyb_bins + 1)
     hist = np.zeros(p.hyb_bins)
@@ -303,6 +332,6 @@ def _probe(p: Params, d: Draws, E_psi: np.ndarray, psi: np.ndarray) -> dict[str,
         v = v.reshape(shape)
         for bit, sp in ((0, 1.0), (1, -1.0)):
             w = (U.T @ v[:, bit, :].ravel()) ** 2
-            hist += np.histogram(Eb + hn * sp - e, bins=edges, weights=w)[0]
+            hist += histogram(Eb + hn * sp - e, edges, weights=w, tol=tol)
     hist /= E_psi.size * np.diff(edges)
-    return {"G": np.array(gn * rho * math.sqrt(M)), "rho": np.array(rho), "hyb": hist}
+    return {"G": np.array(G), "rho": np.array(rho), "hyb": hist}

@@ -42,6 +42,7 @@ from scipy.linalg import eigh, eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
 from ._params import ParameterError, check_int, check_nonnegative, check_real
+from .spectral import DegenerateSpectrumError, histogram, nearest_levels, require_nondegenerate, tie_tolerance
 from .spin_basis import chain_bonds, exchange_pattern, ising_diagonal, sector_states, site_spins
 
 __all__ = [
@@ -75,6 +76,8 @@ FULL_MAX_DIM = 500
 #: A residual ||H psi - E psi|| above this (in units of J) fails the realization
 RESIDUAL_TOL = 1e-8
 MAX_DIM = 5_000_000
+#: Eigenpairs shift-invert computes beyond n_eig, so that levels tied with the n_eig-th are found too
+SPARE = 2
 
 
 @dataclass(frozen=True)
@@ -304,12 +307,19 @@ def nested_dissection(H: sp.csr_matrix) -> np.ndarray:
 
 
 def central_eigenpairs(H: sp.spmatrix, k: int, solver: str) -> tuple[np.ndarray, np.ndarray, float]:
-    """The k eigenpairs of H closest to (E_min + E_max) / 2, ascending.
+    """The k eigenpairs of H closest to (E_min + E_max) / 2, ascending, plus any tied with the k-th.
+
+    Levels whose distance to the centre is within :func:`kernels.spectral.tie_tolerance`
+    of the k-th distance are included together (so a spectrum symmetric about
+    its centre does not pick one of two mirror levels by rounding), and the
+    chosen levels must be non-degenerate: purities of states inside a
+    degenerate eigenspace depend on the basis chosen there, so such a
+    realization is refused (DegenerateSpectrumError).
 
     Returns
     -------
-    E : ndarray, shape (k,)
-    V : ndarray, shape (dim, k)
+    E : ndarray, shape (k',), k' >= k
+    V : ndarray, shape (dim, k')
     centre : float
     """
     dim = H.shape[0]
@@ -317,9 +327,23 @@ def central_eigenpairs(H: sp.spmatrix, k: int, solver: str) -> tuple[np.ndarray,
         Hd = H.toarray()
         E_all = eigvalsh(Hd, check_finite=False)
         centre = 0.5 * (E_all[0] + E_all[-1])
-        near = np.sort(np.argsort(np.abs(E_all - centre), kind="stable")[:k])
+        near = nearest_levels(E_all, centre, k, tie_tolerance(E_all))
         E, V = eigh(Hd, subset_by_index=[int(near[0]), int(near[-1])], overwrite_a=True, check_finite=False)
-        return E, V, centre
+    else:
+        E, V, centre = _shift_invert(H, k)
+    require_nondegenerate(E, tie_tolerance([E[0], E[-1], centre]), "the purities of these eigenstates")
+    return E, V, centre
+
+
+def _shift_invert(H: sp.spmatrix, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """k (+ tied) eigenpairs nearest the centre by ARPACK on a METIS-ordered SuperLU of H - centre.
+
+    ARPACK is asked for SPARE more pairs than needed; the selection is made
+    among them by :func:`kernels.spectral.nearest_levels`, which is complete
+    (no tied or degenerate level left uncomputed) when the farthest computed
+    level lies beyond the k-th distance by more than the tolerance.
+    """
+    dim = H.shape[0]
     centre = _spectral_centre(H)
     perm = nested_dissection(H)
     Hp = H[perm][:, perm].tocsc()
@@ -330,8 +354,18 @@ def central_eigenpairs(H: sp.spmatrix, k: int, solver: str) -> tuple[np.ndarray,
         options={"SymmetricMode": True},
     )
     op = LinearOperator((dim, dim), matvec=lu.solve, dtype=np.float64)
-    E, Vp = eigsh(Hp, k=k, sigma=centre, which="LM", OPinv=op, v0=_start_vector(dim), tol=0)
+    m = min(k + SPARE, dim - 1)
+    E, Vp = eigsh(Hp, k=m, sigma=centre, which="LM", OPinv=op, v0=_start_vector(dim), tol=0)
     del lu
+    tol = tie_tolerance([E.min(), E.max(), centre])
+    keep = nearest_levels(E, centre, k, tol)
+    dist = np.abs(E - centre)
+    if np.max(dist) <= np.max(dist[keep]) + tol:  # a level as near as the chosen ones may be uncomputed
+        raise DegenerateSpectrumError(
+            f"more than {SPARE} levels tie with the {k}-th nearest the spectral centre {centre:.12g}: the choice "
+            "of eigenstates would depend on rounding; use method = \"full\" or break the symmetry behind the ties"
+        )
+    E, Vp = E[keep], Vp[:, keep]
     order = np.argsort(E)
     V = np.empty_like(Vp)
     V[perm] = Vp[:, order]
@@ -360,7 +394,7 @@ def observables(p: Params, E: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray
     hist = np.zeros((nd, p.hist_bins))
     for d in range(nd):
         vals = np.clip(m[dist == d].ravel(), -1.0, 1.0)
-        hist[d] = np.histogram(vals, bins=edges)[0] / (vals.size * np.diff(edges))
+        hist[d] = histogram(vals, edges, tol=1e-9) / (vals.size * np.diff(edges))
     r = gap_ratios(E)
     return {
         "r": np.array(r.mean() if r.size else np.nan),

@@ -49,34 +49,65 @@ def reference_full(p, d, n):
     return H
 
 
+TIE = 1e-9  # the documented tie tolerance, relative to max(1, max |E|)
+
+
+def tied_nearest(dist, k, tol):
+    """Indices whose distance is at most the k-th smallest distance + tol (ties at the boundary all included)."""
+    kth = sorted(dist)[k - 1]
+    return [i for i, x in enumerate(dist) if x <= kth + tol]
+
+
+def bin_share(x, edges, tol):
+    """[(bin, share)] of one value: half to each side of an inner edge within tol, end bins for outer edges."""
+    nb = len(edges) - 1
+    for j, e in enumerate(edges):
+        if abs(x - e) <= tol:
+            if j == 0:
+                return [(0, 1.0)]
+            if j == nb:
+                return [(nb - 1, 1.0)]
+            return [(j - 1, 0.5), (j, 0.5)]
+    for j in range(nb):
+        if edges[j] <= x < edges[j + 1]:
+            return [(j, 1.0)]
+    return []
+
+
 def reference_realization(p, d):
     L, n = p.l_b, p.n_lioms
     H = reference_full(p, d, n)
     E, V = np.linalg.eigh(H)
+    tol = TIE * max(1.0, np.max(np.abs(E)))
     target = np.trace(H) / H.shape[0]
-    states = np.argsort(np.abs(E - target), kind="stable")[: p.n_states]
+    states = tied_nearest(list(np.abs(E - target)), p.n_states, tol)
     ops = {"OB": np.kron(op(X, p.ob_site, L), np.eye(2**n)), "x0": np.kron(op(X, L, L), np.eye(2**n))}
     ops.update({f"x{i}": np.kron(np.eye(2**L), op(X, i, n)) for i in range(1, n + 1)})
     D = []
     for O in ops.values():
         vals = []
         for s in states:
-            total = 0.0
-            for j in range(V.shape[1]):  # the straightforward loop over all eigenstates psi'
-                total += abs(V[:, j] @ O @ V[:, s]) ** 4
-            vals.append(math.log(1 / total))
+            total, weight = 0.0, 0.0
+            for j in range(V.shape[1]):  # the straightforward loop over all eigenstates psi', summed per eigenspace
+                if j and E[j] - E[j - 1] > tol:
+                    total, weight = total + weight**2, 0.0
+                weight += abs(V[:, j] @ O @ V[:, s]) ** 2
+            vals.append(math.log(1 / (total + weight**2)))
         D.append(np.mean(vals))
     # G and the hybridization of the probe (LIOM n) against B' = bath + LIOMs 1..n-1
     HB = reference_full(p, d, n - 1)
     Eb, U = np.linalg.eigh(HB)
     hn, gn = d.h[n - 1], p.couplings()[-1]
     tB = np.trace(HB) / HB.shape[0]
-    pairs = [(abs(Eb[b] + hn * s - tB), b, s) for s in (1.0, -1.0) for b in range(Eb.size)]
-    _, b, s = min(pairs)
+    pairs = [(b, s) for s in (1.0, -1.0) for b in range(Eb.size)]
+    refs = tied_nearest([abs(Eb[b] + hn * s - tB) for b, s in pairs], 1, tol)
     XB = np.kron(op(X, L, L), np.eye(2 ** (n - 1)))
-    M = [(U[:, b] @ XB @ U[:, bp]) ** 2 for bp in range(Eb.size) if abs(Eb[bp] - hn * s - Eb[b] - hn * s) <= p.window]
-    rho = sum(abs(Eb - Eb[b]) <= p.window) / (2 * p.window)
-    G = gn * rho * math.sqrt(np.mean(M))
+    Gs, rhos = [], []
+    for b, s in (pairs[i] for i in refs):  # several only where levels tie: G and rho are averaged over them
+        M = [(U[:, b] @ XB @ U[:, bp]) ** 2 for bp in range(Eb.size) if abs(Eb[bp] - hn * s - Eb[b] - hn * s) <= p.window]
+        rho = sum(abs(Eb - Eb[b]) <= p.window) / (2 * p.window)
+        Gs.append(gn * rho * math.sqrt(np.mean(M)))
+        rhos.append(rho)
     edges = np.linspace(-p.hyb_range, p.hyb_range, p.hyb_bins + 1)
     hist = np.zeros(p.hyb_bins)
     up, down = np.array([1.0, 0.0]), np.array([0.0, 1.0])
@@ -86,11 +117,10 @@ def reference_realization(p, d):
                 # |b', s'> in the full space: bath x (probe x other LIOMs), probe = most significant LIOM bit
                 vec = (U[:, bp].reshape(2**L, 2 ** (n - 1))[:, None, :] * spin[None, :, None]).ravel()
                 w = (vec @ V[:, st]) ** 2
-                j = np.searchsorted(edges, Eb[bp] + hn * sp - E[st], side="right") - 1
-                if 0 <= j < p.hyb_bins:
-                    hist[j] += w
+                for j, share in bin_share(Eb[bp] + hn * sp - E[st], edges, tol):
+                    hist[j] += share * w
     hist /= len(states) * np.diff(edges)
-    return np.array(D), G, rho, hist
+    return np.array(D), np.mean(Gs), np.mean(rhos), hist, len(states), len(refs)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +136,7 @@ def test_one_realization_matches_an_independent_numpy_implementation(kw):
     p = k.Params(**kw)
     d = k.sample(p, np.random.default_rng(sum(map(ord, str(kw)))))
     got = k.realize(p, d)
-    D, G, rho, hist = reference_realization(p, d)
+    D, G, rho, hist, _, _ = reference_realization(p, d)
     np.testing.assert_allclose(got["D"], D, atol=1e-10, rtol=0)
     assert got["G"] == pytest.approx(G, abs=1e-10) and got["rho"] == pytest.approx(rho, abs=1e-10)
     np.testing.assert_allclose(got["hyb"], hist, atol=1e-10, rtol=0)
