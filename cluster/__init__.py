@@ -1,6 +1,22 @@
-"""Deployment: Dask clients for a laptop (local processes), an existing scheduler, or SLURM/PBS jobs."""
+"""Deployment: the Dask executor on a local cluster of processes, an existing scheduler, or SLURM/PBS jobs."""
 
-from .hpc import KINDS, JobConfig, job_cluster, job_script, load_job_config
+from . import pbs, slurm  # noqa: F401  (register the batch-system backends)
+from .errors import ClusterConfigError, ClusterError
+from .executor import DaskExecutor, WarmKernel
+from .jobs import BACKENDS, JobConfig, job_cluster, job_script, load_job_config
 from .local import WORKER_ENV, connect, local_cluster
 
-__all__ = ["KINDS", "WORKER_ENV", "JobConfig", "connect", "job_cluster", "job_script", "load_job_config", "local_cluster"]
+__all__ = [
+    "BACKENDS",
+    "WORKER_ENV",
+    "ClusterConfigError",
+    "ClusterError",
+    "DaskExecutor",
+    "JobConfig",
+    "WarmKernel",
+    "connect",
+    "job_cluster",
+    "job_script",
+    "load_job_config",
+    "local_cluster",
+]

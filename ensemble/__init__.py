@@ -8,10 +8,13 @@ Typical use::
     with make_executor("local") as ex:
         result = run(exp, store, ex, progress=True)
     result.tables["fits"]
+
+``make_executor`` (front layer, :mod:`ensemble.api`) is loaded on first use,
+so that importing the engine does not import Dask's distributed scheduler.
 """
 
-from .errors import RealizationError, RunDirectoryError, SpecError
-from .runner import RunResult, make_executor, run
+from .errors import RealizationError, RunDirectoryError, SpecError, UsageError
+from .runner import RunResult, run
 from .spec import Experiment, Point, load_spec, parse_spec
 from .store import DirectoryStore, MemoryStore, open_run_dir
 
@@ -24,9 +27,20 @@ __all__ = [
     "RunDirectoryError",
     "RunResult",
     "SpecError",
+    "UsageError",
     "load_spec",
     "make_executor",
     "open_run_dir",
     "parse_spec",
     "run",
 ]
+
+_FRONT = {"make_executor": "api"}
+
+
+def __getattr__(name: str):
+    if name in _FRONT:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_FRONT[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import ClusterError, RealizationError, RunDirectoryError, SpecError
-from .tables import format_value
+from cluster import ClusterConfigError, ClusterError
+
+from .errors import RealizationError, RunDirectoryError, SpecError, UsageError
 
 __all__ = ["main"]
 
@@ -22,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except SpecError as e:
         print(f"ensemble: error in spec: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (UsageError, ClusterConfigError) as e:
+        print(f"ensemble: error in options: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (RunDirectoryError, ClusterError) as e:
         print(f"ensemble: {e}", file=sys.stderr)
@@ -136,7 +140,8 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_run(args) -> int:
-    from .runner import check_memory, make_executor, run
+    from .api import make_executor
+    from .runner import check_memory, run
     from .spec import load_spec
     from .store import check_run_dir, open_run_dir
 
@@ -144,7 +149,7 @@ def cmd_run(args) -> int:
     out = args.out or Path("runs") / exp.name
     check_run_dir(out, exp, args.resume)
     if args.cluster and args.scheduler:
-        raise SpecError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
+        raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
     jobs = _job_config(args) if args.cluster else None
     kind = args.cluster or ("dask" if args.scheduler else args.executor)
     executor = make_executor(kind, args.workers, args.scheduler, jobs)
@@ -152,7 +157,7 @@ def cmd_run(args) -> int:
         check_memory(exp, executor.memory_per_worker)
         store = open_run_dir(out, exp, args.resume)
         print(
-            f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel} "
+            f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
             f"({_per_point(exp)}); executor: {executor.name}, {'up to ' if args.cluster else ''}{executor.workers} worker(s)",
             file=sys.stderr,
         )
@@ -199,22 +204,19 @@ def cmd_query(args) -> int:
 
 
 def cmd_fit(args) -> int:
-    from .spec import load_spec
+    from .runs import load_run
+    from .spec import with_fit
     from .store import DirectoryStore
     from .tables import summarize
 
+    exp = load_run(args.dir)
     store = DirectoryStore(args.dir)
-    if not (args.dir / "run.json").exists():
-        raise RunDirectoryError(f"{args.dir} is not a run directory (no run.json)")
     overrides = {}
     if args.window:
         overrides["window"] = list(args.window)
     if args.min_start is not None:
         overrides["min_start"] = args.min_start
-    exp = load_spec(args.dir / "spec.toml")
     if overrides:
-        from .spec import with_fit
-
         exp = with_fit(exp, overrides)
     tables = summarize(exp, store)
     _report(exp, tables, store)
@@ -222,9 +224,9 @@ def cmd_fit(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from .plot import plot_run
+    from .runs import write_figures
 
-    for path in plot_run(args.dir):
+    for path in write_figures(args.dir):
         print(path)
     return 0
 
@@ -234,23 +236,21 @@ def cmd_replay(args) -> int:
 
     import numpy as np
 
-    from .registry import get_kernel, run_realization
     from .seeding import realization_rng
     from .spec import load_spec
 
     spec = args.target / "spec.toml" if args.target.is_dir() else args.target
     exp = load_spec(spec)
     if not 0 <= args.point < len(exp.points):
-        raise SpecError("--point", args.point, f"a point index in 0..{len(exp.points) - 1} (see ensemble validate)")
+        raise UsageError("--point", args.point, f"a point index in 0..{len(exp.points) - 1} (see ensemble validate)")
     pt = exp.points[args.point]
     if not 0 <= args.realization < pt.realizations:
-        raise SpecError("--realization", args.realization, f"an index in 0..{pt.realizations - 1}")
+        raise UsageError("--realization", args.realization, f"an index in 0..{pt.realizations - 1}")
     print(f"point {pt.index} ({pt.label or 'no sweep'}), realization {args.realization}")
     print(f"params: {pt.params}")
     print(f"seed: SeedSequence({exp.seed}, spawn_key=({pt.key}, {args.realization}))")
-    module = get_kernel(exp.kernel).load()
     try:
-        obs = run_realization(module, pt.params, realization_rng(exp.seed, pt.key, args.realization))
+        obs = exp.kernel.run(pt.params, realization_rng(exp.seed, pt.key, args.realization))
     except Exception:
         traceback.print_exc()
         return EXIT_FAILED
@@ -273,7 +273,7 @@ def cmd_validate(args) -> int:
     from .tasks import plan
 
     tasks = sum(1 for _ in plan(exp))
-    print(f"{args.spec}: valid. kernel {exp.kernel}, {len(exp.points)} point(s), {exp.total_realizations} realizations, {tasks} tasks")
+    print(f"{args.spec}: valid. kernel {exp.kernel.name}, {len(exp.points)} point(s), {exp.total_realizations} realizations, {tasks} tasks")
     for pt in exp.points:
         t = getattr(pt.params, "times", None)
         times = f"  {len(t)} times {t[0]:g}..{t[-1]:g}" if t else ""
@@ -285,11 +285,12 @@ def cmd_validate(args) -> int:
 
 
 def cmd_kernels(args) -> int:
-    from .registry import KERNELS
+    from .models import builtin_kernels, resolve_kernel
 
-    for name, entry in sorted(KERNELS.items()):
-        params = ", ".join(n for n in entry.param_names() if n != "times")
-        print(f"{name}: {entry.summary}\n    parameters: {params}")
+    for name in builtin_kernels():
+        kernel, model = resolve_kernel(name)
+        params = ", ".join(n for n in kernel.param_names if n != "times")
+        print(f"{name}: {kernel.summary}\n    parameters: {params}\n    analysis: {model.name}")
     return 0
 
 
@@ -297,177 +298,34 @@ def cmd_kernels(args) -> int:
 
 
 def _report(exp, tables, store) -> None:
-    fits = tables["fits"]
-    swept = list(exp.sweep) + list(exp.linked)
-    kinds = set(fits["fit"]) if "fit" in fits else set()
-    if "front" in kinds:
-        _print_fits(fits, swept)
-    if kinds & {"ipr_point", "crossover"}:
-        _print_ipr(fits, swept)
-    if "bubble_point" in kinds:
-        _print_bubble(fits, swept)
-    if "quench_point" in kinds:
-        _print_quench(fits, swept)
+    """The model's report, then where the tables are and how to query them."""
+    for line in exp.model.report(exp, tables):
+        print(line)
     path = getattr(store, "path", None)
     if path is None:
         return
     n = len(tables["summary"])
-    others = [f for f in ("fits.parquet", "fit_windows.parquet") if (path / "tables" / f).exists()]
+    others = sorted(f.name for f in (path / "tables").glob("*.parquet") if f.name != "summary.parquet")
     print(f"\nTables in {path / 'tables'}: " + ", ".join([f"summary.parquet ({n} rows)"] + others))
-    w = exp.points[-1].swept
-    where = " AND ".join(f"{k} = '{v}'" if isinstance(v, str) else f"{k} = {v}" for k, v in w.items()) or "TRUE"
     summary = tables["summary"]
-    obs = "Ir" if "front" in kinds else "gamma_dist" if "bubble_point" in kinds else summary["observable"].iloc[0]
+    obs = exp.model.headline if exp.model.headline in set(summary["observable"]) else summary["observable"].iloc[0]
+    where = " AND ".join([f"observable = '{obs}'"] + [_sql_equals(k, v) for k, v in exp.points[-1].swept.items()])
     axes = [c for c in summary.columns[summary.columns.get_loc("observable") + 1 : summary.columns.get_loc("n")]
             if summary.loc[summary.observable == obs, c].notna().any()]  # fmt: skip
     cols = ", ".join(axes + ["mean", "sem"])
     order = f" ORDER BY {axes[0]}" if axes else ""
     print("Query them, e.g.:")
-    print(f"  ensemble query {path} \"SELECT {cols} FROM summary WHERE observable = '{obs}' AND {where}{order}\"")
-    table = "fits" if len(fits) else "summary"
+    print(f'  ensemble query {path} "SELECT {cols} FROM summary WHERE {where}{order}"')
+    table = "fits" if len(tables["fits"]) else "summary"
     print(f"  python -c \"import pandas as pd; print(pd.read_parquet('{path}/tables/{table}.parquet'))\"")
-    if kinds:
+    if len(tables["fits"]):
         print(f"  ensemble plot {path}")
 
 
-def _print_fits(fits, swept) -> None:
-    import pandas as pd
-
-    from .analysis.front import AVALANCHE_BOUND
-
-    front = fits[fits["fit"] == "front"]
-    print(f"\nFront fits h(t) = A ln t + B; avalanche bound 1/A > 2 ln 4 = {AVALANCHE_BOUND:.3f} (Eq. 18)")
-    print(_heads(swept) + f"{'1/A':>10}{'err':>8}{'A':>9}{'err':>8}  {'window':<18}{'linear':<8}bound")
-    for _, row in front.iterrows():
-        window = f"[{row.t_start:g}, {row.t_stop:g}]" if row.window != "none" else "none"
-        z = f" (z = {row.bound_z:+.1f})" if row.bound_z == row.bound_z else ""
-        print(
-            _keys(row, swept)
-            + f"{row.invA:>10.3f}{row.invA_err:>8.3f}{row.A:>9.4f}{row.A_err:>8.4f}  {window:<18}"
-            + f"{'yes' if row.window_linear else 'no':<8}{row.bound_holds}{z}"
-        )
-    thr = fits[fits["fit"] == "threshold_time"]
-    if len(thr) and (thr.status == "not reached").all():
-        print(f"\nThreshold time t~: Ir stays below r_th = {thr.r_th.iloc[0]:g} at every point within the sampled times")
-    elif len(thr):
-        print(f"\nThreshold time t~: Ir first exceeds r_th = {thr.r_th.iloc[0]:g} (Sec. IV A)")
-        print(_heads(swept) + f"{'t~':>10}{'ln t~':>9}{'err':>7}  {'Ir+-err crosses in':<22}status")
-        for _, row in thr.iterrows():
-            bracket = f"[{row.t_tilde_lo:g}, {row.t_tilde_hi:g}]"
-            print(_keys(row, swept) + f"{row.t_tilde:>10.4g}{row.ln_t_tilde:>9.3f}{row.ln_t_tilde_err:>7.3f}  {bracket:<22}{row.status}")
-    groups = [k for k in swept if k not in ("L", "W")]
-    for _, row in fits[fits["fit"] == "threshold_scaling"].iterrows():
-        which = f" ({_label(row, groups)})" if groups else ""
-        if row.status != "fitted":
-            print(f"\nEq. (9) ln t~ = alpha L W + c{which}: not fitted ({row.status})")
-            continue
-        print(
-            f"\nEq. (9) ln t~ = alpha L W + c{which} over {row.n_points:g} points: alpha = {row.alpha:.4f} +- {row.alpha_err:.4f}, "
-            f"chi2/dof = {row.chi2_dof:.2f}{' (errors scaled)' if row.errors_scaled else ''}; "
-            f"W~ = 2 ln 2 / alpha = {row.W_tilde:.2f} +- {row.W_tilde_err:.2f} (Eq. 10)"
-        )
-    cross = fits[fits["fit"] == "avalanche_crossing"]
-    if len(cross):
-        print("\nEq. (18) crossing W* of 1/A through 2 ln 4 (bootstrap error):")
-        others = [k for k in swept if k != "W"]
-        for _, row in cross.iterrows():
-            where = _label(row, others) if others else "all points"
-            if row.status == "crossing":
-                print(f"  {where}: W* = {row.W_star:.2f} +- {row.W_star_err:.2f} (68% [{row.W_star_lo:.2f}, {row.W_star_hi:.2f}], "
-                      f"crossing in {100 * row.p_crossing:.0f}% of resamples)")
-            elif pd.notna(row.get("W_min")):
-                print(f"  {where}: no crossing within W = {row.W_min:g}..{row.W_max:g}: {row.status}")
-            else:
-                print(f"  {where}: {row.status}")
-
-
-def _print_ipr(fits, swept) -> None:
-    import math
-
-    pts = fits[fits["fit"] == "ipr_point"]
-    if "D_OB" in pts:
-        print("\nD(O_B) = log IPR of a bath operator (Sec. IV)" + (" and the coupling G (Sec. V B)" if "G" in pts else ""))
-        for _, r in pts.iterrows():
-            g = f"   G = {r.G:.3f} +- {r.G_err:.3f}" if "G" in pts and r.G == r.G else ""
-            print(f"  {_label(r, swept)}: D(O_B) = {r.D_OB:.3f} +- {r.D_OB_err:.3f}{g}")
-    grow = fits[fits["fit"] == "bath_growth"]
-    if len(grow):
-        print(f"\nFig. 3: D(O_B) per added LIOM (theory: log 2 = {math.log(2):.3f})")
-        for _, r in grow.iterrows():
-            print(f"  n = {r.n_from:g} -> {r.n_to:g}: {r.dD_per_liom:.3f} +- {r.dD_per_liom_err:.3f}")
-    for _, r in fits[fits["fit"] == "crossover"].iterrows():
-        print(
-            f"\nFig. 4 ({_label(r, swept)}): slope of D(sigma^x_i) over the LIOMs = {r.slope:.3f} +- {r.slope_err:.3f} "
-            f"(theory 2 log(alpha) = {r.slope_theory:.3f}, z = {r.slope_z:+.1f}); zeta_eff = {r.zeta_eff:.2f}, "
-            f"l_c(Eq. 16) = {r.l_c_eff:.3g} (theory zeta {r.zeta:.2f}: {r.l_c_theory:.3g})"
-        )
-    hyb = fits[fits["fit"] == "hybridization"]
-    if len(hyb):
-        print("\nHybridization half-width w50 of the probe (App. A); golden rule pi g^2 v(2h) for GOE baths")
-        for _, r in hyb.iterrows():
-            print(f"  {_label(r, swept)}: w50 = {r.w50:.4f} +- {r.w50_err:.4f}   golden rule {r.w_golden_rule:.4f}"
-                  f"   (g^2/xi = {r.w_g2_over_xi:.4f})")  # fmt: skip
-    thermal = fits[fits["fit"] == "thermalization"]
-    if len(thermal):
-        print("\nFig. 5: Delta D(O_B) against G (theory: -> log 2 for G >> 1)")
-        for _, r in thermal.iterrows():
-            print(f"  g_probe = {r.g_probe:g}: G = {r.G:.3f} +- {r.G_err:.3f}, Delta D = {r.delta_D:.3f} +- {r.delta_D_err:.3f}")
-
-
-def _print_bubble(fits, swept) -> None:
-    pts = fits[fits["fit"] == "bubble_point"]
-    print("\nMean gap ratio r (GOE 0.5307, Poisson 0.3863) and site-averaged purity (Eq. 5)")
-    for _, r in pts.iterrows():
-        print(f"  {_label(r, swept)}: r = {r.r_mean:.4f} +- {r.r_mean_err:.4f}   purity = {r.gamma_avg:.4f} +- {r.gamma_avg_err:.4f}")
-    cross = fits[fits["fit"] == "gap_crossing"]
-    if len(cross):
-        print("\nFig. 2: crossings of r(W) between L and the next L")
-        for _, r in cross.iterrows():
-            where = "with bubble" if r.n_goe > 0 else "without bubble"
-            w = f"W = {r.W_cross:.2f} +- {r.W_cross_err:.2f}" if r.W_cross == r.W_cross else r.status
-            print(f"  {where}, L = {r.L_a:g} / {r.L_b:g}: {w}")
-    shift = fits[fits["fit"] == "purity_shift"]
-    if len(shift):
-        print("\nFig. 9: delta_0 = gamma_XXZ(L + 2) - plateau of gamma_i = c - A exp(-i/xi)")
-        for _, r in shift.iterrows():
-            print(f"  L = {r.L:g}, W = {r.W:g}: delta_0 = {r.delta_0:.4f} +- {r.delta_0_err:.4f} ({r.delta_0_z:+.1f} sigma), "
-                  f"xi = {r.fit_xi:.2f} +- {r.fit_xi_err:.2f}" + ("" if r.fit_status == "ok" else f" [{r.fit_status}]"))  # fmt: skip
-
-
-MAX_REPORT_ROWS = 24
-
-
-def _print_quench(fits, swept) -> None:
-    pts = fits[fits["fit"] == "quench_point"]
-    diag = "M_sys_diag" in pts
-    print("\nWindow-averaged staggered magnetization M (Eq. 7; 1 = initial state kept, 0 = thermal) and fidelity F (App. A)"
-          + (", diagonal ensemble in brackets" if diag else ""))  # fmt: skip
-    shown = pts if len(pts) <= MAX_REPORT_ROWS else pts.iloc[:MAX_REPORT_ROWS]
-    for _, r in shown.iterrows():
-        d = lambda k: f" [{r[k + '_diag']:.3f}]" if diag and r.get(k + "_diag") == r.get(k + "_diag") else ""  # noqa: E731
-        print(f"  {_label(r, swept)}: M_sys = {r.M_sys:.3f} +- {r.M_sys_err:.3f}{d('M_sys')}   "
-              f"M_env = {r.M_env:.3f} +- {r.M_env_err:.3f}{d('M_env')}   F_sys = {r.F_sys:.3f}   F_env = {r.F_env:.3f}")  # fmt: skip
-    if len(pts) > len(shown):
-        print(f"  ... {len(pts) - len(shown)} more points: the fits table has them all (fit = 'quench_point')")
-    comp = fits[fits["fit"] == "dimer_comparison"]
-    if len(comp):
-        print("\nApp. B: strongly coupled aligned ladder (W_s = W_e = W) vs the chain (J_int = 0)")
-        for _, r in comp.iterrows():
-            print(f"  l = {r.l:g}, W = {r.W:g}, J_int = {r.J_int:g}: ladder {r.M_ladder:.3f} +- {r.M_ladder_err:.3f}, "
-                  f"chain {r.M_chain:.3f} +- {r.M_chain_err:.3f}")  # fmt: skip
-
-
-def _label(row, names) -> str:
-    return ", ".join(f"{k} = {format_value(row[k])}" for k in names) or "all"
-
-
-def _heads(names) -> str:
-    return "".join(f" {k:>{max(7, len(k))}}" for k in names)
-
-
-def _keys(row, names) -> str:
-    """Fixed-width cells of the swept values (numbers as %g, strings as they are), one space apart."""
-    return "".join(f" {format_value(row[k]):>{max(7, len(k))}}" for k in names)
+def _sql_equals(name: str, value) -> str:
+    if isinstance(value, str):
+        return f"{name} = '{value}'"
+    return f"{name} = {value}"
 
 
 if __name__ == "__main__":  # pragma: no cover

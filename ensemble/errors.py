@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["ClusterError", "RealizationError", "RunDirectoryError", "SpecError", "did_you_mean"]
+__all__ = ["RealizationError", "RunDirectoryError", "SpecError", "UsageError", "did_you_mean"]
 
 
 class SpecError(ValueError):
@@ -31,8 +31,12 @@ class RunDirectoryError(RuntimeError):
     """The output directory cannot be used as asked (exists, or belongs to another spec)."""
 
 
-class ClusterError(RuntimeError):
-    """The Dask cluster asked for cannot be reached or started."""
+class UsageError(ValueError):
+    """A bad command-line option or API argument (not part of a spec): names the option, the value and what is allowed."""
+
+    def __init__(self, option: str, value: object, allowed: str):
+        self.option, self.value, self.allowed = option, value, allowed
+        super().__init__(f"{option} = {_show(value)}: allowed: {allowed}")
 
 
 class RealizationError(RuntimeError):

@@ -1,10 +1,8 @@
 """Executors: run tasks and stream ``(task, result)`` pairs back as they finish.
 
-* :class:`SerialExecutor` runs tasks one after another in this process
-  (debugging, tests).
-* :class:`DaskExecutor` submits to a Dask client (a local cluster of processes
-  by default, or an existing scheduler), keeping a bounded window of futures
-  in flight and streaming results back with ``as_completed``.
+The engine needs only this protocol (:class:`Executor`); it ships the serial
+executor, which runs every task in this process. The Dask executor (a local
+cluster, an existing scheduler, SLURM/PBS jobs) lives in :mod:`cluster`.
 
 The result of a run never depends on the executor: results are merged in
 block order by the store, not in completion order.
@@ -12,47 +10,70 @@ block order by the store, not in completion order.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
-from distributed import Client, WorkerPlugin, as_completed
+import numpy as np
 
-from .registry import warmup
+from kernels._interface import load
 
-__all__ = ["DaskExecutor", "SerialExecutor", "WarmKernel"]
+__all__ = ["Executor", "SerialExecutor", "warmup"]
 
 
-class WarmKernel(WorkerPlugin):
-    """Load a kernel's compiled code on every worker, including workers that join later.
+class Executor(Protocol):
+    """What the runner needs from an executor.
 
-    ``setup`` runs on each worker when the plugin is registered and on every
-    worker that starts afterwards (adaptive HPC jobs), before it is given
-    batches: no worker compiles inside a batch, and workers on one node load
-    the cache the first of them wrote.
+    Attributes
+    ----------
+    name : str
+        For messages ("serial", "local Dask cluster", ...).
+    workers : int
+        Workers (or the most an adaptive cluster can grow to).
+    memory_per_worker : int or None
+        Bytes a realization may use on a worker (None: unknown).
+    dashboard : str or None
+        Address of a dashboard, if any.
     """
 
-    def __init__(self, module: str):
-        self.module = module
-        self.name = f"ensemble-warm-{module}"
+    name: str
+    workers: int
 
-    def setup(self, worker):
-        warmup(self.module)
+    @property
+    def memory_per_worker(self) -> int | None: ...
+
+    @property
+    def dashboard(self) -> str | None: ...
+
+    def warm(self, module: str) -> None:
+        """Compile (or load) the kernel's code wherever tasks will run, before the first task."""
+
+    def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
+        """Yield ``(task, fn(task))`` for every task, in completion order."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self): ...
+
+    def __exit__(self, *exc): ...
 
 
-class _Executor:
-    """Context-manager protocol shared by the executors."""
+def warmup(module: str, check_cache: bool = False) -> str:
+    """Compile (or load from the Numba cache) every jitted path of a kernel module.
 
-    def close(self) -> None:
-        pass
+    Runs one tiny realization. With ``check_cache`` (the driver, before any
+    worker starts), first drops cached machine code that predates an edit of
+    the kernel sources (see :mod:`kernels._cache`). Returns the module path.
+    """
+    if check_cache:
+        from kernels._cache import ensure_fresh
 
-    def __enter__(self):
-        return self
+        ensure_fresh()
+    kernel = load(module)
+    kernel.run(kernel.warmup_params(), np.random.default_rng(0))
+    return module
 
-    def __exit__(self, *exc):
-        self.close()
 
-
-class SerialExecutor(_Executor):
+class SerialExecutor:
     """Run every task in this process, in plan order."""
 
     name = "serial"
@@ -72,86 +93,11 @@ class SerialExecutor(_Executor):
         for task in tasks:
             yield task, fn(task)
 
-
-class DaskExecutor(_Executor):
-    """Run tasks on a Dask cluster through ``client``.
-
-    Parameters
-    ----------
-    client : distributed.Client
-    window : int, optional
-        Futures in flight at once (default: 4 per worker thread). The driver
-        never holds more, whatever the number of tasks.
-    max_workers : int, optional
-        Workers an adaptive cluster can grow to (default: those connected now).
-    owns : object, optional
-        A cluster to close with the executor (for clusters it started).
-    """
-
-    def __init__(
-        self, client: Client, window: int | None = None, owns=None, max_workers: int | None = None,
-        worker_memory: int | None = None,
-    ):  # fmt: skip
-        self.client = client
-        self._worker_memory = worker_memory
-        self.name = getattr(owns, "ensemble_name", None) or (
-            "local Dask cluster" if owns is not None else f"Dask scheduler {client.scheduler.address}"
-        )
-        self.workers = max_workers or max(1, sum(client.nthreads().values()))
-        self.window = window or 4 * self.workers
-        self._owns = owns
-        self._token = uuid.uuid4().hex[:8]
-
-    @property
-    def memory_per_worker(self) -> int | None:
-        """Smallest memory limit of a worker (bytes), or None if the workers set none."""
-        if self._worker_memory:
-            return self._worker_memory
-        limits = [w.get("memory_limit") for w in self.client.scheduler_info()["workers"].values()]
-        limits = [m for m in limits if m]
-        return min(limits) if limits else None
-
-    @property
-    def dashboard(self) -> str | None:
-        """Address of the Dask dashboard, if the scheduler serves one."""
-        try:
-            return self.client.dashboard_link
-        except Exception:  # no bokeh on the scheduler, or no HTTP server
-            return None
-
-    def warm(self, module: str) -> None:
-        """Compile once here (filling the on-disk cache), then load it on every worker, present and future."""
-        warmup(module, check_cache=True)
-        self.client.register_plugin(WarmKernel(module))
-
-    def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
-        it = iter(tasks)
-        pending: dict[str, tuple[object, object]] = {}
-        ac = as_completed()
-
-        def submit(task) -> None:
-            fut = self.client.submit(fn, task, key=f"{task.kernel}-{task.name}-{self._token}")
-            pending[fut.key] = (task, fut)
-            ac.add(fut)
-
-        for task in it:
-            submit(task)
-            if len(pending) >= self.window:
-                break
-        try:
-            for fut in ac:
-                task, _ = pending.pop(fut.key)
-                result = fut.result()  # re-raises a task's error here, with its traceback
-                fut.release()
-                yield task, result
-                nxt = next(it, None)
-                if nxt is not None:
-                    submit(nxt)
-        finally:
-            if pending:
-                self.client.cancel([f for _, f in pending.values()])
-
     def close(self) -> None:
-        self.client.close()
-        if self._owns is not None:
-            self._owns.close()
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

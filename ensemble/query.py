@@ -8,15 +8,14 @@ import duckdb
 import pandas as pd
 
 from .errors import RunDirectoryError
-from .tables import TABLES
 
 __all__ = ["connect", "query"]
 
 
 def connect(run_dir: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with views ``summary``, ``fits``, ``fit_windows``."""
+    """An in-memory DuckDB connection with a view per table of the run (``summary``, ``fits``, ...)."""
     tables = Path(run_dir) / "tables"
-    found = [name for name in TABLES if (tables / f"{name}.parquet").exists()]
+    found = sorted(p.stem for p in tables.glob("*.parquet")) if tables.is_dir() else []
     if not found:
         raise RunDirectoryError(f"{run_dir} has no tables yet (expected {tables}/summary.parquet); finish the run first")
     con = duckdb.connect()

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 import pandas as pd
 from tqdm import tqdm
 
-from .errors import ClusterError
-from .executors import DaskExecutor, SerialExecutor
-from .registry import get_kernel
+from .errors import SpecError
+from .executors import SerialExecutor
 from .tables import summarize
 from .tasks import plan, run_task
 
-__all__ = ["RunResult", "check_memory", "make_executor", "run"]
+__all__ = ["RunResult", "check_memory", "run"]
 
 
 @dataclass
@@ -41,8 +40,8 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     exp : Experiment
     store : MemoryStore or DirectoryStore
         Blocks it already holds are skipped (this is how ``--resume`` works).
-    executor : SerialExecutor or DaskExecutor, optional
-        Default: serial, in this process.
+    executor : Executor, optional
+        Default: serial, in this process (:mod:`cluster` has the Dask executor).
     progress : bool
         Show a progress bar with rate and ETA on stderr.
     """
@@ -56,7 +55,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     weight = _cost_weights(exp)
     work = sum(weight[t.key] * len(t.indices) for t in pending)
     if todo:
-        executor.warm(get_kernel(exp.kernel).module)
+        executor.warm(exp.kernel.path)
     # The bar counts work (realizations weighted by the kernel's relative cost, if it
     # declares one), so that the ETA holds when points differ in cost by orders of magnitude.
     fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
@@ -74,61 +73,21 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
 
 
 def _cost_weights(exp) -> dict[int, float]:
-    """Relative cost per realization of every point: the kernel's ``cost(params)``, or 1."""
-    cost = getattr(get_kernel(exp.kernel).load(), "cost", None)
-    return {pt.key: float(cost(pt.params)) if cost else 1.0 for pt in exp.points}
-
-
-def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None, jobs=None):
-    """An executor by name: "serial", "local" (a local Dask cluster), "dask" (``scheduler`` address),
-    or "slurm"/"pbs" (batch jobs described by ``jobs``, a cluster.JobConfig)."""
-    if kind in ("slurm", "pbs"):
-        from distributed import Client
-
-        from cluster import job_cluster
-
-        cluster = job_cluster(jobs)
-        # adaptive clusters may start with no workers: size the window for the most there can be
-        from dask.utils import parse_bytes
-
-        most = jobs.max_jobs * jobs.cores
-        per_worker = parse_bytes(jobs.memory) // jobs.cores
-        return DaskExecutor(Client(cluster), window=4 * most, owns=cluster, max_workers=most, worker_memory=per_worker)
-    if scheduler is not None or kind == "dask":
-        from cluster import connect
-
-        if scheduler is None:
-            raise ClusterError("the dask executor needs a scheduler address (--scheduler tcp://HOST:PORT)")
-        try:
-            return DaskExecutor(connect(scheduler))
-        except (OSError, TimeoutError) as e:
-            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
-    if kind == "serial":
-        return SerialExecutor()
-    if kind == "local":
-        from distributed import Client
-
-        from cluster import local_cluster
-
-        cluster = local_cluster(workers)
-        return DaskExecutor(Client(cluster), owns=cluster)
-    raise ValueError(f"executor {kind!r}: allowed: serial, local, dask")
+    """Relative cost per realization of every point: the kernel's ``cost(params)`` (1 if it declares none)."""
+    return {pt.key: float(exp.kernel.cost(pt.params)) for pt in exp.points}
 
 
 def check_memory(exp, memory_per_worker: int | None) -> None:
     """Refuse, before anything is scheduled, points whose realization would not fit a worker.
 
-    Uses the kernel's optional ``memory_bytes(params)`` (an estimate of one
-    realization's peak, documented per kernel).
+    Uses the kernel's ``memory_bytes(params)`` (an estimate of one
+    realization's peak, documented per kernel; None: not declared).
     """
-    module = get_kernel(exp.kernel).load()
-    if memory_per_worker is None or not hasattr(module, "memory_bytes"):
+    if memory_per_worker is None:
         return
     for pt in exp.points:
-        need = module.memory_bytes(pt.params)
-        if need > memory_per_worker:
-            from .errors import SpecError
-
+        need = exp.kernel.memory_bytes(pt.params)
+        if need is not None and need > memory_per_worker:
             raise SpecError(
                 f"point {pt.index} ({pt.label or 'no sweep'})",
                 f"{need / 2**30:.1f} GiB per realization",

@@ -15,7 +15,16 @@ import json
 
 import numpy as np
 
-__all__ = ["SEED_EXCLUDED", "canonical_params", "identifying_params", "point_key", "realization_rng", "realization_seed"]
+__all__ = [
+    "ANALYSIS_STREAMS",
+    "SEED_EXCLUDED",
+    "analysis_rng",
+    "canonical_params",
+    "identifying_params",
+    "point_key",
+    "realization_rng",
+    "realization_seed",
+]
 
 #: Parameter fields that do not identify a point for seeding: extending the
 #: sample times keeps every earlier draw (the noise stream is a prefix).
@@ -66,3 +75,15 @@ def realization_seed(root_seed: int, key: int, index: int) -> np.random.SeedSequ
 def realization_rng(root_seed: int, key: int, index: int) -> np.random.Generator:
     """A fresh PCG64 generator for one realization."""
     return np.random.default_rng(realization_seed(root_seed, key, index))
+
+
+#: Random streams of the analyses (bootstrap resamples), one id per purpose. They are
+#: seeded by ``[root seed, id]``, a different entropy layout from the realizations'
+#: ``SeedSequence(root seed, spawn_key=(point key, r))``, so they never share a stream.
+#: Ids are fixed once given: changing one changes the bootstrap errors of older runs.
+ANALYSIS_STREAMS = {"gap_crossing": 2, "avalanche_crossing": 18}
+
+
+def analysis_rng(root_seed: int, purpose: str) -> np.random.Generator:
+    """The generator of an analysis step (``purpose``, a key of ANALYSIS_STREAMS), from the run's seed."""
+    return np.random.default_rng([root_seed, ANALYSIS_STREAMS[purpose]])

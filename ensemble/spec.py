@@ -49,12 +49,13 @@ from typing import Any
 
 import numpy as np
 
+from kernels._interface import KernelModule
 from kernels._params import ParameterError
 
-from .analysis.front import FitConfig
 from .errors import SpecError, did_you_mean
-from .registry import get_kernel
+from .models import Model, resolve_kernel
 from .seeding import identifying_params, point_key
+from .settings import to_dict
 from .tasks import block_range
 
 if sys.version_info >= (3, 11):
@@ -62,7 +63,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Experiment", "Point", "load_spec", "parse_spec", "with_fit"]
+__all__ = ["Experiment", "Point", "load_spec", "parse_spec", "resolve_times", "with_fit"]
 
 TOP_KEYS = (
     "kernel",
@@ -78,7 +79,6 @@ TOP_KEYS = (
     "fit",
 )
 TIMES_KEYS = ("start", "stop", "num", "values")
-FIT_KEYS = tuple(f.name for f in dataclasses.fields(FitConfig))
 MAX_BLOCKS = 100_000
 DEFAULT_BLOCKS = 100
 
@@ -123,9 +123,14 @@ class Point:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A validated experiment; see the module docstring for the TOML form."""
+    """A validated experiment; see the module docstring for the TOML form.
 
-    kernel: str
+    ``kernel`` is the resolved kernel module and ``model`` its analysis family
+    (:mod:`ensemble.models`): resolved once, here, from the spec's ``kernel``.
+    """
+
+    kernel: KernelModule
+    model: Model
     name: str
     description: str
     seed: int
@@ -135,7 +140,7 @@ class Experiment:
     fixed: dict
     sweep: dict
     times: dict
-    fit: FitConfig
+    fit: Any  # the model's settings dataclass, from [fit]
     points: tuple[Point, ...]
     source: str = ""
     linked: dict = dataclasses.field(default_factory=dict)  # [sweep.zip]: name -> values, one per row
@@ -148,10 +153,20 @@ class Experiment:
     def total_realizations(self) -> int:
         return sum(p.realizations for p in self.points)
 
+    @property
+    def swept_names(self) -> list[str]:
+        """Parameters that vary across points: [sweep] keys, then [sweep.zip] keys."""
+        return list(self.sweep) + list(self.linked)
+
+    @property
+    def params_names(self) -> list[str]:
+        """Every kernel parameter that is a table column (all but the sample times)."""
+        return [n for n in self.kernel.param_names if n != "times"]
+
     def results_hash(self) -> str:
         """Hash of everything the tables depend on (not batch size, not fit settings)."""
         doc = {
-            "kernel": self.kernel,
+            "kernel": self.kernel.name,
             "seed": self.seed,
             "points": [[identifying_params(p.params), p.realizations, p.block_size] for p in self.points],
         }
@@ -160,7 +175,8 @@ class Experiment:
     def to_dict(self) -> dict:
         """A JSON-ready description (for the run manifest)."""
         return {
-            "kernel": self.kernel,
+            "kernel": self.kernel.name,
+            "model": self.model.name,
             "name": self.name,
             "description": self.description,
             "seed": self.seed,
@@ -171,7 +187,7 @@ class Experiment:
             "sweep": {k: list(v) for k, v in self.sweep.items()},
             **({"zip": {k: list(v) for k, v in self.linked.items()}} if self.linked else {}),
             "times": self.times,
-            "fit": dataclasses.asdict(self.fit),
+            "fit": to_dict(self.fit),
         }
 
 
@@ -192,9 +208,8 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     except tomllib.TOMLDecodeError as e:
         raise SpecError("spec", "(TOML text)", f"valid TOML; the parser says: {e}") from None
     _check_keys("", doc, TOP_KEYS)
-    entry = get_kernel(_required(doc, "kernel"))
-    module = entry.load()
-    pnames = entry.param_names()
+    kernel, model = resolve_kernel(_required(doc, "kernel"))
+    pnames = kernel.param_names
     fixed = _table(doc, "params")
     sweep = dict(_table(doc, "sweep"))
     linked = sweep.pop(ZIP, None)
@@ -213,17 +228,19 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         if -(-n // (block_size or _default_block(n))) > MAX_BLOCKS:
             raise SpecError("block_size", block_size, f"at most {MAX_BLOCKS} blocks per point; use block_size >= {-(-n // MAX_BLOCKS)}")
     seed = _int(doc, "seed", 0, None)
-    if "times" in pnames:
-        times = _times_spec(_table(doc, "times"), module.DEFAULT_TIMES)
+    if kernel.has_times:
+        if "times" not in doc and not kernel.default_times:
+            raise SpecError("times", None, f"a [times] section (kernel {kernel.name} declares no DEFAULT_TIMES), e.g. [times] with values = [1.0, 10.0]")
+        times = _times_spec(_table(doc, "times"), kernel.default_times or {})
     elif "times" in doc:
-        raise SpecError("times", doc["times"], f"no [times] section: kernel {entry.name} has no sample times")
+        raise SpecError("times", doc["times"], f"no [times] section: kernel {kernel.name} has no sample times")
     else:
         times = {}
-    fit = _fit_config(_table(doc, "fit"))
-    points = _points(entry, module, fixed, sweep, linked, times, count_of, block_size)
-    _check_user_window(entry.name, points, fit)
-    return Experiment(
-        kernel=entry.name,
+    fit = model.settings(_table(doc, "fit"))
+    points = _points(kernel, fixed, sweep, linked, times, count_of, block_size)
+    exp = Experiment(
+        kernel=kernel,
+        model=model,
         name=_string(doc, "name", name),
         description=_string(doc, "description", ""),
         seed=seed,
@@ -238,28 +255,23 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         source=text,
         linked={k: tuple(v) for k, v in linked.items()},
     )
+    model.check(exp)
+    return exp
 
 
 def with_fit(exp: Experiment, overrides: dict) -> Experiment:
-    """``exp`` with [fit] settings replaced (validated as if written in the spec)."""
+    """``exp`` with [fit] settings replaced (validated as if written in the spec).
+
+    A new ``min_start`` without a new ``window`` drops a fixed window, so the
+    automatic choice applies again.
+    """
     doc = tomllib.loads(exp.source)
-    doc["fit"] = {**doc.get("fit", {}), **overrides}
+    table = {**doc.get("fit", {}), **overrides}
     if "min_start" in overrides and "window" not in overrides:
-        doc["fit"].pop("window", None)
-    fit = _fit_config(doc["fit"])
-    _check_user_window(exp.kernel, exp.points, fit)
-    return dataclasses.replace(exp, fit=fit)
-
-
-def _check_user_window(kernel: str, points, fit: FitConfig) -> None:
-    if fit.window is None:
-        return
-    entry = get_kernel(kernel)
-    for pt in points:
-        analysis = entry.make_analysis(pt.params, fit)
-        problem = analysis.window_problem() if hasattr(analysis, "window_problem") else None
-        if problem:
-            raise SpecError("fit.window", list(fit.window), f"{problem} (point {pt.label or 'the only point'})")
+        table.pop("window", None)
+    new = dataclasses.replace(exp, fit=exp.model.settings(table))
+    exp.model.check(new)
+    return new
 
 
 # -- pieces ---------------------------------------------------------------------
@@ -397,6 +409,9 @@ def _times_spec(table: dict, default: dict) -> dict:
             raise SpecError("times.values", v, "a list of numbers, e.g. values = [1.0, 10.0, 100.0]")
         return {"values": [float(x) for x in v]}
     spec = {**default, **table}
+    for k in ("start", "stop", "num"):
+        if k not in spec:
+            raise SpecError(f"times.{k}", None, "a value (this kernel has no default times), or times.values = [...]")
     start = _number("times.start", spec["start"])
     stop = _number("times.stop", spec["stop"])
     if stop <= start:
@@ -407,53 +422,33 @@ def _times_spec(table: dict, default: dict) -> dict:
     return {"start": start, "stop": stop, "num": int(num)}
 
 
-def resolve_times(times: dict, tau: float | None) -> tuple[float, ...]:
-    """Sample times of one point: explicit values, or a log grid snapped to multiples of tau."""
+def resolve_times(times: dict, step: float | None) -> tuple[float, ...]:
+    """Sample times of one point: explicit values, or a log grid snapped to multiples of the kernel's time step."""
     if "values" in times:
         return tuple(times["values"])
     t = np.geomspace(times["start"], times["stop"], times["num"])
-    if tau is None:
+    if step is None:
         return tuple(float(x) for x in t)
-    steps = np.unique(np.maximum(1, np.rint(t / tau))).astype(np.int64)
-    return tuple(float(f"{n * tau:.12g}") for n in steps)
+    steps = np.unique(np.maximum(1, np.rint(t / step))).astype(np.int64)
+    return tuple(float(f"{n * step:.12g}") for n in steps)
 
 
-def _fit_config(table: dict) -> FitConfig:
-    _check_keys("fit", table, FIT_KEYS)
-    kw: dict[str, Any] = {}
-    if "window" in table:
-        w = table["window"]
-        if not (isinstance(w, list) and len(w) == 2 and all(isinstance(x, Real) and not isinstance(x, bool) for x in w) and 0 < w[0] < w[1]):
-            raise SpecError("fit.window", w, "[t_start, t_stop] with 0 < t_start < t_stop, e.g. window = [10.0, 1000.0]")
-        kw["window"] = (float(w[0]), float(w[1]))
-    for k in ("min_start", "min_decades", "curvature_sigma", "nsigma", "r_th"):
-        if k in table:
-            kw[k] = _number(f"fit.{k}", table[k])
-    for k, minimum, why in (("min_points", 4, "a curvature test needs 4 times"), ("bootstrap", 100, "resamples")):
-        if k in table:
-            v = table[k]
-            if isinstance(v, bool) or not isinstance(v, Integral) or v < minimum:
-                raise SpecError(f"fit.{k}", v, f"an integer >= {minimum} ({why})")
-            kw[k] = int(v)
-    return FitConfig(**kw)
-
-
-def _points(entry, module, fixed: dict, sweep: dict, linked: dict, times: dict, count_of, block_size) -> tuple[Point, ...]:
+def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times: dict, count_of, block_size) -> tuple[Point, ...]:
     names = list(sweep)
     rows = [dict(zip(linked, vals)) for vals in zip(*linked.values())] if linked else [{}]
     points = []
     for i, (combo, row) in enumerate(itertools.product(itertools.product(*(sweep[k] for k in names)), rows)):
         swept = {**dict(zip(names, combo)), **row}
         kw = {**fixed, **swept}
-        tau = kw.get("tau", _default(module.Params, "tau"))
+        step = kw.get(kernel.time_step, _default(kernel.Params, kernel.time_step)) if kernel.time_step else None
         try:
             if not times:
                 pass  # a kernel without sample times
-            elif isinstance(tau, Real) and not isinstance(tau, bool) and tau > 0:
-                kw["times"] = resolve_times(times, float(tau))
+            elif isinstance(step, Real) and not isinstance(step, bool) and step > 0:
+                kw["times"] = resolve_times(times, float(step))
             else:
                 kw["times"] = resolve_times(times, None)
-            params = module.Params(**kw)
+            params = kernel.Params(**kw)
         except ParameterError as e:
             raise SpecError(_field_of(e.field, fixed, sweep, times, linked), e.value, e.allowed) from None
         n = count_of(swept)
@@ -461,7 +456,7 @@ def _points(entry, module, fixed: dict, sweep: dict, linked: dict, times: dict, 
             Point(
                 index=i,
                 params=params,
-                key=point_key(entry.name, params),
+                key=point_key(kernel.name, params),
                 swept=swept,
                 realizations=n,
                 block_size=block_size or _default_block(n),

@@ -7,8 +7,9 @@ null where an observable has no such axis), ``n``, ``mean``, ``sem`` and
 nonlinear function of the means, its full-sample value and block-jackknife
 error).
 
-``fits``: one row per point and fit, with window, errors and goodness of fit.
-``fit_windows``: every candidate window of the automatic window choice.
+``fits``: one row per point and fit, with window, errors and goodness of fit,
+and rows of fits across points. A model may write further tables (the front
+analysis: ``fit_windows``, every candidate window of its automatic choice).
 """
 
 from __future__ import annotations
@@ -20,16 +21,13 @@ import numpy as np
 import pandas as pd
 
 from .reduce import BlockMoments, Moments, jackknife
-from .registry import get_kernel
 
-__all__ = ["TABLES", "format_value", "merge_blocks", "summarize", "tidy"]
-
-TABLES = ("summary", "fits", "fit_windows")
+__all__ = ["merge_blocks", "summarize", "table_names", "tidy"]
 
 
-def format_value(v) -> str:
-    """A parameter value as reports and plot labels show it: numbers as %g, strings (e.g. unraveling) as they are."""
-    return f"{v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
+def table_names(exp) -> tuple[str, ...]:
+    """The tables a run of ``exp`` writes: summary, fits and the model's own."""
+    return ("summary", "fits", *exp.model.tables)
 
 
 def merge_blocks(chunks: Iterable[BlockMoments]) -> dict[str, Moments]:
@@ -46,31 +44,31 @@ def merge_blocks(chunks: Iterable[BlockMoments]) -> dict[str, Moments]:
 
 def summarize(exp, store) -> dict[str, pd.DataFrame]:
     """Build the tables of ``exp`` from the partials in ``store`` and put them there."""
-    entry = get_kernel(exp.kernel)
-    module = entry.load()
-    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    model = exp.model
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in table_names(exp)}
     for pt in exp.points:
         total = merge_blocks(store.chunks(pt.key, pt.n_blocks))
         params = _param_columns(pt.params)
-        schema = module.schema(pt.params)
+        schema = exp.kernel.schema(pt.params)
         n = next(iter(total.values())).n
         coords = {axis: c for axes in schema.values() for axis, c in axes.items()}
         for name, axes in schema.items():
             frames["summary"].append(tidy(params, name, axes, n, total[name].mean, total[name].sem, "mean", coords))
-        analysis = entry.make_analysis(pt.params, exp.fit)
+        analysis = model.analysis(pt.params, exp.fit)
         if analysis is None:
             continue
         value, sem = jackknife(analysis.estimators, total, store.chunks(pt.key, pt.n_blocks))
         for name, axis_names in analysis.derived_axes.items():
             axes = {a: coords[a] for a in axis_names}
             frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife", coords))
-        rows, windows = analysis.fit_rows(value, sem)
-        frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": pt.n_blocks} for row in rows]))
-        frames["fit_windows"].append(pd.DataFrame([{**params, **w} for w in windows]))
+        rows = analysis.fit_rows(value, sem)
+        frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": pt.n_blocks} for row in rows["fits"]]))
+        for name in model.tables:
+            frames[name].append(pd.DataFrame([{**params, **w} for w in rows.get(name, [])]))
     tables = {name: _concat(parts) for name, parts in frames.items()}
-    if entry.analysis is not None and len(tables["fits"]):
-        names = list(_param_columns(exp.points[0].params))
-        extra = entry.analysis.cross_point_rows(tables["fits"], names, exp.fit, exp.seed)
+    if len(tables["fits"]):
+        names = exp.params_names
+        extra = model.cross_point_rows(tables["fits"], names, exp.fit, exp.seed)
         if extra:
             ints = [c for c in names if tables["fits"][c].dtype.kind == "i"]
             fits = pd.concat([tables["fits"], pd.DataFrame(extra)], ignore_index=True)
@@ -78,7 +76,7 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
     for name, df in tables.items():
         if len(df.columns):
             store.put_table(name, df)
-        else:  # e.g. no fit windows for this kernel: no file (and no stale one)
+        else:  # e.g. a model without fits: no file (and no stale one)
             store.drop_table(name)
     return tables
 

@@ -8,7 +8,6 @@ per-realization arrays.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +15,10 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from kernels._interface import KernelModule, load
+
 from .errors import RealizationError
 from .reduce import BlockMoments
-from .registry import get_kernel, run_realization
 from .seeding import realization_rng
 
 __all__ = ["Task", "block_range", "plan", "run_task"]
@@ -34,8 +34,8 @@ def block_range(block: int, block_size: int, realizations: int) -> range:
 class Task:
     """Everything a worker needs to compute blocks ``[first_block, stop_block)`` of one point."""
 
-    kernel: str
-    module: str  # import path of the kernel module: workers need no registry
+    kernel: str  # the kernel's name (Dask keys, messages)
+    module: str  # import path of the kernel module, imported by the worker
     params: Any
     point: int
     key: int
@@ -66,14 +66,13 @@ def plan(exp, done: dict[int, set[int]] | None = None) -> Iterator[Task]:
     cut into tasks of ``exp.blocks_per_task(point)`` blocks.
     """
     done = done or {}
-    module = get_kernel(exp.kernel).module
     for pt in exp.points:
         have = done.get(pt.key, set())
         missing = [b for b in range(pt.n_blocks) if b not in have]
         for first, stop in _runs(missing, exp.blocks_per_task(pt)):
             yield Task(
-                kernel=exp.kernel,
-                module=module,
+                kernel=exp.kernel.name,
+                module=exp.kernel.path,
                 params=pt.params,
                 point=pt.index,
                 key=pt.key,
@@ -98,15 +97,15 @@ def _runs(blocks: list[int], size: int) -> Iterator[tuple[int, int]]:
 
 def run_task(task: Task) -> BlockMoments:
     """Compute one task's blocks (BLAS limited to one thread: Dask owns parallelism)."""
-    module = importlib.import_module(task.module)
+    kernel = load(task.module)
     with threadpool_limits(limits=1):
-        return BlockMoments.from_samples(task.first_block, (_block(task, module, r) for r in task.blocks()))
+        return BlockMoments.from_samples(task.first_block, (_block(task, kernel, r) for r in task.blocks()))
 
 
-def _block(task: Task, module, indices: Iterable[int]) -> Iterator[dict[str, np.ndarray]]:
+def _block(task: Task, kernel: KernelModule, indices: Iterable[int]) -> Iterator[dict[str, np.ndarray]]:
     for r in indices:
         try:
-            obs = run_realization(module, task.params, realization_rng(task.seed, task.key, r))
+            obs = kernel.run(task.params, realization_rng(task.seed, task.key, r))
         except Exception as e:
             raise RealizationError(_replay_hint(task, r, f"raised {type(e).__name__}: {e}"), task.point, r) from e
         bad = [k for k, v in obs.items() if not np.all(np.isfinite(v))]

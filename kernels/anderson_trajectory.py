@@ -49,11 +49,14 @@ from ._trajectory import (
 )
 
 __all__ = [
+    "SUMMARY",
+    "ANALYSIS",
     "DEFAULT_TIMES",
     "NAME",
     "Draws",
     "Params",
     "imbalance",
+    "memory_bytes",
     "neel_sites",
     "realize",
     "realize_literal",
@@ -64,9 +67,13 @@ __all__ = [
 ]
 
 NAME = "anderson_trajectory"
+ANALYSIS = "front"
+SUMMARY = "noisy trajectory of the Anderson (XX) chain as a Gaussian state; paper 003, Delta = 0"
 
 #: Log-spaced sample times used when a spec gives no [times] (Fig. 4 spans 1..1e3).
 DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
+#: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
+TIME_STEP = "tau"
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,17 @@ def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:
 def warmup_params() -> Params:
     """A tiny point that runs every jitted path (for warming the Numba cache)."""
     return Params(L=4, W=1.0, times=(0.05, 0.1))
+
+
+#: Bytes of the interpreter, numpy/numba and a loaded kernel, counted once per realization's worker.
+PROCESS_BYTES = 150 * 2**20
+
+
+def memory_bytes(p: Params) -> int:
+    """Peak memory of one realization: the noise sequence (8 bytes per Trotter step, kicks or jumps), the
+    eigenvectors V and the orbitals (L^2 each, real and imaginary), the outputs, and the process."""
+    L, T = p.L, len(p.times)
+    return int(8 * int(p.steps[-1]) + 8 * 6 * L * L + 8 * 4 * T * L + PROCESS_BYTES)
 
 
 def single_particle_hamiltonian(h: np.ndarray, J: float) -> np.ndarray:

@@ -39,6 +39,7 @@ from ._params import ParameterError, check_int, check_nonnegative, check_positiv
 from .chebyshev import ChebyshevPropagator, SparseHamiltonian
 
 __all__ = [
+    "SUMMARY",
     "ANALYSIS",
     "DEFAULT_TIMES",
     "NAME",
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 NAME = "boson_impurity"
+SUMMARY = "hard-core d-bosons (Anderson) + one clean c-boson: exact dynamics, densities, correlations, entropies; paper 001"
 ANALYSIS = "impurity"
 DEFAULT_TIMES = {"start": 0.1, "stop": 200.0, "num": 30}
 #: C(L, N_d) L states; L = 15 at density 1/3 is 45,045

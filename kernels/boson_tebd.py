@@ -23,11 +23,14 @@ from ._params import ParameterError, check_int, check_nonnegative, check_positiv
 from .boson_impurity import Draws, ModelParams
 from .boson_impurity import schema as model_schema
 
-__all__ = ["ANALYSIS", "DEFAULT_TIMES", "NAME", "Draws", "Params", "cost", "realize", "sample", "schema", "warmup_params"]
+__all__ = ["ANALYSIS", "SUMMARY", "DEFAULT_TIMES", "NAME", "Draws", "Params", "cost", "realize", "sample", "schema", "warmup_params"]
 
 NAME = "boson_tebd"
+SUMMARY = "the boson_impurity model by TEBD on MPS (TeNPy) for large chains, with truncation error; paper 001"
 ANALYSIS = "impurity"
 DEFAULT_TIMES = {"start": 1.0, "stop": 200.0, "num": 20}
+#: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
+TIME_STEP = "dt"
 ORDERS = (1, 2, 4)
 
 

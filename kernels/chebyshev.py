@@ -4,8 +4,8 @@ Each ``A_c`` is a 0/1 pattern (CSR with unsigned 32-bit column indices and no
 values) shared by all entries of one amplitude class: an XXZ chain has one
 class (``J/2`` on every bond), a junction or ladder two. Keeping amplitudes
 per class rather than per entry saves a load and a multiply per non-zero,
-and unsigned indices spare Numba's negative-index checks: together about
-1.5x on the matrix-vector product.
+and unsigned indices spare Numba's negative-index checks (the gain is
+measured in benchmarks/bench_xxz.py and quoted in the README).
 
 .. math::
 
@@ -118,10 +118,9 @@ def bessel_j_sequence(x, n):
 
     ``J_{k-1} = (2k / x) J_k - J_{k+1}`` from an order well above ``max(n, x)``,
     normalized by ``J_0 + 2 sum_k J_2k = 1``: the whole sequence in O(n)
-    operations, about 100x faster than ``scipy.special.jv`` on an arange of
-    orders (which costs a few microseconds per order, and the jump unraveling
-    needs a fresh sequence per distinct step). Absolute error ~1e-16 against
-    mpmath at x = 200 (scipy's jv: 2e-15); tested against scipy to 1e-14.
+    operations instead of one special-function call per order (the jump
+    unraveling needs a fresh sequence per distinct step); tested against
+    scipy's jv to 1e-14.
     """
     out = np.zeros(n + 1)
     if x == 0.0:
@@ -222,7 +221,7 @@ def chebyshev_apply(psi, d, indptr, indices, amps, coeffs, w):
     ``a_0 psi + H~ b_1 - b_2``: K matrix-vector products, two scratch vectors
     (``w[0]``, ``w[1]``), and each pass streams one vector less than the
     forward recurrence. One amplitude class (a uniform hopping) takes a loop
-    with a scalar amplitude, about 20% faster than the loop over classes.
+    with a scalar amplitude instead of the loop over classes.
     """
     if amps.size == 1:
         _clenshaw_uniform(psi, d, indptr[0], indices, amps[0], coeffs, w[0], w[1])
@@ -231,8 +230,8 @@ def chebyshev_apply(psi, d, indptr, indices, amps, coeffs, w):
 
 
 # The two loops below are written out in full, with two accumulators per row:
-# Numba does not inline a row helper here (measured: 2x slower), and one
-# accumulator makes each row a chain of dependent additions.
+# Numba does not inline a row helper here, and one accumulator makes each row
+# a chain of dependent additions.
 
 
 @njit(nogil=True, cache=True)

@@ -52,6 +52,7 @@ from ._params import ParameterError, check_int, check_nonnegative, check_positiv
 from .chebyshev import ChebyshevPropagator, SparseHamiltonian
 
 __all__ = [
+    "SUMMARY",
     "ANALYSIS",
     "CONFIGS",
     "DEFAULT_TIMES",
@@ -72,6 +73,7 @@ __all__ = [
 ]
 
 NAME = "coupled_chains"
+SUMMARY = "localized chain + environment chain (junction or ladder): quench, M(t), fidelities; paper 000"
 ANALYSIS = "quench"
 DEFAULT_TIMES = {"start": 0.1, "stop": 50.0, "num": 40}
 CONFIGS = ("junction", "ladder")

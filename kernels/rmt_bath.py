@@ -44,6 +44,7 @@ from ._params import ParameterError, check_int, check_nonnegative, check_positiv
 from .spectral import eigenspaces, histogram, nearest_levels, require_nondegenerate, tie_tolerance
 
 __all__ = [
+    "SUMMARY",
     "ANALYSIS",
     "BATHS",
     "DEFAULT_TIMES",
@@ -62,6 +63,7 @@ __all__ = [
 ]
 
 NAME = "rmt_bath"
+SUMMARY = "GOE or local bath coupled to LIOMs: eigenstate IPRs D(O), G, hybridization; paper 004"
 DEFAULT_TIMES = None  # no sample times
 ANALYSIS = "ipr"
 BATHS = ("goe", "local", "none")

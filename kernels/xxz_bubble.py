@@ -46,6 +46,7 @@ from .spectral import DegenerateSpectrumError, histogram, nearest_levels, requir
 from .spin_basis import chain_bonds, exchange_pattern, ising_diagonal, sector_states, site_spins
 
 __all__ = [
+    "SUMMARY",
     "ANALYSIS",
     "BETA_PAPER",
     "DEFAULT_TIMES",
@@ -66,6 +67,7 @@ __all__ = [
 ]
 
 NAME = "xxz_bubble"
+SUMMARY = "XXZ ring closed through a GOE bubble: central eigenstates, gap ratio, purities, C(r); paper 002"
 DEFAULT_TIMES = None  # eigenstates: no sample times
 ANALYSIS = "bubble"
 METHODS = ("auto", "full", "shift_invert")
@@ -198,11 +200,11 @@ def memory_bytes(p: Params) -> int:
     """Peak memory of one realization (float64).
 
     Dense: H, its eigenvectors and LAPACK work. Shift-invert: the LU factors,
-    whose fill was measured (benchmarks/bench_bubble.py) at 1.97e7 entries
+    whose fill, calibrated on benchmarks/bench_bubble.py, was 1.97e7 entries
     (dim 13,728), 2.16e8 (51,480) and 9.09e8 (97,240): a power law whose
     exponent grows, 1.81 then 2.26, taken as 2.26 beyond 51,480. At 22 bytes
     per entry (values and indices of L and U and SuperLU's work space: whole
-    realizations peaked at 4.7 GB and 19.0 GB at the last two sizes), plus the
+    realizations' peak RSS in that benchmark), plus the
     Lanczos basis.
     """
     d = p.dim
@@ -214,7 +216,7 @@ def memory_bytes(p: Params) -> int:
 
 def cost(p: Params) -> float:
     """Relative work of one realization, for the progress bar's ETA (benchmark: dense ~ dim^3,
-    shift-invert ~ dim^2.4 with 4.6 s at 13,728 and ~100 s at 51,480)."""
+    shift-invert ~ dim^2.4, calibrated on benchmarks/bench_bubble.py)."""
     d = float(p.dim)
     return (d / 1000.0) ** 3 * 0.1 if p.solver() == "full" else (d / 13728.0) ** 2.4 * 4.6 + 0.02
 
@@ -322,7 +324,6 @@ def central_eigenpairs(H: sp.spmatrix, k: int, solver: str) -> tuple[np.ndarray,
     V : ndarray, shape (dim, k')
     centre : float
     """
-    dim = H.shape[0]
     if solver == "full":
         Hd = H.toarray()
         E_all = eigvalsh(Hd, check_finite=False)

@@ -14,8 +14,8 @@ application is below ``tol``; the kick is a phase per basis state. The
 noiseless reference ``|psi_0(t)>`` is evolved on the same fields, between
 sample times in long Chebyshev steps. With ``unraveling = "jumps"`` (the same
 noise-averaged channel, see :mod:`kernels._trajectory`) the noisy trajectory
-is evolved the same way, in long steps between jumps of Z_1: 4-5.5x faster
-per realization at gamma = 1, tau = 0.05, L = 12-16 (measured, README).
+is evolved the same way, in long steps between jumps of Z_1 (cheaper per
+realization: README, benchmarks/bench_xxz.py).
 
 Draws and observables are those of :mod:`kernels.anderson_trajectory`
 (same sampling order, so Delta = 0 reproduces that kernel on the same seed),
@@ -24,6 +24,7 @@ so the same front analysis and plots apply.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -36,6 +37,8 @@ from ._trajectory import Draws, NoisyTrajectoryParams, check_draws, observables,
 from .chebyshev import ChebyshevPropagator, SparseHamiltonian, chebyshev_apply
 
 __all__ = [
+    "SUMMARY",
+    "ANALYSIS",
     "DEFAULT_TIMES",
     "MAX_L",
     "NAME",
@@ -44,6 +47,7 @@ __all__ = [
     "Sector",
     "hamiltonian",
     "hopping_range",
+    "memory_bytes",
     "realize",
     "sample",
     "schema",
@@ -52,8 +56,12 @@ __all__ = [
 ]
 
 NAME = "xxz_trajectory"
+ANALYSIS = "front"
+SUMMARY = "noisy trajectory of the XXZ chain in the Neel S^z sector (Chebyshev propagator); paper 003"
 DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
-#: Largest chain: C(24, 12) = 2.7e6 states, ~0.5 GB per realization.
+#: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
+TIME_STEP = "tau"
+#: Largest chain: C(24, 12) = 2.7e6 states.
 MAX_L = 24
 
 
@@ -139,6 +147,16 @@ def hamiltonian(p: Params, h: np.ndarray) -> SparseHamiltonian:
     return SparseHamiltonian.from_patterns(
         s.spins @ h + p.J * p.Delta * s.zz, [s.hops], [0.5 * p.J], offdiag_range=(lo - margin, hi + margin)
     )
+
+
+def memory_bytes(p: Params) -> int:
+    """Peak memory of one realization: the sector (states, S^z of every site, the hop pattern), the state and
+    the Chebyshev work vectors, the noise sequence (8 bytes per step for kicks, 1 for jumps) and the process."""
+    dim = math.comb(p.L, p.L // 2)
+    sector_bytes = dim * (8 + 8 * p.L + 8 + 8 + 4 * (p.L - 1))
+    vectors = 16 * dim * 8
+    noise = int(p.steps[-1]) * (8 if p.unraveling == "kicks" else 1)
+    return int(sector_bytes + vectors + noise + 8 * 4 * len(p.times) * p.L + 150 * 2**20)
 
 
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:

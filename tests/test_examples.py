@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ensemble import MemoryStore, load_spec, parse_spec, run
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.toml"))
 

@@ -13,7 +13,7 @@ import pytest
 
 from ensemble import MemoryStore, parse_spec, run
 from kernels import anderson_trajectory as k
-from tests.kernels.test_anderson_trajectory import exact_channel, max_deviation_in_sigma
+from tests.references import exact_channel, max_deviation_in_sigma
 
 SPEC = """
 kernel = "anderson_trajectory"

@@ -17,7 +17,7 @@ from ensemble.seeding import realization_rng
 from ensemble.tasks import plan, run_task
 from kernels import anderson_trajectory as k
 from tests.ensemble.faulty_kernel import SPEC as FAULTY_SPEC
-from tests.conftest import assert_tables_identical, read_tables, small_spec
+from tests.helpers import assert_tables_identical, read_tables, small_spec
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ensemble import MemoryStore, parse_spec, run
-from tests.conftest import assert_tables_identical, read_tables, run_cli, small_spec
+from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 pytestmark = pytest.mark.cluster

@@ -11,7 +11,7 @@ import pytest
 
 from ensemble import DirectoryStore, MemoryStore, open_run_dir, parse_spec, run
 from ensemble.query import query
-from tests.conftest import assert_tables_identical, read_tables, run_cli, small_spec
+from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
 
 @pytest.fixture(scope="module")
@@ -146,12 +146,12 @@ def test_cli_shows_a_progress_bar_with_rate_and_eta(tmp_path):
 
 
 def test_plot_writes_all_four_figures_for_an_L_W_sweep(tmp_path):
-    from ensemble.plot import plot_run
+    from ensemble.runs import write_figures
 
     spec = small_spec(L=8, stop=200.0).replace("W = [2.0, 6.0]", "W = [1.0, 3.0]\nL = [6, 8]").replace("L = 8\n", "", 1)
     exp = parse_spec(spec.replace("kernel = \"anderson_trajectory\"", "kernel = \"xxz_trajectory\""))
     run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
-    names = sorted(p.name for p in plot_run(tmp_path / "run"))
+    names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fig2_imbalance.png", "fig3_threshold_time.png", "fig4_front.png", "fig5_L_Ir.png"]
 
 

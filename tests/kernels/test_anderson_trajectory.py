@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import math
-from functools import reduce
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from scipy.special import j0
 from kernels import anderson_trajectory as k
 from kernels._params import ParameterError
 from kernels._trajectory import jump_probability
+from tests.references import SP, SZ, exact_channel, max_deviation_in_sigma, neel, site_op
 
 
 def draws(p: k.Params, seed: int) -> k.Draws:
@@ -30,14 +30,6 @@ def draws(p: k.Params, seed: int) -> k.Draws:
 
 # -- exact many-body reference, written without the kernel's machinery -------------------------
 
-SZ = np.diag([0.5, -0.5])
-SP = np.array([[0.0, 1.0], [0.0, 0.0]])  # S^+ with |up> = (1, 0)
-
-
-def site_op(op, j, L):
-    return reduce(np.kron, [op if i == j else np.eye(2) for i in range(L)])
-
-
 def xx_chain(h, J):
     L = len(h)
     H = sum(h[j] * site_op(SZ, j, L) for j in range(L))
@@ -45,11 +37,6 @@ def xx_chain(h, J):
         hop = site_op(SP, j, L) @ site_op(SP.T, j + 1, L)
         H = H + 0.5 * J * (hop + hop.T)  # SxSx + SySy = (S+S- + S-S+)/2
     return H
-
-
-def neel(L):
-    up, down = np.array([1.0, 0.0]), np.array([0.0, 1.0])
-    return reduce(np.kron, [up if j % 2 == 0 else down for j in range(L)]).astype(complex)
 
 
 def many_body(p: k.Params, d: k.Draws):
@@ -136,37 +123,12 @@ def test_large_chain_conserves_particle_number():
 # -- exact noise average (statistical, with a negative control) ------------------------------------
 
 
-def exact_channel(p: k.Params, h: np.ndarray, rate: float) -> np.ndarray:
-    """Noise-averaged <S^z_j> at the sample times, from the correlation matrix G = W W^dag.
-
-    One step: G <- U G U^dag, then the kick averaged over eta ~ N(0, tau):
-    G_1j, G_j1 (j != 1) gain a factor E[exp(-+i gamma eta)] = exp(-rate tau), with
-    rate = gamma^2 / 2 for the protocol of Eq. (4).
-    """
-    Q = k.single_particle_hamiltonian(h, p.J)
-    U = expm(-1j * p.tau * Q)
-    G = np.diag([1.0 if j % 2 == 0 else 0.0 for j in range(p.L)]).astype(complex)
-    damp = np.ones((p.L, p.L))
-    damp[0, 1:] = damp[1:, 0] = math.exp(-rate * p.tau)
-    out, steps = [], list(p.steps)
-    for n in range(1, steps[-1] + 1):
-        G = damp * (U @ G @ U.conj().T)
-        if n in steps:
-            out.append(np.diag(G).real - 0.5)
-    return np.array(out)
-
-
 def trajectory_average(p: k.Params, h: np.ndarray, n: int, seed: int):
     rng = np.random.default_rng(seed)
     samples = np.array(
         [k.realize(p, k.Draws(h=h, eta=rng.normal(0.0, math.sqrt(p.tau), p.steps[-1])))["Szg"] for _ in range(n)]
     )
     return samples.mean(axis=0), samples.std(axis=0, ddof=1) / math.sqrt(n)
-
-
-def max_deviation_in_sigma(mean, sem, exact):
-    ok = sem > 1e-12
-    return np.max(np.abs(mean - exact)[ok] / sem[ok])
 
 
 def test_trajectory_average_equals_exact_dephasing_channel():

@@ -18,7 +18,7 @@ import pytest
 
 from kernels import rmt_bath as k
 from kernels._params import ParameterError
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 X = np.array([[0.0, 1.0], [1.0, 0.0]])
 Z = np.diag([1.0, -1.0])

@@ -24,7 +24,7 @@ from kernels import xxz_exact as ex
 from kernels import xxz_trajectory as x
 from kernels._params import ParameterError
 from kernels.chebyshev import ChebyshevPropagator, SparseHamiltonian, bessel_j_sequence
-from tests.kernels.test_anderson_trajectory import SP, SZ, exact_channel, max_deviation_in_sigma, neel, site_op
+from tests.references import SP, SZ, exact_channel, max_deviation_in_sigma, neel, site_op
 
 
 def xxz_full(h, J, Delta):

@@ -1,0 +1,127 @@
+"""The Dask executor: tasks submitted to a Dask client, a bounded window in flight, results streamed back.
+
+It follows the engine's executor protocol (:class:`ensemble.executors.Executor`),
+on any client: a local cluster of processes, an existing scheduler, or
+SLURM/PBS jobs. The result of a run never depends on it: results are merged
+in block order by the store, not in completion order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+
+from distributed import Client, WorkerPlugin, as_completed
+
+from ensemble.executors import warmup
+
+__all__ = ["DaskExecutor", "WarmKernel"]
+
+
+class WarmKernel(WorkerPlugin):
+    """Load a kernel's compiled code on every worker, including workers that join later.
+
+    ``setup`` runs on each worker when the plugin is registered and on every
+    worker that starts afterwards (adaptive HPC jobs), before it is given
+    batches: no worker compiles inside a batch, and workers on one node load
+    the cache the first of them wrote.
+    """
+
+    def __init__(self, module: str):
+        self.module = module
+        self.name = f"ensemble-warm-{module}"
+
+    def setup(self, worker):
+        warmup(self.module)
+
+
+class DaskExecutor:
+    """Run tasks on a Dask cluster through ``client``.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    window : int, optional
+        Futures in flight at once (default: 4 per worker thread). The driver
+        never holds more, whatever the number of tasks.
+    max_workers : int, optional
+        Workers an adaptive cluster can grow to (default: those connected now).
+    owns : object, optional
+        A cluster to close with the executor (for clusters it started).
+    worker_memory : int, optional
+        Bytes per worker, when the workers do not report a limit (jobs not yet started).
+    """
+
+    def __init__(
+        self, client: Client, window: int | None = None, owns=None, max_workers: int | None = None,
+        worker_memory: int | None = None,
+    ):  # fmt: skip
+        self.client = client
+        self._worker_memory = worker_memory
+        self.name = getattr(owns, "ensemble_name", None) or (
+            "local Dask cluster" if owns is not None else f"Dask scheduler {client.scheduler.address}"
+        )
+        self.workers = max_workers or max(1, sum(client.nthreads().values()))
+        self.window = window or 4 * self.workers
+        self._owns = owns
+        self._token = uuid.uuid4().hex[:8]
+
+    @property
+    def memory_per_worker(self) -> int | None:
+        """Smallest memory limit of a worker (bytes), or None if the workers set none."""
+        if self._worker_memory:
+            return self._worker_memory
+        limits = [w.get("memory_limit") for w in self.client.scheduler_info()["workers"].values()]
+        limits = [m for m in limits if m]
+        return min(limits) if limits else None
+
+    @property
+    def dashboard(self) -> str | None:
+        """Address of the Dask dashboard, if the scheduler serves one."""
+        try:
+            return self.client.dashboard_link
+        except Exception:  # no bokeh on the scheduler, or no HTTP server
+            return None
+
+    def warm(self, module: str) -> None:
+        """Compile once here (filling the on-disk cache), then load it on every worker, present and future."""
+        warmup(module, check_cache=True)
+        self.client.register_plugin(WarmKernel(module))
+
+    def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
+        it = iter(tasks)
+        pending: dict[str, tuple[object, object]] = {}
+        ac = as_completed()
+
+        def submit(task) -> None:
+            fut = self.client.submit(fn, task, key=f"{task.kernel}-{task.name}-{self._token}")
+            pending[fut.key] = (task, fut)
+            ac.add(fut)
+
+        for task in it:
+            submit(task)
+            if len(pending) >= self.window:
+                break
+        try:
+            for fut in ac:
+                task, _ = pending.pop(fut.key)
+                result = fut.result()  # re-raises a task's error here, with its traceback
+                fut.release()
+                yield task, result
+                nxt = next(it, None)
+                if nxt is not None:
+                    submit(nxt)
+        finally:
+            if pending:
+                self.client.cancel([f for _, f in pending.values()])
+
+    def close(self) -> None:
+        self.client.close()
+        if self._owns is not None:
+            self._owns.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,194 @@
+"""HPC batch systems through dask-jobqueue: what every backend shares.
+
+Each batch system is one short module (:mod:`cluster.slurm`,
+:mod:`cluster.pbs`) defining a :class:`Backend` whose class attributes hold
+what differs (the dask-jobqueue cluster class, the command that checks the
+controller answers). A :class:`JobConfig` is read from
+``cluster/jobqueue.yaml`` (documented defaults), optionally a user's YAML
+file, and command-line overrides, and validated before anything is
+submitted. :func:`job_cluster` turns it into that backend's cluster, which
+
+* runs one single-threaded worker process per core (``processes = cores``),
+* exports ``NUMBA_NUM_THREADS=1`` and the BLAS thread variables, and a
+  node-local ``NUMBA_CACHE_DIR`` (no cache races on shared filesystems),
+* gives workers a lifetime shorter than the walltime, so they retire and
+  their tasks move elsewhere before the batch system kills the job,
+* scales adaptively between ``min_jobs`` and ``max_jobs``.
+
+:func:`job_script` renders the batch script as text, without submitting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ensemble.errors import did_you_mean
+
+from .errors import ClusterConfigError
+from .local import WORKER_ENV
+
+__all__ = ["BACKENDS", "DEFAULTS", "Backend", "JobConfig", "job_cluster", "job_script", "load_job_config"]
+
+DEFAULTS = Path(__file__).with_name("jobqueue.yaml")
+
+
+class Backend:
+    """A batch system: subclasses set the class attributes (see cluster/slurm.py, cluster/pbs.py).
+
+    Attributes
+    ----------
+    name : str
+        As in ``--cluster NAME`` and the sections of jobqueue.yaml.
+    cluster_class : str
+        The dask-jobqueue class that submits the jobs.
+    probe : tuple of str
+        A command that succeeds only when the batch system's controller answers.
+    """
+
+    name: str = ""
+    cluster_class: str = ""
+    probe: tuple[str, ...] = ()
+
+    def cluster_type(self):
+        import dask_jobqueue
+
+        return getattr(dask_jobqueue, self.cluster_class)
+
+
+#: name -> backend; filled by the backend modules
+BACKENDS: dict[str, Backend] = {}
+
+
+def register(backend: type[Backend]) -> type[Backend]:
+    BACKENDS[backend.name] = backend()
+    return backend
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Resources of the batch jobs that host the workers (see cluster/jobqueue.yaml)."""
+
+    kind: str
+    cores: int = 4
+    memory: str = "8GiB"
+    walltime: str = "02:00:00"
+    queue: str | None = None
+    account: str | None = None
+    job_prologue: tuple[str, ...] = ()
+    worker_lifetime: str | None = None
+    lifetime_stagger: str = "4m"
+    min_jobs: int = 0
+    max_jobs: int = 10
+    interface: str | None = None
+    local_directory: str | None = None
+    numba_cache_dir: str | None = None
+    log_directory: str | None = None
+    extra_directives: tuple[str, ...] = field(default=())
+
+    @property
+    def walltime_seconds(self) -> int:
+        return parse_walltime(self.walltime)
+
+    @property
+    def lifetime(self) -> str:
+        """Worker lifetime: as given, else walltime minus 10 minutes (or 80% of a short walltime)."""
+        if self.worker_lifetime:
+            return self.worker_lifetime
+        w = self.walltime_seconds
+        return f"{max(60, w - 600 if w > 1800 else int(0.8 * w)) // 60}m"
+
+
+def parse_walltime(text: str) -> int:
+    """Seconds of a walltime ``[D-]HH:MM:SS`` (or ``MM:SS``)."""
+    m = re.fullmatch(r"(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)", str(text).strip())
+    if not m:
+        raise ClusterConfigError("walltime", text, 'HH:MM:SS or D-HH:MM:SS, e.g. walltime: "02:00:00"')
+    d, h, mi, s = (int(x) if x else 0 for x in m.groups())
+    return ((d * 24 + h) * 60 + mi) * 60 + s
+
+
+def load_job_config(kind: str, path: str | Path | None = None, overrides: dict | None = None) -> JobConfig:
+    """Defaults, then the user's YAML file, then command-line overrides; validated."""
+    if kind not in BACKENDS:
+        raise ClusterConfigError("--cluster", kind, f"one of {', '.join(BACKENDS)}")
+    values = _section(DEFAULTS, kind)
+    if path is not None:
+        values.update(_section(Path(path), kind))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return _validate(kind, values)
+
+
+def _section(path: Path, kind: str) -> dict:
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ClusterConfigError("--cluster-config", str(path), f"a readable YAML file ({e})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get(kind, {}), dict):
+        raise ClusterConfigError(f"{path}:{kind}", doc.get(kind) if isinstance(doc, dict) else doc, f"a mapping under '{kind}:'")
+    return dict(doc.get(kind) or {})
+
+
+def _validate(kind: str, values: dict) -> JobConfig:
+    names = [f.name for f in dataclasses.fields(JobConfig) if f.name != "kind"]
+    for k in values:
+        if k not in names:
+            raise ClusterConfigError(f"{kind}.{k}", values[k], f"{did_you_mean(k, names)}known keys: {', '.join(names)}")
+    for k in ("cores", "min_jobs", "max_jobs"):
+        v = values.get(k)
+        if isinstance(v, bool) or not isinstance(v, int) or v < (1 if k == "cores" else 0):
+            raise ClusterConfigError(f"{kind}.{k}", v, "an integer >= " + ("1" if k == "cores" else "0"))
+    if values["max_jobs"] < max(1, values["min_jobs"]):
+        raise ClusterConfigError(f"{kind}.max_jobs", values["max_jobs"], f"an integer >= max(1, min_jobs = {values['min_jobs']})")
+    parse_walltime(values["walltime"])
+    for k in ("job_prologue", "extra_directives"):
+        v = values.get(k) or []
+        if isinstance(v, str) or not all(isinstance(x, str) for x in v):
+            raise ClusterConfigError(f"{kind}.{k}", v, "a list of strings")
+        values[k] = tuple(v)
+    return JobConfig(kind=kind, **values)
+
+
+def _job_kwargs(cfg: JobConfig) -> dict:
+    prologue = [f"export {k}={v}" for k, v in WORKER_ENV.items()]
+    if cfg.numba_cache_dir:
+        prologue += [f'export NUMBA_CACHE_DIR="{cfg.numba_cache_dir}"', 'mkdir -p "$NUMBA_CACHE_DIR"']
+    prologue += list(cfg.job_prologue)
+    return dict(
+        cores=cfg.cores,
+        processes=cfg.cores,  # one thread per worker process: Numba kernels are single-threaded
+        memory=cfg.memory,
+        walltime=cfg.walltime,
+        queue=cfg.queue,
+        account=cfg.account,
+        interface=cfg.interface,
+        local_directory=cfg.local_directory or "${TMPDIR:-/tmp}",
+        log_directory=cfg.log_directory,
+        job_script_prologue=prologue,
+        job_extra_directives=list(cfg.extra_directives),
+        worker_extra_args=["--lifetime", cfg.lifetime, "--lifetime-stagger", cfg.lifetime_stagger],
+        python=sys.executable,
+        scheduler_options={"dashboard_address": ":0", **({"interface": cfg.interface} if cfg.interface else {})},
+    )
+
+
+def job_cluster(cfg: JobConfig):
+    """A started dask-jobqueue cluster scaling adaptively between min_jobs and max_jobs."""
+    cluster = BACKENDS[cfg.kind].cluster_type()(**_job_kwargs(cfg))
+    cluster.adapt(minimum_jobs=cfg.min_jobs, maximum_jobs=cfg.max_jobs)
+    cluster.ensemble_name = f"{cfg.kind.upper()} jobs ({cfg.min_jobs}-{cfg.max_jobs} x {cfg.cores} cores)"
+    return cluster
+
+
+def job_script(cfg: JobConfig) -> str:
+    """The batch script the cluster would submit (its scheduler starts and stops here)."""
+    cluster = BACKENDS[cfg.kind].cluster_type()(**_job_kwargs(cfg))
+    try:
+        return cluster.job_script()
+    finally:
+        cluster.close()

@@ -1,0 +1,14 @@
+"""SLURM: workers in sbatch jobs through dask-jobqueue's SLURMCluster."""
+
+from __future__ import annotations
+
+from .jobs import Backend, register
+
+__all__ = ["Slurm"]
+
+
+@register
+class Slurm(Backend):
+    name = "slurm"
+    cluster_class = "SLURMCluster"
+    probe = ("scontrol", "ping")

@@ -1,0 +1,204 @@
+"""Figures of paper 002 from a run's tables (xxz_bubble kernel).
+
+* ``fig2_gap_ratio``: mean r vs W per L, with bubble (left) and without (right), GOE and
+  Poisson lines; inset: the L / L' crossings vs 1/L;
+* ``fig3_purity``: purity vs distance from the bubble per W at the largest L, with the
+  bubble-less L + 2 band (site average +- error);
+* ``fig4_purity_vs_L``: purity at distance 5 (or the largest that every L has) vs L per W;
+* ``fig5_correlation``: C(r) per W, solid with bubble (largest L), dashed without (L + 2);
+* ``fig7_magnetization``: distributions of m = 2<S^z_i> per distance, with (colours) and
+  without (black) bubble, one panel per W (up to four);
+* ``fig9_delta``: gamma_XXZ - gamma_i with the fits delta_0 + A e^(-i/xi) and the fitted
+  avalanche model of Eq. (6) (dotted); lower panel delta_0 vs W per L.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .analysis import R_GOE, R_POISSON, avalanche_purity
+
+__all__ = ["figures"]
+
+
+def figures(exp, tables) -> dict:
+    import matplotlib.pyplot as plt
+
+    summary, fits = tables["summary"], tables["fits"]
+    made = {
+        "fig2_gap_ratio": _fig2(plt, fits),
+        "fig3_purity": _fig3(plt, summary, fits),
+        "fig4_purity_vs_L": _fig4(plt, summary),
+        "fig5_correlation": _fig5(plt, summary),
+        "fig7_magnetization": _fig7(plt, summary),
+        "fig9_delta": _fig9(plt, summary, fits),
+    }
+    return {name: fig for name, fig in made.items() if fig is not None}
+
+
+def _kind(fits, name):
+    return fits[fits["fit"] == name] if "fit" in fits else fits.iloc[0:0]
+
+
+def _fig2(plt, fits):
+    pts = _kind(fits, "bubble_point")
+    if pts.empty or pts.W.nunique() < 2:
+        return None
+    cross = _kind(fits, "gap_crossing")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, bubble in zip(axes, (True, False)):
+        sel = pts[(pts.n_goe > 0) == bubble]
+        for i, (L, g) in enumerate(sel.groupby("L")):
+            g = g.sort_values("W")
+            ax.errorbar(g.W, g.r_mean, yerr=g.r_mean_err, fmt="o-", ms=3, color=f"C{i}", label=f"L = {L}")
+        ax.axhline(R_GOE, color="k", ls="--", lw=0.8)
+        ax.axhline(R_POISSON, color="k", ls=":", lw=0.8)
+        ax.set_xlabel("W")
+        ax.set_title("chain + bubble" if bubble else "chain without bubble")
+        if len(sel):
+            ax.legend(fontsize=7, loc="upper right")
+        c = cross[((cross.n_goe > 0) == bubble) & np.isfinite(cross.W_cross)] if len(cross) else cross
+        if len(c):
+            ins = ax.inset_axes([0.12, 0.1, 0.35, 0.35])
+            ins.errorbar(1.0 / c.L_a, c.W_cross, yerr=c.W_cross_err, fmt="s", ms=3)
+            ins.set_xlabel("1/L", fontsize=7)
+            ins.set_ylabel("W cross", fontsize=7)
+            ins.tick_params(labelsize=6)
+    axes[0].set_ylabel("mean gap ratio r")
+    return fig
+
+
+def _refs(fits, L, W):
+    pts = _kind(fits, "bubble_point")
+    return pts[(pts.n_goe == 0) & (pts.L == L + 2) & (pts.W == W)]
+
+
+def _fig3(plt, summary, fits):
+    gd = summary[(summary.observable == "gamma_dist") & (summary.n_goe > 0)]
+    if gd.empty:
+        return None
+    L = gd.L.max()
+    gd = gd[gd.L == L]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for i, (W, g) in enumerate(gd.groupby("W")):
+        g = g.sort_values("dist")
+        ax.errorbar(g.dist, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"W = {W}")
+        ref = _refs(fits, L, W)
+        if len(ref):
+            m, e = float(ref.gamma_avg.iloc[0]), float(ref.gamma_avg_err.iloc[0])
+            ax.axhspan(m - e, m + e, color=f"C{i}", alpha=0.25, lw=0)
+    ax.set_xlabel("distance i from the bubble")
+    ax.set_ylabel("purity gamma_i")
+    ax.set_title(f"L = {L} with bubble; bands: no bubble, L + 2 = {L + 2}")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _fig4(plt, summary):
+    gd = summary[summary.observable == "gamma_dist"]
+    if gd.empty or gd.L.nunique() < 2:
+        return None
+    d = int(min(5, gd.groupby("L").dist.max().min()))  # one distance that every L has
+    gd = gd[gd.dist == d]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, bubble in zip(axes, (True, False)):
+        sel = gd[(gd.n_goe > 0) == bubble]
+        for i, (W, g) in enumerate(sel.groupby("W")):
+            g = g.sort_values("L")
+            ax.errorbar(g.L, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"W = {W}")
+        ax.set_xlabel("L")
+        ax.set_title("with bubble" if bubble else "without bubble")
+        if len(sel):
+            ax.legend(fontsize=7)
+    axes[0].set_ylabel(f"purity at distance {d}")
+    return fig
+
+
+def _fig5(plt, summary):
+    C = summary[summary.observable == "C"]
+    if C.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    bub = C[C.n_goe > 0]
+    L = bub.L.max() if len(bub) else None
+    for i, W in enumerate(sorted(C.W.unique())):
+        for sel, ls, lab in ((bub[bub.L == L] if L else bub, "-", "bubble, L = {L}"),
+                             (C[(C.n_goe == 0) & (C.L == (L + 2 if L else C.L.max()))], "--", "no bubble, L = {L}")):  # fmt: skip
+            g = sel[sel.W == W].sort_values("site")
+            if g.empty:
+                continue
+            g = g[g.site <= g.L.iloc[0] // 2]
+            ax.errorbar(g.site, g["mean"], yerr=g["sem"], fmt="o" + ls, ms=3, color=f"C{i}",
+                        label=f"W = {W}, " + lab.format(L=g.L.iloc[0]))  # fmt: skip
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("r")
+    ax.set_ylabel("C(r)")
+    ax.legend(fontsize=6)
+    return fig
+
+
+def _fig7(plt, summary):
+    h = summary[summary.observable == "mag_hist"]
+    if h.empty:
+        return None
+    bub = h[h.n_goe > 0]
+    L = bub.L.max() if len(bub) else h.L.max()
+    Ws = sorted(h.W.unique())
+    Ws = [Ws[int(round(j))] for j in np.linspace(0, len(Ws) - 1, min(4, len(Ws)))]
+    fig, axes = plt.subplots(1, len(Ws), figsize=(3.2 * len(Ws), 3.4), squeeze=False)
+    for ax, W in zip(axes[0], Ws):
+        b = bub[(bub.L == L) & (bub.W == W)]
+        for j, (d, g) in enumerate(b.groupby("dist")):
+            ax.plot(g.m, g["mean"], color=plt.cm.viridis(j / max(1, b.dist.nunique() - 1)), lw=1, label=f"i = {d}")
+        ref = h[(h.n_goe == 0) & (h.L == L + 2) & (h.W == W)]
+        if len(ref):
+            r = ref.groupby("m")["mean"].mean()
+            ax.plot(r.index, r.values, color="k", lw=1.2, label="no bubble (all sites)")
+        ax.set_yscale("log")
+        ax.set_xlabel("2 <S^z_i>")
+        ax.set_title(f"W = {W}, L = {L}")
+    axes[0][0].set_ylabel("density")
+    axes[0][0].legend(fontsize=6)
+    return fig
+
+
+def _fig9(plt, summary, fits):
+    shift = _kind(fits, "purity_shift")
+    if shift.empty:
+        return None
+    model = _kind(fits, "avalanche_model")
+    L = shift.L.max()
+    fig, (a, b) = plt.subplots(2, 1, figsize=(6, 7))
+    gd = summary[(summary.observable == "gamma_dist") & (summary.n_goe > 0) & (summary.L == L)]
+    for i, row in enumerate(shift[shift.L == L].sort_values("W").itertuples()):
+        g = gd[gd.W == row.W].sort_values("dist")
+        for k in ("n_goe", "beta", "g", "Delta", "J"):
+            g = g[g[k] == getattr(row, k)]
+        if g.empty:
+            continue
+        x = g.dist.to_numpy(float)
+        a.errorbar(x, row.gamma_xxz - g["mean"], yerr=np.hypot(g["sem"], row.gamma_xxz_err), fmt="o", ms=3,
+                   color=f"C{i}", label=f"W = {row.W}")  # fmt: skip
+        xs = np.linspace(0, x.max(), 100)
+        if math.isfinite(row.fit_xi):
+            a.plot(xs, row.delta_0 + row.fit_A * np.exp(-xs / row.fit_xi), "--", color=f"C{i}", lw=1)
+        m = model[(model.L == L) & (model.W == row.W)]
+        if len(m) and m.iloc[0].get("status") == "ok":
+            mm = m.iloc[0]
+            a.plot(xs, row.gamma_xxz - avalanche_purity(xs, mm.xi, mm.p, row.gamma_xxz, row.n_goe, L), ":",
+                   color=f"C{i}", lw=1)  # fmt: skip
+    a.axhline(0, color="k", lw=0.5)
+    a.set_xlabel("distance i")
+    a.set_ylabel("gamma_XXZ - gamma_i")
+    a.set_title(f"L = {L}: fits delta_0 + A e^(-i/xi) (dashed), Eq. (6) (dotted)")
+    a.legend(fontsize=7)
+    for i, (Lq, g) in enumerate(shift.groupby("L")):
+        g = g.sort_values("W")
+        b.errorbar(g.W, g.delta_0, yerr=g.delta_0_err, fmt="o-", ms=3, color=f"C{i}", label=f"L = {Lq}")
+    b.axhline(0, color="k", lw=0.5)
+    b.set_xlabel("W")
+    b.set_ylabel("delta_0")
+    b.legend(fontsize=7)
+    return fig

@@ -1,0 +1,195 @@
+"""Figures of paper 003 from a run's tables (matplotlib figures; the caller writes or shows them).
+
+* ``fig2_imbalance``: I0, Ig and Ir vs t at the largest L (Fig. 2);
+* ``fig3_threshold_time``: t~ vs W per L and vs L per W, with the Eq. (9) fit (Fig. 3);
+* ``fig4_front``: h(t) vs t (log axis) at the largest L with the fitted A ln t + B,
+  and an inset of 1/A vs W per L with the bound 2 ln 4 (Fig. 4);
+* ``fig5_L_Ir``: L Ir(t) vs t for each L, one panel per W (Fig. 5).
+
+Figures that need a sweep the run does not have (e.g. Fig. 3 without a W
+sweep) are left out.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ...display import format_value, label
+from .analysis import AVALANCHE_BOUND
+
+__all__ = ["figures"]
+
+
+def figures(exp, tables) -> dict:
+    import matplotlib.pyplot as plt
+
+    ctx = _Context(plt, exp, tables["summary"], tables["fits"])
+    made = {name: f(ctx) for name, f in (("fig2_imbalance", _fig2), ("fig3_threshold_time", _fig3),
+                                        ("fig4_front", _fig4), ("fig5_L_Ir", _fig5))}  # fmt: skip
+    return {name: fig for name, fig in made.items() if fig is not None}
+
+
+class _Context:
+    def __init__(self, plt, exp, summary, fits):
+        self.plt, self.summary, self.fits = plt, summary, fits
+        self.params = exp.params_names
+        self.swept = exp.swept_names
+        self.L_max = summary["L"].max() if "L" in summary else None
+
+    def series(self, observable: str, **where) -> pd.DataFrame:
+        s = self.summary[self.summary.observable == observable]
+        for k, v in where.items():
+            s = s[s[k] == v]
+        return s.sort_values("t")
+
+    def point_fits(self, kind: str) -> pd.DataFrame:
+        return self.fits[self.fits["fit"] == kind] if "fit" in self.fits else self.fits.iloc[0:0]
+
+    def label(self, row, exclude=()) -> str:
+        return label(row, [k for k in self.swept if k not in exclude])
+
+    def points(self, **where) -> pd.DataFrame:
+        pts = self.summary[self.params].drop_duplicates()
+        for k, v in where.items():
+            pts = pts[pts[k] == v]
+        return pts
+
+
+def _at_largest_L(ctx) -> dict:
+    return {"L": ctx.L_max} if "L" in ctx.swept else {}
+
+
+def _fig2(ctx):
+    fig, axes = ctx.plt.subplots(1, 2, figsize=(10, 4))
+    where = _at_largest_L(ctx)
+    for i, (_, pt) in enumerate(ctx.points(**where).iterrows()):
+        sel = {k: pt[k] for k in ctx.params}
+        color = f"C{i % 10}"
+        for name, ls in (("I0", "-"), ("Ig", "--")):
+            d = ctx.series(name, **sel)
+            axes[0].plot(d.t, d["mean"], ls, color=color, label=ctx.label(pt) if ls == "-" else None)
+        d = ctx.series("Ir", **sel)
+        axes[1].errorbar(d.t, d["mean"], yerr=d["sem"], fmt=".-", color=color, label=ctx.label(pt))
+    r_th = ctx.point_fits("threshold_time")["r_th"]
+    if len(r_th):
+        axes[1].axhline(r_th.iloc[0], color="k", ls=":", lw=1, label=f"r_th = {r_th.iloc[0]:g}")
+    suffix = f" (L = {ctx.L_max})" if where else ""
+    axes[0].set_title("I0 (solid), Ig (dashed)" + suffix)
+    axes[1].set_title("Ir = (I0 - Ig) / I0" + suffix)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("t")
+        ax.legend(fontsize=7)
+    return fig
+
+
+def _fig3(ctx):
+    thr = ctx.point_fits("threshold_time")
+    if not {"L", "W"} <= set(ctx.params) or not len(thr) or thr["t_tilde"].notna().sum() < 2:
+        return None
+    thr = thr[thr["t_tilde"].notna()]
+    scaling = ctx.point_fits("threshold_scaling")
+    scaling = scaling[scaling["status"] == "fitted"] if len(scaling) else scaling
+    # one Eq. (9) fit per group of the other swept parameters (e.g. gamma, unraveling): markers per group
+    others = [k for k in ctx.swept if k not in ("L", "W") and k in thr.columns]
+    fig, axes = ctx.plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, (x, by) in zip(axes, (("W", "L"), ("L", "W"))):
+        for i, (key, g) in enumerate(thr.groupby([by] + others, sort=True)):
+            val, rest = key[0], dict(zip(others, key[1:]))
+            g = g.sort_values(x)
+            color = f"C{i % 10}"
+            yerr = np.vstack([g.t_tilde - g.t_tilde * np.exp(-g.ln_t_tilde_err), g.t_tilde * np.exp(g.ln_t_tilde_err) - g.t_tilde])
+            text = ", ".join([f"{by} = {format_value(val)}"] + [f"{k} = {format_value(v)}" for k, v in rest.items()])
+            ax.errorbar(g[x], g.t_tilde, yerr=yerr, fmt="o", color=color, label=text)
+            fit = _matching(scaling, rest)
+            if fit is not None:
+                xx = np.linspace(g[x].min(), g[x].max(), 50)
+                ax.plot(xx, np.exp(fit.alpha * xx * val + fit.c), "-", color=color, lw=1)
+        ax.set_yscale("log")
+        ax.set_xlabel(x)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("t~")
+    titles = []
+    for _, fit in scaling.iterrows():
+        which = ", ".join(f"{k} = {format_value(fit[k])}" for k in others)
+        titles.append(f"{which + ': ' if which else ''}alpha = {fit.alpha:.4f} +- {fit.alpha_err:.4f}, W~ = {fit.W_tilde:.2f} +- {fit.W_tilde_err:.2f}")
+    if titles:
+        fig.suptitle("ln t~ = alpha L W + c; " + "; ".join(titles), fontsize=8)
+    return fig
+
+
+def _matching(rows: pd.DataFrame, where: dict):
+    """The one row of ``rows`` whose columns equal ``where`` (None if there is none)."""
+    for k, v in where.items():
+        if k not in rows:
+            return None
+        rows = rows[rows[k] == v]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _fig4(ctx):
+    front = ctx.point_fits("front")
+    if not len(front):
+        return None
+    fig, ax = ctx.plt.subplots(figsize=(7, 5))
+    where = _at_largest_L(ctx)
+    rows = front[front["L"] == ctx.L_max] if where else front
+    lo, hi = np.inf, -np.inf
+    for i, (_, fit) in enumerate(rows.iterrows()):
+        h = ctx.series("h", **{k: fit[k] for k in ctx.params})
+        color = f"C{i % 10}"
+        ax.errorbar(h.t, h["mean"], yerr=h["sem"], fmt="o", ms=3, color=color, label=ctx.label(fit, exclude=where))
+        lo, hi = min(lo, h["mean"].min()), max(hi, h["mean"].quantile(0.97))
+        if np.isfinite(fit.A):
+            tt = np.geomspace(fit.t_start, fit.t_stop, 50)
+            ax.plot(tt, fit.A * np.log(tt) + fit.B, "-", color=color, lw=2)
+    ax.set_xscale("log")
+    ax.set_xlabel("t")
+    ax.set_ylabel("h(t)" + (f" (L = {ctx.L_max})" if where else ""))
+    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+        # by the means, not the error bars: at early times h is a ratio of two
+        # vanishing sums and its error bars are huge
+        ax.set_ylim(lo - 0.1 * (hi - lo), hi + 2.2 * (hi - lo))
+    ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.36), fontsize=8)
+    if "W" in ctx.params and front["W"].nunique() > 1:
+        inset = ax.inset_axes([0.09, 0.58, 0.36, 0.36])
+        by = [k for k in ctx.swept if k != "W" and k in front.columns]  # one curve per L (and other swept values)
+        groups = front.groupby(by, sort=True) if by else [(None, front)]
+        for i, (key, g) in enumerate(groups):
+            g = g.sort_values("W")
+            label = ctx.label(g.iloc[0], exclude=("W",)) if by else None
+            inset.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=3, color=f"C{i % 10}" if by else "k", label=label)
+        inset.axhline(AVALANCHE_BOUND, color="r", ls="--", lw=1, label="2 ln 4")
+        top = front.invA[np.isfinite(front.invA) & (front.invA > 0)]
+        if len(top):
+            inset.set_ylim(0, 1.3 * max(top.max(), AVALANCHE_BOUND))
+        inset.set_xlabel("W", fontsize=8)
+        inset.set_ylabel("1/A", fontsize=8)
+        inset.tick_params(labelsize=7)
+        inset.legend(fontsize=6)
+    return fig
+
+
+def _fig5(ctx):
+    if "L" not in ctx.swept:
+        return None
+    Ws = sorted(ctx.summary["W"].unique()) if "W" in ctx.params else [None]
+    n = len(Ws)
+    cols = min(n, 3)
+    fig, axes = ctx.plt.subplots(math.ceil(n / cols), cols, figsize=(4 * cols, 3.2 * math.ceil(n / cols)), squeeze=False)
+    for ax, W in zip(axes.ravel(), Ws):
+        where = {"W": W} if W is not None else {}
+        for i, (_, pt) in enumerate(ctx.points(**where).sort_values("L").iterrows()):
+            d = ctx.series("Ir", **{k: pt[k] for k in ctx.params})
+            ax.errorbar(d.t, pt["L"] * d["mean"], yerr=pt["L"] * d["sem"], fmt=".-", color=f"C{i % 10}", label=ctx.label(pt, exclude=("W",)))
+        ax.set_xscale("log")
+        ax.set_xlabel("t")
+        ax.set_ylabel("L Ir(t)")
+        ax.set_title(f"W = {W:g}" if W is not None else "")
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig

@@ -1,0 +1,162 @@
+"""Figures of paper 001 from a run's tables (boson_impurity kernel), at the largest L of each U.
+
+* ``fig1_c_boson``: coarse-grained c-boson profiles at several times (log scale) with the
+  Eq. (3) fits, and l_c(t) with the Eq. (4) fit;
+* ``fig2_interaction``: l_c(t) for every U, and the entanglement profile S(cut) at the
+  sample time closest to 130;
+* ``fig3_d_bosons``: n_d at the last time, and l_d(t) at the centre and two other sites;
+* ``fig4_entanglement``: S(t) for several cuts with Eq. (5), and S against |cut - L/2| at
+  three times.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .analysis import eq3_profile, eq4_growth
+
+__all__ = ["figures"]
+
+
+def figures(exp, tables) -> dict:
+    import matplotlib.pyplot as plt
+
+    summary, fits = tables["summary"], tables["fits"]
+    pts = fits[fits["fit"] == "impurity_point"] if "fit" in fits else fits
+    if pts.empty:
+        return {}
+    ctx = _Ctx(summary, pts)
+    made = {"fig1_c_boson": _fig1(plt, ctx), "fig2_interaction": _fig2(plt, ctx), "fig3_d_bosons": _fig3(plt, ctx),
+            "fig4_entanglement": _fig4(plt, ctx)}  # fmt: skip
+    return {name: fig for name, fig in made.items() if fig is not None}
+
+
+class _Ctx:
+    def __init__(self, summary, pts):
+        self.s, self.pts = summary, pts
+        self.point = pts.sort_values(["L", "U"]).iloc[-1]  # largest L, then largest U
+
+    def obs(self, name, point=None):
+        row = self.point if point is None else point
+        df = self.s[self.s.observable == name]
+        for k in ("L", "U", "W", "t_d", "t_c", "d_bits", "c_site"):
+            if k in df:
+                df = df[df[k] == row[k]]
+        return df
+
+
+def _fig1(plt, c):
+    n = c.obs("n_c_cg").dropna(subset=["mean"])
+    lc = c.obs("l_c").sort_values("t")
+    R = c.obs("R").sort_values("t")
+    if n.empty:
+        return None
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    times = sorted(n.t.unique())
+    pick = [times[int(round(k))] for k in np.linspace(len(times) // 3, len(times) - 1, 4)]
+    i0 = int(c.point["c_site"])
+    for j, t in enumerate(pick):
+        g = n[(n.t == t) & (n["mean"] > 0)].sort_values("site")
+        x = g.site.to_numpy(float) + 1 - i0
+        a.semilogy(x, g["mean"], "o", ms=3, color=f"C{j}", label=f"t = {t:g}")
+        lct, Rt = lc[lc.t == t]["mean"].iloc[0], R[R.t == t]["mean"].iloc[0]
+        if np.isfinite(lct) and np.isfinite(Rt):
+            xs = np.linspace(x.min(), x.max(), 200)
+            shape = np.exp(eq3_profile(x, 0.0, lct, Rt))
+            scale = np.exp(np.mean(np.log(g["mean"].to_numpy()) - np.log(shape)))
+            a.semilogy(xs, scale * np.exp(eq3_profile(xs, 0.0, lct, Rt)), "--", color=f"C{j}", lw=1)
+    a.set_xlabel("x = i - L/2")
+    a.set_ylabel("coarse-grained n_c")
+    a.legend(fontsize=7)
+    b.errorbar(lc.t, lc["mean"], yerr=lc["sem"], fmt="o", ms=3, label="l_c(t), Eq. (3)")
+    row = c.point
+    if np.isfinite(row.get("xi_c", np.nan)):
+        ts = np.geomspace(lc.t.min(), lc.t.max(), 200)
+        b.plot(ts, eq4_growth(ts, row.xi_c, row.T0), "k--", lw=1, label=f"Eq. (4): xi_c = {row.xi_c:.2f} +- {row.xi_c_err:.2f}")
+    b.set_xscale("log")
+    b.set_xlabel("t")
+    b.set_ylabel("l_c")
+    b.set_title(f"L = {row.L}, U = {row.U:g}, W = {row.W:g}", fontsize=8)
+    b.legend(fontsize=7)
+    return fig
+
+
+def _fig2(plt, c):
+    if c.pts.U.nunique() < 2:
+        return None
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for j, (U, g) in enumerate(c.pts.groupby("U")):
+        row = g.sort_values("L").iloc[-1]
+        lc = c.obs("l_c", row).sort_values("t")
+        a.errorbar(lc.t, lc["mean"], yerr=lc["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"U = {U:g}, L = {row.L}")
+        S = c.obs("S", row)
+        if len(S):
+            t = S.t.unique()[np.argmin(np.abs(S.t.unique() - 130.0))]
+            g2 = S[S.t == t].sort_values("cut")
+            b.errorbar(g2.cut, g2["mean"], yerr=g2["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"U = {U:g}, t = {t:g}")
+    a.set_xscale("log")
+    a.set_xlabel("t")
+    a.set_ylabel("l_c(t)")
+    a.legend(fontsize=7)
+    b.set_xlabel("cut i")
+    b.set_ylabel("S(i)")
+    b.legend(fontsize=7)
+    return fig
+
+
+def _fig3(plt, c):
+    nd = c.obs("n_d")
+    ld = c.obs("l_d")
+    if nd.empty:
+        return None
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    last = nd[nd.t == nd.t.max()].sort_values("site")
+    a.errorbar(last.site, last["mean"], yerr=last["sem"], fmt="o-", ms=3)
+    a.set_xlabel("site i")
+    a.set_ylabel(f"<n_d,i> at t = {nd.t.max():g}")
+    L, i0 = int(c.point["L"]), int(c.point["c_site"])
+    for j, i in enumerate(sorted({i0, max(2, i0 - L // 4), min(L - 3, i0 + L // 4)})):
+        g = ld[ld.site == i].sort_values("t")
+        b.errorbar(g.t, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"i = {i}")
+    b.set_xscale("log")
+    b.set_xlabel("t")
+    b.set_ylabel("l_d(t, i)")
+    b.legend(fontsize=7)
+    sat = c.obs("l_d_sat").dropna(subset=["mean"]).sort_values("site")
+    if len(sat):
+        ins = b.inset_axes([0.62, 0.12, 0.35, 0.35])
+        ins.errorbar(sat.site, sat["mean"], yerr=sat["sem"], fmt="o", ms=2)
+        ins.set_xlabel("i", fontsize=6)
+        ins.set_ylabel("l_d(t -> inf, i)", fontsize=6)
+        ins.tick_params(labelsize=6)
+    return fig
+
+
+def _fig4(plt, c):
+    S = c.obs("S")
+    if S.empty:
+        return None
+    row = c.point
+    nc = c.obs("n_c")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    L, i0 = int(row.L), int(row.c_site)
+    cuts = sorted({i0, max(1, i0 - L // 4), max(1, i0 - L // 2 + 1)})
+    for j, cut in enumerate(cuts):
+        g = S[S.cut == cut].sort_values("t")
+        a.errorbar(g.t, g["mean"], yerr=g["sem"], fmt="o", ms=3, color=f"C{j}", label=f"cut {cut}")
+        if np.isfinite(row.get("xi_S", np.nan)):
+            n_at = nc[nc.site == cut].sort_values("t")["mean"].to_numpy()
+            a.plot(g.t, row.S_AI + row.xi_S * np.log1p(abs(row.U) * n_at * g.t.to_numpy()), "--", color=f"C{j}", lw=1)
+    a.set_xscale("log")
+    a.set_xlabel("t")
+    a.set_ylabel("S(i, t)")
+    a.set_title("dashed: Eq. (5)", fontsize=8)
+    a.legend(fontsize=7)
+    times = sorted(S.t.unique())
+    for j, t in enumerate(times[-3:]):
+        g = S[S.t == t].sort_values("cut")
+        b.plot(np.abs(g.cut - L / 2), g["mean"], "o", ms=3, color=f"C{j}", label=f"t = {t:g}")
+    b.set_xlabel("|i - L/2|")
+    b.set_ylabel("S")
+    b.legend(fontsize=7)
+    return fig

@@ -1,0 +1,145 @@
+"""Figures of paper 004 from a run's tables (rmt_bath kernel).
+
+* ``fig3_bath_growth``: D(O_B) vs the number of LIOMs and its discrete slopes against log 2;
+* ``fig4_crossover``: D(sigma^x_i) vs i with the fitted line and the theory's slope;
+* ``fig5_thermalization``: Delta D(O_B) vs G, one curve per bath (collapse);
+* ``fig6_hybridization``: hybridization functions, raw and rescaled by the golden-rule width g^2/xi;
+* ``lc_theory``: the crossover length l_c(zeta, l_b) of Eq. (16), with the measured zeta_eff.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...display import label as _label
+from .analysis import crossover_length, semicircle
+
+__all__ = ["figures"]
+
+
+def figures(exp, tables) -> dict:
+    import matplotlib.pyplot as plt
+
+    summary, fits = tables["summary"], tables["fits"]
+    params, swept = exp.params_names, exp.swept_names
+    made = {
+        "fig3_bath_growth": _fig3(plt, fits, swept),
+        "fig4_crossover": _fig4(plt, summary, fits, params, swept),
+        "fig5_thermalization": _fig5(plt, fits, swept),
+        "fig6_hybridization": _fig6(plt, summary, params, swept),
+        "lc_theory": _lc(plt, fits),
+    }
+    return {name: fig for name, fig in made.items() if fig is not None}
+
+
+def _fig3(plt, fits, swept):
+    pts = fits[fits.fit == "ipr_point"]
+    grow = fits[fits.fit == "bath_growth"]
+    if "D_OB" not in pts or grow.empty:  # no group of points with two or more numbers of LIOMs
+        return None
+    others = [k for k in swept if k != "n_lioms"]
+    fig, (a, b) = plt.subplots(2, 1, figsize=(6, 7), sharex=True)
+    groups = pts.groupby(others) if others else [((), pts)]
+    for i, (key, g) in enumerate(groups):
+        g = g.sort_values("n_lioms")
+        lab = _label(g.iloc[0], others)
+        a.errorbar(g.n_lioms, g.D_OB, yerr=g.D_OB_err, fmt="o-", color=f"C{i}", label=lab)
+        gg = grow
+        for k in others:
+            gg = gg[gg[k] == g.iloc[0][k]]
+        b.errorbar((gg.n_from + gg.n_to) / 2, gg.dD_per_liom, yerr=gg.dD_per_liom_err, fmt="s-", color=f"C{i}")
+    b.axhline(math.log(2), color="k", ls="--", lw=1, label="log 2")
+    a.set_ylabel("D(O_B)")
+    b.set_ylabel("discrete slope")
+    b.set_xlabel("number of LIOMs")
+    a.legend(fontsize=7)
+    b.legend(fontsize=7)
+    return fig
+
+
+def _fig4(plt, summary, fits, params, swept):
+    cross = fits[fits.fit == "crossover"]
+    if not len(cross):
+        return None
+    row = cross.sort_values("n_lioms").iloc[-1]
+    D = summary[summary.observable == "D"]
+    for k in params:
+        D = D[D[k] == row[k]]
+    labels = list(D.op)
+    idx = [0 if o == "x0" else int(o[1:]) for o in labels if o.startswith("x")]
+    vals = D[D.op.str.startswith("x")]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(idx, vals["mean"], yerr=vals["sem"], fmt="o", color="C0", label="D(sigma^x_i)")
+    i = np.arange(1, int(row.n_lioms) + 1)
+    ax.plot(i, row.intercept + row.slope * i, "-", color="C0", label=f"fit: slope {row.slope:.3f} +- {row.slope_err:.3f}")
+    ax.plot(i, row.intercept + row.slope + row.slope_theory * (i - 1), "--", color="k",
+            label=f"theory slope {row.slope_theory:.3f}")  # fmt: skip
+    ax.set_xlabel("i (0: bath coupling spin)")
+    ax.set_ylabel("D(sigma^x_i)")
+    ax.set_title(_label(row, swept), fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _fig5(plt, fits, swept):
+    th = fits[fits.fit == "thermalization"]
+    if not len(th):
+        return None
+    others = [k for k in swept if k != "g_probe"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (key, g) in enumerate(th.groupby(others) if others else [((), th)]):
+        g = g.sort_values("G")
+        ax.errorbar(g.G, g.delta_D, xerr=g.G_err, yerr=g.delta_D_err, fmt="o-", color=f"C{i}", label=_label(g.iloc[0], others))
+    ax.axhline(math.log(2), color="k", ls="--", lw=1, label="log 2")
+    ax.set_xscale("log")
+    ax.set_xlabel("G")
+    ax.set_ylabel("Delta D(O_B)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _fig6(plt, summary, params, swept):
+    hyb = summary[summary.observable == "hyb"]
+    if not len(hyb):
+        return None
+    pts = hyb[params].drop_duplicates()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    for i, (_, pt) in enumerate(pts.iterrows()):
+        d = hyb
+        for k in params:
+            d = d[d[k] == pt[k]]
+        d = d.sort_values("omega")
+        g = pt.g_probe if pt.g_probe >= 0 else pt.g1 * pt.alpha ** (pt.n_lioms - 1)
+        w = math.pi * g * g * semicircle(2.0, pt.bandwidth / 2)  # golden rule, GOE bath, h = 1
+        a.plot(d.omega, d["mean"], "-", color=f"C{i % 10}", label=_label(pt, swept))
+        b.plot(d.omega / w, d["mean"] * w, "-", color=f"C{i % 10}")
+    x = np.linspace(-10, 10, 400)
+    b.plot(x, 1 / (math.pi * (1 + x * x)), "k--", lw=1, label="Lorentzian of golden-rule width")
+    a.set_xlabel("omega")
+    a.set_ylabel("k(omega)")
+    b.set_xlabel("omega / w_golden rule")
+    b.set_ylabel("k w")
+    b.set_xlim(-10, 10)
+    a.legend(fontsize=6)
+    b.legend(fontsize=7)
+    return fig
+
+
+def _lc(plt, fits):
+    cross = fits[fits.fit == "crossover"]
+    zeta = np.linspace(1.5, 2 / math.log(2) * 0.999, 200)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for l_b in (4, 6, 9):
+        ax.plot(zeta, [crossover_length(z, l_b) for z in zeta], label=f"l_b = {l_b}")
+    for _, r in cross.iterrows():
+        if math.isfinite(r.zeta_eff):
+            ax.axvline(r.zeta_eff, color="gray", ls=":", lw=1)
+    ax.axvline(2 / math.log(2), color="k", ls="--", lw=1, label="2/log 2: l_c -> infinity")
+    ax.set_yscale("log")
+    ax.set_xlabel("zeta")
+    ax.set_ylabel("l_c (Eq. 16)")
+    ax.set_title("crossover length; dotted: zeta_eff from the measured slopes", fontsize=9)
+    ax.legend(fontsize=7)
+    return fig

@@ -1,0 +1,117 @@
+"""HPC jobs through dask-jobqueue: configuration, job scripts as text, and a real single-node SLURM."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cluster import job_script, load_job_config
+from cluster.jobs import parse_walltime
+from cluster.errors import ClusterConfigError
+from ensemble import MemoryStore, parse_spec, run
+from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def test_defaults_are_the_documented_file():
+    cfg = load_job_config("slurm")
+    doc = yaml.safe_load((ROOT / "cluster" / "jobqueue.yaml").read_text())["slurm"]
+    assert (cfg.cores, cfg.memory, cfg.walltime, cfg.max_jobs) == (doc["cores"], doc["memory"], doc["walltime"], doc["max_jobs"])
+    assert cfg.lifetime == "110m"  # walltime 2 h minus 10 minutes
+
+
+def test_user_file_then_command_line_override(tmp_path):
+    f = tmp_path / "jobs.yaml"
+    f.write_text("slurm:\n  cores: 16\n  queue: long\n  job_prologue: ['module load python/3.11']\n")
+    cfg = load_job_config("slurm", f, {"cores": 8, "account": "phys123", "memory": None})
+    assert (cfg.cores, cfg.queue, cfg.account, cfg.memory) == (8, "long", "phys123", "8GiB")
+    assert cfg.job_prologue == ("module load python/3.11",)
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [({"cores": 0}, "slurm.cores"), ({"min_jobs": 5, "max_jobs": 2}, "slurm.max_jobs"), ({"walltime": "2 hours"}, "walltime")],
+)
+def test_bad_job_settings_are_refused(overrides, field):
+    with pytest.raises(ClusterConfigError) as e:
+        load_job_config("slurm", None, overrides)
+    assert e.value.field == field
+
+
+def test_misspelled_key_in_the_file(tmp_path):
+    f = tmp_path / "jobs.yaml"
+    f.write_text("slurm:\n  waltime: '01:00:00'\n")
+    with pytest.raises(ClusterConfigError, match="did you mean 'walltime'"):
+        load_job_config("slurm", f)
+
+
+def test_walltime_parsing_and_short_lifetimes():
+    assert parse_walltime("1-02:00:00") == 26 * 3600 and parse_walltime("30:00") == 1800
+    assert load_job_config("slurm", None, {"walltime": "00:20:00"}).lifetime == "16m"
+
+
+def test_slurm_job_script_as_text():
+    cfg = load_job_config(
+        "slurm", None, {"cores": 6, "memory": "12GiB", "walltime": "03:00:00", "queue": "short", "account": "mbl",
+                        "job_prologue": ["module load python/3.11"]},
+    )  # fmt: skip
+    script = job_script(cfg)
+    for line in ("#SBATCH -p short", "#SBATCH -A mbl", "#SBATCH --cpus-per-task=6", "#SBATCH -t 03:00:00",
+                 "export NUMBA_NUM_THREADS=1", "export OPENBLAS_NUM_THREADS=1", "module load python/3.11",
+                 'export NUMBA_CACHE_DIR="${TMPDIR:-/tmp}/ensemble-numba-$USER"'):  # fmt: skip
+        assert line in script, line
+    worker = script.strip().splitlines()[-1]
+    assert "--nworkers 6" in worker and "--nthreads 1" in worker and "--lifetime 170m" in worker
+    assert script.index("NUMBA_NUM_THREADS") < script.index("distributed.cli.dask_worker")
+
+
+def test_pbs_job_script_as_text():
+    cfg = load_job_config("pbs", None, {"cores": 4, "queue": "workq", "account": "proj", "walltime": "01:00:00"})
+    script = job_script(cfg)
+    assert "#PBS -q workq" in script and "#PBS -A proj" in script and "#PBS -l walltime=01:00:00" in script
+    worker = script.strip().splitlines()[-1]
+    assert "ncpus=4" in script and all(a in worker for a in ("--nworkers 4", "--nthreads 1", "--lifetime 50m"))
+
+
+def test_cli_job_script():
+    res = run_cli("job-script", "--cluster", "slurm", "--cores", "2", "--queue", "debug", cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "#SBATCH -p debug" in res.stdout and "# adaptive: 0..10 jobs" in res.stdout
+
+
+# -- a real SLURM --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    """slurmctld + slurmd on this machine, started by the project's own script."""
+    if os.geteuid() != 0:
+        pytest.skip("cluster/slurm_local.sh needs root to install and start SLURM")
+    res = subprocess.run([str(ROOT / "cluster" / "slurm_local.sh"), "start"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr + res.stdout
+    yield
+    subprocess.run(["scancel", "--user", "root"], capture_output=True)
+    subprocess.run([str(ROOT / "cluster" / "slurm_local.sh"), "stop"], capture_output=True, timeout=60)
+
+
+@pytest.mark.slurm
+@pytest.mark.cluster
+def test_run_through_slurm_jobs_equals_local_run(slurm, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(small_spec(batch_size=4))
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(f"slurm:\n  cores: 1\n  memory: 2GiB\n  walltime: '00:20:00'\n  log_directory: {tmp_path / 'logs'}\n")
+    res = run_cli(
+        "run", spec, "--out", tmp_path / "run", "--cluster", "slurm", "--cluster-config", jobs, "--max-jobs", "2",
+        "--no-progress", cwd=tmp_path, timeout=600,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "SLURM jobs (0-2 x 1 cores)" in res.stderr and "dashboard: http" in res.stderr
+    logs = list((tmp_path / "logs").glob("*.err")) + list((tmp_path / "logs").glob("*.out"))
+    assert logs and any("Start worker" in p.read_text() for p in logs), "workers ran inside SLURM jobs"
+    assert_tables_identical(read_tables(tmp_path / "run"), run(parse_spec(small_spec()), MemoryStore()).tables)

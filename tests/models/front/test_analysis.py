@@ -1,0 +1,133 @@
+"""The thermalization-front analysis: Eqs. (8), (11), (12), the fit of h = A ln t + B, and its errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ensemble.models.front.analysis import AVALANCHE_BOUND, FrontAnalysis, FrontSettings, _verdict, derived
+from ensemble.reduce import BlockMoments, jackknife
+from ensemble.tables import merge_blocks
+
+T = np.geomspace(1.0, 1000.0, 19)
+
+
+def means_for_front(h: np.ndarray, L: int = 4) -> dict[str, np.ndarray]:
+    """Averages whose front is exactly h (0 <= h <= 1): dS = (1 - h, h, 0, ...)."""
+    sz0 = np.zeros((h.size, L))
+    sz0[:, 0], sz0[:, 1] = 1 - h, h
+    return {"Sz0": sz0, "Szg": np.zeros_like(sz0), "I0": np.full(h.size, 0.8), "Ig": np.full(h.size, 0.6)}
+
+
+def test_derived_quantities_follow_eqs_8_11_12():
+    m = {
+        "Sz0": np.array([[0.5, -0.5, 0.5, -0.5]]),
+        "Szg": np.array([[0.1, -0.3, 0.5, -0.4]]),
+        "I0": np.array([0.8]),
+        "Ig": np.array([0.6]),
+    }
+    d = derived(m)
+    assert d["Ir"][0] == pytest.approx(0.25)
+    np.testing.assert_allclose(d["dS"], [[0.4, 0.2, 0.0, 0.1]])
+    assert d["h"][0] == pytest.approx((0 * 0.4 + 1 * 0.2 + 2 * 0 + 3 * 0.1) / 0.7)
+
+
+def test_exact_line_is_recovered_for_every_window():
+    a = FrontAnalysis(T, FrontSettings(min_start=1.0))
+    est = a.estimators(means_for_front(0.07 * np.log(T) + 0.4))
+    assert len(a.windows) > 3
+    np.testing.assert_allclose(est["fit_A"], 0.07, rtol=1e-12)
+    np.testing.assert_allclose(est["fit_B"], 0.4, rtol=1e-12)
+    np.testing.assert_allclose(est["fit_invA"], 1 / 0.07, rtol=1e-12)
+    np.testing.assert_allclose(est["fit_curvature"], 0.0, atol=1e-12)
+
+
+def test_candidate_windows_respect_min_start_decades_and_points():
+    a = FrontAnalysis(T, FrontSettings(min_start=10.0, min_decades=1.0, min_points=5))
+    starts = [T[w[0]] for w in a.windows]
+    assert min(starts) >= 10.0 - 1e-9 and max(starts) <= 100.0 + 1e-9
+    assert all(w[-1] == T.size - 1 and w.size >= 5 for w in a.windows)
+    assert FrontAnalysis(T[:8], FrontSettings()).window_problem() is not None
+
+
+def test_selection_takes_the_longest_window_whose_curvature_vanishes():
+    a = FrontAnalysis(T, FrontSettings(min_start=1.0))
+    nw = len(a.windows)
+    curv = np.where(np.arange(nw) < 4, 0.1, 0.001)
+    value = {"fit_curvature": curv}
+    sem = {"fit_curvature": np.full(nw, 0.01)}
+    assert a.select(value, sem) == (4, True)
+    assert a.select({"fit_curvature": np.full(nw, 0.1)}, sem) == (nw - 1, False)
+
+
+def test_automatic_window_skips_an_early_transient():
+    """h flat (transient) until t = 10, then logarithmic: the window must start at t >= 10."""
+    h = np.where(T < 10, 0.3, 0.3 + 0.1 * np.log(T / 10))
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.01, size=(400, T.size))
+    blocks = BlockMoments.from_samples(0, ([means_for_front(np.clip(h + noise[i], 0, 1))] for i in range(400)))
+    total = merge_blocks([blocks])
+    a = FrontAnalysis(T, FrontSettings(min_start=1.0))
+    value, sem = jackknife(a.estimators, total, [blocks])
+    rows = a.fit_rows(value, sem)
+    (row, threshold), windows = rows["fits"], rows["fit_windows"]
+    assert threshold["fit"] == "threshold_time"
+    assert row["window_linear"] and row["t_start"] >= 10.0 - 1e-9
+    assert abs(row["A"] - 0.1) < 4 * row["A_err"]
+    assert sum(w["chosen"] for w in windows) == 1
+
+
+@pytest.mark.parametrize(
+    "z, verdict", [(3.0, "holds"), (-2.5, "violated"), (1.0, "inconclusive"), (float("nan"), "inconclusive")]
+)
+def test_bound_verdicts(z, verdict):
+    assert _verdict(z, 2.0) == verdict
+    assert AVALANCHE_BOUND == pytest.approx(2 * math.log(4))
+
+
+# -- errors of the fitted slope: coverage against the truth ---------------------------------------
+
+A_TRUE, B_TRUE, N, G, REPEATS = 0.1, 0.3, 200, 50, 200
+
+
+def one_experiment(rng, analysis):
+    """Realizations with noise that is the same at all times (as disorder is): strongly correlated h(t)."""
+    h = A_TRUE * np.log(T) + B_TRUE
+    eps = rng.normal(0, 0.3, size=(N, 2))
+    white = rng.normal(0, 0.02, size=(N, T.size))
+    samples = []
+    for i in range(N):
+        m = means_for_front(h)
+        m["Sz0"][:, 0] += eps[i, 0] + white[i]
+        m["Sz0"][:, 1] += eps[i, 1]
+        samples.append(m)
+    size = N // G
+    blocks = BlockMoments.from_samples(0, (samples[b * size : (b + 1) * size] for b in range(G)))
+    total = merge_blocks([blocks])
+    value, sem = jackknife(analysis.estimators, total, [blocks])
+    x = np.log(T)
+    resid = value["h"] - (value["fit_A"][0] * x + value["fit_B"][0])
+    naive = math.sqrt(resid @ resid / (T.size - 2) / np.sum((x - x.mean()) ** 2))
+    return value["fit_A"][0], sem["fit_A"][0], naive
+
+
+@pytest.fixture(scope="module")
+def fits():
+    rng = np.random.default_rng(7)
+    analysis = FrontAnalysis(T, FrontSettings(window=(1.0, 1000.0)))
+    return np.array([one_experiment(rng, analysis) for _ in range(REPEATS)])
+
+
+def coverage(fits, column: int) -> float:
+    return float(np.mean(np.abs(fits[:, 0] - A_TRUE) < 2 * fits[:, column]))
+
+
+def test_jackknife_error_of_the_slope_covers_the_truth(fits):
+    # nominal 95%; binomial scatter over 200 repeats is 1.5%
+    assert 0.90 <= coverage(fits, 1) <= 0.99
+
+
+def test_negative_control_naive_fit_error_undercovers(fits):
+    assert coverage(fits, 2) < 0.6

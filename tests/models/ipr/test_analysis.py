@@ -1,0 +1,94 @@
+"""Analysis of the rmt_bath kernel: Eq. (16), the hybridization width, and fits across points."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ensemble import MemoryStore, parse_spec, run
+from ensemble.models.ipr.analysis import IprAnalysis, crossover_length
+from kernels import rmt_bath as k
+
+
+def test_crossover_length_eq_16():
+    assert crossover_length(1.0, 6) == pytest.approx(math.log(2) / (2 - math.log(2)) * 6)
+    assert crossover_length(1 / math.log(4 / 3), 6) == math.inf  # alpha = 3/4: 2/zeta < log 2, no crossover
+
+
+@pytest.mark.parametrize("w", [0.137, 0.05, 0.3])
+def test_half_weight_width_recovers_a_lorentzian(w):
+    p = k.Params(bath="goe", l_b=4, n_lioms=1, hyb_range=6.0, hyb_bins=600)
+    a = IprAnalysis(p)
+    # bin-averaged Lorentzian density (exact integral over each bin), the tails beyond +-6 cut off
+    edges = np.linspace(-6.0, 6.0, 601)
+    k_omega = np.diff(np.arctan(edges / w)) / (math.pi * np.diff(edges))
+    # linear interpolation within a shell errs by a small fraction of a bin (0.02 here)
+    assert float(a._half_weight_width(k_omega)) == pytest.approx(w, abs=0.1 * 0.02 + 0.005 * w)
+
+
+def test_half_weight_width_is_continuous_in_the_data():
+    p = k.Params(bath="goe", l_b=4, n_lioms=1, hyb_range=1.0, hyb_bins=20)
+    a = IprAnalysis(p)
+    ws = [float(a._half_weight_width(np.exp(-(a.omega / s) ** 2) / (s * math.sqrt(math.pi)))) for s in (0.2, 0.21, 0.22)]
+    assert ws[0] < ws[1] < ws[2]  # no steps at the bin edges
+
+
+def test_crossover_slope_of_a_linear_profile():
+    p = k.Params(bath="goe", l_b=4, n_lioms=4)
+    a = IprAnalysis(p)
+    D = np.array([5.0, 4.5] + [3.0 - 0.5 * (i - 1) for i in range(1, 5)])  # OB, x0, x1..x4
+    est = a.estimators({"D": D, "G": np.array(0.3), "hyb": np.ones(40) / 4.0})
+    assert est["slope"] == pytest.approx(-0.5) and est["intercept"] == pytest.approx(3.5)
+    assert est["D_OB"] == 5.0
+
+
+SPEC = """
+kernel = "rmt_bath"
+seed = 11
+realizations = 24
+batch_size = 8
+[params]
+bath = "goe"
+l_b = 4
+[sweep]
+n_lioms = [1, 2, 3]
+g_probe = [0.0, 0.3, 1.0]
+"""
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return run(parse_spec(SPEC), MemoryStore()).tables
+
+
+def test_fits_across_points(tables):
+    fits = tables["fits"]
+    growth = fits[fits.fit == "bath_growth"]
+    assert len(growth) == 2 * 3  # two steps of n for each g_probe
+    th = fits[fits.fit == "thermalization"]
+    assert len(th) == 2 * 3 and (th.G > 0).all()
+    # a weakly coupled probe joins the bath: D(O_B) grows (a strong one can localize this tiny
+    # 16-state bath instead, the proximity effect of Sec. II G, so no monotonic trend is asserted)
+    weak = th[th.g_probe == 0.3]
+    assert (weak.delta_D > 3 * weak.delta_D_err).all()
+    cross = fits[fits.fit == "crossover"]
+    assert set(cross.n_lioms) == {2, 3} and cross.slope_err.gt(0).all()
+
+
+def test_summary_has_op_and_omega_axes_and_scalars(tables):
+    s = tables["summary"]
+    assert {"op", "omega"} <= set(s.columns) and "t" not in s.columns
+    assert s[s.observable == "D"].op.notna().all() and s[s.observable == "G"].op.isna().all()
+    assert s[s.observable == "hyb"].omega.notna().all()
+
+
+def test_plots_for_the_ipr_analysis(tables, tmp_path):
+    from ensemble import open_run_dir
+    from ensemble.runs import write_figures
+
+    exp = parse_spec(SPEC)
+    run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    names = sorted(p.name for p in write_figures(tmp_path / "run"))
+    assert names == ["fig3_bath_growth.png", "fig4_crossover.png", "fig5_thermalization.png", "fig6_hybridization.png", "lc_theory.png"]

@@ -1,0 +1,150 @@
+"""Every registered kernel follows the kernel protocol, and every model works through the model interface
+for every shape of sweep: none, one value, many values, zipped parameters, a string-valued parameter."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+
+from ensemble import MemoryStore, SpecError, parse_spec, run
+from ensemble.models import MODELS, builtin_kernels, resolve_kernel
+from ensemble.tables import table_names
+from kernels._interface import OPTIONAL, KernelModule, load
+
+matplotlib.use("Agg")
+
+
+@pytest.mark.parametrize("name", builtin_kernels())
+def test_kernel_follows_the_protocol(name):
+    kernel = load(f"kernels.{name}")
+    assert isinstance(kernel, KernelModule) and kernel.name == name == kernel.module.NAME
+    for hook in ("ANALYSIS", "SUMMARY", "memory_bytes"):  # built-in kernels declare these themselves
+        assert hasattr(kernel.module, hook), f"{name} must declare {hook}"
+    assert kernel.analysis in MODELS and kernel.analysis != "means"
+    assert kernel.has_times == (kernel.default_times is not None)
+    p = kernel.warmup_params()
+    assert isinstance(p, kernel.Params) and dataclasses.is_dataclass(p)
+    out = kernel.run(p, np.random.default_rng(0))
+    schema = kernel.schema(p)
+    assert sorted(out) == sorted(schema), f"{name}: outputs {sorted(out)} differ from the schema {sorted(schema)}"
+    for obs, axes in schema.items():
+        assert np.shape(out[obs]) == tuple(len(c) for c in axes.values()), f"{name}.{obs}"
+        assert np.all(np.isfinite(out[obs])), f"{name}.{obs}"
+    mem = kernel.memory_bytes(p)
+    assert isinstance(mem, int) and mem > 0
+    cost = kernel.cost(p)
+    assert math.isfinite(cost) and cost > 0
+    assert len(kernel.summary) < 160
+
+
+def test_protocol_defaults_are_in_one_place():
+    assert set(OPTIONAL) >= {"ANALYSIS", "DEFAULT_TIMES", "cost", "memory_bytes"}
+    kernel, model = resolve_kernel("module:tests.ensemble.faulty_kernel")
+    assert model is MODELS["means"] and kernel.cost(None) == 1.0 and kernel.memory_bytes(None) is None
+
+
+# -- every model, every shape of sweep ------------------------------------------------------------------
+
+#: per model: a kernel with tiny fixed parameters, a numeric and a string parameter to sweep, a zipped pair
+SHAPES = {
+    "front": dict(
+        kernel="anderson_trajectory",
+        params='L = 6\nW = 1.0',
+        times="[times]\nstart = 0.5\nstop = 40.0\nnum = 10\n[fit]\nmin_start = 2.0\nmin_points = 4\nmin_decades = 0.5",
+        number=("W", "[1.0, 3.0]"),
+        string=("unraveling", '["kicks", "jumps"]'),
+        zipped=("L", "[4, 6]", "W", "[1.0, 2.0]"),
+    ),
+    "ipr": dict(
+        kernel="rmt_bath",
+        params='l_b = 3\nn_lioms = 2',
+        times="",
+        number=("n_lioms", "[1, 2]"),
+        string=("bath", '["goe", "local"]'),
+        zipped=("l_b", "[3, 4]", "n_lioms", "[1, 2]"),
+    ),
+    "bubble": dict(
+        kernel="xxz_bubble",
+        params='L = 6\nn_goe = 2\nbeta = 0.5\nn_eig = 4\nW = 2.0',
+        times="",
+        number=("W", "[1.0, 3.0]"),
+        string=("method", '["full", "shift_invert"]'),
+        zipped=("L", "[6, 8]", "n_goe", "[2, 0]"),
+    ),
+    "quench": dict(
+        kernel="coupled_chains",
+        params='l = 2\nwindow_start = 1.0\nwindow_stop = 2.0\nwindow_points = 3\nJ_int = 1.0',
+        times="[times]\nvalues = [0.5, 1.0, 2.0]",
+        number=("J_int", "[0.0, 1.0]"),
+        string=("config", '["junction", "ladder"]'),
+        zipped=("W_s", "[1.0, 2.0]", "W_e", "[0.0, 1.0]"),
+    ),
+    "impurity": dict(
+        kernel="boson_impurity",
+        params='L = 5\nU = 2.0',
+        times="[times]\nvalues = [0.5, 1.0, 2.0, 4.0]",
+        number=("U", "[1.0, 4.0]"),
+        string=("d_bits", '["10010", "01001"]'),
+        zipped=("L", "[5, 6]", "U", "[1.0, 2.0]"),
+    ),
+}
+
+
+def spec_text(model: str, shape: str) -> str:
+    d = SHAPES[model]
+    params = dict(line.split(" = ", 1) for line in d["params"].splitlines())
+    sweep = ""
+    if shape in ("one", "many", "string"):
+        key, values = d["number"] if shape != "string" else d["string"]
+        if shape == "one":
+            values = "[" + values.strip("[]").split(",")[0] + "]"
+        params.pop(key, None)
+        sweep = f"[sweep]\n{key} = {values}\n"
+    elif shape == "zip":
+        a, va, b, vb = d["zipped"]
+        params.pop(a, None)
+        params.pop(b, None)
+        sweep = f"[sweep.zip]\n{a} = {va}\n{b} = {vb}\n"
+    fixed = "\n".join(f"{k} = {v}" for k, v in params.items())
+    return f'kernel = "{d["kernel"]}"\nseed = 3\nrealizations = 4\nbatch_size = 2\n[params]\n{fixed}\n{sweep}{d["times"]}\n'
+
+
+SHAPE_NAMES = ("none", "one", "many", "zip", "string")
+
+
+@pytest.mark.parametrize("shape", SHAPE_NAMES)
+@pytest.mark.parametrize("model", sorted(SHAPES))
+def test_model_runs_reports_and_draws_every_shape_of_sweep(model, shape):
+    import matplotlib.pyplot as plt
+
+    exp = parse_spec(spec_text(model, shape))
+    assert exp.model is MODELS[model]
+    result = run(exp, MemoryStore())
+    assert set(result.tables) == set(table_names(exp))
+    lines = exp.model.report(exp, result.tables)
+    assert all(isinstance(line, str) for line in lines)
+    figs = exp.model.figures(exp, result.tables)
+    assert all(isinstance(f, matplotlib.figure.Figure) for f in figs.values())
+    for f in figs.values():
+        plt.close(f)
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_fit_settings_are_validated_per_model(model):
+    m = MODELS[model]
+    assert m.settings({}) == m.Settings()
+    with pytest.raises(SpecError, match=f"keys of the {model} analysis"):
+        m.settings({"no_such_setting": 1})
+    for key, doc in m.settings_doc().items():
+        assert doc, f"{model}: [fit] {key} has no documentation"
+
+
+def test_front_settings_are_refused_for_another_model():
+    text = spec_text("ipr", "none") + "[fit]\nr_th = 0.2\n"
+    with pytest.raises(SpecError) as e:
+        parse_spec(text)
+    assert e.value.field == "fit.r_th" and "ipr analysis" in str(e.value)
