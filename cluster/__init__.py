@@ -3,7 +3,7 @@
 from . import pbs, slurm  # noqa: F401  (register the batch-system backends)
 from .errors import ClusterConfigError, ClusterError
 from .executor import DaskExecutor, WarmKernel
-from .jobs import BACKENDS, JobConfig, job_cluster, job_script, load_job_config
+from .jobs import BACKENDS, JobConfig, check_controller, job_cluster, job_script, load_job_config
 from .local import WORKER_ENV, connect, local_cluster
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "DaskExecutor",
     "JobConfig",
     "WarmKernel",
+    "check_controller",
     "connect",
     "job_cluster",
     "job_script",

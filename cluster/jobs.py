@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +31,10 @@ import yaml
 
 from ensemble.errors import did_you_mean
 
-from .errors import ClusterConfigError
+from .errors import ClusterConfigError, ClusterError
 from .local import WORKER_ENV
 
-__all__ = ["BACKENDS", "DEFAULTS", "Backend", "JobConfig", "job_cluster", "job_script", "load_job_config"]
+__all__ = ["BACKENDS", "DEFAULTS", "Backend", "JobConfig", "check_controller", "job_cluster", "job_script", "load_job_config"]
 
 DEFAULTS = Path(__file__).with_name("jobqueue.yaml")
 
@@ -146,6 +147,14 @@ def _validate(kind: str, values: dict) -> JobConfig:
     if values["max_jobs"] < max(1, values["min_jobs"]):
         raise ClusterConfigError(f"{kind}.max_jobs", values["max_jobs"], f"an integer >= max(1, min_jobs = {values['min_jobs']})")
     parse_walltime(values["walltime"])
+    try:
+        from dask.utils import parse_bytes
+
+        if parse_bytes(values["memory"]) < values["cores"] * 2**26:
+            raise ValueError
+    except (ValueError, TypeError):
+        raise ClusterConfigError(f"{kind}.memory", values["memory"], "a size per job such as 8GiB or 16000MB, at least 64 MiB "
+                                 "per core (--memory 16GiB)") from None  # fmt: skip
     for k in ("job_prologue", "extra_directives"):
         v = values.get(k) or []
         if isinstance(v, str) or not all(isinstance(x, str) for x in v):
@@ -175,6 +184,26 @@ def _job_kwargs(cfg: JobConfig) -> dict:
         python=sys.executable,
         scheduler_options={"dashboard_address": ":0", **({"interface": cfg.interface} if cfg.interface else {})},
     )
+
+
+def check_controller(cfg: JobConfig, timeout: float = 15.0) -> None:
+    """Raise ClusterError unless the batch system's controller answers within ``timeout`` seconds.
+
+    Without this, dask-jobqueue keeps resubmitting to an unreachable controller
+    and the run hangs with repeated errors.
+    """
+    backend = BACKENDS[cfg.kind]
+    cmd = " ".join(backend.probe)
+    try:
+        res = subprocess.run(list(backend.probe), capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise ClusterError(f"{backend.probe[0]} is not installed here: --cluster {cfg.kind} needs the {cfg.kind.upper()} "
+                           "commands (run on a login node of the cluster)") from None  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise ClusterError(f"the {cfg.kind.upper()} controller did not answer within {timeout:g} s ({cmd}); is it up?") from None
+    if res.returncode != 0:
+        why = " ".join((res.stderr or res.stdout).split())[:200]
+        raise ClusterError(f"the {cfg.kind.upper()} controller does not answer ({cmd}: {why})")
 
 
 def job_cluster(cfg: JobConfig):

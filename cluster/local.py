@@ -9,13 +9,17 @@ OpenBLAS read them once, at import.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from pathlib import Path
 
 import dask
 from distributed import Client, LocalCluster
 
-__all__ = ["WORKER_ENV", "connect", "local_cluster"]
+from .errors import ClusterError
+
+__all__ = ["WORKER_ENV", "connect", "local_cluster", "scheduler_address"]
 
 #: Environment of every worker process.
 WORKER_ENV = {
@@ -47,10 +51,27 @@ def local_cluster(n_workers: int | None = None, dashboard: bool = True) -> Local
 def connect(address: str, timeout: float = 10.0) -> Client:
     """A client of a running scheduler: ``tcp://HOST:PORT``, or a scheduler file (``*.json``).
 
-    Raises OSError (or TimeoutError) if the scheduler does not answer within ``timeout`` seconds.
+    Raises ClusterError naming the problem: a scheduler file that is missing or
+    holds no address, or a scheduler that does not answer within ``timeout`` seconds.
     """
-    if address.endswith(".json"):
-        if not os.path.exists(address):
-            raise FileNotFoundError(f"no scheduler file {address}")
-        return Client(scheduler_file=address, timeout=timeout)
-    return Client(address, timeout=timeout)
+    if address.endswith(".json") or os.path.isfile(address):
+        address = scheduler_address(address)
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+
+
+def scheduler_address(path: str) -> str:
+    """The address in a Dask scheduler file (written by ``dask scheduler --scheduler-file``)."""
+    try:
+        doc = json.loads(Path(path).read_text())
+        address = doc["address"]
+    except OSError as e:
+        raise ClusterError(f"cannot read the scheduler file {path} ({e.strerror})") from None
+    except (ValueError, KeyError, TypeError):
+        raise ClusterError(f"{path} is not a Dask scheduler file (expected JSON with an \"address\", as "
+                           "dask scheduler --scheduler-file writes)") from None  # fmt: skip
+    if not isinstance(address, str) or "://" not in address:
+        raise ClusterError(f"{path}: the scheduler address {address!r} is not an address like tcp://HOST:PORT")
+    return address

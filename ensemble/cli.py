@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="run on an existing Dask cluster: tcp://HOST:PORT or a scheduler file")
     r.add_argument("--resume", action="store_true", help="continue a run directory, skipping finished batches")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--max-realization-hours", type=_positive_float, metavar="H",
+                   help="refuse points whose one realization is estimated to take longer (default: 48, "
+                        "or the job walltime with --cluster)")
     _job_options(r, required=False)
     r.set_defaults(func=cmd_run)
 
@@ -72,12 +75,18 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("dir", type=Path)
     q.add_argument("sql")
     q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    q.add_argument("--writable", action="store_true",
+                   help="give DuckDB access to files (COPY ... TO, read_csv, ...); by default queries can read only the run's tables")
     q.set_defaults(func=cmd_query)
 
     f = sub.add_parser("fit", help="recompute tables and fits from a run's stored partials (no kernels run)")
     f.add_argument("dir", type=Path)
     f.add_argument("--window", nargs=2, type=float, metavar=("T_START", "T_STOP"), help="fit window (default: automatic)")
     f.add_argument("--min-start", type=float, help="earliest start of automatic windows")
+    f.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="any [fit] setting of the run's analysis, as in the spec (TOML value), e.g. --set r_th=0.2")
+    f.add_argument("--from-spec", action="store_true",
+                   help="start from the spec's [fit] (default: the settings the tables were last computed with)")
     f.set_defaults(func=cmd_fit)
 
     pl = sub.add_parser("plot", help="plot h(t) with its fits, 1/A vs the sweep, and the imbalances")
@@ -126,6 +135,16 @@ def _job_config(args):
     return load_job_config(args.cluster, args.cluster_config, {k: getattr(args, k) for k in keys})
 
 
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = 0.0
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return v
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -140,32 +159,47 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_run(args) -> int:
-    from .api import make_executor
-    from .runner import check_memory, run
+    from .api import make_executor, planned_memory_per_worker, time_limit
+    from .runner import check_limits, run
     from .spec import load_spec
-    from .store import check_run_dir, open_run_dir
+    from .store import check_run_dir, open_run_dir, preflight
 
     exp = load_spec(args.spec)
     out = args.out or Path("runs") / exp.name
-    check_run_dir(out, exp, args.resume)
     if args.cluster and args.scheduler:
         raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
     jobs = _job_config(args) if args.cluster else None
     kind = args.cluster or ("dask" if args.scheduler else args.executor)
-    executor = make_executor(kind, args.workers, args.scheduler, jobs)
-    with executor:
-        check_memory(exp, executor.memory_per_worker)
-        store = open_run_dir(out, exp, args.resume)
-        print(
-            f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
-            f"({_per_point(exp)}); executor: {executor.name}, {'up to ' if args.cluster else ''}{executor.workers} worker(s)",
-            file=sys.stderr,
-        )
-        if executor.dashboard:
-            print(f"dashboard: {executor.dashboard}", file=sys.stderr)
-        result = run(exp, store, executor, progress=not args.no_progress)
-    if store.set_aside:
-        print(f"set aside {len(store.set_aside)} corrupt partial file(s) as *.corrupt; their blocks were recomputed")
+    limit = time_limit(jobs, args.max_realization_hours)
+    # everything that can be checked before a cluster starts or a file is written
+    check_limits(exp, planned_memory_per_worker(kind, args.workers, jobs), limit)
+    state = check_run_dir(out, exp, args.resume)
+    preflight(out, exp)
+    if jobs is not None:
+        from cluster import check_controller
+
+        check_controller(jobs)
+    created = not out.exists()
+    store = open_run_dir(out, exp, args.resume)
+    if state == "replace":
+        print(f"{out} held a run that finished no block; starting over", file=sys.stderr)
+    try:
+        with make_executor(kind, args.workers, args.scheduler, jobs) as executor:
+            check_limits(exp, executor.memory_per_worker, limit)
+            print(
+                f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
+                f"({_per_point(exp)}); executor: {executor.name}, {'up to ' if args.cluster else ''}{executor.workers} worker(s)",
+                file=sys.stderr,
+            )
+            if executor.dashboard:
+                print(f"dashboard: {executor.dashboard}", file=sys.stderr)
+            result = run(exp, store, executor, progress=not args.no_progress)
+    except BaseException:
+        _discard_if_empty(out, created or state == "replace")
+        raise
+    finally:
+        store.close()
+    _print_set_aside(store)
     if result.realizations_skipped:
         print(f"resumed: {result.realizations_skipped} realizations were already done")
     if result.realizations_run:
@@ -174,7 +208,41 @@ def cmd_run(args) -> int:
             f"{result.seconds:.1f} s ({result.rate:.1f} realizations/s)"
         )
     _report(exp, result.tables, store)
+    _refresh_plots(out)
     return 0
+
+
+def _discard_if_empty(out: Path, ours: bool) -> None:
+    """Remove a run directory this command made if the run failed before it finished a block."""
+    import shutil
+
+    if ours and out.is_dir() and not any((out / "partials").rglob("*.npz")):
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _print_set_aside(store) -> None:
+    for path, why in store.set_aside:
+        print(f"set aside {path.name} ({why}); its blocks are recomputed by --resume")
+    for path in store.strays:
+        print(f"ignored {path}: not a partial file")
+
+
+def _refresh_plots(run_dir: Path) -> None:
+    """Tables were rewritten: figures drawn from the old ones are redrawn (or removed, if that fails)."""
+    plots = run_dir / "plots"
+    old = sorted(plots.glob("*.png")) if plots.is_dir() else []
+    if not old:
+        return
+    for p in old:
+        p.unlink()
+    from .runs import write_figures
+
+    try:
+        paths = write_figures(run_dir)
+    except Exception as e:  # a figure that cannot be drawn must not hide the tables
+        print(f"the figures in {plots} were drawn from the old tables and are removed; redrawing failed: {e}")
+        return
+    print(f"redrew {len(paths)} figure(s) in {plots} from the new tables")
 
 
 def cmd_job_script(args) -> int:
@@ -192,9 +260,13 @@ def cmd_query(args) -> int:
     from .query import query
 
     try:
-        df = query(args.dir, args.sql)
+        df = query(args.dir, args.sql, writable=args.writable)
+    except duckdb.PermissionException as e:
+        print(f"ensemble: query refused: {e}\nQueries read the run's tables only; add --writable to let DuckDB read or "
+              "write other files.", file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
     except duckdb.Error as e:
-        print(f"ensemble: query failed: {e}\nTables: summary, fits, fit_windows (see README).", file=sys.stderr)
+        print(f"ensemble: query failed: {e}\nTables: {', '.join(sorted(_table_names(args.dir)))} (see README).", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.csv:
         df.to_csv(sys.stdout, index=False)
@@ -203,23 +275,52 @@ def cmd_query(args) -> int:
     return 0
 
 
+def _settings(items: list[str]) -> dict:
+    """KEY=VALUE pairs of --set, each VALUE read as a TOML value."""
+    from .spec import tomllib
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except (ValueError, tomllib.TOMLDecodeError):
+            raise UsageError("--set", item, "KEY=VALUE with a TOML value, e.g. --set r_th=0.2 or --set window=[10.0,1000.0]") from None
+    return out
+
+
+def _table_names(run_dir: Path) -> list[str]:
+    return [p.stem for p in (run_dir / "tables").glob("*.parquet")]
+
+
 def cmd_fit(args) -> int:
     from .runs import load_run
+    from .settings import to_dict
     from .spec import with_fit
-    from .store import DirectoryStore
+    from .store import DirectoryStore, RunLock
     from .tables import summarize
 
     exp = load_run(args.dir)
-    store = DirectoryStore(args.dir)
-    overrides = {}
-    if args.window:
-        overrides["window"] = list(args.window)
-    if args.min_start is not None:
-        overrides["min_start"] = args.min_start
-    if overrides:
-        exp = with_fit(exp, overrides)
-    tables = summarize(exp, store)
+    with DirectoryStore(args.dir, RunLock(args.dir).acquire()) as store:
+        overrides = {}
+        if args.window:
+            overrides["window"] = list(args.window)
+        if args.min_start is not None:
+            overrides["min_start"] = args.min_start
+        overrides.update(_settings(args.settings))
+        recorded = (store.record("manifest") or {}).get("fit")
+        base = None if args.from_spec or recorded is None else {k: v for k, v in recorded.items() if v is not None}
+        spec_fit = exp.fit
+        exp = with_fit(exp, overrides, base)
+        if base is not None and exp.fit != spec_fit:
+            print(f"fit settings: {to_dict(exp.fit)}, as the tables were last computed (tables/manifest.json); "
+                  "--from-spec for the spec's own")  # fmt: skip
+        tables = summarize(exp, store, origin=" ".join(["ensemble fit", *sys.argv[2:]]))
+    _print_set_aside(store)
     _report(exp, tables, store)
+    _refresh_plots(args.dir)
     return 0
 
 

@@ -103,6 +103,16 @@ class BlockMoments:
     def names(self) -> list[str]:
         return list(self.mean)
 
+    @property
+    def stop_block(self) -> int:
+        return self.first_block + int(self.counts.size)
+
+    def select(self, start: int, stop: int) -> BlockMoments:
+        """The blocks ``start <= b < stop`` (absolute indices) held here, as a new object."""
+        i, j = start - self.first_block, stop - self.first_block
+        return BlockMoments(start, self.counts[i:j], {k: v[i:j] for k, v in self.mean.items()},
+                            {k: v[i:j] for k, v in self.m2.items()})  # fmt: skip
+
     def block(self, i: int) -> dict[str, Moments]:
         """Moments of the i-th block held (0-based within this object)."""
         n = int(self.counts[i])

@@ -14,7 +14,7 @@ from .executors import SerialExecutor
 from .tables import summarize
 from .tasks import plan, run_task
 
-__all__ = ["RunResult", "check_memory", "run"]
+__all__ = ["RunResult", "check_limits", "check_memory", "run"]
 
 
 @dataclass
@@ -46,7 +46,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
         Show a progress bar with rate and ETA on stderr.
     """
     executor = executor or SerialExecutor()
-    done = store.done_blocks()
+    done = store.done_blocks(exp)
     skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
     todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
@@ -94,3 +94,31 @@ def check_memory(exp, memory_per_worker: int | None) -> None:
                 f"at most the {memory_per_worker / 2**30:.1f} GiB a worker has: fewer spins, fewer workers "
                 "per machine (--workers), or more memory per job (--memory)",
             )
+
+
+def check_limits(exp, memory_per_worker: int | None, max_seconds: float | None) -> None:
+    """Refuse, before anything is scheduled, points that cannot fit a worker or cannot finish.
+
+    Memory: the kernel's ``memory_bytes(params)``. Time: its ``cost(params)``,
+    the estimated CPU seconds of one realization (calibrated on the reference
+    machine; see ``ensemble validate``), against ``max_seconds``.
+    """
+    check_memory(exp, memory_per_worker)
+    if max_seconds is None:
+        return
+    for pt in exp.points:
+        need = float(exp.kernel.cost(pt.params))
+        if need > max_seconds:
+            raise SpecError(
+                f"point {pt.index} ({pt.label or 'no sweep'})",
+                f"~{_duration(need)} per realization (estimated)",
+                f"at most {_duration(max_seconds)} per realization: shorter times, fewer spins, or "
+                "--max-realization-hours if the estimate is what you want",
+            )
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"

@@ -46,5 +46,8 @@ def write_figures(path: str | Path) -> list[Path]:
     matplotlib.use("Agg")
     from .display import save_figures
 
+    from .store import RunLock
+
     exp = load_run(path)
-    return save_figures(exp.model.figures(exp, read_tables(path)), Path(path) / "plots")
+    with RunLock(path):  # no refit or resume rewrites the tables while they are drawn
+        return save_figures(exp.model.figures(exp, read_tables(path)), Path(path) / "plots")

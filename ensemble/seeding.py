@@ -20,6 +20,7 @@ __all__ = [
     "SEED_EXCLUDED",
     "analysis_rng",
     "canonical_params",
+    "fingerprint",
     "identifying_params",
     "point_key",
     "realization_rng",
@@ -65,6 +66,16 @@ def point_key(kernel: str, params) -> int:
     values = {k: v for k, v in identifying_params(params).items() if k not in SEED_EXCLUDED}
     text = json.dumps([kernel, values], sort_keys=True, separators=(",", ":"))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+def fingerprint(kernel: str, params) -> str:
+    """Hash of the kernel and *every* parameter value, sample times included: what a partial was computed for.
+
+    Unlike the point key (which leaves out the times, so that a longer run keeps
+    its noise), two fingerprints agree only if the partials are interchangeable.
+    """
+    text = json.dumps([kernel, canonical_params(params)], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def realization_seed(root_seed: int, key: int, index: int) -> np.random.SeedSequence:

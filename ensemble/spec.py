@@ -195,9 +195,13 @@ def load_spec(path: str | Path) -> Experiment:
     """Read and validate a TOML spec file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as e:
         raise SpecError("spec file", str(path), f"a readable TOML file ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError("spec file", str(path), f"UTF-8 text, as TOML requires (byte 0x{raw[e.start]:02x} at offset {e.start} is not)") from None
     return parse_spec(text, name=path.stem)
 
 
@@ -241,7 +245,7 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     exp = Experiment(
         kernel=kernel,
         model=model,
-        name=_string(doc, "name", name),
+        name=_run_name(doc, name),
         description=_string(doc, "description", ""),
         seed=seed,
         realizations=doc["realizations"],
@@ -259,14 +263,14 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     return exp
 
 
-def with_fit(exp: Experiment, overrides: dict) -> Experiment:
+def with_fit(exp: Experiment, overrides: dict, base: dict | None = None) -> Experiment:
     """``exp`` with [fit] settings replaced (validated as if written in the spec).
 
+    ``overrides`` go on top of ``base`` (default: the spec's own [fit] table).
     A new ``min_start`` without a new ``window`` drops a fixed window, so the
     automatic choice applies again.
     """
-    doc = tomllib.loads(exp.source)
-    table = {**doc.get("fit", {}), **overrides}
+    table = {**(tomllib.loads(exp.source).get("fit", {}) if base is None else base), **overrides}
     if "min_start" in overrides and "window" not in overrides:
         table.pop("window", None)
     new = dataclasses.replace(exp, fit=exp.model.settings(table))
@@ -384,6 +388,15 @@ def _int(doc: dict, key: str, minimum: int, default: int | None) -> int:
     return int(v)
 
 
+def _run_name(doc: dict, default: str) -> str:
+    """The run's name: it names the default output directory runs/<name>, so it must be one path component."""
+    name = _string(doc, "name", default)
+    bad = not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name or name != name.strip()
+    if bad:
+        raise SpecError("name", name, 'a single directory name (no "/", not "." or "..", no leading or trailing spaces), e.g. name = "fig4a"')
+    return name
+
+
 def _string(doc: dict, key: str, default: str) -> str:
     v = doc.get(key, default)
     if not isinstance(v, str):
@@ -436,7 +449,7 @@ def resolve_times(times: dict, step: float | None) -> tuple[float, ...]:
 def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times: dict, count_of, block_size) -> tuple[Point, ...]:
     names = list(sweep)
     rows = [dict(zip(linked, vals)) for vals in zip(*linked.values())] if linked else [{}]
-    points = []
+    points, seen = [], {}
     for i, (combo, row) in enumerate(itertools.product(itertools.product(*(sweep[k] for k in names)), rows)):
         swept = {**dict(zip(names, combo)), **row}
         kw = {**fixed, **swept}
@@ -451,18 +464,32 @@ def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times:
             params = kernel.Params(**kw)
         except ParameterError as e:
             raise SpecError(_field_of(e.field, fixed, sweep, times, linked), e.value, e.allowed) from None
+        key = point_key(kernel.name, params)
+        if key in seen:
+            raise _duplicate(seen[key], swept, sweep, linked)
+        seen[key] = swept
         n = count_of(swept)
         points.append(
             Point(
                 index=i,
                 params=params,
-                key=point_key(kernel.name, params),
+                key=key,
                 swept=swept,
                 realizations=n,
                 block_size=block_size or _default_block(n),
             )
         )
     return tuple(points)
+
+
+def _duplicate(first: dict, second: dict, sweep: dict, linked: dict) -> SpecError:
+    """Two sweep entries that are the same point once validated (2 and 2.0, or a repeated zip row)."""
+    differ = [k for k in second if first[k] != second[k] or type(first[k]) is not type(second[k])]
+    k = differ[0] if differ else next(iter(second))
+    field = f"sweep.zip.{k}" if k in linked else f"sweep.{k}"
+    values = linked.get(k) or sweep.get(k)
+    return SpecError(field, list(values), f"distinct points: {first[k]!r} and {second[k]!r} are the same point "
+                                          f"({', '.join(f'{a} = {v!r}' for a, v in second.items())}); list each point once")
 
 
 def _default(cls, name: str):

@@ -4,25 +4,36 @@ Run directory layout::
 
     DIR/run.json                   spec (normalized), points, versions, git revision
     DIR/spec.toml                  the spec as given
+    DIR/.lock                      held (flock) by the one process writing the directory
     DIR/partials/<key>/<task>.npz  per-task block moments, written atomically, with a checksum
-    DIR/tables/summary.parquet     one row per point x observable x coordinates
-    DIR/tables/fits.parquet        one row per point and fit
-    DIR/tables/fit_windows.parquet every candidate fit window, for window-sensitivity checks
+    DIR/tables/*.parquet           summary, fits, and the model's own tables
+    DIR/tables/manifest.json       what the tables were computed with (fit settings, partials, time)
 
-Partial files have deterministic names (point key and block range), so a
-re-run task overwrites its own file and ``--resume`` skips what is done. A
-partial whose checksum does not match is set aside as ``*.corrupt`` and its
-blocks are recomputed; it is never merged.
+Every partial is *bound* to what it was computed for: the root seed, the
+kernel, the point key, the fingerprint of every parameter value (sample times
+included) and the block size, stored inside the file under its checksum.
+Every reader (``--resume``, the tables, ``ensemble fit``) takes block ranges
+from the file's contents, not its name, and checks the binding against the
+run's spec: a partial from another run (another seed, other parameters or
+times, another block layout) is set aside as ``*.foreign`` and its blocks are
+recomputed, never merged; a damaged one is set aside as ``*.corrupt``.
+Entries of ``partials/`` that are not partial files are left alone.
+
+Files are created with the permissions the umask allows (collaborators on a
+shared file system can read them), written to a temporary file, fsynced and
+renamed. A full disk stops the run with a message; finished blocks stay.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import platform
-import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,34 +47,127 @@ import pandas as pd
 
 from .errors import RunDirectoryError
 from .reduce import BlockMoments
+from .seeding import canonical_params, fingerprint
 
-__all__ = ["DirectoryStore", "MemoryStore", "check_run_dir", "environment", "open_run_dir"]
+__all__ = [
+    "FORMAT",
+    "DirectoryStore",
+    "MemoryStore",
+    "RunLock",
+    "StorageError",
+    "binding",
+    "check_run_dir",
+    "environment",
+    "estimated_bytes",
+    "open_run_dir",
+    "preflight",
+    "versions",
+]
 
-FORMAT = 1
+#: Run-directory format: 1 = partials named by range only (still read); 2 = partials bound to their run.
+FORMAT = 2
 DIST_NAME = "mbl-ensemble"
-_BLOCK_RANGE = re.compile(r"-b(\d+)-(\d+)$")
+OUR_ENTRIES = ("run.json", "spec.toml", ".lock", "partials", "tables", "plots")
 
 
 class CorruptPartial(RuntimeError):
     pass
 
 
+class StorageError(RunDirectoryError):
+    """Writing to the run directory failed mid-run (e.g. a full disk); finished blocks are kept."""
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Files get 0666 & ~umask, as open() would give them (mkstemp alone gives 0600).
+FILE_MODE = 0o666 & ~_current_umask()
+
+
+# -- binding of partials to their run -----------------------------------------------------------
+
+
+def binding(seed: int, kernel: str, key: int, params, block_size: int) -> dict:
+    """What a partial is computed for; stored in it and checked on every read."""
+    return {
+        "format": FORMAT,
+        "seed": int(seed),
+        "kernel": kernel,
+        "key": f"{key:016x}",
+        "fingerprint": fingerprint(kernel, params),
+        "block_size": int(block_size),
+    }
+
+
+def _task_binding(task) -> dict:
+    return binding(task.seed, task.kernel, task.key, task.params, task.block_size)
+
+
+def _mismatch(found: dict | None, blocks: BlockMoments, exp, pt) -> str | None:
+    """Why a partial does not belong to point ``pt`` of ``exp`` (None: it does)."""
+    if found is not None:
+        want = binding(exp.seed, exp.kernel.name, pt.key, pt.params, pt.block_size)
+        for field, why in (("seed", "another seed"), ("kernel", "another kernel"), ("key", "another point"),
+                           ("fingerprint", "other parameters or sample times"), ("block_size", "another block size")):  # fmt: skip
+            if found.get(field) != want[field]:
+                return why
+    if blocks.first_block < 0 or blocks.stop_block > pt.n_blocks:
+        return f"blocks {blocks.first_block}..{blocks.stop_block - 1} outside 0..{pt.n_blocks - 1}"
+    expect = [len(pt.block_range(b)) for b in range(blocks.first_block, blocks.stop_block)]
+    if list(blocks.counts) != expect:
+        return "another block layout (realizations per block differ)"
+    return None
+
+
+def _cover(chunks: list[tuple[int, int, object]], n_blocks: int, key: int) -> list[tuple[int, int, object]]:
+    """Pieces (start, stop, source) covering blocks 0..n_blocks-1 once, from possibly overlapping ranges.
+
+    Blocks are deterministic, so where valid partials overlap (a batch rerun by a
+    worker that outlived its driver) either copy is the same; each block is taken once.
+    """
+    pieces, expect = [], 0
+    for first, stop, src in sorted(chunks, key=lambda c: (c[0], -c[1])):
+        if stop <= expect:
+            continue
+        if first > expect:
+            break
+        pieces.append((expect, stop, src))
+        expect = stop
+    if expect < n_blocks:
+        raise RunDirectoryError(f"point {key:016x}: blocks missing from block {expect}; run again with --resume")
+    return pieces
+
+
+# -- in memory ---------------------------------------------------------------------------------------
+
+
 class MemoryStore:
     """Partials and tables held in memory (tests, notebooks)."""
 
     def __init__(self):
-        self._partials: dict[int, dict[int, BlockMoments]] = {}
+        self._partials: dict[int, dict[int, tuple[BlockMoments, dict]]] = {}
         self._tables: dict[str, pd.DataFrame] = {}
-
-    def done_blocks(self) -> dict[int, set[int]]:
-        return {k: _covered(v.values()) for k, v in self._partials.items()}
+        self._records: dict[str, dict] = {}
+        self.set_aside: list = []
+        self.path = None
 
     def put(self, task, blocks: BlockMoments) -> None:
-        self._partials.setdefault(task.key, {})[blocks.first_block] = blocks
+        self._partials.setdefault(task.key, {})[blocks.first_block] = (blocks, _task_binding(task))
 
-    def chunks(self, key: int, n_blocks: int) -> Iterator[BlockMoments]:
-        parts = self._partials.get(key, {})
-        return iter(_check_coverage([parts[b] for b in sorted(parts)], n_blocks, key))
+    def _valid(self, exp, pt) -> list[BlockMoments]:
+        return [b for b, found in self._partials.get(pt.key, {}).values() if _mismatch(found, b, exp, pt) is None]
+
+    def done_blocks(self, exp) -> dict[int, set[int]]:
+        return {pt.key: {b for c in self._valid(exp, pt) for b in range(c.first_block, c.stop_block)} for pt in exp.points}
+
+    def chunks(self, exp, pt) -> Iterator[BlockMoments]:
+        valid = self._valid(exp, pt)
+        for start, stop, c in _cover([(c.first_block, c.stop_block, c) for c in valid], pt.n_blocks, pt.key):
+            yield c.select(start, stop)
 
     def put_table(self, name: str, df: pd.DataFrame) -> None:
         self._tables[name] = df.copy()
@@ -74,60 +178,119 @@ class MemoryStore:
     def drop_table(self, name: str) -> None:
         self._tables.pop(name, None)
 
+    def put_record(self, name: str, doc: dict) -> None:
+        self._records[name] = json.loads(json.dumps(doc))
+
+    def record(self, name: str) -> dict | None:
+        return self._records.get(name)
+
+
+# -- a run directory ---------------------------------------------------------------------------------------
+
 
 class DirectoryStore:
-    """Partials as checksummed ``.npz`` files and tables as Parquet under a run directory."""
+    """Partials as checksummed ``.npz`` files and tables as Parquet under a run directory.
 
-    def __init__(self, path: str | Path):
+    Parameters
+    ----------
+    path : path
+    lock : RunLock, optional
+        Held while the store writes; released by :meth:`close` (or at process exit).
+    """
+
+    def __init__(self, path: str | Path, lock: RunLock | None = None):
         self.path = Path(path)
         self.partials_dir = self.path / "partials"
         self.tables_dir = self.path / "tables"
-        self.set_aside: list[Path] = []
+        self.set_aside: list[tuple[Path, str]] = []
+        self.strays: list[Path] = []
+        self._lock = lock
+        self._legacy = _format(self.path) < 2
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     # -- partials --------------------------------------------------------------
     def _file(self, key: int, name: str) -> Path:
         return self.partials_dir / f"{key:016x}" / f"{name}.npz"
 
     def put(self, task, blocks: BlockMoments) -> None:
-        arrays = _pack(blocks)
+        arrays = _pack(blocks, _task_binding(task))
         target = self._file(task.key, task.name)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _makedirs(target.parent)
         _atomic_write(target, lambda f: np.savez(f, **arrays))
 
-    def done_blocks(self) -> dict[int, set[int]]:
-        """Blocks held by valid partial files; corrupt files are renamed ``*.corrupt``."""
-        done: dict[int, set[int]] = {}
-        if not self.partials_dir.exists():
-            return done
-        for d in sorted(self.partials_dir.iterdir()):
-            for tmp in d.glob(".*.tmp"):
-                tmp.unlink()
-            parts = []
-            for p in sorted(d.glob("*.npz")):
-                try:
-                    parts.append(_read_partial(p))
-                except Exception:
-                    p.rename(p.with_suffix(".corrupt"))
-                    self.set_aside.append(p)
-            done[int(d.name, 16)] = _covered(parts)
-        return done
+    def _point_files(self, pt) -> list[Path]:
+        d = self.partials_dir / f"{pt.key:016x}"
+        if not d.is_dir():
+            return []
+        for tmp in d.glob(".*.tmp"):  # left by a writer that died mid-write
+            tmp.unlink(missing_ok=True)
+        files = []
+        for p in sorted(d.iterdir()):
+            if p.suffix == ".npz" and p.is_file():
+                files.append(p)
+            elif p.suffix not in (".corrupt", ".foreign"):
+                self.strays.append(p)
+        return files
 
-    def chunks(self, key: int, n_blocks: int) -> Iterator[BlockMoments]:
-        """The point's partials in block order, checked to cover blocks 0..n_blocks-1 once.
+    def _set_aside(self, p: Path, suffix: str, why: str) -> None:
+        target = p.with_suffix(suffix)
+        p.rename(target)
+        self.set_aside.append((p, why))
 
-        Files are listed first and read one at a time, so memory holds one
-        partial, not the whole point.
+    def _verified(self, p: Path, exp, pt) -> BlockMoments | None:
+        """The partial's blocks if it is intact and belongs to this point, else None (and it is set aside)."""
+        try:
+            blocks, found = _read_partial(p)
+        except Exception as e:
+            self._set_aside(p, ".corrupt", f"unreadable ({type(e).__name__})")
+            return None
+        if found is None and not self._legacy:
+            why = "no binding (written by an older version into a newer run)"
+        else:
+            why = _mismatch(found, blocks, exp, pt)
+        if why is not None:
+            self._set_aside(p, ".foreign", why)
+            return None
+        return blocks
+
+    def done_blocks(self, exp) -> dict[int, set[int]]:
+        """Blocks of every point of ``exp`` held by valid partials; others are set aside."""
+        return {pt.key: {b for p in self._point_files(pt) if (c := self._verified(p, exp, pt)) is not None
+                         for b in range(c.first_block, c.stop_block)} for pt in exp.points}  # fmt: skip
+
+    def chunks(self, exp, pt) -> Iterator[BlockMoments]:
+        """The point's blocks in block order, each block once, from partials verified against ``exp``.
+
+        Ranges come from the files' contents. The headers are read first to
+        plan the coverage; then one file at a time is read in full (checksum
+        and binding), so memory holds one partial, not the whole point.
         """
-        d = self.partials_dir / f"{key:016x}"
-        files = sorted(d.glob("*.npz")) if d.exists() else []
-        ranges = sorted((tuple(map(int, _BLOCK_RANGE.search(p.stem).groups())), p) for p in files)
-        _check_ranges([r for r, _ in ranges], n_blocks, key)
-        for _, p in ranges:
-            yield _read_partial(p)
+        headers = []
+        for p in self._point_files(pt):
+            try:
+                first, stop = _read_range(p)
+            except Exception:
+                continue  # the full read below would fail too: left to --resume to set aside
+            headers.append((first, stop, p))
+        for start, stop, p in _cover(headers, pt.n_blocks, pt.key):
+            blocks = self._verified(p, exp, pt)
+            if blocks is None:
+                raise RunDirectoryError(f"{p} does not belong to this run ({self.set_aside[-1][1]}); run again with --resume")
+            yield blocks.select(start, stop)
 
     # -- tables ------------------------------------------------------------------
     def put_table(self, name: str, df: pd.DataFrame) -> None:
-        self.tables_dir.mkdir(parents=True, exist_ok=True)
+        _makedirs(self.tables_dir)
         _atomic_write(self.tables_dir / f"{name}.parquet", lambda f: df.to_parquet(f, index=False))
 
     def table(self, name: str) -> pd.DataFrame:
@@ -136,37 +299,186 @@ class DirectoryStore:
     def drop_table(self, name: str) -> None:
         (self.tables_dir / f"{name}.parquet").unlink(missing_ok=True)
 
+    def put_record(self, name: str, doc: dict) -> None:
+        _makedirs(self.tables_dir)
+        _atomic_write(self.tables_dir / f"{name}.json", lambda f: f.write(json.dumps(doc, indent=1).encode()))
 
-def check_run_dir(path: str | Path, exp, resume: bool) -> bool:
-    """Check that ``path`` can take a run of ``exp``; True if it already holds that run.
+    def record(self, name: str) -> dict | None:
+        p = self.tables_dir / f"{name}.json"
+        try:
+            return json.loads(p.read_text())
+        except (OSError, ValueError):
+            return None
 
+
+def _format(path: Path) -> int:
+    try:
+        return int(json.loads((path / "run.json").read_text()).get("format", 1))
+    except (OSError, ValueError, AttributeError):
+        return FORMAT
+
+
+# -- the lock ---------------------------------------------------------------------------------------
+
+
+class RunLock:
+    """An exclusive lock on a run directory (flock on ``DIR/.lock``), naming its holder.
+
+    The operating system releases it when the holding process exits, however it
+    exits (SIGKILL included), so a lock left by a killed driver never blocks a
+    later ``--resume``. flock works on local file systems and on NFS (v4, and v3
+    through the kernel's emulation with lockd).
+    """
+
+    def __init__(self, directory: str | Path):
+        self.path = Path(directory) / ".lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            holder = os.read(fd, 4096).decode(errors="replace")
+            os.close(fd)
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise RunDirectoryError(f"cannot lock {self.path.parent}: {e.strerror}") from None
+            raise RunDirectoryError(f"{self.path.parent} is in use by {_holder(holder)}; wait until it ends or stop it") from None
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now(), "command": " ".join(sys.argv)}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def __del__(self):
+        self.release()
+
+
+def _holder(text: str) -> str:
+    try:
+        h = json.loads(text)
+        return f"process {h['pid']} on {h['host']} since {h['since']} ({h['command']})"
+    except (ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# -- opening a run directory ---------------------------------------------------------------------------
+
+
+def _has_partials(path: Path) -> bool:
+    d = path / "partials"
+    return d.is_dir() and any(d.rglob("*.npz"))
+
+
+def check_run_dir(path: str | Path, exp, resume: bool) -> str:
+    """What ``path`` is for a run of ``exp``: "new", "resume" (it holds this run) or "replace".
+
+    "replace": it holds a run that never finished a block (a run that failed at
+    once, or another spec's such run): nothing would be lost by starting over.
     Raises RunDirectoryError, touching nothing, if the directory holds another
-    spec's run, or a run and ``resume`` is False, or other files.
+    spec's run, or a run and ``resume`` is False, or files that are not a run's.
     """
     path = Path(path)
     manifest = path / "run.json"
     if manifest.exists():
+        try:
+            old = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            old = {}
+        same = old.get("results_hash") == exp.results_hash()
+        if not _has_partials(path) and not (same and resume):
+            return "replace"
         if not resume:
             raise RunDirectoryError(f"{path} already holds a run; add --resume to finish it, or choose another --out")
-        old = json.loads(manifest.read_text())
-        if old.get("results_hash") != exp.results_hash():
+        if not same:
             raise RunDirectoryError(
                 f"{path} holds a run of a different spec (kernel, seed, realizations, block size or parameter "
                 f"points differ); resume it with its own spec ({path / 'spec.toml'}) or choose another --out"
             )
-        return True
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        return "resume"
+    if path.exists() and not path.is_dir():
+        raise RunDirectoryError(f"{path} exists and is not a directory; choose another --out")
+    if path.exists() and any(p.name != ".lock" for p in path.iterdir()):
         raise RunDirectoryError(f"{path} exists and is not a run directory; choose a new or empty --out")
-    return False
+    return "new"
+
+
+def estimated_bytes(exp) -> int:
+    """Disk space the run's partials and tables will take (an upper estimate)."""
+    total = 0
+    for pt in exp.points:
+        values = sum(int(np.prod([len(c) for c in axes.values()])) for axes in exp.kernel.schema(pt.params).values())
+        total += pt.n_blocks * (16 * values + 64) + 4096 * pt.n_blocks + 200 * values  # moments, counts, files, tables
+    return total
+
+
+def preflight(path: str | Path, exp) -> None:
+    """Refuse, before anything is started or written, an output directory that cannot take the run.
+
+    Checks that the directory (or the nearest existing parent) is a writable
+    directory, by creating and removing a probe, and that its file system has
+    room for the run's estimated output.
+    """
+    path = Path(path).absolute()
+    base = path
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise RunDirectoryError(f"cannot create {path}: {base} is not a directory; choose another --out")
+    try:
+        probe = tempfile.mkdtemp(prefix=".ensemble-probe-", dir=base)
+        os.rmdir(probe)
+    except OSError as e:
+        raise RunDirectoryError(f"cannot write in {base} ({e.strerror}); choose a writable --out") from None
+    need, free = estimated_bytes(exp), shutil.disk_usage(base).free
+    if need > free:
+        raise RunDirectoryError(
+            f"{base} has {free / 2**20:.1f} MiB free, the run needs about {need / 2**20:.1f} MiB; free space or choose another --out"
+        )
 
 
 def open_run_dir(path: str | Path, exp, resume: bool) -> DirectoryStore:
-    """Create a run directory for ``exp``, or reopen it with ``resume`` (see :func:`check_run_dir`)."""
+    """Create a run directory for ``exp``, or reopen it with ``resume`` (see :func:`check_run_dir`).
+
+    The returned store holds the directory's lock until it is closed (or the
+    process exits): a second writer is refused with the holder's name.
+    """
     path = Path(path)
-    if check_run_dir(path, exp, resume):
-        return DirectoryStore(path)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "spec.toml").write_text(exp.source)
+    check_run_dir(path, exp, resume)  # refuse before creating anything
+    preflight(path, exp)
+    _makedirs(path)
+    lock = RunLock(path).acquire()
+    try:
+        state = check_run_dir(path, exp, resume)  # again, now that no one else can change it
+        if state == "replace":
+            for name in OUR_ENTRIES[:2] + OUR_ENTRIES[3:]:
+                p = path / name
+                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+        if state != "resume":
+            _write_manifest(path, exp)
+    except BaseException:
+        lock.release()
+        raise
+    return DirectoryStore(path, lock)
+
+
+def _write_manifest(path: Path, exp) -> None:
+    _atomic_write(path / "spec.toml", lambda f: f.write(exp.source.encode()))
     doc = {
         "format": FORMAT,
         "results_hash": exp.results_hash(),
@@ -176,22 +488,26 @@ def open_run_dir(path: str | Path, exp, resume: bool) -> DirectoryStore:
             for p in exp.points
         ],
         "environment": environment(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _now(),
         "command": sys.argv,
     }
     _atomic_write(path / "run.json", lambda f: f.write(json.dumps(doc, indent=1).encode()))
-    return DirectoryStore(path)
+
+
+def versions() -> dict:
+    """Versions of Python, this package and the libraries the results depend on."""
+    out = {"python": platform.python_version()}
+    for dist in (DIST_NAME, "numpy", "scipy", "numba", "dask", "distributed", "pandas", "pyarrow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
 
 
 def environment() -> dict:
     """Versions, host and the git revision of the source the package came from."""
-    versions = {"python": platform.python_version()}
-    for dist in (DIST_NAME, "numpy", "scipy", "numba", "dask", "distributed", "pandas", "pyarrow"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return {"versions": versions, "git": _git_revision(), "host": socket.gethostname(), "platform": platform.platform()}
+    return {"versions": versions(), "git": _git_revision(), "host": socket.gethostname(), "platform": platform.platform()}
 
 
 def _git_revision() -> dict | None:
@@ -220,8 +536,6 @@ def _git_revision() -> dict | None:
 
 
 def _jsonable(params) -> dict:
-    from .seeding import canonical_params
-
     d = canonical_params(params)
     d.pop("times", None)
     return d
@@ -230,8 +544,9 @@ def _jsonable(params) -> dict:
 # -- partial files ------------------------------------------------------------------
 
 
-def _pack(b: BlockMoments) -> dict[str, np.ndarray]:
+def _pack(b: BlockMoments, bound: dict) -> dict[str, np.ndarray]:
     arrays = {"first_block": np.array(b.first_block, dtype=np.int64), "counts": b.counts.astype(np.int64)}
+    arrays["binding"] = np.array(json.dumps(bound, sort_keys=True))
     arrays["names"] = np.array(b.names)
     for k in b.names:
         arrays[f"mean__{k}"] = np.ascontiguousarray(b.mean[k], dtype=np.float64)
@@ -240,22 +555,31 @@ def _pack(b: BlockMoments) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _read_partial(path: Path) -> BlockMoments:
-    """Load and verify one partial file (the file is closed even when it is corrupt)."""
+def _read_range(path: Path) -> tuple[int, int]:
+    """Block range of a partial from its header arrays only (not verified: the full read verifies)."""
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+        first = int(z["first_block"])
+        return first, first + int(z["counts"].size)
+
+
+def _read_partial(path: Path) -> tuple[BlockMoments, dict | None]:
+    """Load and verify one partial file; its binding (None for a format-1 file)."""
     with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
         return _unpack({k: z[k] for k in z.files})
 
 
-def _unpack(arrays: dict[str, np.ndarray]) -> BlockMoments:
+def _unpack(arrays: dict[str, np.ndarray]) -> tuple[BlockMoments, dict | None]:
     if str(arrays.pop("checksum")) != _checksum(arrays):
         raise CorruptPartial("checksum mismatch")
     names = [str(n) for n in arrays["names"]]
-    return BlockMoments(
+    found = json.loads(str(arrays["binding"])) if "binding" in arrays else None
+    blocks = BlockMoments(
         first_block=int(arrays["first_block"]),
         counts=arrays["counts"],
         mean={k: arrays[f"mean__{k}"] for k in names},
         m2={k: arrays[f"m2__{k}"] for k in names},
     )
+    return blocks, found
 
 
 def _checksum(arrays: dict[str, np.ndarray]) -> str:
@@ -268,35 +592,36 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _atomic_write(target: Path, write) -> None:
-    """Write through a temporary file in the same directory, fsync, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+def _makedirs(path: Path) -> None:
     try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _storage_error(e, path) from None
+
+
+def _storage_error(e: OSError, where: Path) -> RunDirectoryError:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageError(f"no space left on the device of {where} ({e.strerror}); finished blocks are kept: "
+                            "free space, then run again with --resume")  # fmt: skip
+    return StorageError(f"cannot write {where} ({e.strerror}); finished blocks are kept: fix it, then run again with --resume")
+
+
+def _atomic_write(target: Path, write) -> None:
+    """Write through a temporary file in the same directory (mode as the umask allows), fsync, then rename."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as e:
+        raise _storage_error(e, target.parent) from None
+    try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise _storage_error(e, target) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _covered(parts) -> set[int]:
-    return {b for p in parts for b in range(p.first_block, p.first_block + p.counts.size)}
-
-
-def _check_ranges(ranges: list[tuple[int, int]], n_blocks: int, key: int) -> None:
-    expect = 0
-    for first, stop in ranges:
-        if first != expect:
-            what = "missing" if first > expect else "overlapping"
-            raise RunDirectoryError(f"point {key:016x}: blocks {what} at block {expect}; run again with --resume")
-        expect = stop
-    if expect != n_blocks:
-        raise RunDirectoryError(f"point {key:016x}: {n_blocks - expect} blocks missing; run again with --resume")
-
-
-def _check_coverage(parts: list[BlockMoments], n_blocks: int, key: int) -> list[BlockMoments]:
-    _check_ranges([(p.first_block, p.first_block + p.counts.size) for p in parts], n_blocks, key)
-    return parts

@@ -42,12 +42,18 @@ def merge_blocks(chunks: Iterable[BlockMoments]) -> dict[str, Moments]:
     return total
 
 
-def summarize(exp, store) -> dict[str, pd.DataFrame]:
-    """Build the tables of ``exp`` from the partials in ``store`` and put them there."""
+def summarize(exp, store, origin: str = "run") -> dict[str, pd.DataFrame]:
+    """Build the tables of ``exp`` from the partials in ``store`` and put them there.
+
+    Beside the tables goes a record (``tables/manifest.json`` in a run
+    directory) of what they were computed with: the [fit] settings and where
+    they came from (``origin``: "run", or the refit command), the
+    realizations of every point, the time and the version.
+    """
     model = exp.model
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in table_names(exp)}
     for pt in exp.points:
-        total = merge_blocks(store.chunks(pt.key, pt.n_blocks))
+        total = merge_blocks(store.chunks(exp, pt))
         params = _param_columns(pt.params)
         schema = exp.kernel.schema(pt.params)
         n = next(iter(total.values())).n
@@ -57,7 +63,7 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
         analysis = model.analysis(pt.params, exp.fit)
         if analysis is None:
             continue
-        value, sem = jackknife(analysis.estimators, total, store.chunks(pt.key, pt.n_blocks))
+        value, sem = jackknife(analysis.estimators, total, store.chunks(exp, pt))
         for name, axis_names in analysis.derived_axes.items():
             axes = {a: coords[a] for a in axis_names}
             frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife", coords))
@@ -78,7 +84,26 @@ def summarize(exp, store) -> dict[str, pd.DataFrame]:
             store.put_table(name, df)
         else:  # e.g. a model without fits: no file (and no stale one)
             store.drop_table(name)
+    store.put_record("manifest", manifest(exp, tables, origin))
     return tables
+
+
+def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str) -> dict:
+    """What a set of tables was computed with (see :func:`summarize`)."""
+    import datetime
+
+    from .settings import to_dict
+    from .store import versions
+
+    return {
+        "computed": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "origin": origin,
+        "model": exp.model.name,
+        "fit": to_dict(exp.fit),
+        "realizations": {f"{pt.key:016x}": pt.realizations for pt in exp.points},
+        "tables": {name: int(len(df)) for name, df in tables.items() if len(df.columns)},
+        "versions": versions(),
+    }
 
 
 def tidy(params: Mapping, name: str, axes: Mapping[str, np.ndarray], n: int, mean, sem, estimator: str,

@@ -13,6 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 
 __all__ = [
+    "MAX_MAGNITUDE",
     "ParameterError",
     "check_even",
     "check_int",
@@ -59,11 +60,23 @@ def check_even(field: str, value: int, why: str) -> int:
     return value
 
 
+#: Largest magnitude of a real parameter: energies and couplings are in units of J, and beyond this
+#: the numerics overflow (squares, spectral bounds, random draws) long before any physics changes.
+MAX_MAGNITUDE = 1e9
+
+
 def check_real(field: str, value: object) -> float:
-    """Return ``value`` as a finite float."""
+    """Return ``value`` as a finite float with |value| <= MAX_MAGNITUDE; -0.0 becomes 0.0.
+
+    (A negative zero would otherwise be a parameter value distinct from 0.0 in
+    seeding keys and tables while being the same physics.)
+    """
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
         raise ParameterError(field, value, "a finite real number")
-    return float(value)
+    x = float(value) + 0.0  # -0.0 + 0.0 == +0.0
+    if abs(x) > MAX_MAGNITUDE:
+        raise ParameterError(field, value, f"a real number with |{field}| <= {MAX_MAGNITUDE:g} (larger values overflow the numerics)")
+    return x
 
 
 def check_nonnegative(field: str, value: object) -> float:
@@ -98,11 +111,16 @@ def check_times(times: object, tau: float | None) -> tuple[float, ...]:
     -------
     tuple of float
     """
-    t = np.asarray(times, dtype=float).ravel() if np.size(times) else np.empty(0)
+    try:
+        t = np.asarray(times, dtype=float).ravel() if np.size(times) else np.empty(0)
+    except (TypeError, ValueError):
+        raise ParameterError("times", times, "a list of sample times > 0, e.g. [1.0, 10.0, 100.0]") from None
+    if isinstance(times, str | bytes | dict | bool) or np.asarray(times, dtype=object).dtype.kind not in "Oifu":
+        raise ParameterError("times", times, "a list of sample times > 0, e.g. [1.0, 10.0, 100.0]")
     if t.size == 0:
         raise ParameterError("times", list(t), "a non-empty list of sample times > 0")
-    if not np.all(np.isfinite(t)) or t[0] <= 0:
-        raise ParameterError("times", _short(t), "finite sample times > 0")
+    if not np.all(np.isfinite(t)) or t[0] <= 0 or t.max() > MAX_MAGNITUDE:
+        raise ParameterError("times", _short(t), f"finite sample times > 0 and <= {MAX_MAGNITUDE:g}")
     bad = np.flatnonzero(np.diff(t) <= 0)
     if bad.size:
         i = int(bad[0])

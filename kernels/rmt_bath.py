@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import eigh
 
-from ._params import ParameterError, check_int, check_nonnegative, check_positive
+from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_real
 from .spectral import eigenspaces, histogram, nearest_levels, require_nondegenerate, tie_tolerance
 
 __all__ = [
@@ -141,7 +141,7 @@ class Params:
         for f in ("g1", "h_width", "J", "Jp", "hb_width"):
             object.__setattr__(self, f, check_nonnegative(f, getattr(self, f)))
         object.__setattr__(self, "alpha", check_positive("alpha", self.alpha))
-        object.__setattr__(self, "g_probe", float(self.g_probe))
+        object.__setattr__(self, "g_probe", check_real("g_probe", self.g_probe))
         ob = check_int("ob_site", self.ob_site, 0)
         if self.bath != "none" and ob > l_b:
             raise ParameterError("ob_site", ob, f"a bath site 1..{l_b} (or 0 for the default)")

@@ -147,7 +147,7 @@ def test_corrupt_partial_is_set_aside_and_recomputed(tmp_path):
 
     store = open_run_dir(out, exp, resume=True)
     result = run(exp, store)
-    assert sorted(p.name for p in store.set_aside) == sorted([victim.name, other.name])
+    assert sorted(p.name for p, _ in store.set_aside) == sorted([victim.name, other.name])
     assert result.tasks_run == 2
     assert_tables_identical(result.tables, clean)
 
@@ -193,7 +193,7 @@ def test_failing_realization_names_point_index_and_seed(faulty_kernel, extra, wh
     # the message is enough to replay that one realization, and it fails again
     assert realization_rng(3, key, r).uniform(size=2)[0] < 0.01
     # batches finished before the failure are kept
-    kept = store.done_blocks().get(key, set())
+    kept = store.done_blocks(exp).get(key, set())
     assert kept and r // exp.points[0].block_size not in kept
 
 

@@ -96,8 +96,15 @@ def test_cli_fit_recomputes_from_partials_with_a_user_window(cli_run, tmp_path):
     assert res.returncode == 0, res.stderr
     fits = pd.read_parquet(run_dir / "tables" / "fits.parquet")
     fits = fits[fits.fit == "front"]
-    assert set(fits.window) == {"user"} and fits.t_start.min() >= 2.0 and fits.t_stop.max() == 40.0
-    res = run_cli("fit", run_dir)  # back to the spec's own settings: same tables as the run made
+    assert set(fits.window_source) == {"user"} and fits.t_start.min() >= 2.0 and fits.t_stop.max() == 40.0
+    refit = read_tables(run_dir)
+    manifest = json.loads((run_dir / "tables" / "manifest.json").read_text())
+    assert manifest["fit"]["window"] == [2.0, 40.0] and manifest["origin"].startswith("ensemble fit")
+    res = run_cli("fit", run_dir)  # keeps the settings the tables were last computed with, and says so
+    assert res.returncode == 0, res.stderr
+    assert "as the tables were last computed" in res.stdout
+    assert_tables_identical(read_tables(run_dir), refit)
+    res = run_cli("fit", run_dir, "--from-spec")  # back to the spec's own settings: same tables as the run made
     assert res.returncode == 0, res.stderr
     assert_tables_identical(read_tables(run_dir), before)
     bad = run_cli("fit", run_dir, "--window", "1000", "2000")
@@ -132,7 +139,7 @@ def test_directory_store_refuses_foreign_directory(tmp_path):
     with pytest.raises(RunDirectoryError, match="not a run directory"):
         open_run_dir(tmp_path, parse_spec(small_spec()), resume=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]
-    assert isinstance(DirectoryStore(tmp_path).done_blocks(), dict)
+    assert isinstance(DirectoryStore(tmp_path).done_blocks(parse_spec(small_spec())), dict)
 
 
 def test_cli_shows_a_progress_bar_with_rate_and_eta(tmp_path):

@@ -208,13 +208,13 @@ class FrontAnalysis:
     def _front_row(self, value, sem) -> tuple[dict, list[dict]]:
         if not self.windows:
             row = {k: math.nan for k in _NAN_FIELDS}
-            row.update(fit="front", n_times=0, window="none", window_linear=False, bound=AVALANCHE_BOUND)
+            row.update(fit="front", n_times=0, window_source="none", window_linear=False, bound=AVALANCHE_BOUND)
             row["bound_holds"] = "no fit window"
             return row, []
         k, ok = self.select(value, sem)
         cands = [self._window_row(i, value, sem) for i in range(len(self.windows))]
         row = dict(cands[k])
-        row["window"] = "user" if self.user_window else "auto"
+        row["window_source"] = "user" if self.user_window else "auto"
         row["window_linear"] = bool(ok)
         row["chi2_dof"] = self._chi2(self.windows[k], value, sem, k)
         z = (A_BOUND - row["A"]) / row["A_err"] if row["A_err"] > 0 else math.nan

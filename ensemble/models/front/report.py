@@ -31,7 +31,7 @@ def _fronts(front: pd.DataFrame, swept) -> list[str]:
         header(swept) + f"{'1/A':>10}{'err':>8}{'A':>9}{'err':>8}  {'window':<18}{'linear':<8}bound",
     ]
     for _, row in front.iterrows():
-        window = f"[{row.t_start:g}, {row.t_stop:g}]" if row.window != "none" else "none"
+        window = f"[{row.t_start:g}, {row.t_stop:g}]" if row.window_source != "none" else "none"
         z = "" if missing(row, "bound_z") else f" (z = {row.bound_z:+.1f})"
         lines.append(
             cell(row, swept)

@@ -1,0 +1,50 @@
+"""Every parameter of every kernel, given hostile values, either validates or raises ParameterError naming
+the field: never another exception (which would surface as a traceback instead of one line)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from ensemble.models import builtin_kernels
+from kernels._interface import load
+from kernels._params import MAX_MAGNITUDE, ParameterError
+
+HOSTILE = ["x", "", -1, 0, -0.0, 2**62, -(2**62), 1e300, -1e300, math.inf, -math.inf, math.nan, True, [1, 2], {"a": 1}, None, 3.5]
+
+
+def cases():
+    for name in builtin_kernels():
+        kernel = load(f"kernels.{name}")
+        base = kernel.warmup_params()
+        for f in dataclasses.fields(kernel.Params):
+            yield pytest.param(kernel, base, f.name, id=f"{name}.{f.name}")
+
+
+@pytest.mark.parametrize("kernel, base, field", list(cases()))
+def test_hostile_values_validate_or_name_the_field(kernel, base, field):
+    for value in HOSTILE:
+        kw = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+        kw[field] = value
+        try:
+            p = kernel.Params(**kw)
+        except ParameterError as e:
+            assert e.field in kw, f"{field} = {value!r}: the error names {e.field!r}, not a parameter"
+            continue
+        # accepted: the validated value must be usable (finite, bounded, no negative zero)
+        v = getattr(p, field)
+        if isinstance(v, float):
+            assert math.isfinite(v) and abs(v) <= MAX_MAGNITUDE and not (v == 0 and math.copysign(1, v) < 0), (field, value)
+
+
+def test_negative_zero_is_the_same_point_as_zero():
+    from ensemble.seeding import point_key
+
+    kernel = load("kernels.anderson_trajectory")
+    a = kernel.Params(L=4, W=0.0, times=(0.05,))
+    b = kernel.Params(L=4, W=-0.0, times=(0.05,))
+    assert point_key("anderson_trajectory", a) == point_key("anderson_trajectory", b)
+    assert np.signbit(b.W) == np.False_
