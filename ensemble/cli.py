@@ -9,6 +9,7 @@ from pathlib import Path
 from cluster import ClusterConfigError, ClusterError
 
 from .errors import RealizationError, RunDirectoryError, SpecError, UsageError
+from .store import StorageError
 
 __all__ = ["main"]
 
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ClusterConfigError) as e:
         print(f"ensemble: error in options: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except StorageError as e:  # mid-run: finished blocks are kept
+        print(f"ensemble: run stopped: {e}", file=sys.stderr)
+        return EXIT_FAILED
     except (RunDirectoryError, ClusterError) as e:
         print(f"ensemble: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -100,8 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--save", type=Path, metavar="FILE.npz", help="write the observables (and draws) to this file")
     rp.set_defaults(func=cmd_replay)
 
-    v = sub.add_parser("validate", help="check a spec and show what it would run")
+    v = sub.add_parser("validate", help="check a spec and show what it would run, its cost and memory")
     v.add_argument("spec", type=Path)
+    v.add_argument("--workers", type=_positive_int, help="check memory against a local cluster of this many workers")
+    v.add_argument("--max-realization-hours", type=_positive_float, metavar="H", help="as for run")
+    _job_options(v, required=False)
     v.set_defaults(func=cmd_validate)
 
     k = sub.add_parser("kernels", help="list the kernels")
@@ -368,21 +375,42 @@ def cmd_replay(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    from .api import planned_memory_per_worker, time_limit
+    from .runner import check_limits, estimate
     from .spec import load_spec
-
-    exp = load_spec(args.spec)
     from .tasks import plan
 
+    exp = load_spec(args.spec)
+    jobs = _job_config(args) if args.cluster else None
+    kind = args.cluster or "local"
+    memory = planned_memory_per_worker(kind, args.workers, jobs)
     tasks = sum(1 for _ in plan(exp))
-    print(f"{args.spec}: valid. kernel {exp.kernel.name}, {len(exp.points)} point(s), {exp.total_realizations} realizations, {tasks} tasks")
-    for pt in exp.points:
+    print(f"{args.spec}: valid. kernel {exp.kernel.name} ({exp.model.name} analysis), {len(exp.points)} point(s), "
+          f"{exp.total_realizations} realizations, {tasks} tasks")  # fmt: skip
+    cost = estimate(exp)
+    for pt, (seconds, mem) in zip(exp.points, cost):
         t = getattr(pt.params, "times", None)
         times = f"  {len(t)} times {t[0]:g}..{t[-1]:g}" if t else ""
+        mem_text = f"{mem / 2**20:.0f} MiB" if mem is not None else "memory not declared"
         print(
             f"  point {pt.index}: {pt.label or '(no sweep)'}  key {pt.key:016x}  {pt.realizations} realizations "
-            f"in {pt.n_blocks} blocks of {pt.block_size}{times}"
+            f"in {pt.n_blocks} blocks of {pt.block_size}{times}  ~{_human_seconds(seconds)} and {mem_text} per realization"
         )
+    total = sum(s * pt.realizations for pt, (s, _) in zip(exp.points, cost))
+    workers = (jobs.max_jobs * jobs.cores) if jobs else (args.workers or __import__("os").cpu_count() or 1)
+    print(f"estimated cost: {total / 3600:.3g} CPU-hours (calibrated on the reference machine, benchmarks/bench_cost.py); "
+          f"about {_human_seconds(total / workers)} on {workers} worker(s)")  # fmt: skip
+    check_limits(exp, memory, time_limit(jobs, args.max_realization_hours))
+    where = f"{kind} jobs" if jobs else f"a local cluster of {args.workers or 'one worker per core'}"
+    print(f"fits {where}: at most {memory / 2**30:.1f} GiB per worker" if memory else "")
     return 0
+
+
+def _human_seconds(s: float) -> str:
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if s >= size:
+            return f"{s / size:.3g} {unit}"
+    return f"{s:.3g} s"
 
 
 def cmd_kernels(args) -> int:

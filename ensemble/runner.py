@@ -14,7 +14,7 @@ from .executors import SerialExecutor
 from .tables import summarize
 from .tasks import plan, run_task
 
-__all__ = ["RunResult", "check_limits", "check_memory", "run"]
+__all__ = ["RunResult", "check_limits", "check_memory", "estimate", "run"]
 
 
 @dataclass
@@ -122,3 +122,8 @@ def _duration(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.3g} {unit}"
     return f"{seconds:.3g} s"
+
+
+def estimate(exp) -> list[tuple[float, int | None]]:
+    """(CPU seconds, bytes) of one realization of every point, from the kernel's cost and memory models."""
+    return [(float(exp.kernel.cost(pt.params)), exp.kernel.memory_bytes(pt.params)) for pt in exp.points]

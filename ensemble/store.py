@@ -344,7 +344,7 @@ class RunLock:
             if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise RunDirectoryError(f"cannot lock {self.path.parent}: {e.strerror}") from None
             raise RunDirectoryError(f"{self.path.parent} is in use by {_holder(holder)}; wait until it ends or stop it") from None
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now(), "command": " ".join(sys.argv)}
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now(), "command": _command()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
@@ -363,6 +363,14 @@ class RunLock:
 
     def __del__(self):
         self.release()
+
+
+def _command() -> str:
+    """This process's command line, as the user typed it (``python -m ensemble`` shows as ``ensemble``)."""
+    argv = list(sys.argv)
+    if argv and (argv[0].endswith(("ensemble/__main__.py", "/ensemble")) or argv[0] == "ensemble"):
+        argv[0] = "ensemble"
+    return " ".join(argv)
 
 
 def _holder(text: str) -> str:

@@ -55,6 +55,7 @@ __all__ = [
     "NAME",
     "Draws",
     "Params",
+    "cost",
     "imbalance",
     "memory_bytes",
     "neel_sites",
@@ -100,6 +101,17 @@ def memory_bytes(p: Params) -> int:
     eigenvectors V and the orbitals (L^2 each, real and imaginary), the outputs, and the process."""
     L, T = p.L, len(p.times)
     return int(8 * int(p.steps[-1]) + 8 * 6 * L * L + 8 * 4 * T * L + PROCESS_BYTES)
+
+
+#: CPU seconds per unit of work on the reference machine (benchmarks/bench_cost.py): a step's orbital update
+#: (per mode x orbital), a sample's densities (per L^2 N), and the per-realization set-up.
+COST_STEP, COST_SAMPLE, COST_SETUP = 3.6e-10, 2.5e-10, 1e-3
+
+
+def cost(p: Params) -> float:
+    """Estimated CPU seconds of one realization: O(L N) per Trotter step, O(L^2 N) per sample time."""
+    L, N, T = p.L, p.L // 2, len(p.times)
+    return COST_STEP * L * N * float(p.steps[-1]) + COST_SAMPLE * 2 * T * L * L * N + 1e-9 * L**3 + COST_SETUP
 
 
 def single_particle_hamiltonian(h: np.ndarray, J: float) -> np.ndarray:

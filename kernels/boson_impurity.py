@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from . import spin_basis as sb
 from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_real, check_times
-from .chebyshev import ChebyshevPropagator, SparseHamiltonian
+from .chebyshev import ChebyshevPropagator, SparseHamiltonian, propagation_terms
 
 __all__ = [
     "SUMMARY",
@@ -161,8 +161,12 @@ def warmup_params() -> Params:
 
 
 def cost(p: Params) -> float:
-    """Relative work per realization (progress bar): propagation ~ dim L t, entropies ~ dim L per time."""
-    return 1e-8 * p.dim * p.L * (max(p.times) * (abs(p.t_d) + abs(p.t_c) + p.W + abs(p.U)) + (len(p.times) if p.entropy else 0))
+    """Estimated CPU seconds of one realization (calibrated by benchmarks/bench_cost.py): Chebyshev terms x
+    non-zeros for the evolution, and per sample time the densities, correlations and (if asked) every cut's entropy."""
+    R = p.n_d * (p.W / 2.0 + 1.3 * abs(p.t_d)) + 2.0 * abs(p.t_c) + abs(p.U) / 2.0 + 1.0
+    nnz = p.dim * (1.0 + p.n_d + 1.0)
+    per_time = p.dim * p.L * (4e-9 + (2e-8 if p.entropy else 0.0))
+    return 2.2e-9 * nnz * propagation_terms(R, max(p.times), len(p.times), p.tol) + per_time * len(p.times) + 5e-3
 
 
 def memory_bytes(p: Params) -> int:

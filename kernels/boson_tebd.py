@@ -84,9 +84,12 @@ def warmup_params() -> Params:
 
 
 def cost(p: Params) -> float:
-    """Relative work (progress bar): steps x bonds x chi^3 at the largest chi the state could reach."""
+    """Estimated CPU seconds of one realization (calibrated by benchmarks/bench_cost.py): per Trotter step and
+    bond, TeNPy's fixed overhead plus the SVD at the largest bond dimension the state could reach (an upper
+    estimate: chi grows with the entanglement)."""
     chi = min(p.chi_max, 4 ** (p.L // 2))
-    return 1e-9 * (max(p.times) / p.dt) * p.L * chi**3 * (3 if p.order == 4 else 1)
+    sweeps = {1: 1.0, 2: 2.0, 4: 10.0}[p.order]
+    return (max(p.times) / p.dt) * p.L * sweeps * (1.5e-3 + 3e-10 * (4 * chi) ** 3 / 8) + 0.5
 
 
 def memory_bytes(p: Params) -> int:

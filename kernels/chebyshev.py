@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from numba import njit
 
 __all__ = [
+    "propagation_terms",
     "MAX_ARGUMENT",
     "ChebyshevPropagator",
     "SparseHamiltonian",
@@ -110,6 +111,17 @@ def chebyshev_coefficients(dt: float, center: float, half_width: float, tol: flo
     a = 2.0 * j[: K + 1] * (-1j) ** np.arange(K + 1)
     a[0] = j[0]
     return a * np.exp(-1j * dt * center)
+
+
+def propagation_terms(half_width: float, duration: float, steps: float, tol: float) -> float:
+    """Matrix-vector products to evolve for ``duration`` in ``steps`` equal steps (for the kernels' cost models).
+
+    Steps longer than MAX_ARGUMENT / half_width are split, as the propagator does.
+    """
+    if steps <= 0 or duration <= 0:
+        return 0.0
+    chunks = max(float(steps), math.ceil(duration * half_width / MAX_ARGUMENT))
+    return chunks * (len(chebyshev_coefficients(duration / chunks, 0.0, half_width, tol)) - 1)
 
 
 @njit(nogil=True, cache=True)

@@ -49,7 +49,7 @@ from scipy.linalg import eigh
 
 from . import spin_basis as sb
 from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_real, check_times
-from .chebyshev import ChebyshevPropagator, SparseHamiltonian
+from .chebyshev import ChebyshevPropagator, SparseHamiltonian, propagation_terms
 
 __all__ = [
     "SUMMARY",
@@ -274,11 +274,17 @@ def memory_bytes(p: Params) -> int:
 
 
 def cost(p: Params) -> float:
-    """Relative work per realization (progress bar): dense ~ dim^3, polynomial ~ dim * t."""
+    """Estimated CPU seconds of one realization (calibrated by benchmarks/bench_cost.py): the eigendecomposition
+    (dim^3) and dim^2 per output time, or Chebyshev terms x non-zeros of the polynomial propagator."""
     d = float(p.dim)
+    n_times = len(p.times) + p.window_points
     if p.solver() == "exact":
-        return 1e-9 * d**3 + 1e-7 * d * d * (len(p.times) + p.window_points)
-    return 2e-7 * d * 2 * p.l * max(p.window_stop, p.times[-1] if p.times else 0.0) * (1 + abs(p.J_int) + p.W_s + p.W_e)
+        return 1.2e-10 * d**3 + 1.5e-9 * d * d * n_times + 2e-3
+    bonds = 2 * (p.l - 1) + (1 if p.config == "junction" else p.l)
+    R = p.l * (p.W_s + p.W_e) / 4.0 + 0.75 * (abs(p.J) * 2 * (p.l - 1) + abs(p.J_int) * (bonds - 2 * (p.l - 1))) + 1.0
+    t = max(p.window_stop, p.times[-1] if p.times else 0.0)
+    nnz = d * (1.0 + bonds / 2.0)
+    return 0.7e-9 * nnz * propagation_terms(R, t, n_times, p.tol) + 1e-8 * d * p.L * n_times + 1e-3
 
 
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:

@@ -52,6 +52,7 @@ __all__ = [
     "Draws",
     "Params",
     "bath_hamiltonian",
+    "cost",
     "gap_ratio",
     "hamiltonian",
     "memory_bytes",
@@ -193,6 +194,14 @@ def sample(p: Params, rng: np.random.Generator) -> Draws:
 
 def warmup_params() -> Params:
     return Params(bath="goe", l_b=3, n_lioms=2)
+
+
+def cost(p: Params) -> float:
+    """Estimated CPU seconds of one realization: LAPACK eigh of H (dim^3) and, with a probe, of B' (dim/2)^3,
+    plus the IPRs (dim^2 per operator and state); calibrated by benchmarks/bench_cost.py."""
+    d = float(p.dim)
+    probe = (d / 2) ** 3 if p.n_lioms and p.bath != "none" else 0.0
+    return 2.2e-10 * (d**3 + probe) + 2e-9 * d * d * (p.n_lioms + 2) * p.n_states + 2e-3
 
 
 def memory_bytes(p: Params) -> int:

@@ -215,10 +215,10 @@ def memory_bytes(p: Params) -> int:
 
 
 def cost(p: Params) -> float:
-    """Relative work of one realization, for the progress bar's ETA (benchmark: dense ~ dim^3,
-    shift-invert ~ dim^2.4, calibrated on benchmarks/bench_bubble.py)."""
+    """Estimated CPU seconds of one realization: dense ~ dim^3, shift-invert ~ dim^2.4 (LU fill),
+    calibrated by benchmarks/bench_bubble.py and benchmarks/bench_cost.py."""
     d = float(p.dim)
-    return (d / 1000.0) ** 3 * 0.1 if p.solver() == "full" else (d / 13728.0) ** 2.4 * 4.6 + 0.02
+    return 0.01 + ((d / 1000.0) ** 3 * 0.1 if p.solver() == "full" else (d / 13728.0) ** 2.4 * 4.6 + 0.02)
 
 
 def distances(L: int) -> np.ndarray:

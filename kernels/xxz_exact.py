@@ -46,6 +46,7 @@ __all__ = [
     "Draws",
     "Params",
     "channel_magnetization",
+    "cost",
     "lindblad_magnetization",
     "memory_bytes",
     "realize",
@@ -108,6 +109,14 @@ def sample(p: Params, rng: np.random.Generator) -> Draws:
 
 def warmup_params() -> Params:
     return Params(L=4, W=1.0, times=(0.05, 0.1))
+
+
+def cost(p: Params) -> float:
+    """Estimated CPU seconds of one realization: dense complex D^3 products per Trotter step (the channel),
+    and the Lindblad ODE's stages over the same time (calibrated by benchmarks/bench_cost.py)."""
+    dim = math.comb(p.L, p.L // 2)
+    channel = float(p.steps[-1]) * (5e-10 * dim**3 + 2e-5)
+    return channel + ((9e-8 * dim**3 + 2.5e-3) * p.times[-1] if p.lindblad else 0.0) + 5e-3
 
 
 def memory_bytes(p: Params) -> int:

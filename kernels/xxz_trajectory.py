@@ -33,8 +33,8 @@ from numba import njit
 
 from . import spin_basis as sb
 from ._params import ParameterError, check_positive, check_real
-from ._trajectory import Draws, NoisyTrajectoryParams, check_draws, observables, sample, trajectory_schema
-from .chebyshev import ChebyshevPropagator, SparseHamiltonian, chebyshev_apply
+from ._trajectory import Draws, NoisyTrajectoryParams, check_draws, jump_probability, observables, sample, trajectory_schema
+from .chebyshev import ChebyshevPropagator, SparseHamiltonian, chebyshev_apply, propagation_terms
 
 __all__ = [
     "SUMMARY",
@@ -45,6 +45,7 @@ __all__ = [
     "Draws",
     "Params",
     "Sector",
+    "cost",
     "hamiltonian",
     "hopping_range",
     "memory_bytes",
@@ -147,6 +148,36 @@ def hamiltonian(p: Params, h: np.ndarray) -> SparseHamiltonian:
     return SparseHamiltonian.from_patterns(
         s.spins @ h + p.J * p.Delta * s.zz, [s.hops], [0.5 * p.J], offdiag_range=(lo - margin, hi + margin)
     )
+
+
+#: CPU seconds per stored non-zero of one matrix-vector product, and per basis state of a kick
+#: (calibrated by benchmarks/bench_cost.py on the reference machine)
+COST_NONZERO, COST_KICK = 0.8e-9, 4e-9
+
+
+def half_width(p: Params) -> float:
+    """An estimate of the spectral half-width the propagator expands over (fields, Ising and hopping parts)."""
+    return p.L * (p.W / 4.0 + abs(p.J * p.Delta) / 8.0 + abs(p.J) / math.pi) + 1.0
+
+
+def cost(p: Params) -> float:
+    """Estimated CPU seconds of one realization: Chebyshev terms x non-zeros, for the reference and the trajectory.
+
+    Kicks: a tau-step (and a kick) per Trotter step; jumps: long steps between the
+    expected q S jumps and the sample times.
+    """
+    dim = math.comb(p.L, p.L // 2)
+    nnz = dim * (1.0 + (p.L - 1) / 2.0)
+    R, t, T, S = half_width(p), float(p.times[-1]), len(p.times), float(p.steps[-1])
+    terms = propagation_terms(R, t, T, p.tol)  # the noiseless reference
+    if p.unraveling == "kicks":
+        terms += propagation_terms(R, p.tau, 1, p.tol) * S
+        kicks = S * dim
+    else:
+        events = jump_probability(p) * S + T
+        terms += propagation_terms(R, t, events, p.tol)
+        kicks = events * dim
+    return COST_NONZERO * nnz * terms + COST_KICK * kicks + 2e-3
 
 
 def memory_bytes(p: Params) -> int:

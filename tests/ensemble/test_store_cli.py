@@ -179,12 +179,15 @@ def test_report_and_plots_handle_a_string_parameter_sweep(tmp_path):
     ]  # fmt: skip
 
 
-def test_progress_is_weighted_by_the_kernels_relative_cost():
-    """xxz_bubble declares cost(params): a dimension-13,728 point weighs ~100x a 1008 one; kernels without cost weigh 1."""
+def test_progress_is_weighted_by_the_kernels_cost():
+    """Progress counts estimated CPU seconds: a dimension-13,728 xxz_bubble point weighs ~100x a 1008 one;
+    a kernel without a cost model (a user's) weighs 1 per realization."""
     from ensemble import parse_spec
     from ensemble.runner import _cost_weights
 
     exp = parse_spec('kernel = "xxz_bubble"\nseed = 1\nrealizations = 2\nbatch_size = 1\n[sweep]\nL = [10, 14]\n')
     w = [_cost_weights(exp)[pt.key] for pt in exp.points]
     assert 50 < w[1] / w[0] < 1000
-    assert set(_cost_weights(parse_spec(small_spec())).values()) == {1.0}
+    from tests.ensemble.faulty_kernel import SPEC
+
+    assert set(_cost_weights(parse_spec(SPEC.format(extra=""))).values()) == {1.0}

@@ -17,8 +17,12 @@ def report(exp, tables) -> list[str]:
         return []
     lines = _fronts(fits[fits["fit"] == "front"], swept)
     lines += _thresholds(fits[fits["fit"] == "threshold_time"], swept)
-    lines += _scaling(fits[fits["fit"] == "threshold_scaling"], swept, exp.params_names)
-    lines += _crossings(fits[fits["fit"] == "avalanche_crossing"], swept)
+    # the fits across points only where the sweep gives them something to fit
+    values = {k: {getattr(pt.params, k) for pt in exp.points} for k in ("L", "W")}
+    if len({getattr(pt.params, "L") * getattr(pt.params, "W") for pt in exp.points}) >= 2:
+        lines += _scaling(fits[fits["fit"] == "threshold_scaling"], swept, exp.params_names)
+    if len(values["W"]) >= 2:
+        lines += _crossings(fits[fits["fit"] == "avalanche_crossing"], swept)
     return lines
 
 
