@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except RealizationError as e:
         target = getattr(args, "out", None) or getattr(args, "spec", "SPEC")
+        if e.point < 0:  # not one realization of the spec (the kernel's own warm-up point)
+            print(f"ensemble: run failed: {e}", file=sys.stderr)
+            return EXIT_FAILED
         print(
             f"ensemble: run failed: {e}\n"
             f"Replay it alone: ensemble replay {target} --point {e.point} --realization {e.realization}\n"
@@ -269,11 +272,11 @@ def cmd_query(args) -> int:
     try:
         df = query(args.dir, args.sql, writable=args.writable)
     except duckdb.PermissionException as e:
-        print(f"ensemble: query refused: {e}\nQueries read the run's tables only; add --writable to let DuckDB read or "
-              "write other files.", file=sys.stderr)  # fmt: skip
+        print(f"ensemble: query refused: {_one_line(e)}; queries read the run's tables only (--writable lets DuckDB "
+              "read or write other files)", file=sys.stderr)  # fmt: skip
         return EXIT_BAD_INPUT
     except duckdb.Error as e:
-        print(f"ensemble: query failed: {e}\nTables: {', '.join(sorted(_table_names(args.dir)))} (see README).", file=sys.stderr)
+        print(f"ensemble: query failed: {_one_line(e)} (tables: {', '.join(sorted(_table_names(args.dir)))})", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.csv:
         df.to_csv(sys.stdout, index=False)
@@ -296,6 +299,11 @@ def _settings(items: list[str]) -> dict:
         except (ValueError, tomllib.TOMLDecodeError):
             raise UsageError("--set", item, "KEY=VALUE with a TOML value, e.g. --set r_th=0.2 or --set window=[10.0,1000.0]") from None
     return out
+
+
+def _one_line(e: BaseException) -> str:
+    """A library's multi-line message (DuckDB's caret diagrams) as one line."""
+    return " ".join(str(e).split())
 
 
 def _table_names(run_dir: Path) -> list[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 from tqdm import tqdm
 
-from .errors import SpecError
+from .errors import RealizationError, SpecError
 from .executors import SerialExecutor
 from .tables import summarize
 from .tasks import plan, run_task
@@ -55,7 +55,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     weight = _cost_weights(exp)
     work = sum(weight[t.key] * len(t.indices) for t in pending)
     if todo:
-        executor.warm(exp.kernel.path)
+        _warm(executor, exp)
     # The bar counts work (realizations weighted by the kernel's relative cost, if it
     # declares one), so that the ETA holds when points differ in cost by orders of magnitude.
     fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
@@ -70,6 +70,17 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
             bar.update(weight[task.key] * n)
     seconds = time.perf_counter() - start
     return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
+
+
+def _warm(executor, exp) -> None:
+    """Compile the kernel everywhere first; a kernel that fails even on its warm-up point is reported in one line."""
+    try:
+        executor.warm(exp.kernel.path)
+    except Exception as e:
+        raise RealizationError(
+            f"kernel {exp.kernel.name} failed on its own warm-up point ({exp.kernel.path}.warmup_params()): "
+            f"{type(e).__name__}: {' '.join(str(e).split())}; nothing was run"
+        ) from e
 
 
 def _cost_weights(exp) -> dict[int, float]:

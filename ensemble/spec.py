@@ -464,6 +464,10 @@ def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times:
             params = kernel.Params(**kw)
         except ParameterError as e:
             raise SpecError(_field_of(e.field, fixed, sweep, times, linked), e.value, e.allowed) from None
+        except Exception as e:  # a user's Params that validates with exceptions of its own
+            where = ", ".join(f"{k} = {v!r}" for k, v in swept.items()) or "the fixed parameters"
+            raise SpecError("params", where, f"values kernel {kernel.name} accepts: its Params raised "
+                                             f"{type(e).__name__}: {' '.join(str(e).split())}") from None  # fmt: skip
         key = point_key(kernel.name, params)
         if key in seen:
             raise _duplicate(seen[key], swept, sweep, linked)

@@ -130,6 +130,8 @@ def check_times(times: object, tau: float | None) -> tuple[float, ...]:
     if tau is None:
         return tuple(float(x) for x in t)
     steps = np.rint(t / tau)
+    if steps[0] < 1:
+        raise ParameterError("times", _short(t), f"times of at least one step, tau = {tau:g} (t = {t[0]:g} is step 0)")
     off = np.flatnonzero(np.abs(t / tau - steps) > 1e-9 * np.maximum(1.0, steps))
     if off.size:
         x = float(t[off[0]])

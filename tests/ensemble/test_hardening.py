@@ -464,3 +464,44 @@ def test_unreachable_batch_controller_times_out_with_one_line(tmp_path):
                           str(tmp_path / "run"), "--cluster", "slurm"], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
     one_line_error(res, "SLURM controller", "did not answer")
     assert time.time() - t0 < 60 and not (tmp_path / "run").exists()
+
+
+USER_KERNEL = """
+from dataclasses import dataclass, field
+import numpy as np
+@dataclass(frozen=True)
+class Params:
+    x: float = 1.0
+    times: tuple = field(default=(1.0,))
+    def __post_init__(self):
+        if self.x > 5:
+            raise ValueError("x too big")
+def warmup_params(): return Params()
+def schema(p): return {"y": {"t": np.asarray(p.times)}}
+def sample(p, rng): return rng.normal()
+def realize(p, d):
+    if {fail}:
+        raise KeyError("boom")
+    return {"y": np.full(len(p.times), d)}
+"""
+
+
+@pytest.mark.parametrize("case", ["params raise", "warm-up fails"])
+def test_user_kernel_failing_in_its_own_code(tmp_path, case):
+    fail = case == "warm-up fails"
+    (tmp_path / "userk.py").write_text(USER_KERNEL.replace("{fail}", str(fail)))
+    x = 1.0 if fail else 9.0
+    spec = spec_file(tmp_path, f'kernel = "module:userk"\nseed = 1\nrealizations = 4\n[params]\nx = {x}\n[times]\nvalues = [1.0]\n')
+    res = subprocess.run([sys.executable, "-m", "ensemble", "run", str(spec), "--out", str(tmp_path / "run"), "--executor",
+                          "serial", "--no-progress"], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)})  # fmt: skip
+    if fail:
+        one_line_error(res, "warm-up point", "KeyError", code=1)
+    else:
+        one_line_error(res, "params", "ValueError: x too big")
+    assert not (tmp_path / "run").exists()
+
+
+def test_query_errors_are_one_line(finished):
+    one_line_error(run_cli("query", finished, "SELEC 1"), "query failed")
+    one_line_error(run_cli("query", finished, "SELECT * FROM nosuchtable"), "query failed", "tables: fit_windows, fits, summary")

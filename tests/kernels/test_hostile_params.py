@@ -48,3 +48,16 @@ def test_negative_zero_is_the_same_point_as_zero():
     b = kernel.Params(L=4, W=-0.0, times=(0.05,))
     assert point_key("anderson_trajectory", a) == point_key("anderson_trajectory", b)
     assert np.signbit(b.W) == np.False_
+
+
+@pytest.mark.parametrize("name", ["anderson_trajectory", "xxz_trajectory", "xxz_exact", "boson_tebd"])
+def test_sample_times_below_one_step_are_refused(name):
+    """A time that rounds to step 0 would leave the outputs of that time unwritten."""
+    kernel = load(f"kernels.{name}")
+    base = kernel.warmup_params()
+    step_field = kernel.time_step
+    kw = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    for t in (1e-300, 0.3 * getattr(base, step_field)):
+        kw["times"] = (t,)
+        with pytest.raises(ParameterError, match="step"):
+            kernel.Params(**kw)
