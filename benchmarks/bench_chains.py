@@ -68,7 +68,7 @@ def part1(max_l: int, max_exact_l: int) -> None:
 
 
 def part2(points: int) -> None:
-    from ensemble import make_executor, open_run_dir, parse_spec, run
+    from ensemble import make_executor, open_run_dir, parse_spec, execute
 
     path = Path(__file__).resolve().parent.parent / "examples" / "fig3_junction_map.toml"
     text = path.read_text()
@@ -81,7 +81,7 @@ def part2(points: int) -> None:
         exp = parse_spec(text)
     with tempfile.TemporaryDirectory() as tmp, make_executor("local", workers=2) as ex:
         t0 = time.perf_counter()
-        res = run(exp, open_run_dir(Path(tmp) / "map", exp, resume=False), ex)
+        res = execute(exp, open_run_dir(Path(tmp) / "map", exp, resume=False), ex)
         wall = time.perf_counter() - t0
     n = exp.total_realizations
     print(f"map: {len(exp.points)} points, {n} realizations on 2 workers: {wall:.1f} s with tables "

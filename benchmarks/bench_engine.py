@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from ensemble import MemoryStore, make_executor, parse_spec, run
+from ensemble import MemoryStore, make_executor, parse_spec, execute
 from ensemble.tasks import plan
 from kernels import anderson_trajectory as k
 
@@ -68,7 +68,7 @@ def main() -> None:
     tasks = list(plan(exp))
     print(f"# {platform.machine()}, {os.cpu_count()} cores; {n} realizations, t_max = {stop:g}, {len(tasks)} tasks of {len(tasks[0].indices)}")
 
-    serial = run(exp, MemoryStore())
+    serial = execute(exp, MemoryStore())
     print(f"serial loop:      {serial.seconds:7.2f} s  {serial.rate:7.1f} realizations/s  ({1e3 / serial.rate:.1f} ms each)")
 
     t0 = time.perf_counter()
@@ -77,7 +77,7 @@ def main() -> None:
         t0 = time.perf_counter()
         ex.warm("kernels.anderson_trajectory")
         warm = time.perf_counter() - t0
-        dask = run(exp, MemoryStore(), ex)
+        dask = execute(exp, MemoryStore(), ex)
     print(f"2 Dask workers:   {dask.seconds:7.2f} s  {dask.rate:7.1f} realizations/s")
     print(f"  (not counted: cluster start {startup:.1f} s, Numba warm-up on the workers {warm:.2f} s)")
     print(f"speedup: {serial.seconds / dask.seconds:.2f}x  (with the warm-up counted: {serial.seconds / (dask.seconds + warm):.2f}x)")

@@ -40,12 +40,12 @@ values = [0.05]
 
 def one(n: int) -> dict:
     """Run n realizations here; report tasks, seconds, throughput and this process's peak RSS."""
-    from ensemble import make_executor, open_run_dir, parse_spec, run
+    from ensemble import make_executor, open_run_dir, parse_spec, execute
 
     exp = parse_spec(SPEC.format(n=n))
     with tempfile.TemporaryDirectory() as d, make_executor("local", workers=2) as ex:
         t0 = time.perf_counter()
-        result = run(exp, open_run_dir(Path(d) / "run", exp, resume=False), ex)
+        result = execute(exp, open_run_dir(Path(d) / "run", exp, resume=False), ex)
         total = time.perf_counter() - t0
         assert int(result.tables["summary"]["n"].iloc[0]) == n
     return {

@@ -50,13 +50,16 @@ class DaskExecutor:
         A cluster to close with the executor (for clusters it started).
     worker_memory : int, optional
         Bytes per worker, when the workers do not report a limit (jobs not yet started).
+    close_client : bool
+        Close the client with the executor (False for a client the caller made and keeps using).
     """
 
     def __init__(
         self, client: Client, window: int | None = None, owns=None, max_workers: int | None = None,
-        worker_memory: int | None = None,
+        worker_memory: int | None = None, close_client: bool = True,
     ):  # fmt: skip
         self.client = client
+        self._close_client = close_client
         self._worker_memory = worker_memory
         self.name = getattr(owns, "ensemble_name", None) or (
             "local Dask cluster" if owns is not None else f"Dask scheduler {client.scheduler.address}"
@@ -116,7 +119,8 @@ class DaskExecutor:
                 self.client.cancel([f for _, f in pending.values()])
 
     def close(self) -> None:
-        self.client.close()
+        if self._close_client:
+            self.client.close()
         if self._owns is not None:
             self._owns.close()
 

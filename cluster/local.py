@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import dask
@@ -36,6 +37,7 @@ def local_cluster(n_workers: int | None = None, dashboard: bool = True) -> Local
     The dashboard listens on a free port (``cluster.dashboard_link``).
     """
     n = n_workers or os.cpu_count() or 1
+    _forget_unimportable_main()
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENV}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(
@@ -46,6 +48,20 @@ def local_cluster(n_workers: int | None = None, dashboard: bool = True) -> Local
             silence_logs=logging.ERROR,
             env=WORKER_ENV,
         )
+
+
+def _forget_unimportable_main() -> None:
+    """Let spawned workers start from a script piped to ``python -`` (``__main__.__file__ == "<stdin>"``).
+
+    multiprocessing's spawn re-runs the parent's main file in every child; a
+    main that is not a file (stdin, ``python -c``) makes each worker die with
+    FileNotFoundError. Without ``__file__`` the children skip it, as they do for
+    an interactive session or a notebook.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is not None and not os.path.isfile(path) and getattr(main, "__spec__", None) is None:
+        del main.__file__
 
 
 def connect(address: str, timeout: float = 10.0) -> Client:

@@ -1,20 +1,26 @@
 """Distributed Monte-Carlo ensembles of disordered, noisy spin chains.
 
-Typical use::
+From Python::
 
-    from ensemble import load_spec, run, open_run_dir, make_executor
-    exp = load_spec("examples/fig4a_anderson.toml")
-    store = open_run_dir("runs/fig4a", exp, resume=True)
-    with make_executor("local") as ex:
-        result = run(exp, store, ex, progress=True)
-    result.tables["fits"]
+    import ensemble
+    r = ensemble.run("examples/fig4a_anderson.toml", out="runs/fig4a")   # or client=..., executor="serial"
+    r.fits                                  # pandas DataFrames: summary, fits, ...
+    r.to_xarray("h")                        # mean and sem over the swept parameters and t
+    r.figures()                             # matplotlib figures
+    r = ensemble.open_run("runs/fig4a")     # reopen a run (finished or going)
 
-``make_executor`` (front layer, :mod:`ensemble.api`) is loaded on first use,
-so that importing the engine does not import Dask's distributed scheduler.
+The engine underneath: ``load_spec``/``parse_spec`` -> ``Experiment``; ``execute(exp, store, executor)``
+into a ``MemoryStore`` or a run directory (``open_run_dir``).
+
+``run`` and ``make_executor`` (front layer, :mod:`ensemble.api`) are loaded on first use, so that
+importing the engine does not import Dask's distributed scheduler.
 """
 
+from .describe import kernel_info
 from .errors import RealizationError, RunDirectoryError, SpecError, UsageError
-from .runner import RunResult, run
+from .runner import RunResult
+from .runner import run as execute
+from .runs import Run, open_run
 from .spec import Experiment, Point, load_spec, parse_spec
 from .store import DirectoryStore, MemoryStore, open_run_dir
 
@@ -24,18 +30,22 @@ __all__ = [
     "MemoryStore",
     "Point",
     "RealizationError",
+    "Run",
     "RunDirectoryError",
     "RunResult",
     "SpecError",
     "UsageError",
+    "execute",
+    "kernel_info",
     "load_spec",
     "make_executor",
+    "open_run",
     "open_run_dir",
     "parse_spec",
     "run",
 ]
 
-_FRONT = {"make_executor": "api"}
+_FRONT = {"make_executor": "api", "run": "api"}
 
 
 def __getattr__(name: str):

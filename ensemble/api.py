@@ -1,11 +1,33 @@
-"""The front door from Python: executors by name (this layer joins the engine and :mod:`cluster`)."""
+"""The front door from Python: run a spec into a run directory, on any executor (this layer joins the engine
+and :mod:`cluster`; the command line goes through the same functions).
+
+    >>> import ensemble
+    >>> r = ensemble.run("examples/fig4a_anderson.toml", out="runs/fig4a")      # a local Dask cluster
+    >>> r = ensemble.run(spec, out="runs/x", client=client)                     # an existing distributed.Client
+    >>> r = ensemble.run(spec, out="runs/x", executor="serial")                 # this process
+"""
 
 from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
 
 from .errors import UsageError
 from .executors import SerialExecutor
 
-__all__ = ["DEFAULT_MAX_REALIZATION_HOURS", "EXECUTORS", "make_executor", "planned_memory_per_worker", "time_limit"]
+__all__ = [
+    "DEFAULT_MAX_REALIZATION_HOURS",
+    "EXECUTORS",
+    "as_experiment",
+    "make_executor",
+    "planned_memory_per_worker",
+    "run",
+    "run_into",
+    "extend",
+    "grown_spec",
+    "time_limit",
+]
 
 EXECUTORS = ("local", "serial", "dask", "slurm", "pbs")
 #: Longest estimated realization run without being asked (--max-realization-hours), outside batch jobs.
@@ -69,3 +91,217 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
         cluster = local_cluster(workers)
         return DaskExecutor(Client(cluster), owns=cluster)
     raise UsageError("executor", kind, f"one of {', '.join(EXECUTORS)}")
+
+
+def as_experiment(spec):
+    """An Experiment from an Experiment, a spec file path, or spec text (TOML)."""
+    from .spec import Experiment, load_spec, parse_spec
+
+    if isinstance(spec, Experiment):
+        return spec
+    if isinstance(spec, str) and "\n" in spec and "kernel" in spec:
+        return parse_spec(spec)
+    if isinstance(spec, str | Path):
+        return load_spec(spec)
+    raise UsageError("spec", spec, "an Experiment, the path of a spec file, or spec text (TOML)")
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def run_into(exp, out, *, kind: str = "local", executor=None, client=None, workers: int | None = None,
+             scheduler: str | None = None, jobs=None, resume: bool = False, progress: bool = False,
+             max_realization_hours: float | None = None, drop_points: bool = False, note=_stderr):  # fmt: skip
+    """Run ``exp`` into the directory ``out``: every check first, then the run, then the tables.
+
+    The executor is ``executor`` (an object of the executor protocol), or a
+    Dask executor on ``client`` (left open), or one made by name (``kind``,
+    with ``workers``, ``scheduler`` or ``jobs``). Checks before anything starts
+    or is written: memory and time per realization, the output directory, the
+    batch controller. A directory this call made is removed again if the run
+    fails before finishing a block. Returns ``(RunResult, DirectoryStore)``.
+    """
+    from .runner import check_limits
+    from .runner import run as execute
+    from .store import adopt_layout, check_run_dir, open_run_dir, preflight
+
+    out = Path(out)
+    if resume and (out / "run.json").exists():
+        exp = adopt_layout(out, exp)  # a growing run keeps its block layout
+    limit = time_limit(jobs, max_realization_hours)
+    planned = executor.memory_per_worker if executor is not None else (None if client is not None else
+                                                                        planned_memory_per_worker(kind, workers, jobs))  # fmt: skip
+    check_limits(exp, planned, limit)
+    state = check_run_dir(out, exp, resume, drop_points)
+    preflight(out, exp)
+    if jobs is not None:
+        from cluster import check_controller
+
+        check_controller(jobs)
+    created = not out.exists()
+    store = open_run_dir(out, exp, resume, drop_points)
+    if state == "replace":
+        note(f"{out} held a run that finished no block; starting over")
+    elif state == "grow":
+        note(f"{out}: the run grows to this spec; every finished block is kept (history in run.json)")
+    try:
+        with _executor(kind, executor, client, workers, scheduler, jobs) as ex:
+            check_limits(exp, ex.memory_per_worker, limit)
+            note(f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
+                 f"({_per_point(exp)}); executor: {ex.name}, {'up to ' if jobs else ''}{ex.workers} worker(s)")  # fmt: skip
+            if ex.dashboard:
+                note(f"dashboard: {ex.dashboard}")
+            result = execute(exp, store, ex, progress=progress)
+    except BaseException:
+        _discard_if_empty(out, created or state == "replace")
+        raise
+    finally:
+        store.close()
+    return result, store
+
+
+class _Borrowed:
+    """An executor the caller owns: used, not closed."""
+
+    def __init__(self, ex):
+        self.ex = ex
+
+    def __enter__(self):
+        return self.ex
+
+    def __exit__(self, *exc):
+        pass
+
+
+def _executor(kind, executor, client, workers, scheduler, jobs):
+    if executor is not None:
+        return _Borrowed(executor)
+    if client is not None:
+        from cluster import DaskExecutor
+
+        return DaskExecutor(client, close_client=False)
+    return make_executor(kind, workers, scheduler, jobs)
+
+
+def _per_point(exp) -> str:
+    counts = sorted({(p.realizations, p.n_blocks, p.block_size) for p in exp.points})
+    return "; ".join(f"{n} per point in {g} blocks of {b}" for n, g, b in counts)
+
+
+def _discard_if_empty(out: Path, ours: bool) -> None:
+    """Remove a run directory this call made if the run failed before it finished a block."""
+    if ours and out.is_dir() and not any((out / "partials").rglob("*.npz")):
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def refresh_plots(run_dir: Path, note=print) -> None:
+    """Tables were rewritten: figures drawn from the old ones are redrawn (or removed, if that fails)."""
+    plots = Path(run_dir) / "plots"
+    old = sorted(plots.glob("*.png")) if plots.is_dir() else []
+    if not old:
+        return
+    for p in old:
+        p.unlink()
+    from .runs import write_figures
+
+    try:
+        paths = write_figures(run_dir)
+    except Exception as e:  # a figure that cannot be drawn must not hide the tables
+        note(f"the figures in {plots} were drawn from the old tables and are removed; redrawing failed: {e}")
+        return
+    note(f"redrew {len(paths)} figure(s) in {plots} from the new tables")
+
+
+def run(spec, out=None, *, client=None, executor=None, workers: int | None = None, scheduler: str | None = None,
+        resume: bool = False, progress: bool = False, max_realization_hours: float | None = None,
+        drop_points: bool = False):  # fmt: skip
+    """Run a spec into a run directory and return it as a :class:`ensemble.runs.Run`.
+
+    Parameters
+    ----------
+    spec : Experiment, path or str
+        The experiment, a spec file, or spec text.
+    out : path, optional
+        The run directory (default ``runs/<spec name>``).
+    client : distributed.Client, optional
+        Run on this Dask client (the Dask convention; it is left open).
+    executor : str or executor, optional
+        "local" (default: a local Dask cluster of one single-threaded worker per core),
+        "serial" (this process), or an executor object (see :mod:`ensemble.executors`).
+    workers : int, optional
+        Workers of the local cluster.
+    scheduler : str, optional
+        The address (or scheduler file) of a running Dask scheduler.
+    resume : bool
+        Continue the run already in ``out``, or grow it: a spec with more realizations or more points
+        reuses every finished block (the result is bit-identical to a fresh run of the grown spec with
+        the same block sizes).
+    drop_points : bool
+        With ``resume``: points of the run that the spec leaves out are allowed (their partials stay, unused).
+    progress : bool
+        A progress bar on stderr.
+    """
+    from .runs import Run
+
+    exp = as_experiment(spec)
+    out = Path(out) if out is not None else Path("runs") / exp.name
+    if client is not None and (executor is not None or scheduler is not None):
+        raise UsageError("client", client, "either client, executor or scheduler, not more than one")
+    kind = executor if isinstance(executor, str) else ("dask" if scheduler else "local")
+    if isinstance(executor, str) and executor not in ("local", "serial", "dask"):
+        raise UsageError("executor", executor, 'one of "local", "serial", "dask", or an executor object')
+    obj = None if isinstance(executor, str) or executor is None else executor
+    run_into(exp, out, kind=kind, executor=obj, client=client, workers=workers, scheduler=scheduler, resume=resume,
+             progress=progress, max_realization_hours=max_realization_hours, drop_points=drop_points)  # fmt: skip
+    refresh_plots(out, note=_stderr)
+    return Run(out)
+
+
+def grown_spec(run_dir, realizations: int | None = None, more: int | None = None) -> str:
+    """The run's spec text with ``realizations`` set to N, or ``more`` added to every point's count.
+
+    The ``realizations = ...`` line is rewritten in place (comments kept); a
+    spec whose line cannot be found is written anew.
+    """
+    import re
+
+    from .spec import tomllib
+
+    text = (Path(run_dir) / "spec.toml").read_text()
+    doc = tomllib.loads(text)
+    old = doc.get("realizations")
+    if (realizations is None) == (more is None):
+        raise UsageError("--realizations/--more", (realizations, more), "exactly one of them")
+    if realizations is not None:
+        value = int(realizations)
+    elif isinstance(old, dict):
+        value = {**old, "values": [int(n) + more for n in old["values"]]}
+    else:
+        value = int(old) + more
+    line = "realizations = " + (f"{{ by = {_toml(value['by'])}, values = {value['values']} }}" if isinstance(value, dict) else str(value))
+    new, count = re.subn(r"(?m)^realizations\s*=.*$", line, text, count=1)
+    if count == 1 and tomllib.loads(new).get("realizations") == value:
+        return new
+    import tomli_w
+
+    doc["realizations"] = value
+    return "# rewritten by ensemble extend (the original is in history/)\n" + tomli_w.dumps(doc)
+
+
+def _toml(v) -> str:
+    return f'"{v}"' if isinstance(v, str) else str(v)
+
+
+def extend(run_dir, realizations: int | None = None, more: int | None = None, **options):
+    """Grow the run in ``run_dir`` to ``realizations`` per point (or ``more`` per point) and run the new blocks.
+
+    Every finished block is reused; the tables equal those of a fresh run of
+    the grown spec with the run's block sizes, bit for bit. ``options`` are
+    those of :func:`run` (executor, client, workers, ...). Returns the Run.
+    """
+    from .runs import load_run
+    from .spec import parse_spec
+
+    exp = parse_spec(grown_spec(run_dir, realizations, more), name=load_run(run_dir).name)
+    return run(exp, out=run_dir, resume=True, **options)

@@ -68,19 +68,34 @@ def _parser() -> argparse.ArgumentParser:
                    help="run on an existing Dask cluster: tcp://HOST:PORT or a scheduler file")
     r.add_argument("--resume", action="store_true", help="continue a run directory, skipping finished batches")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--drop-points", action="store_true",
+                   help="with --resume: allow a spec that leaves out points of the run (their partials stay, unused)")
     r.add_argument("--max-realization-hours", type=_positive_float, metavar="H",
                    help="refuse points whose one realization is estimated to take longer (default: 48, "
                         "or the job walltime with --cluster)")
     _job_options(r, required=False)
     r.set_defaults(func=cmd_run)
 
+    ex = sub.add_parser("extend", help="more realizations for a run: every finished block is reused")
+    ex.add_argument("dir", type=Path, help="the run directory")
+    how = ex.add_mutually_exclusive_group(required=True)
+    how.add_argument("--realizations", type=_positive_int, metavar="N", help="N realizations at every point")
+    how.add_argument("--more", type=_positive_int, metavar="N", help="N more realizations at every point")
+    ex.add_argument("--executor", choices=["local", "serial"], default="local")
+    ex.add_argument("--workers", type=_positive_int)
+    ex.add_argument("--scheduler", metavar="ADDRESS")
+    ex.add_argument("--no-progress", action="store_true")
+    ex.add_argument("--max-realization-hours", type=_positive_float, metavar="H")
+    _job_options(ex, required=False)
+    ex.set_defaults(func=cmd_extend)
+
     js = sub.add_parser("job-script", help="print the batch script --cluster would submit (nothing is submitted)")
     _job_options(js, required=True)
     js.set_defaults(func=cmd_job_script)
 
-    q = sub.add_parser("query", help="run SQL (DuckDB) on a run's tables: summary, fits, fit_windows")
-    q.add_argument("dir", type=Path)
-    q.add_argument("sql")
+    q = sub.add_parser("query", help="run SQL (DuckDB) on the tables of one run, several runs, or the runs below a directory")
+    q.add_argument("dir", type=Path, nargs="+", help="run directories, or directories holding runs (a catalog)")
+    q.add_argument("sql", help="the query; views: summary, fits, ... and, for a catalog, runs")
     q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     q.add_argument("--writable", action="store_true",
                    help="give DuckDB access to files (COPY ... TO, read_csv, ...); by default queries can read only the run's tables")
@@ -114,14 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     _job_options(v, required=False)
     v.set_defaults(func=cmd_validate)
 
-    k = sub.add_parser("kernels", help="list the kernels")
+    k = sub.add_parser("kernels", help="list the kernels, or describe one: parameters, observables, fit settings")
+    k.add_argument("name", nargs="?", help="a kernel to describe (a built-in name or module:package.module)")
     k.set_defaults(func=cmd_kernels)
     return p
-
-
-def _per_point(exp) -> str:
-    counts = sorted({(p.realizations, p.n_blocks, p.block_size) for p in exp.points})
-    return "; ".join(f"{n} per point in {g} blocks of {b}" for n, g, b in counts)
 
 
 def _job_options(p, required: bool) -> None:
@@ -168,47 +179,34 @@ def _positive_int(text: str) -> int:
 # -- commands --------------------------------------------------------------------------------
 
 
-def cmd_run(args) -> int:
-    from .api import make_executor, planned_memory_per_worker, time_limit
-    from .runner import check_limits, run
-    from .spec import load_spec
-    from .store import check_run_dir, open_run_dir, preflight
+def cmd_extend(args) -> int:
+    from .api import grown_spec
+    from .runs import load_run
+    from .spec import parse_spec
 
-    exp = load_spec(args.spec)
+    exp = parse_spec(grown_spec(args.dir, args.realizations, args.more), name=load_run(args.dir).name)
+    args.out, args.resume, args.drop_points = args.dir, True, False
+    return _run(exp, args)
+
+
+def cmd_run(args) -> int:
+    from .spec import load_spec
+
+    return _run(load_spec(args.spec), args)
+
+
+def _run(exp, args) -> int:
+    from .api import refresh_plots, run_into
+
     out = args.out or Path("runs") / exp.name
     if args.cluster and args.scheduler:
         raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
     jobs = _job_config(args) if args.cluster else None
     kind = args.cluster or ("dask" if args.scheduler else args.executor)
-    limit = time_limit(jobs, args.max_realization_hours)
-    # everything that can be checked before a cluster starts or a file is written
-    check_limits(exp, planned_memory_per_worker(kind, args.workers, jobs), limit)
-    state = check_run_dir(out, exp, args.resume)
-    preflight(out, exp)
-    if jobs is not None:
-        from cluster import check_controller
-
-        check_controller(jobs)
-    created = not out.exists()
-    store = open_run_dir(out, exp, args.resume)
-    if state == "replace":
-        print(f"{out} held a run that finished no block; starting over", file=sys.stderr)
-    try:
-        with make_executor(kind, args.workers, args.scheduler, jobs) as executor:
-            check_limits(exp, executor.memory_per_worker, limit)
-            print(
-                f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
-                f"({_per_point(exp)}); executor: {executor.name}, {'up to ' if args.cluster else ''}{executor.workers} worker(s)",
-                file=sys.stderr,
-            )
-            if executor.dashboard:
-                print(f"dashboard: {executor.dashboard}", file=sys.stderr)
-            result = run(exp, store, executor, progress=not args.no_progress)
-    except BaseException:
-        _discard_if_empty(out, created or state == "replace")
-        raise
-    finally:
-        store.close()
+    result, store = run_into(exp, out, kind=kind, workers=args.workers, scheduler=args.scheduler, jobs=jobs,
+                             resume=args.resume, progress=not args.no_progress,
+                             max_realization_hours=args.max_realization_hours,
+                             drop_points=getattr(args, "drop_points", False))  # fmt: skip
     _print_set_aside(store)
     if result.realizations_skipped:
         print(f"resumed: {result.realizations_skipped} realizations were already done")
@@ -218,16 +216,8 @@ def cmd_run(args) -> int:
             f"{result.seconds:.1f} s ({result.rate:.1f} realizations/s)"
         )
     _report(exp, result.tables, store)
-    _refresh_plots(out)
+    refresh_plots(out)
     return 0
-
-
-def _discard_if_empty(out: Path, ours: bool) -> None:
-    """Remove a run directory this command made if the run failed before it finished a block."""
-    import shutil
-
-    if ours and out.is_dir() and not any((out / "partials").rglob("*.npz")):
-        shutil.rmtree(out, ignore_errors=True)
 
 
 def _print_set_aside(store) -> None:
@@ -235,24 +225,6 @@ def _print_set_aside(store) -> None:
         print(f"set aside {path.name} ({why}); its blocks are recomputed by --resume")
     for path in store.strays:
         print(f"ignored {path}: not a partial file")
-
-
-def _refresh_plots(run_dir: Path) -> None:
-    """Tables were rewritten: figures drawn from the old ones are redrawn (or removed, if that fails)."""
-    plots = run_dir / "plots"
-    old = sorted(plots.glob("*.png")) if plots.is_dir() else []
-    if not old:
-        return
-    for p in old:
-        p.unlink()
-    from .runs import write_figures
-
-    try:
-        paths = write_figures(run_dir)
-    except Exception as e:  # a figure that cannot be drawn must not hide the tables
-        print(f"the figures in {plots} were drawn from the old tables and are removed; redrawing failed: {e}")
-        return
-    print(f"redrew {len(paths)} figure(s) in {plots} from the new tables")
 
 
 def cmd_job_script(args) -> int:
@@ -306,8 +278,11 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split())
 
 
-def _table_names(run_dir: Path) -> list[str]:
-    return [p.stem for p in (run_dir / "tables").glob("*.parquet")]
+def _table_names(run_dirs) -> list[str]:
+    from .query import find_runs
+
+    runs, catalog = find_runs(run_dirs)
+    return sorted({p.stem for r in runs for p in (r / "tables").glob("*.parquet")} | ({"runs"} if catalog else set()))
 
 
 def cmd_fit(args) -> int:
@@ -335,7 +310,9 @@ def cmd_fit(args) -> int:
         tables = summarize(exp, store, origin=" ".join(["ensemble fit", *sys.argv[2:]]))
     _print_set_aside(store)
     _report(exp, tables, store)
-    _refresh_plots(args.dir)
+    from .api import refresh_plots
+
+    refresh_plots(args.dir)
     return 0
 
 
@@ -352,11 +329,11 @@ def cmd_replay(args) -> int:
 
     import numpy as np
 
+    from .runs import load_run
     from .seeding import realization_rng
     from .spec import load_spec
 
-    spec = args.target / "spec.toml" if args.target.is_dir() else args.target
-    exp = load_spec(spec)
+    exp = load_run(args.target) if args.target.is_dir() else load_spec(args.target)
     if not 0 <= args.point < len(exp.points):
         raise UsageError("--point", args.point, f"a point index in 0..{len(exp.points) - 1} (see ensemble validate)")
     pt = exp.points[args.point]
@@ -422,8 +399,12 @@ def _human_seconds(s: float) -> str:
 
 
 def cmd_kernels(args) -> int:
+    from .describe import kernel_info
     from .models import builtin_kernels, resolve_kernel
 
+    if args.name:
+        print(kernel_info(args.name))
+        return 0
     for name in builtin_kernels():
         kernel, model = resolve_kernel(name)
         params = ", ".join(n for n in kernel.param_names if n != "times")

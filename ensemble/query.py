@@ -1,15 +1,25 @@
-"""SQL on a run's tables through DuckDB: each table is a view named after it.
+"""SQL on runs' tables through DuckDB: each table is a view named after it; many runs are queried as one.
+
+One run directory: views ``summary``, ``fits`` (and the model's own tables)
+hold that run's tables as they are. Several run directories, or a directory
+holding runs (found below it), make a *catalog*: each view is the union of
+that table over the runs (columns matched by name; a column a run lacks is
+NULL), with ``run`` (the run's name) and ``run_dir`` in front, and a view
+``runs`` holds one row per run with its provenance (kernel, model, seed,
+points, realizations, creation time, git revision, host).
 
 By default the connection is read-only with respect to files: the tables are
 handed to DuckDB as pyarrow datasets (scanned lazily, with projection and
-filter pushdown) and DuckDB's own file access is switched off and locked, so
-a query cannot read other files (``read_csv('/etc/passwd')``) or write any
-(``COPY ... TO``). ``writable=True`` gives DuckDB its usual access, for
-exports, and reads the tables by path.
+filter pushdown on the files' statistics) and DuckDB's own file access is
+switched off and locked, so a query cannot read other files
+(``read_csv('/etc/passwd')``) or write any (``COPY ... TO``). ``writable=True``
+gives DuckDB its usual access, for exports.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -17,45 +27,104 @@ import pandas as pd
 
 from .errors import RunDirectoryError, UsageError
 
-__all__ = ["connect", "query"]
+__all__ = ["connect", "find_runs", "query", "runs_table"]
 
 
-def _tables(run_dir: Path) -> dict[str, Path]:
-    if not run_dir.exists():
-        raise RunDirectoryError(f"{run_dir} does not exist")
+def find_runs(paths: str | Path | Iterable[str | Path]) -> tuple[list[Path], bool]:
+    """Run directories named by ``paths`` (runs, or directories holding runs), and whether this is a catalog.
+
+    A single path that is a run is not a catalog (its tables keep their columns).
+    """
+    paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not paths:
+        raise UsageError("DIR", [], "one or more run directories (or directories holding runs)")
+    runs: list[Path] = []
+    for p in paths:
+        if not p.exists():
+            raise RunDirectoryError(f"{p} does not exist")
+        if (p / "run.json").is_file():
+            runs.append(p)
+            continue
+        found = sorted({m.parent for m in p.rglob("run.json") if (m.parent / "tables").is_dir()}) if p.is_dir() else []
+        if not found:
+            raise RunDirectoryError(f"{p} is not a run directory (no run.json) and holds no runs with tables")
+        runs += found
+    catalog = len(paths) > 1 or not (paths[0] / "run.json").is_file()
+    return list(dict.fromkeys(runs)), catalog
+
+
+def _tables(run_dir: Path, catalog: bool) -> dict[str, Path]:
     tables = run_dir / "tables"
     found = {p.stem: p for p in sorted(tables.glob("*.parquet"))} if tables.is_dir() else {}
-    if not found:
-        what = "is not a run directory (no run.json)" if not (run_dir / "run.json").exists() else "has no tables yet"
-        raise RunDirectoryError(f"{run_dir} {what} (expected {tables}/summary.parquet); finish the run first")
+    if not found and not catalog:
+        raise RunDirectoryError(f"{run_dir} has no tables yet (expected {tables}/summary.parquet); finish the run first")
     return found
 
 
-def connect(run_dir: str | Path, writable: bool = False) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with a view per table of the run (``summary``, ``fits``, ...)."""
+def runs_table(runs: list[Path]) -> pd.DataFrame:
+    """One row per run: name, directory and provenance from its run.json."""
+    rows = []
+    for r in runs:
+        try:
+            doc = json.loads((r / "run.json").read_text())
+        except (OSError, ValueError):
+            doc = {}
+        spec, env = doc.get("spec", {}), doc.get("environment", {}) or {}
+        git = env.get("git") or {}
+        rows.append({
+            "run": spec.get("name", r.name), "run_dir": str(r.resolve()), "kernel": spec.get("kernel"),
+            "model": spec.get("model"), "seed": spec.get("seed"), "n_points": len(doc.get("points", [])),
+            "realizations": sum(p.get("realizations", 0) or 0 for p in doc.get("points", [])),
+            "created": doc.get("created"), "git_revision": git.get("revision"), "git_dirty": git.get("dirty"),
+            "host": env.get("host"), "version": (env.get("versions") or {}).get("mbl-ensemble"),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def connect(run_dirs, writable: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with a view per table (and ``runs`` for a catalog); see the module docstring."""
     import pyarrow.dataset as ds
 
-    found = _tables(Path(run_dir))
+    runs, catalog = find_runs(run_dirs)
+    per_run = [_tables(r, catalog) for r in runs]
     con = duckdb.connect()
-    for name, path in found.items():
-        try:
-            if writable:
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{str(path).replace(chr(39), chr(39) * 2)}')")
-            else:
-                con.register(name, ds.dataset(path, format="parquet"))
-        except (duckdb.Error, OSError, ValueError):  # an unreadable table must not hide the others
+    names = sorted({t for tables in per_run for t in tables})
+    for name in names:
+        parts = []
+        for i, (run, tables) in enumerate(zip(runs, per_run)):
+            if name not in tables:
+                continue
+            try:
+                con.register(f"_{name}_{i}", ds.dataset(tables[name], format="parquet"))
+            except (duckdb.Error, OSError, ValueError):  # an unreadable table must not hide the others
+                continue
+            parts.append((i, run))
+        if not parts:
             continue
+        if catalog:
+            info = runs_table([run for _, run in parts])
+            selects = [f"SELECT {_sql(row.run)} AS run, {_sql(row.run_dir)} AS run_dir, * FROM _{name}_{i}"
+                       for (i, _), row in zip(parts, info.itertuples())]  # fmt: skip
+            con.execute(f"CREATE VIEW {name} AS " + " UNION ALL BY NAME ".join(selects))
+        else:
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}_{parts[0][0]}")
+    if catalog:
+        con.register("runs", runs_table(runs))
     if not writable:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     return con
 
 
-def query(run_dir: str | Path, sql: str, writable: bool = False) -> pd.DataFrame:
-    """Run ``sql`` against the run's tables and return the result as a DataFrame."""
+def _sql(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def query(run_dirs, sql: str, writable: bool = False) -> pd.DataFrame:
+    """Run ``sql`` against the tables of one run, several runs, or the runs below a directory."""
     if not _has_statement(sql):
         raise UsageError("SQL", sql, 'a query, e.g. "SELECT * FROM fits" (this text holds no statement)')
-    with connect(run_dir, writable) as con:
+    with connect(run_dirs, writable) as con:
         result = con.sql(sql)
         return pd.DataFrame() if result is None else result.df()
 

@@ -52,6 +52,9 @@ import numpy as np
 from kernels._interface import KernelModule
 from kernels._params import ParameterError
 
+from .distributions import digest as dist_digest
+from .distributions import parse_distributions
+from .distributions import to_dict as dist_dict
 from .errors import SpecError, did_you_mean
 from .models import Model, resolve_kernel
 from .seeding import identifying_params, point_key
@@ -63,7 +66,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Experiment", "Point", "load_spec", "parse_spec", "resolve_times", "with_fit"]
+__all__ = ["Experiment", "Point", "load_spec", "parse_spec", "resolve_times", "with_block_sizes", "with_fit"]
 
 TOP_KEYS = (
     "kernel",
@@ -77,6 +80,7 @@ TOP_KEYS = (
     "sweep",
     "times",
     "fit",
+    "distributions",
 )
 TIMES_KEYS = ("start", "stop", "num", "values")
 MAX_BLOCKS = 100_000
@@ -144,6 +148,7 @@ class Experiment:
     points: tuple[Point, ...]
     source: str = ""
     linked: dict = dataclasses.field(default_factory=dict)  # [sweep.zip]: name -> values, one per row
+    distributions: tuple = ()  # [distributions]: ensemble.distributions.Distribution, one per observable
 
     def blocks_per_task(self, pt: Point) -> int:
         """Whole blocks per task: ``batch_size`` rounded up to a multiple of the point's block size."""
@@ -170,6 +175,8 @@ class Experiment:
             "seed": self.seed,
             "points": [[identifying_params(p.params), p.realizations, p.block_size] for p in self.points],
         }
+        if self.distributions:
+            doc["distributions"] = dist_digest(self.distributions)
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
     def to_dict(self) -> dict:
@@ -188,6 +195,7 @@ class Experiment:
             **({"zip": {k: list(v) for k, v in self.linked.items()}} if self.linked else {}),
             "times": self.times,
             "fit": to_dict(self.fit),
+            **({"distributions": dist_dict(self.distributions)} if self.distributions else {}),
         }
 
 
@@ -242,6 +250,7 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         times = {}
     fit = model.settings(_table(doc, "fit"))
     points = _points(kernel, fixed, sweep, linked, times, count_of, block_size)
+    distributions = parse_distributions(doc.get("distributions"), kernel, points[0].params)
     exp = Experiment(
         kernel=kernel,
         model=model,
@@ -258,9 +267,16 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         points=points,
         source=text,
         linked={k: tuple(v) for k, v in linked.items()},
+        distributions=distributions,
     )
     model.check(exp)
     return exp
+
+
+def with_block_sizes(exp: Experiment, sizes: dict[int, int]) -> Experiment:
+    """``exp`` with the block size of each point whose key is in ``sizes`` replaced (a run's recorded layout)."""
+    points = tuple(dataclasses.replace(p, block_size=int(sizes[p.key])) if p.key in sizes else p for p in exp.points)
+    return dataclasses.replace(exp, points=points)
 
 
 def with_fit(exp: Experiment, overrides: dict, base: dict | None = None) -> Experiment:

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .distributions import digest as dist_digest
 from .errors import RunDirectoryError
 from .reduce import BlockMoments
 from .seeding import canonical_params, fingerprint
@@ -59,6 +60,8 @@ __all__ = [
     "check_run_dir",
     "environment",
     "estimated_bytes",
+    "growth",
+    "adopt_layout",
     "open_run_dir",
     "preflight",
     "versions",
@@ -67,7 +70,7 @@ __all__ = [
 #: Run-directory format: 1 = partials named by range only (still read); 2 = partials bound to their run.
 FORMAT = 2
 DIST_NAME = "mbl-ensemble"
-OUR_ENTRIES = ("run.json", "spec.toml", ".lock", "partials", "tables", "plots")
+OUR_ENTRIES = ("run.json", "spec.toml", ".lock", "partials", "tables", "plots", "history", "progress.json")
 
 
 class CorruptPartial(RuntimeError):
@@ -91,9 +94,9 @@ FILE_MODE = 0o666 & ~_current_umask()
 # -- binding of partials to their run -----------------------------------------------------------
 
 
-def binding(seed: int, kernel: str, key: int, params, block_size: int) -> dict:
+def binding(seed: int, kernel: str, key: int, params, block_size: int, distributions: tuple = ()) -> dict:
     """What a partial is computed for; stored in it and checked on every read."""
-    return {
+    out = {
         "format": FORMAT,
         "seed": int(seed),
         "kernel": kernel,
@@ -101,19 +104,23 @@ def binding(seed: int, kernel: str, key: int, params, block_size: int) -> dict:
         "fingerprint": fingerprint(kernel, params),
         "block_size": int(block_size),
     }
+    if distributions:
+        out["distributions"] = dist_digest(distributions)
+    return out
 
 
 def _task_binding(task) -> dict:
-    return binding(task.seed, task.kernel, task.key, task.params, task.block_size)
+    return binding(task.seed, task.kernel, task.key, task.params, task.block_size, task.distributions)
 
 
 def _mismatch(found: dict | None, blocks: BlockMoments, exp, pt) -> str | None:
     """Why a partial does not belong to point ``pt`` of ``exp`` (None: it does)."""
     if found is not None:
-        want = binding(exp.seed, exp.kernel.name, pt.key, pt.params, pt.block_size)
+        want = binding(exp.seed, exp.kernel.name, pt.key, pt.params, pt.block_size, exp.distributions)
         for field, why in (("seed", "another seed"), ("kernel", "another kernel"), ("key", "another point"),
-                           ("fingerprint", "other parameters or sample times"), ("block_size", "another block size")):  # fmt: skip
-            if found.get(field) != want[field]:
+                           ("fingerprint", "other parameters or sample times"), ("block_size", "another block size"),
+                           ("distributions", "other [distributions]")):  # fmt: skip
+            if found.get(field) != want.get(field):
                 return why
     if blocks.first_block < 0 or blocks.stop_block > pt.n_blocks:
         return f"blocks {blocks.first_block}..{blocks.stop_block - 1} outside 0..{pt.n_blocks - 1}"
@@ -393,37 +400,107 @@ def _has_partials(path: Path) -> bool:
     return d.is_dir() and any(d.rglob("*.npz"))
 
 
-def check_run_dir(path: str | Path, exp, resume: bool) -> str:
-    """What ``path`` is for a run of ``exp``: "new", "resume" (it holds this run) or "replace".
+def _old_manifest(path: Path) -> dict:
+    try:
+        return json.loads((path / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
-    "replace": it holds a run that never finished a block (a run that failed at
-    once, or another spec's such run): nothing would be lost by starting over.
+
+def check_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False) -> str:
+    """What ``path`` is for a run of ``exp``: "new", "resume" (it holds this run), "grow" or "replace".
+
+    "grow": it holds an earlier form of this run that ``exp`` extends: more
+    realizations at some points (the same block layout), points added, points
+    dropped if ``drop_points`` (see :func:`growth`). "replace": it holds a run
+    that never finished a block: nothing would be lost by starting over.
     Raises RunDirectoryError, touching nothing, if the directory holds another
     spec's run, or a run and ``resume`` is False, or files that are not a run's.
     """
     path = Path(path)
-    manifest = path / "run.json"
-    if manifest.exists():
-        try:
-            old = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            old = {}
+    if (path / "run.json").exists():
+        old = _old_manifest(path)
         same = old.get("results_hash") == exp.results_hash()
         if not _has_partials(path) and not (same and resume):
             return "replace"
         if not resume:
             raise RunDirectoryError(f"{path} already holds a run; add --resume to finish it, or choose another --out")
-        if not same:
-            raise RunDirectoryError(
-                f"{path} holds a run of a different spec (kernel, seed, realizations, block size or parameter "
-                f"points differ); resume it with its own spec ({path / 'spec.toml'}) or choose another --out"
-            )
-        return "resume"
+        if same:
+            return "resume"
+        growth(old, exp, drop_points, path)  # raises, naming the point and why, if this is not a growth
+        return "grow"
     if path.exists() and not path.is_dir():
         raise RunDirectoryError(f"{path} exists and is not a directory; choose another --out")
     if path.exists() and any(p.name != ".lock" for p in path.iterdir()):
         raise RunDirectoryError(f"{path} exists and is not a run directory; choose a new or empty --out")
     return "new"
+
+
+def growth(old: dict, exp, drop_points: bool = False, path: Path | str = "the run directory") -> dict:
+    """How ``exp`` extends the run recorded in ``old`` (run.json), or RunDirectoryError saying why it does not.
+
+    A run may grow by more realizations at a point (its block size unchanged,
+    so every finished block is reused), by new points, and, with
+    ``drop_points``, by leaving points out (their partials stay on disk,
+    unused). The seed, the kernel and every kept point's parameters and
+    sample times must be the run's. Returns ``{"more": [...], "added": [...],
+    "dropped": [...]}`` (point labels and counts) for the run's history.
+    """
+    spec = old.get("spec", {})
+    recorded = {p["key"]: p for p in old.get("points", [])}
+    fix = f"resume it with its own spec ({Path(path) / 'spec.toml'}) or choose another --out"
+    if spec.get("seed") != exp.seed or spec.get("kernel") != exp.kernel.name:
+        raise RunDirectoryError(f"{path} holds a run of another kernel or seed; {fix}")
+    if spec.get("distributions", {}) != exp.to_dict().get("distributions", {}):
+        raise RunDirectoryError(f"{path}: the spec asks for other [distributions] than the run kept; finished blocks "
+                                "hold the run's, so use a new --out (or the run's [distributions])")  # fmt: skip
+    if any("fingerprint" not in p for p in recorded.values()):
+        raise RunDirectoryError(f"{path} was made by an older version that did not record its block layout, so it "
+                                f"cannot grow; {fix}")  # fmt: skip
+    plan = {"more": [], "added": [], "dropped": []}
+    new_keys = set()
+    for pt in exp.points:
+        key = f"{pt.key:016x}"
+        new_keys.add(key)
+        was = recorded.get(key)
+        if was is None:
+            plan["added"].append(pt.label or "the point")
+            continue
+        where = f"point {pt.label or 'the only point'}"
+        if was["fingerprint"] != fingerprint(exp.kernel.name, pt.params):
+            raise RunDirectoryError(
+                f"{path}: {where} has other parameters or sample times than the run's; finished blocks hold the run's "
+                "times and would all be recomputed, so use a new --out (the same seed gives the same disorder and "
+                "noise: a longer time range extends the same trajectories)"
+            )
+        if was["block_size"] != pt.block_size:
+            raise RunDirectoryError(f"{path}: {where} has blocks of {pt.block_size} realizations, the run {was['block_size']}; "
+                                    f"grow it with the run's (block_size = {was['block_size']}, or ensemble extend)")  # fmt: skip
+        if pt.realizations < was["realizations"]:
+            raise RunDirectoryError(f"{path}: {where} asks for {pt.realizations} realizations, the run has "
+                                    f"{was['realizations']}; a run can grow, not shrink")  # fmt: skip
+        if pt.realizations > was["realizations"]:
+            plan["more"].append(f"{pt.label or 'the point'}: {was['realizations']} -> {pt.realizations}")
+    dropped = [str(p.get("swept") or p["key"]) for k, p in recorded.items() if k not in new_keys]
+    if dropped and not drop_points:
+        raise RunDirectoryError(f"{path}: the spec leaves out {len(dropped)} point(s) of the run ({', '.join(dropped[:3])}"
+                                f"{', ...' if len(dropped) > 3 else ''}); add --drop-points to leave their partials unused")  # fmt: skip
+    plan["dropped"] = dropped
+    return plan
+
+
+def adopt_layout(path: str | Path, exp):
+    """``exp`` with the block size the run in ``path`` recorded for each of its points (when the spec sets none).
+
+    Default block sizes depend on the realizations (ceil(N / 100)); a run that
+    grows keeps its own, so every finished block stays valid.
+    """
+    from .spec import with_block_sizes
+
+    recorded = {int(p["key"], 16): p["block_size"] for p in _old_manifest(Path(path)).get("points", []) if "block_size" in p}
+    if exp.block_size is not None or not recorded:
+        return exp
+    return with_block_sizes(exp, recorded)
 
 
 def estimated_bytes(exp) -> int:
@@ -460,24 +537,33 @@ def preflight(path: str | Path, exp) -> None:
         )
 
 
-def open_run_dir(path: str | Path, exp, resume: bool) -> DirectoryStore:
+def open_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False) -> DirectoryStore:
     """Create a run directory for ``exp``, or reopen it with ``resume`` (see :func:`check_run_dir`).
 
-    The returned store holds the directory's lock until it is closed (or the
-    process exits): a second writer is refused with the holder's name.
+    A run that ``exp`` grows (more realizations, added points) keeps every
+    finished block; its run.json and spec.toml are rewritten, the earlier spec
+    kept as ``history/spec-<time>.toml`` and the change recorded in run.json's
+    ``history``. The returned store holds the directory's lock until it is
+    closed (or the process exits): a second writer is refused with the holder's name.
     """
     path = Path(path)
-    check_run_dir(path, exp, resume)  # refuse before creating anything
+    check_run_dir(path, exp, resume, drop_points)  # refuse before creating anything
     preflight(path, exp)
     _makedirs(path)
     lock = RunLock(path).acquire()
     try:
-        state = check_run_dir(path, exp, resume)  # again, now that no one else can change it
+        state = check_run_dir(path, exp, resume, drop_points)  # again, now that no one else can change it
         if state == "replace":
             for name in OUR_ENTRIES[:2] + OUR_ENTRIES[3:]:
                 p = path / name
                 shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-        if state != "resume":
+        if state == "grow":
+            old = _old_manifest(path)
+            history = old.get("history", []) + [{"time": _now(), "command": _command(), **growth(old, exp, drop_points, path)}]
+            _makedirs(path / "history")
+            shutil.copy2(path / "spec.toml", path / "history" / f"spec-{_now().replace(':', '')}.toml")
+            _write_manifest(path, exp, created=old.get("created"), history=history)
+        elif state != "resume":
             _write_manifest(path, exp)
     except BaseException:
         lock.release()
@@ -485,19 +571,22 @@ def open_run_dir(path: str | Path, exp, resume: bool) -> DirectoryStore:
     return DirectoryStore(path, lock)
 
 
-def _write_manifest(path: Path, exp) -> None:
+def _write_manifest(path: Path, exp, created: str | None = None, history: list | None = None) -> None:
     _atomic_write(path / "spec.toml", lambda f: f.write(exp.source.encode()))
     doc = {
         "format": FORMAT,
         "results_hash": exp.results_hash(),
         "spec": exp.to_dict(),
         "points": [
-            {"index": p.index, "key": f"{p.key:016x}", "swept": p.swept, "params": _jsonable(p.params)}
+            {"index": p.index, "key": f"{p.key:016x}", "swept": p.swept, "params": _jsonable(p.params),
+             "realizations": p.realizations, "block_size": p.block_size,
+             "fingerprint": fingerprint(exp.kernel.name, p.params)}
             for p in exp.points
         ],
         "environment": environment(),
-        "created": _now(),
+        "created": created or _now(),
         "command": sys.argv,
+        **({"history": history} if history else {}),
     }
     _atomic_write(path / "run.json", lambda f: f.write(json.dumps(doc, indent=1).encode()))
 

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from .distributions import estimators as dist_estimators
+from .distributions import quantile_rows
 from .reduce import BlockMoments, Moments, jackknife
 
 __all__ = ["merge_blocks", "summarize", "table_names", "tidy"]
@@ -58,8 +60,22 @@ def summarize(exp, store, origin: str = "run") -> dict[str, pd.DataFrame]:
         schema = exp.kernel.schema(pt.params)
         n = next(iter(total.values())).n
         coords = {axis: c for axes in schema.values() for axis, c in axes.items()}
+        hists = kernel_histograms(exp.kernel, schema)
+        if exp.distributions:
+            coords["bin"] = np.zeros(1)  # a float column: the bin centre of histogram rows
         for name, axes in schema.items():
             frames["summary"].append(tidy(params, name, axes, n, total[name].mean, total[name].sem, "mean", coords))
+        for d in exp.distributions:
+            kept = {a: c for a, c in schema[d.name].items() if a not in d.pool}
+            h, width = total[f"hist:{d.name}"], (d.hi - d.lo) / d.bins
+            frames["summary"].append(tidy(params, f"{d.name}.hist", {**kept, "bin": d.centres}, n,
+                                          h.mean[..., 1:-1] / width, h.sem[..., 1:-1] / width, "mean", coords))  # fmt: skip
+        if exp.distributions or hists:
+            f = dist_estimators(exp.distributions, hists)
+            value, sem = jackknife(f, total, store.chunks(exp, pt))
+            for name, axis_names in quantile_rows(exp.distributions, hists, schema).items():
+                axes = {a: coords[a] for a in axis_names}
+                frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife", coords))
         analysis = model.analysis(pt.params, exp.fit)
         if analysis is None:
             continue
@@ -104,6 +120,19 @@ def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str) -> dict:
         "tables": {name: int(len(df)) for name, df in tables.items() if len(df.columns)},
         "versions": versions(),
     }
+
+
+def kernel_histograms(kernel, schema: Mapping[str, dict]) -> dict[str, tuple[np.ndarray, int]]:
+    """Histograms a kernel makes within a realization (``HISTOGRAMS = {output: bin axis}``): bin edges and axis index."""
+    out = {}
+    for name, axis in getattr(kernel.module, "HISTOGRAMS", {}).items():
+        if name not in schema:
+            continue
+        centres = np.asarray(schema[name][axis], dtype=float)
+        width = centres[1] - centres[0]
+        axes = list(schema[name])  # the bin axis, counted from the end (estimators see a leading sample axis)
+        out[name] = (np.concatenate([centres - width / 2, centres[-1:] + width / 2]), axes.index(axis) - len(axes))
+    return out
 
 
 def tidy(params: Mapping, name: str, axes: Mapping[str, np.ndarray], n: int, mean, sem, estimator: str,

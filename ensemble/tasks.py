@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from kernels._interface import KernelModule, load
 
+from .distributions import derived_observables
 from .errors import RealizationError
 from .reduce import BlockMoments
 from .seeding import realization_rng
@@ -44,6 +45,7 @@ class Task:
     stop_block: int
     block_size: int
     realizations: int
+    distributions: tuple = ()  # ensemble.distributions.Distribution: arrays derived in the worker
 
     @property
     def name(self) -> str:
@@ -81,6 +83,7 @@ def plan(exp, done: dict[int, set[int]] | None = None) -> Iterator[Task]:
                 stop_block=stop,
                 block_size=pt.block_size,
                 realizations=pt.realizations,
+                distributions=exp.distributions,
             )
 
 
@@ -103,6 +106,7 @@ def run_task(task: Task) -> BlockMoments:
 
 
 def _block(task: Task, kernel: KernelModule, indices: Iterable[int]) -> Iterator[dict[str, np.ndarray]]:
+    schema = kernel.schema(task.params) if task.distributions else None
     for r in indices:
         try:
             obs = kernel.run(task.params, realization_rng(task.seed, task.key, r))
@@ -111,6 +115,13 @@ def _block(task: Task, kernel: KernelModule, indices: Iterable[int]) -> Iterator
         bad = [k for k, v in obs.items() if not np.all(np.isfinite(v))]
         if bad:
             raise RealizationError(_replay_hint(task, r, f"returned non-finite values in {', '.join(bad)}"), task.point, r)
+        if task.distributions:
+            extra = derived_observables(task.distributions, obs, schema)
+            zero = [k[4:] for k, v in extra.items() if k.startswith("log:") and not np.all(np.isfinite(v))]
+            if zero:
+                what = f"has a zero value of {', '.join(zero)}, whose typical value exp(mean log|x|) is then undefined"
+                raise RealizationError(_replay_hint(task, r, what), task.point, r)
+            obs = {**obs, **extra}
         yield obs
 
 

@@ -30,6 +30,8 @@ Optional (defaults in :data:`OPTIONAL`):
     means and errors only).
 ``SUMMARY`` (str)
     One line for listings; default: the first line of the module docstring.
+``OBSERVABLES`` (dict)
+    Output name -> what it is, for ``ensemble kernels NAME``; default: none.
 ``DEFAULT_TIMES`` (dict)
     ``{"start", "stop", "num"}`` of the log grid used when a spec has no ``[times]``.
 ``TIME_STEP`` (str)
@@ -75,6 +77,7 @@ OPTIONAL = {
     "NAME": None,
     "ANALYSIS": "means",
     "SUMMARY": None,
+    "OBSERVABLES": {},
     "DEFAULT_TIMES": None,
     "TIME_STEP": None,
     "cost": _unit_cost,
@@ -114,6 +117,7 @@ class KernelModule:
     name: str
     analysis: str
     summary: str
+    observables: dict
     default_times: dict | None
     time_step: str | None
     Params: type
@@ -179,6 +183,7 @@ def load(path: str) -> KernelModule:
         name=str(hooks["NAME"] or path.rpartition(".")[2]),
         analysis=str(hooks["ANALYSIS"]),
         summary=summary,
+        observables=dict(hooks["OBSERVABLES"]),
         default_times=hooks["DEFAULT_TIMES"],
         time_step=hooks["TIME_STEP"],
         Params=mod.Params,

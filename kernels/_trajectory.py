@@ -37,6 +37,7 @@ import numpy as np
 from ._params import ParameterError, check_even, check_int, check_nonnegative, check_positive, check_times
 
 __all__ = [
+    "TRAJECTORY_OBSERVABLES",
     "UNRAVELINGS",
     "Draws",
     "NoisyTrajectoryParams",
@@ -203,6 +204,15 @@ def imbalance(sz: np.ndarray) -> np.ndarray:
     L = sz.shape[-1]
     sign = np.where(np.arange(L) % 2 == 0, 1.0, -1.0)
     return (2.0 / L) * (sz @ sign)
+
+
+#: What each output of the trajectory kernels is (sites j = 1..L, Neel state with site 1 up).
+TRAJECTORY_OBSERVABLES = {
+    "Sz0": "<S^z_j>(t) of the chain without the bath (gamma = 0) on the same fields",
+    "Szg": "<S^z_j>(t) with the bath coupled to site 1 (the noisy trajectory of Eq. 4)",
+    "I0": "imbalance I(t) = (2/L) sum_j (-1)^(j-1) <S^z_j> without the bath (1 in the Neel state)",
+    "Ig": "imbalance with the bath",
+}
 
 
 def trajectory_schema(p: TrajectoryParams) -> dict[str, dict[str, np.ndarray]]:

@@ -38,6 +38,7 @@ from numba import njit
 from scipy.linalg import eigh_tridiagonal, expm
 
 from ._trajectory import (
+    TRAJECTORY_OBSERVABLES,
     Draws,
     NoisyTrajectoryParams,
     check_draws,
@@ -75,6 +76,10 @@ SUMMARY = "noisy trajectory of the Anderson (XX) chain as a Gaussian state; pape
 DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
 #: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
 TIME_STEP = "tau"
+#: What each output is.
+#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+DISTRIBUTIONS = {"Sz0": (-0.5, 0.5), "Szg": (-0.5, 0.5), "I0": (-1.0, 1.0), "Ig": (-1.0, 1.0)}
+OBSERVABLES = TRAJECTORY_OBSERVABLES
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,16 @@ __all__ = [
 
 NAME = "boson_impurity"
 SUMMARY = "hard-core d-bosons (Anderson) + one clean c-boson: exact dynamics, densities, correlations, entropies; paper 001"
+#: What each output is (sites 0..L-1).
+#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+DISTRIBUTIONS = {"n_c": (0.0, 1.0), "n_d": (0.0, 1.0)}
+OBSERVABLES = {
+    "n_c": "density of the clean c-boson at each site",
+    "n_d": "density of the d-bosons at each site",
+    "nd_nd": "<n_d,i n_d,j> (its connected part gives the d-d correlations)",
+    "particles": "total number of each species (conserved: a check)",
+    "S": "entanglement entropy of the cut between sites cut-1 and cut",
+}
 ANALYSIS = "impurity"
 DEFAULT_TIMES = {"start": 0.1, "stop": 200.0, "num": 30}
 #: C(L, N_d) L states; L = 15 at density 1/3 is 45,045
@@ -71,9 +81,15 @@ class ModelParams:
     Parameters
     ----------
     L : int
-        Sites.
-    W, U, t_d, t_c : float
-        Disorder of the d-bosons, c-d interaction, hoppings.
+        Sites, >= 2.
+    W : float
+        Disorder of the d-bosons, >= 0: on-site energies uniform in [-W, W].
+    U : float
+        Interaction of the c-boson with a d-boson on its site.
+    t_d : float
+        Hopping of the d-bosons.
+    t_c : float
+        Hopping of the c-boson.
     d_bits : str
         "" (default) for the period-3 density wave on sites 0, 3, 6, ...; or L characters, site 0 first, "1" = d-boson.
     c_site : int

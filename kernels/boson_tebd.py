@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_times
+from .boson_impurity import OBSERVABLES as _IMPURITY_OBSERVABLES
 from .boson_impurity import Draws, ModelParams
 from .boson_impurity import schema as model_schema
 
@@ -27,6 +28,14 @@ __all__ = ["ANALYSIS", "SUMMARY", "DEFAULT_TIMES", "NAME", "Draws", "Params", "c
 
 NAME = "boson_tebd"
 SUMMARY = "the boson_impurity model by TEBD on MPS (TeNPy) for large chains, with truncation error; paper 001"
+#: What each output is: boson_impurity's, and the MPS's controls.
+#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+DISTRIBUTIONS = {"n_c": (0.0, 1.0), "n_d": (0.0, 1.0)}
+OBSERVABLES = {
+    **_IMPURITY_OBSERVABLES,
+    "trunc_err": "accumulated truncation error (discarded weight) up to this time",
+    "chi": "largest bond dimension reached",
+}
 ANALYSIS = "impurity"
 DEFAULT_TIMES = {"start": 1.0, "stop": 200.0, "num": 20}
 #: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).

@@ -74,6 +74,20 @@ __all__ = [
 
 NAME = "coupled_chains"
 SUMMARY = "localized chain + environment chain (junction or ladder): quench, M(t), fidelities; paper 000"
+#: What each output is (part: sys = system chain, env = environment chain).
+#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+DISTRIBUTIONS = {"M_window": (-1.0, 1.0), "F_window": (0.0, 1.0), "Sz_window": (-0.5, 0.5), "M": (-1.0, 1.0), "F": (0.0, 1.0)}
+OBSERVABLES = {
+    "M": "staggered magnetization M(t) normalized to the initial pattern (1 at t = 0, 0 for an unpolarized state)",
+    "F": "fidelity F(t) of the part's reduced state with its initial state (App. A)",
+    "M_window": "M averaged over the late-time window (Eq. 7)",
+    "F_window": "F averaged over the window",
+    "Sz_window": "<S^z_i> averaged over the window, per site",
+    "energy_drift": "max over the sample times of |<H>(t) - <H>(0)| (a check of the propagator)",
+    "M_diag": "M in the diagonal ensemble (infinite-time average, App. C)",
+    "F_diag": "F in the diagonal ensemble",
+    "Sz_diag": "<S^z_i> in the diagonal ensemble",
+}
 ANALYSIS = "quench"
 DEFAULT_TIMES = {"start": 0.1, "stop": 50.0, "num": 40}
 CONFIGS = ("junction", "ladder")
@@ -95,16 +109,22 @@ class Params:
     ----------
     l : int
         Spins per chain (total 2l).
-    W_s, W_e : float
-        Disorder of the system and of the environment.
-    J, J_int : float
-        Intra-chain exchange and system-environment coupling.
+    W_s : float
+        Disorder of the system chain, >= 0: fields uniform in [-W_s, W_s].
+    W_e : float
+        Disorder of the environment chain, >= 0.
+    J : float
+        Exchange within each chain (the energy unit).
+    J_int : float
+        System-environment coupling (junction: one bond; ladder: every rung).
     config : str
         "junction" (Eq. 4) or "ladder" (Eq. 5).
     initial : str
         "aligned", "misaligned", or a bit string of 2l characters (site 1 first, "1" = up).
-    window_start, window_stop : float
-        Late-time window of the averages (Eq. 7).
+    window_start : float
+        Start of the late-time window of the averages (Eq. 7), >= 0.
+    window_stop : float
+        End of the window, > window_start.
     window_points : int
         Uniform times in the window (trapezoid rule).
     method : str

@@ -65,6 +65,20 @@ __all__ = [
 
 NAME = "rmt_bath"
 SUMMARY = "GOE or local bath coupled to LIOMs: eigenstate IPRs D(O), G, hybridization; paper 004"
+#: Outputs that are histograms made within a realization: output -> its bin axis (the engine adds quantiles).
+HISTOGRAMS = {"r_hist": "ratio"}
+#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+DISTRIBUTIONS = {"D": (0.0, 10.0), "r": (0.0, 1.0)}
+#: What each output is.
+OBSERVABLES = {
+    "D": "D(O) = log IPR(O) over the chosen eigenstates, for O = OB (a bath spin), x0 (the coupling spin), x1.. (LIOMs)",
+    "r": "mean gap ratio of the central half of the spectrum of H (GOE 0.5307, Poisson 0.3863)",
+    "r_hist": "density P(r) of the gap ratios of the central half of the spectrum on [0, 1]",
+    "r_bath": "mean gap ratio of the bath alone",
+    "G": "coupling G = g rho sqrt(M) of the probe LIOM to B' (Sec. V B)",
+    "rho": "density of states of B' at the probe's reference energy",
+    "hyb": "hybridization density k(omega) of the probe: weights on uncoupled eigenstates per unit energy (App. A)",
+}
 DEFAULT_TIMES = None  # no sample times
 ANALYSIS = "ipr"
 BATHS = ("goe", "local", "none")
@@ -81,29 +95,37 @@ class Params:
     bath : str
         "goe", "local" or "none".
     l_b : int
-        Bath spins (ignored for "none").
+        Bath spins, >= 1, with l_b + n_lioms <= 20 (ignored for "none").
     bandwidth : float
         GOE semicircle width (mean level spacing bandwidth / 2^l_b).
     spacing : float
         If > 0, the GOE's mean level spacing instead: bandwidth = spacing * 2^l_b.
     n_lioms : int
-        LIOMs coupled to the bath (named so that it does not clash with the tables' ``n``).
-    g1, alpha : float
-        Couplings g_i = g1 alpha^(i-1).
+        LIOMs coupled to the bath, >= 0 (named so that it does not clash with the tables' ``n``).
+    g1 : float
+        Coupling of the first LIOM, >= 0; g_i = g1 alpha^(i-1).
+    alpha : float
+        Decay of the couplings along the LIOMs, > 0 (paper: 3/4).
     h_width : float
-        LIOM fields h_i = 1 + U[-h_width, h_width].
+        LIOM fields h_i = 1 + U[-h_width, h_width], >= 0.
     g_probe : float
         If >= 0, the coupling of the last LIOM (the probe) instead of g1 alpha^(n-1).
-    J, Jp, hb_width : float
-        Local bath of Eq. (24): J s^x, J' s^x s^x, fields 1 + U[-hb_width, hb_width].
+    J : float
+        Local bath of Eq. (24): transverse field J s^x, >= 0.
+    Jp : float
+        Local bath of Eq. (24): J' s^x s^x between neighbours, >= 0.
+    hb_width : float
+        Local bath of Eq. (24): fields 1 + U[-hb_width, hb_width], >= 0.
     ob_site : int
         Bath site of O_B (1-based); 0: site 4 for baths of >= 5 spins, else site 1.
     n_states : int
-        Eigenstates closest to maximal entropy that are averaged over.
+        Eigenstates closest to maximal entropy that are averaged over, >= 1 (levels tied with the last are added).
     window : float
-        Energy window of the M-average and the density of states for G.
-    hyb_range, hyb_bins : float, int
-        Histogram of the hybridization function on [-hyb_range, hyb_range].
+        Energy window of the M-average and the density of states for G, > 0.
+    hyb_range : float
+        The hybridization function is histogrammed on [-hyb_range, hyb_range], > 0.
+    hyb_bins : int
+        Its bins: even, >= 2.
     """
 
     bath: str = "goe"
@@ -219,7 +241,8 @@ def operators(p: Params) -> list[tuple[str, int]]:
 
 
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:
-    out = {"D": {"op": np.array([label for label, _ in operators(p)])}, "r": {}}
+    e = _ratio_edges()
+    out = {"D": {"op": np.array([label for label, _ in operators(p)])}, "r": {}, "r_hist": {"ratio": 0.5 * (e[1:] + e[:-1])}}
     if p.bath != "none" and p.l_b >= 3:
         out["r_bath"] = {}
     if p.n_lioms and p.bath != "none":  # a probe LIOM and a bath it couples to
@@ -260,13 +283,26 @@ def hamiltonian(p: Params, d: Draws) -> np.ndarray:
     return H
 
 
-def gap_ratio(E: np.ndarray) -> float:
-    """Mean r = min(s_k, s_k+1) / max(s_k, s_k+1) over the central half of the sorted spectrum."""
+def gap_ratios(E: np.ndarray) -> np.ndarray:
+    """r = min(s_k, s_k+1) / max(s_k, s_k+1) over the central half of the sorted spectrum (0/0 dropped)."""
     lo, hi = E.size // 4, E.size - E.size // 4
     s = np.diff(E[lo:hi])
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.minimum(s[1:], s[:-1]) / np.maximum(s[1:], s[:-1])
-    return float(np.mean(r[np.isfinite(r)]))
+    return r[np.isfinite(r)]
+
+
+def gap_ratio(E: np.ndarray) -> float:
+    """Mean gap ratio over the central half of the sorted spectrum."""
+    return float(np.mean(gap_ratios(E)))
+
+
+#: Bins of the gap-ratio histogram on [0, 1]
+RATIO_BINS = 40
+
+
+def _ratio_edges() -> np.ndarray:
+    return np.linspace(0.0, 1.0, RATIO_BINS + 1)
 
 
 def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
@@ -294,7 +330,9 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
         c = V.T @ phi
         w = np.add.reduceat(c * c, spaces, axis=0)  # weight of O psi in each eigenspace
         D += np.log(1.0 / np.sum(w * w, axis=0))
-    out = {"D": D / states.size, "r": np.array(gap_ratio(E))}
+    ratios = gap_ratios(E)
+    out = {"D": D / states.size, "r": np.array(np.mean(ratios)),
+           "r_hist": histogram(ratios, _ratio_edges(), tol=tol) / (max(ratios.size, 1) * np.diff(_ratio_edges()))}  # fmt: skip
     if "r_bath" in schema(p):
         out["r_bath"] = np.array(gap_ratio(np.linalg.eigvalsh(bath_hamiltonian(p, d.bath))))
     if "G" in schema(p):

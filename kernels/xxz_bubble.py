@@ -68,6 +68,19 @@ __all__ = [
 
 NAME = "xxz_bubble"
 SUMMARY = "XXZ ring closed through a GOE bubble: central eigenstates, gap ratio, purities, C(r); paper 002"
+#: Outputs that are histograms made within a realization: output -> its bin axis (the engine adds quantiles).
+HISTOGRAMS = {"mag_hist": "m", "r_hist": "ratio"}
+#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+DISTRIBUTIONS = {"r": (0.0, 1.0), "gamma": (0.5, 1.0)}
+#: What each output is (averages over the chosen central eigenstates).
+OBSERVABLES = {
+    "r": "mean gap ratio of consecutive chosen levels (GOE 0.5307, Poisson 0.3863)",
+    "r_hist": "density P(r) of the gap ratios of consecutive chosen levels on [0, 1]",
+    "gamma": "one-site purity gamma_i = 2 <S^z_i>^2 + 1/2 (Eq. 5)",
+    "gamma_gamma": "gamma_i gamma_j, the cross moments behind the purity correlation C(r) of Eq. (7)",
+    "mag_hist": "density of m = 2 <S^z_i> over the sites at distance dist from the bubble (Fig. 7)",
+    "residual": "largest eigenpair residual ||H psi - E psi|| of the realization",
+}
 DEFAULT_TIMES = None  # eigenstates: no sample times
 ANALYSIS = "bubble"
 METHODS = ("auto", "full", "shift_invert")
@@ -92,8 +105,10 @@ class Params:
         Chain sites (>= 2).
     W : float
         Fields h_i uniform in [-W, W].
-    Delta, J : float
-        Anisotropy and exchange of Eq. (2).
+    Delta : float
+        Anisotropy of Eq. (2) (paper: 1).
+    J : float
+        Exchange of Eq. (2) (the energy unit).
     n_goe : int
         Bubble dimension; 0 for the isolated open chain.
     beta : float
@@ -103,13 +118,13 @@ class Params:
     n_up : int
         Up spins of the chain sector; -1 (default) for ceil(L / 2).
     n_eig : int
-        Eigenpairs closest to the spectral centre (the paper: 50-100).
+        Eigenpairs closest to the spectral centre, >= 1 (the paper: 50-100); the gap ratio needs >= 3.
     method : str
         "auto" (dense up to ``full_max_dim``), "full" or "shift_invert".
     full_max_dim : int
         Crossover dimension of "auto".
     hist_bins : int
-        Bins of the m = 2 <S^z_i> histogram on [-1, 1].
+        Bins of the m = 2 <S^z_i> histogram on [-1, 1] and of the gap-ratio histogram on [0, 1], >= 2.
     """
 
     L: int = 12
@@ -231,11 +246,16 @@ def _hist_edges(p: Params) -> np.ndarray:
     return np.linspace(-1.0, 1.0, p.hist_bins + 1)
 
 
+def _ratio_edges(p: Params) -> np.ndarray:
+    return np.linspace(0.0, 1.0, p.hist_bins + 1)
+
+
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:
     site = np.arange(p.L)
     e = _hist_edges(p)
+    ratios = {"r": {}, "r_hist": {"ratio": 0.5 * (_ratio_edges(p)[1:] + _ratio_edges(p)[:-1])}} if p.n_eig >= 3 else {}
     return {
-        "r": {},
+        **ratios,
         "gamma": {"site": site},
         "gamma_gamma": {"site": site, "site2": site.copy()},
         "mag_hist": {"dist": np.arange((p.L - 1) // 2 + 1), "m": 0.5 * (e[1:] + e[:-1])},
@@ -396,13 +416,12 @@ def observables(p: Params, E: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray
     for d in range(nd):
         vals = np.clip(m[dist == d].ravel(), -1.0, 1.0)
         hist[d] = histogram(vals, edges, tol=1e-9) / (vals.size * np.diff(edges))
-    r = gap_ratios(E)
-    return {
-        "r": np.array(r.mean() if r.size else np.nan),
-        "gamma": gam.mean(axis=1),
-        "gamma_gamma": gam @ gam.T / k,
-        "mag_hist": hist,
-    }
+    out = {"gamma": gam.mean(axis=1), "gamma_gamma": gam @ gam.T / k, "mag_hist": hist}
+    if p.n_eig >= 3:  # a gap ratio needs three levels
+        r, edges = gap_ratios(E), _ratio_edges(p)
+        n = max(r.size, 1)  # (fewer than three levels given: no ratio, a NaN mean that the engine refuses)
+        out.update(r=np.array(r.sum() / r.size if r.size else np.nan), r_hist=histogram(r, edges, tol=1e-9) / (n * np.diff(edges)))
+    return out
 
 
 def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:

@@ -34,7 +34,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ._params import ParameterError, check_positive, check_real
-from ._trajectory import TrajectoryParams, imbalance, trajectory_schema
+from ._trajectory import TRAJECTORY_OBSERVABLES, TrajectoryParams, imbalance, trajectory_schema
 from .xxz_trajectory import hamiltonian, sector
 
 __all__ = [
@@ -62,6 +62,14 @@ SUMMARY = "exact noise average (density-matrix channel and gamma^2/2 Lindblad) f
 DEFAULT_TIMES = {"start": 0.5, "stop": 20.0, "num": 12}
 #: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
 TIME_STEP = "tau"
+#: What each output is.
+OBSERVABLES = {
+    **TRAJECTORY_OBSERVABLES,
+    "Szg": "<S^z_j>(t) of the exact noise average: the density-matrix channel of Eq. (4)",
+    "Szl": "<S^z_j>(t) of the Lindblad equation with rate gamma^2/2 (the channel's continuum limit)",
+    "Il": "imbalance of the Lindblad solution",
+    "trotter": "max_j |Szg - Szl|: the protocol's Trotter error at each sample time",
+}
 #: Dense density matrices: C(10, 5) = 252 states.
 MAX_L = 10
 

@@ -10,7 +10,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from ensemble import MemoryStore, SpecError, parse_spec, run
+from ensemble import MemoryStore, SpecError, parse_spec, execute
 from ensemble.models import MODELS, builtin_kernels, resolve_kernel
 from ensemble.tables import table_names
 from kernels._interface import OPTIONAL, KernelModule, load
@@ -123,7 +123,7 @@ def test_model_runs_reports_and_draws_every_shape_of_sweep(model, shape):
 
     exp = parse_spec(spec_text(model, shape))
     assert exp.model is MODELS[model]
-    result = run(exp, MemoryStore())
+    result = execute(exp, MemoryStore())
     assert set(result.tables) == set(table_names(exp))
     lines = exp.model.report(exp, result.tables)
     assert all(isinstance(line, str) for line in lines)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ensemble import MemoryStore, load_spec, parse_spec, run
+from ensemble import MemoryStore, load_spec, parse_spec, execute
 from tests.helpers import run_cli
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.toml"))
@@ -27,7 +27,7 @@ def test_main_example_runs_at_reduced_size():
     text = re.sub(r"(?m)^block_size = \d+", "block_size = 3", text)
     exp = parse_spec(text)
     assert exp.points[0].params.L == 100 and exp.points[0].params.times[-1] == 1000.0
-    tables = run(exp, MemoryStore()).tables
+    tables = execute(exp, MemoryStore()).tables
     fits = tables["fits"][tables["fits"].fit == "front"]
     assert list(fits.W) == [3.0, 5.0, 8.0, 10.0]
     assert fits.invA.notna().all() and (fits.invA_err > 0).all()

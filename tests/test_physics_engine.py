@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ensemble import MemoryStore, parse_spec, run
+from ensemble import MemoryStore, parse_spec, execute
 from kernels import anderson_trajectory as k
 from tests.references import exact_channel, max_deviation_in_sigma
 
@@ -34,7 +34,7 @@ min_points = 4
 
 def table_vs_channel(n: int, L: int, gamma: float, more: str = ""):
     exp = parse_spec(SPEC.format(n=n, L=L, gamma=gamma, more=more))
-    s = run(exp, MemoryStore()).tables["summary"]
+    s = execute(exp, MemoryStore()).tables["summary"]
     rows = s[s.observable == "Szg"].sort_values(["t", "site"])
     T = len(exp.points[0].params.times)
     mean, sem = rows["mean"].to_numpy().reshape(T, L), rows["sem"].to_numpy().reshape(T, L)
@@ -59,7 +59,7 @@ def test_engine_average_equals_exact_channel_long_times(gamma):
 def test_reference_copy_is_noise_free_at_W0():
     """gamma does not enter the reference: its sem is zero and it equals the clean evolution."""
     exp = parse_spec(SPEC.format(n=20, L=8, gamma=1.0, more=""))
-    s = run(exp, MemoryStore()).tables["summary"]
+    s = execute(exp, MemoryStore()).tables["summary"]
     sz0 = s[s.observable == "Sz0"].sort_values(["t", "site"])
     p = exp.points[0].params
     clean = k.realize(p, k.Draws(h=np.zeros(8), eta=np.zeros(p.steps[-1])))["Sz0"]
@@ -89,7 +89,7 @@ min_points = 4
 
 def disorder_average(kernel: str, gamma: float, n: int, seed: int, extra: str = ""):
     exp = parse_spec(DISORDER.format(kernel=kernel, gamma=gamma, n=n, seed=seed, extra=extra))
-    s = run(exp, MemoryStore()).tables["summary"]
+    s = execute(exp, MemoryStore()).tables["summary"]
     rows = s[s.observable == "Szg"].sort_values(["t", "site"])
     return rows["mean"].to_numpy(), rows["sem"].to_numpy()
 

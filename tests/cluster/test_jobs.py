@@ -12,7 +12,7 @@ import yaml
 from cluster import job_script, load_job_config
 from cluster.jobs import parse_walltime
 from cluster.errors import ClusterConfigError
-from ensemble import MemoryStore, parse_spec, run
+from ensemble import MemoryStore, parse_spec, execute
 from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -114,4 +114,4 @@ def test_run_through_slurm_jobs_equals_local_run(slurm, tmp_path):
     assert "SLURM jobs (0-2 x 1 cores)" in res.stderr and "dashboard: http" in res.stderr
     logs = list((tmp_path / "logs").glob("*.err")) + list((tmp_path / "logs").glob("*.out"))
     assert logs and any("Start worker" in p.read_text() for p in logs), "workers ran inside SLURM jobs"
-    assert_tables_identical(read_tables(tmp_path / "run"), run(parse_spec(small_spec()), MemoryStore()).tables)
+    assert_tables_identical(read_tables(tmp_path / "run"), execute(parse_spec(small_spec()), MemoryStore()).tables)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ensemble import MemoryStore, RealizationError, open_run_dir, parse_spec, run
+from ensemble import MemoryStore, RealizationError, open_run_dir, parse_spec, execute
 from ensemble.seeding import realization_rng
 from ensemble.tasks import plan, run_task
 from kernels import anderson_trajectory as k
@@ -23,7 +23,7 @@ from tests.helpers import assert_tables_identical, read_tables, small_spec
 @pytest.fixture(scope="module")
 def reference_tables():
     """Serial, in-memory, batch 8 / block 4: the reference every other way must reproduce."""
-    return run(parse_spec(small_spec()), MemoryStore()).tables
+    return execute(parse_spec(small_spec()), MemoryStore()).tables
 
 
 def test_tables_have_the_documented_shape(reference_tables):
@@ -52,7 +52,7 @@ def test_summary_means_equal_a_direct_loop_over_realizations(reference_tables):
 @pytest.mark.parametrize("batch_size", [4, 12, 24, 5])
 def test_batch_size_does_not_change_a_bit(reference_tables, batch_size):
     exp = parse_spec(small_spec(batch_size=batch_size))
-    result = run(exp, MemoryStore())
+    result = execute(exp, MemoryStore())
     assert result.tasks_run == 2 * -(-6 // exp.blocks_per_task(exp.points[0]))
     assert_tables_identical(result.tables, reference_tables)
 
@@ -60,7 +60,7 @@ def test_batch_size_does_not_change_a_bit(reference_tables, batch_size):
 @pytest.mark.cluster
 def test_two_dask_workers_equal_serial_bit_for_bit(reference_tables, local_executor, tmp_path):
     exp = parse_spec(small_spec(batch_size=4))
-    result = run(exp, open_run_dir(tmp_path / "run", exp, resume=False), local_executor)
+    result = execute(exp, open_run_dir(tmp_path / "run", exp, resume=False), local_executor)
     assert result.tasks_run == 12 and local_executor.workers == 2
     assert_tables_identical(result.tables, reference_tables)
     assert_tables_identical(read_tables(tmp_path / "run"), reference_tables)
@@ -130,13 +130,13 @@ def test_killed_run_resumes_to_identical_tables(tmp_path):
     assert len(_partials(out)) == 60
 
     exp = parse_spec(spec.read_text(), name="spec")
-    assert_tables_identical(read_tables(out), run(exp, MemoryStore()).tables)
+    assert_tables_identical(read_tables(out), execute(exp, MemoryStore()).tables)
 
 
 def test_corrupt_partial_is_set_aside_and_recomputed(tmp_path):
     exp = parse_spec(small_spec())
     out = tmp_path / "run"
-    clean = run(exp, open_run_dir(out, exp, resume=False)).tables
+    clean = execute(exp, open_run_dir(out, exp, resume=False)).tables
     victim = _partials(out)[3]
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])  # truncated, as by a crash or a full disk
@@ -146,7 +146,7 @@ def test_corrupt_partial_is_set_aside_and_recomputed(tmp_path):
     other.write_bytes(bytes(raw))
 
     store = open_run_dir(out, exp, resume=True)
-    result = run(exp, store)
+    result = execute(exp, store)
     assert sorted(p.name for p, _ in store.set_aside) == sorted([victim.name, other.name])
     assert result.tasks_run == 2
     assert_tables_identical(result.tables, clean)
@@ -157,14 +157,16 @@ def test_existing_run_needs_resume_and_the_same_spec(tmp_path):
 
     exp = parse_spec(small_spec())
     out = tmp_path / "run"
-    run(exp, open_run_dir(out, exp, resume=False))
+    execute(exp, open_run_dir(out, exp, resume=False))
     with pytest.raises(RunDirectoryError, match="--resume"):
         open_run_dir(out, exp, resume=False)
-    with pytest.raises(RunDirectoryError, match="different spec"):
-        open_run_dir(out, parse_spec(small_spec(realizations=28)), resume=True)
+    with pytest.raises(RunDirectoryError, match="another kernel or seed"):
+        open_run_dir(out, parse_spec(small_spec().replace("seed = 99", "seed = 98")), resume=True)
+    with pytest.raises(RunDirectoryError, match="other parameters or sample times"):
+        open_run_dir(out, parse_spec(small_spec(stop=80.0)), resume=True)
     # batch size is not part of the results: resuming with another one is fine
     store = open_run_dir(out, parse_spec(small_spec(batch_size=12)), resume=True)
-    assert run(parse_spec(small_spec(batch_size=12)), store).tasks_run == 0
+    assert execute(parse_spec(small_spec(batch_size=12)), store).tasks_run == 0
 
 
 # -- failures ------------------------------------------------------------------------------------
@@ -184,7 +186,7 @@ def test_failing_realization_names_point_index_and_seed(faulty_kernel, extra, wh
     exp = parse_spec(FAULTY.format(extra=extra))
     store = MemoryStore()
     with pytest.raises(RealizationError) as e:
-        run(exp, store)
+        execute(exp, store)
     msg = str(e.value)
     assert what in msg and "point 0" in msg
     r = int(msg.split("realization ")[1].split(" ")[0])
@@ -199,7 +201,7 @@ def test_failing_realization_names_point_index_and_seed(faulty_kernel, extra, wh
 
 def test_kernel_without_analysis_gets_only_means(faulty_kernel):
     exp = parse_spec(FAULTY.format(extra="").replace("threshold = 0.01", "threshold = -1.0"))
-    tables = run(exp, MemoryStore()).tables
+    tables = execute(exp, MemoryStore()).tables
     s = tables["summary"]
     assert set(s.observable) == {"x"} and len(tables["fits"]) == 0
     np.testing.assert_allclose(s["mean"], 0.5, atol=4 * s["sem"].max())
@@ -217,10 +219,10 @@ def _peak_bytes(realizations: int, block_size: int | None, tmp_path: Path) -> in
     exp = parse_spec(text)
     store = open_run_dir(tmp_path / f"run{realizations}-{block_size}", exp, resume=False)
     warm = parse_spec(small_spec(realizations=4, batch_size=4, stop=5.0))
-    run(warm, open_run_dir(tmp_path / f"warm{realizations}", warm, resume=False))  # imports, first Parquet write
+    execute(warm, open_run_dir(tmp_path / f"warm{realizations}", warm, resume=False))  # imports, first Parquet write
     tracemalloc.start()
     try:
-        run(exp, store)
+        execute(exp, store)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -237,7 +239,7 @@ def test_cli_report_for_a_kernel_without_fits(faulty_kernel, capsys, tmp_path):
 
     exp = parse_spec(FAULTY.format(extra="").replace("threshold = 0.01", "threshold = -1.0"))
     store = open_run_dir(tmp_path / "run", exp, resume=False)
-    tables = run(exp, store).tables
+    tables = execute(exp, store).tables
     _report(exp, tables, store)
     out = capsys.readouterr().out
     assert "Front fits" not in out and "observable = 'x'" in out and "summary.parquet" in out
@@ -246,10 +248,10 @@ def test_cli_report_for_a_kernel_without_fits(faulty_kernel, capsys, tmp_path):
 def test_points_with_their_own_realizations_run_and_resume(tmp_path):
     text = small_spec().replace("realizations = 24", 'realizations = { by = "W", values = [16, 8] }')
     exp = parse_spec(text)
-    tables = run(exp, MemoryStore()).tables
+    tables = execute(exp, MemoryStore()).tables
     s = tables["summary"]
     assert set(s[s.W == 2.0].n) == {16} and set(s[s.W == 6.0].n) == {8}
     # the W = 2 point is the same experiment as in a run where every point has 16
-    other = run(parse_spec(small_spec(realizations=16)), MemoryStore()).tables["summary"]
+    other = execute(parse_spec(small_spec(realizations=16)), MemoryStore()).tables["summary"]
     a, b = s[s.W == 2.0].reset_index(drop=True), other[other.W == 2.0].reset_index(drop=True)
     assert np.array_equal(a["mean"].to_numpy(), b["mean"].to_numpy())

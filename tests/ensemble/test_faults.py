@@ -17,7 +17,7 @@ import numpy as np
 import psutil
 import pytest
 
-from ensemble import MemoryStore, parse_spec, run
+from ensemble import MemoryStore, parse_spec, execute
 from tests.ensemble.faulty_kernel import SPEC as FAULTY_SPEC
 from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
@@ -53,7 +53,7 @@ def worker_processes(driver: subprocess.Popen) -> list[psutil.Process]:
 
 @pytest.fixture(scope="module")
 def clean_tables():
-    return run(parse_spec(SPEC), MemoryStore()).tables
+    return execute(parse_spec(SPEC), MemoryStore()).tables
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ensemble import MemoryStore, parse_spec, run
+from ensemble import MemoryStore, parse_spec, execute
 from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
 
@@ -175,7 +175,7 @@ def test_second_writer_is_refused_naming_the_holder_and_the_run_completes(tmp_pa
     one_line_error(refit, "in use by process")
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    assert_tables_identical(read_tables(out), run(parse_spec(SLOW), MemoryStore()).tables)
+    assert_tables_identical(read_tables(out), execute(parse_spec(SLOW), MemoryStore()).tables)
 
 
 def test_lock_of_a_killed_driver_does_not_block_resume(tmp_path):
@@ -188,7 +188,7 @@ def test_lock_of_a_killed_driver_does_not_block_resume(tmp_path):
     assert holder["pid"] == proc.pid  # the stale record is still there ...
     res = serial_run(spec, out, "--resume")  # ... but the lock went with the process
     assert res.returncode == 0, res.stderr
-    assert_tables_identical(read_tables(out), run(parse_spec(QUICK), MemoryStore()).tables)
+    assert_tables_identical(read_tables(out), execute(parse_spec(QUICK), MemoryStore()).tables)
 
 
 # -- refits record their settings; figures follow the tables -------------------------------------------------
@@ -362,7 +362,7 @@ def test_full_disk_before_and_during_the_run(tmp_path):
         (small / "filler").unlink()
         res = serial_run(out / "spec.toml", out, "--resume")
         assert res.returncode == 0 and "resumed" in res.stdout, res.stderr
-        assert_tables_identical(read_tables(out), run(parse_spec(text), MemoryStore()).tables)
+        assert_tables_identical(read_tables(out), execute(parse_spec(text), MemoryStore()).tables)
     finally:
         subprocess.run(["umount", str(small)])
 
@@ -386,13 +386,13 @@ def test_full_disk_mid_run_in_process(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "savez", full)
     with pytest.raises(StorageError, match="no space left"):
-        run(exp, store)
+        execute(exp, store)
     store.close()
     monkeypatch.setattr(np, "savez", real)
     assert not list((tmp_path / "run").rglob("*.tmp"))  # no half-written file
-    result = run(exp, open_run_dir(tmp_path / "run", exp, resume=True))
+    result = execute(exp, open_run_dir(tmp_path / "run", exp, resume=True))
     assert result.realizations_skipped == 16
-    assert_tables_identical(result.tables, run(exp, MemoryStore()).tables)
+    assert_tables_identical(result.tables, execute(exp, MemoryStore()).tables)
 
 
 def test_files_respect_the_umask(tmp_path):

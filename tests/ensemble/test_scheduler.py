@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ensemble import MemoryStore, parse_spec, run
+from ensemble import MemoryStore, parse_spec, execute
 from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -57,7 +57,7 @@ def test_run_on_existing_scheduler_equals_serial(external_cluster, tmp_path, how
     assert res.returncode == 0, res.stderr
     assert f"Dask scheduler {address}, 2 worker(s)" in res.stderr
     assert "ran 48 realizations in 12 tasks" in res.stdout
-    assert_tables_identical(read_tables(tmp_path / "run"), run(parse_spec(small_spec()), MemoryStore()).tables)
+    assert_tables_identical(read_tables(tmp_path / "run"), execute(parse_spec(small_spec()), MemoryStore()).tables)
 
 
 def test_unreachable_scheduler_fails_before_making_a_directory(tmp_path):

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ensemble import DirectoryStore, MemoryStore, open_run_dir, parse_spec, run
+from ensemble import DirectoryStore, MemoryStore, open_run_dir, parse_spec, execute
 from ensemble.query import query
 from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
@@ -29,8 +29,8 @@ def cli_run(tmp_path_factory):
 def test_both_stores_give_the_same_tables(backend, tmp_path):
     exp = parse_spec(small_spec())
     store = MemoryStore() if backend == "memory" else open_run_dir(tmp_path / "run", exp, resume=False)
-    tables = run(exp, store).tables
-    reference = run(exp, MemoryStore()).tables
+    tables = execute(exp, store).tables
+    reference = execute(exp, MemoryStore()).tables
     assert_tables_identical(tables, reference)
     # what the store returns is what was put, for both backends (Parquet round trip for the directory)
     assert_tables_identical({name: store.table(name) for name in tables}, reference)
@@ -157,7 +157,7 @@ def test_plot_writes_all_four_figures_for_an_L_W_sweep(tmp_path):
 
     spec = small_spec(L=8, stop=200.0).replace("W = [2.0, 6.0]", "W = [1.0, 3.0]\nL = [6, 8]").replace("L = 8\n", "", 1)
     exp = parse_spec(spec.replace("kernel = \"anderson_trajectory\"", "kernel = \"xxz_trajectory\""))
-    run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fig2_imbalance.png", "fig3_threshold_time.png", "fig4_front.png", "fig5_L_Ir.png"]
 

@@ -138,10 +138,10 @@ def test_defaults_follow_the_paper():
 
 
 def test_runs_through_the_engine_to_tables():
-    from ensemble import MemoryStore, parse_spec, run
+    from ensemble import MemoryStore, parse_spec, execute
 
     spec = 'kernel = "boson_impurity"\nseed = 2\nrealizations = 6\nbatch_size = 3\n[params]\nL = 9\n[sweep]\nU = [2.5, 12.0]\n[times]\nstart = 0.5\nstop = 20.0\nnum = 5\n'
-    s = run(parse_spec(spec), MemoryStore()).tables["summary"]
+    s = execute(parse_spec(spec), MemoryStore()).tables["summary"]
     assert {"t", "site", "site2", "cut", "species"} <= set(s.columns)
     parts = s[s.observable == "particles"]
     np.testing.assert_allclose(parts[parts.species == "c"]["mean"], 1.0, atol=1e-12)

@@ -149,8 +149,9 @@ class BubbleAnalysis:
             "C": 0.5 * (c0 + c1),
             "sigma": sd,
             "gamma_avg": g.mean(axis=-1),
-            "r_mean": means["r"],
         }
+        if "r" in means:  # kernels with fewer than 3 levels per sample have no gap ratio
+            out["r_mean"] = means["r"]
         if self.p.n_goe:
             flat = gd.reshape(-1, gd.shape[-1])
             fits = np.array([exp_plateau_fit(self.dist.astype(float), y) for y in flat])
@@ -164,7 +165,8 @@ class BubbleAnalysis:
 
         point = {"fit": "bubble_point"}
         for name in ("r_mean", "gamma_avg"):
-            point[name], point[f"{name}_err"] = pair(name)
+            if name in value:
+                point[name], point[f"{name}_err"] = pair(name)
         d5 = min(5, self.dist[-1])
         point["dist_ref"] = int(d5)
         point["gamma_d5"], point["gamma_d5_err"] = float(value["gamma_dist"][d5]), float(sem["gamma_dist"][d5])
@@ -198,7 +200,8 @@ def cross_point_rows(fits: pd.DataFrame, params: list[str], bootstrap: int, seed
     pts = fits[fits["fit"] == "bubble_point"]
     if pts.empty:
         return []
-    return gap_crossings(pts, params, bootstrap, seed) + purity_shifts(fits, params)
+    crossings = gap_crossings(pts, params, bootstrap, seed) if "r_mean" in pts else []
+    return crossings + purity_shifts(fits, params)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def _kind(fits, name):
 
 def _fig2(plt, fits):
     pts = _kind(fits, "bubble_point")
-    if pts.empty or pts.W.nunique() < 2:
+    if pts.empty or pts.W.nunique() < 2 or "r_mean" not in pts:
         return None
     cross = _kind(fits, "gap_crossing")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)

@@ -14,7 +14,8 @@ def report(exp, tables) -> list[str]:
     pts = fits[fits["fit"] == "bubble_point"]
     lines = ["", "Mean gap ratio r (GOE 0.5307, Poisson 0.3863) and site-averaged purity (Eq. 5)"]
     for _, r in pts.iterrows():
-        lines.append(f"  {label(r, swept)}: r = {r.r_mean:.4f} +- {r.r_mean_err:.4f}   purity = {r.gamma_avg:.4f} +- {r.gamma_avg_err:.4f}")
+        ratio = f"r = {r.r_mean:.4f} +- {r.r_mean_err:.4f}   " if not missing(r, "r_mean") else ""
+        lines.append(f"  {label(r, swept)}: {ratio}purity = {r.gamma_avg:.4f} +- {r.gamma_avg_err:.4f}")
     cross = fits[fits["fit"] == "gap_crossing"]
     if len(cross):
         lines += ["", "Fig. 2: crossings of r(W) between L and the next L"]

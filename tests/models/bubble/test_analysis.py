@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ensemble import MemoryStore, parse_spec, run
+from ensemble import MemoryStore, parse_spec, execute
 from ensemble.models.bubble.analysis import (
     XI_STAR,
     BubbleAnalysis,
@@ -111,7 +111,7 @@ W = [1.0, 8.0]
 
 @pytest.fixture(scope="module")
 def tables():
-    return run(parse_spec(SPEC), MemoryStore()).tables
+    return execute(parse_spec(SPEC), MemoryStore()).tables
 
 
 def test_run_tables_and_fits(tables):
@@ -145,7 +145,7 @@ def test_plots_for_the_bubble_analysis(tmp_path):
     from ensemble.runs import write_figures
 
     exp = parse_spec(SPEC.replace("realizations = 40", "realizations = 10").replace("L = [8, 10, 12]", "L = [8, 10]"))
-    run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fig2_gap_ratio.png", "fig3_purity.png", "fig4_purity_vs_L.png", "fig5_correlation.png",
                      "fig7_magnetization.png", "fig9_delta.png"]  # fmt: skip

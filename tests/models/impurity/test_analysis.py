@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from ensemble import MemoryStore, parse_spec, run
+from ensemble import MemoryStore, parse_spec, execute
 from ensemble.models.impurity.analysis import (
     ImpurityAnalysis,
     coarse_grain,
@@ -73,7 +73,7 @@ def test_eq5_recovers_synthetic_entropies():
 def test_run_gives_fits_and_derived_tables():
     spec = ('kernel = "boson_impurity"\nseed = 4\nrealizations = 8\nbatch_size = 4\n[params]\nL = 12\nU = 12.0\n'
             '[times]\nstart = 0.5\nstop = 100.0\nnum = 8\n')  # fmt: skip
-    tables = run(parse_spec(spec), MemoryStore()).tables
+    tables = execute(parse_spec(spec), MemoryStore()).tables
     s, fits = tables["summary"], tables["fits"]
     assert {"n_c_cg", "l_c", "R", "l_d", "l_d_sat"} <= set(s.observable)
     row = fits[fits.fit == "impurity_point"].iloc[0]
@@ -87,6 +87,6 @@ def test_figures(tmp_path):
     spec = ('kernel = "boson_impurity"\nseed = 4\nrealizations = 4\nbatch_size = 4\n[params]\nL = 9\n'
             '[sweep]\nU = [4.0, 12.0]\n[times]\nstart = 0.5\nstop = 130.0\nnum = 8\n')  # fmt: skip
     exp = parse_spec(spec)
-    run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fig1_c_boson.png", "fig2_interaction.png", "fig3_d_bosons.png", "fig4_entanglement.png"]

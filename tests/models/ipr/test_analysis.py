@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ensemble import MemoryStore, parse_spec, run
+from ensemble import MemoryStore, parse_spec, execute
 from ensemble.models.ipr.analysis import IprAnalysis, crossover_length
 from kernels import rmt_bath as k
 
@@ -60,7 +60,7 @@ g_probe = [0.0, 0.3, 1.0]
 
 @pytest.fixture(scope="module")
 def tables():
-    return run(parse_spec(SPEC), MemoryStore()).tables
+    return execute(parse_spec(SPEC), MemoryStore()).tables
 
 
 def test_fits_across_points(tables):
@@ -89,6 +89,6 @@ def test_plots_for_the_ipr_analysis(tables, tmp_path):
     from ensemble.runs import write_figures
 
     exp = parse_spec(SPEC)
-    run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fig3_bath_growth.png", "fig4_crossover.png", "fig5_thermalization.png", "fig6_hybridization.png", "lc_theory.png"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ensemble import MemoryStore, open_run_dir, parse_spec, run
+from ensemble import MemoryStore, open_run_dir, parse_spec, execute
 from ensemble.models.quench.analysis import QuenchAnalysis
 from kernels import coupled_chains as cc
 
@@ -32,7 +32,7 @@ num = 12
 
 @pytest.fixture(scope="module")
 def tables():
-    return run(parse_spec(SPEC), MemoryStore()).tables
+    return execute(parse_spec(SPEC), MemoryStore()).tables
 
 
 def test_point_rows_and_hamming_distance(tables):
@@ -68,7 +68,7 @@ def test_figures(tmp_path):
     from ensemble.runs import write_figures
 
     exp = parse_spec(SPEC.replace("realizations = 16", "realizations = 4"))
-    run(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fidelity_ladder_aligned.png", "fidelity_ladder_misaligned.png", "fig10_dimers.png",
                      "fig2_dynamics.png", "fig8_M_vs_We.png", "map_ladder_aligned.png", "map_ladder_misaligned.png"]  # fmt: skip

@@ -1,0 +1,210 @@
+"""Live results: how far a run is, and provisional tables from the blocks finished so far.
+
+Reads the run directory without writing to it and without its lock (a run may
+be going, here or on a cluster): ``progress.json``, which the driver rewrites
+every few seconds, and the partials' headers. Provisional tables are computed
+by the same code as the final ones from every block that is finished and
+intact, carry a ``provisional`` column set to true and their ``n`` (the
+realizations in them), and are never written to ``tables/``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import fcntl
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .runs import load_run
+
+__all__ = ["PointStatus", "Status", "provisional_tables", "status"]
+
+#: progress.json older than this (seconds) while no process holds the lock means the driver is gone.
+STALE_SECONDS = 60.0
+
+
+@dataclass
+class PointStatus:
+    index: int
+    label: str
+    done: int
+    total: int
+
+
+@dataclass
+class Status:
+    """A run's progress, and (``tables``) provisional tables from its finished blocks."""
+
+    path: Path
+    running: bool
+    points: list[PointStatus]
+    rate: float | None  # realizations per second, recently
+    eta_seconds: float | None
+    updated: str | None
+    holder: str | None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return sum(p.done for p in self.points)
+
+    @property
+    def total(self) -> int:
+        return sum(p.total for p in self.points)
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+    def __str__(self) -> str:
+        state = "running" if self.running else ("finished" if self.finished else "not running")
+        lines = [f"{self.path}: {state}, {self.done}/{self.total} realizations ({100 * self.done / max(self.total, 1):.1f}%)"]
+        if self.holder:
+            lines[0] += f", driver: {self.holder}"
+        if self.rate:
+            eta = f", ETA {_human(self.eta_seconds)}" if self.eta_seconds is not None and not self.finished else ""
+            lines.append(f"rate {self.rate:.3g} realizations/s (at {self.updated}){eta}")
+        width = max((len(p.label) for p in self.points), default=0)
+        for p in self.points:
+            lines.append(f"  point {p.index}: {p.label:<{width}}  {p.done}/{p.total}")
+        return "\n".join(lines)
+
+
+def _human(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _lock_holder(path: Path) -> str | None:
+    """The holder's description if a process holds the run's lock, else None (probed with a shared, non-blocking flock)."""
+    lock = path / ".lock"
+    if not lock.exists():
+        return None
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    except OSError as e:
+        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return None
+        try:
+            h = json.loads(os.read(fd, 4096).decode(errors="replace"))
+            return f"pid {h['pid']} on {h['host']} since {h['since']}"
+        except (ValueError, KeyError):
+            return "another process"
+    finally:
+        os.close(fd)
+
+
+def _valid_blocks(path: Path, exp) -> dict[int, list[tuple[Path, int, int]]]:
+    """Per point key, the partial files whose headers belong to this run: (file, first block, stop block)."""
+    from .store import binding
+
+    out: dict[int, list] = {}
+    for pt in exp.points:
+        d = path / "partials" / f"{pt.key:016x}"
+        files = []
+        for p in sorted(d.glob("*.npz")) if d.is_dir() else []:
+            try:
+                with open(p, "rb") as f, np.load(f, allow_pickle=False) as z:
+                    first, counts = int(z["first_block"]), z["counts"]
+                    found = json.loads(str(z["binding"])) if "binding" in z.files else None
+            except Exception:
+                continue
+            want = binding(exp.seed, exp.kernel.name, pt.key, pt.params, pt.block_size, exp.distributions)
+            if found is not None and any(found.get(k) != want.get(k) for k in want):
+                continue
+            if first + counts.size > pt.n_blocks or list(counts) != [len(pt.block_range(b)) for b in range(first, first + counts.size)]:
+                continue
+            files.append((p, first, first + int(counts.size)))
+        out[pt.key] = files
+    return out
+
+
+def status(path: str | Path, tables: bool = True) -> Status:
+    """Progress of the run in ``path`` (going or not) and, with ``tables``, provisional tables."""
+    path = Path(path)
+    exp = load_run(path)
+    files = _valid_blocks(path, exp)
+    points = []
+    for pt in exp.points:
+        blocks = {b for _, first, stop in files[pt.key] for b in range(first, stop)}
+        points.append(PointStatus(pt.index, pt.label or "(no sweep)", sum(len(pt.block_range(b)) for b in blocks), pt.realizations))
+    holder = _lock_holder(path)
+    rate = eta = updated = None
+    try:
+        prog = json.loads((path / "progress.json").read_text())
+        rate, updated = prog.get("rate"), prog.get("updated")
+        remaining = prog.get("work_total", 0) - prog.get("work_done", 0)
+        eta = remaining / prog["work_rate"] if prog.get("work_rate") else None
+    except (OSError, ValueError, KeyError):
+        pass
+    st = Status(path, holder is not None, points, rate, eta, updated, holder)
+    if tables and not st.finished and st.done:
+        st.tables = provisional_tables(exp, path, files)
+    return st
+
+
+class _ProvisionalStore:
+    """Reads the finished, intact blocks of a run (whatever their coverage); keeps the tables it is given."""
+
+    def __init__(self, files):
+        self.files = files
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.path = None
+
+    def chunks(self, exp, pt):
+        from .store import _read_partial
+
+        taken: set[int] = set()
+        for p, first, stop in sorted(self.files[pt.key], key=lambda f: f[1]):
+            try:
+                blocks, _ = _read_partial(p)
+            except Exception:  # being written, or damaged: the final run will deal with it
+                continue
+            for b in range(first, stop):
+                if b not in taken:
+                    taken.add(b)
+                    yield blocks.select(b, b + 1)
+
+    def put_table(self, name, df):
+        self.tables[name] = df
+
+    def drop_table(self, name):
+        self.tables.pop(name, None)
+
+    def put_record(self, name, doc):
+        pass
+
+
+def provisional_tables(exp, path: Path, files=None) -> dict[str, pd.DataFrame]:
+    """The tables from the blocks finished so far, marked ``provisional = True`` (points with none are left out)."""
+    import dataclasses
+
+    from .tables import summarize
+
+    files = files if files is not None else _valid_blocks(Path(path), exp)
+    points = tuple(pt for pt in exp.points if files[pt.key])
+    if not points:
+        return {}
+    store = _ProvisionalStore(files)
+    summarize(dataclasses.replace(exp, points=points), store)
+    return {name: df.assign(provisional=True) for name, df in store.tables.items()}
+
+
+def write_progress(path: Path, **fields) -> None:
+    """The driver's progress record (``progress.json``), rewritten atomically."""
+    from .store import _atomic_write
+
+    doc = {"updated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "pid": os.getpid(), **fields}
+    _atomic_write(path / "progress.json", lambda f: f.write(json.dumps(doc).encode()))
+
