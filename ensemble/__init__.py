@@ -7,7 +7,9 @@ From Python::
     r.fits                                  # pandas DataFrames: summary, fits, ...
     r.to_xarray("h")                        # mean and sem over the swept parameters and t
     r.figures()                             # matplotlib figures
-    r = ensemble.open_run("runs/fig4a")     # reopen a run (finished or going)
+    r = ensemble.open_run("runs/fig4a")     # reopen a run (finished or going); r.status() while it runs
+    r.extend(realizations=2400)             # more realizations, every finished block reused
+    ensemble.query(["runs/a", "runs/b"], "SELECT run, ... FROM fits")   # many runs as one
 
 The engine underneath: ``load_spec``/``parse_spec`` -> ``Experiment``; ``execute(exp, store, executor)``
 into a ``MemoryStore`` or a run directory (``open_run_dir``).
@@ -20,7 +22,7 @@ from .describe import kernel_info
 from .errors import RealizationError, RunDirectoryError, SpecError, UsageError
 from .runner import RunResult
 from .runner import run as execute
-from .runs import Run, open_run
+from .query import query
 from .spec import Experiment, Point, load_spec, parse_spec
 from .store import DirectoryStore, MemoryStore, open_run_dir
 
@@ -42,10 +44,12 @@ __all__ = [
     "open_run",
     "open_run_dir",
     "parse_spec",
+    "query",
+    "extend",
     "run",
 ]
 
-_FRONT = {"make_executor": "api", "run": "api"}
+_FRONT = {"make_executor": "api", "run": "api", "extend": "api", "open_run": "api", "Run": "api"}
 
 
 def __getattr__(name: str):

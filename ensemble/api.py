@@ -9,16 +9,23 @@ and :mod:`cluster`; the command line goes through the same functions).
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from .errors import UsageError
 from .executors import SerialExecutor
+from .runs import axis_columns, load_run, manifest, read_tables
+from .spec import Experiment
 
 __all__ = [
     "DEFAULT_MAX_REALIZATION_HOURS",
     "EXECUTORS",
+    "Run",
+    "open_run",
     "as_experiment",
     "make_executor",
     "planned_memory_per_worker",
@@ -93,14 +100,14 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
     raise UsageError("executor", kind, f"one of {', '.join(EXECUTORS)}")
 
 
-def as_experiment(spec):
-    """An Experiment from an Experiment, a spec file path, or spec text (TOML)."""
+def as_experiment(spec, name: str = "experiment"):
+    """An Experiment from an Experiment, a spec file path, or spec text (TOML; ``name`` unless it sets one)."""
     from .spec import Experiment, load_spec, parse_spec
 
     if isinstance(spec, Experiment):
         return spec
     if isinstance(spec, str) and "\n" in spec and "kernel" in spec:
-        return parse_spec(spec)
+        return parse_spec(spec, name=name)
     if isinstance(spec, str | Path):
         return load_spec(spec)
     raise UsageError("spec", spec, "an Experiment, the path of a spec file, or spec text (TOML)")
@@ -242,9 +249,7 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
     progress : bool
         A progress bar on stderr.
     """
-    from .runs import Run
-
-    exp = as_experiment(spec)
+    exp = as_experiment(spec, name=Path(out).name if out is not None else "experiment")
     out = Path(out) if out is not None else Path("runs") / exp.name
     if client is not None and (executor is not None or scheduler is not None):
         raise UsageError("client", client, "either client, executor or scheduler, not more than one")
@@ -294,7 +299,7 @@ def _toml(v) -> str:
 
 
 def extend(run_dir, realizations: int | None = None, more: int | None = None, **options):
-    """Grow the run in ``run_dir`` to ``realizations`` per point (or ``more`` per point) and run the new blocks.
+    """Grow the run in ``run_dir`` (a Run or a directory) to ``realizations`` per point (or ``more``) and run the new blocks.
 
     Every finished block is reused; the tables equal those of a fresh run of
     the grown spec with the run's block sizes, bit for bit. ``options`` are
@@ -303,5 +308,112 @@ def extend(run_dir, realizations: int | None = None, more: int | None = None, **
     from .runs import load_run
     from .spec import parse_spec
 
+    run_dir = getattr(run_dir, "path", run_dir)  # a Run or its directory
     exp = parse_spec(grown_spec(run_dir, realizations, more), name=load_run(run_dir).name)
     return run(exp, out=run_dir, resume=True, **options)
+
+
+def open_run(path: str | Path) -> Run:
+    """The run in directory ``path`` (finished or not), for reading from Python."""
+    return Run(path)
+
+
+class Run:
+    """A run directory: its spec, points, provenance, tables, figures and progress.
+
+    Tables are read when first asked for and cached; :meth:`reload` forgets them
+    (after a refit or a resume in another process).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._doc = manifest(self.path)
+        self.spec: Experiment = load_run(self.path)
+        self._tables: dict[str, pd.DataFrame] | None = None
+
+    def __repr__(self) -> str:
+        s = self.spec
+        return (f"Run({str(self.path)!r}: {s.kernel.name}, {s.model.name} analysis, {len(s.points)} point(s), "
+                f"{s.total_realizations} realizations)")  # fmt: skip
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def points(self) -> pd.DataFrame:
+        """One row per point: index, seeding key, swept values, realizations, blocks and block size."""
+        rows = [{"point": p.index, "key": f"{p.key:016x}", **p.swept, "realizations": p.realizations,
+                 "blocks": p.n_blocks, "block_size": p.block_size} for p in self.spec.points]  # fmt: skip
+        return pd.DataFrame(rows)
+
+    @property
+    def provenance(self) -> dict:
+        """Where the run came from: versions, git revision, host, command, creation time, and the tables' record."""
+        keys = ("environment", "created", "command", "history")
+        out = {k: self._doc.get(k) for k in keys if k in self._doc}
+        manifest = self.path / "tables" / "manifest.json"
+        if manifest.exists():
+            out["tables"] = json.loads(manifest.read_text())
+        return out
+
+    # -- tables ------------------------------------------------------------------
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        if self._tables is None:
+            self._tables = read_tables(self.path)
+        return self._tables
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.tables["summary"]
+
+    @property
+    def fits(self) -> pd.DataFrame:
+        return self.tables.get("fits", pd.DataFrame())
+
+    def reload(self) -> Run:
+        """Forget cached tables (and re-read the spec and record), e.g. after ``ensemble fit`` elsewhere."""
+        self.__init__(self.path)
+        return self
+
+    def query(self, sql: str, writable: bool = False) -> pd.DataFrame:
+        """SQL (DuckDB) on this run's tables, one view per table; read-only unless ``writable``."""
+        from .query import query
+
+        return query(self.path, sql, writable=writable)
+
+    def to_xarray(self, observable: str):
+        """The observable as an ``xarray.Dataset`` of ``mean``, ``sem`` and ``n`` over the swept parameters and
+        its own axes (t, site, ...); the fixed parameters go to ``attrs``.
+
+        Zipped parameters become separate dimensions; combinations the sweep did not run are NaN.
+        """
+        s = self.summary
+        rows = s[s["observable"] == observable]
+        if rows.empty:
+            known = ", ".join(sorted(set(s["observable"])))
+            raise KeyError(f"no observable {observable!r} in {self.path}; the summary has: {known}")
+        axes = [c for c in axis_columns(s) if rows[c].notna().any()]
+        dims = self.spec.swept_names + axes
+        data = rows[dims + ["mean", "sem", "n"]]
+        ds = data.set_index(dims).to_xarray() if dims else data.iloc[0].to_frame().T.reset_index(drop=True).to_xarray()
+        fixed = {k: v for k, v in rows.iloc[0].items() if k in self.spec.params_names and k not in dims}
+        ds.attrs.update(observable=observable, run=self.name, estimator=str(rows["estimator"].iloc[0]),
+                        **{k: v.item() if hasattr(v, "item") else v for k, v in fixed.items()})  # fmt: skip
+        return ds
+
+    def figures(self) -> dict:
+        """The model's figures of this run, as matplotlib Figures by name (nothing is written)."""
+        return self.spec.model.figures(self.spec, self.tables)
+
+    def extend(self, realizations: int | None = None, more: int | None = None, **options) -> Run:
+        """More realizations (to ``realizations`` per point, or ``more`` per point), reusing every block; see
+        :func:`ensemble.api.extend` (``options``: executor, client, workers, ...)."""
+        return extend(self.path, realizations=realizations, more=more, **options)
+
+    def status(self):
+        """Progress (done/total per point, rate, ETA) and provisional tables from the blocks finished so far."""
+        from .status import status
+
+        return status(self.path)

@@ -115,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("dir", type=Path)
     pl.set_defaults(func=cmd_plot)
 
+    st = sub.add_parser("status", help="progress of a run (going or not) and provisional results from its finished blocks")
+    st.add_argument("dir", type=Path)
+    st.add_argument("--no-tables", action="store_true", help="progress only, no provisional tables")
+    st.set_defaults(func=cmd_status)
+
     rp = sub.add_parser("replay", help="run one realization alone, in this process (after a failure)")
     rp.add_argument("target", type=Path, help="a run directory or a spec file")
     rp.add_argument("--point", type=int, required=True, help="index of the parameter point (as in messages and validate)")
@@ -321,6 +326,22 @@ def cmd_plot(args) -> int:
 
     for path in write_figures(args.dir):
         print(path)
+    return 0
+
+
+def cmd_status(args) -> int:
+    from .runs import load_run
+    from .status import status
+
+    st = status(args.dir, tables=not args.no_tables)
+    print(st)
+    if st.tables:
+        exp = load_run(args.dir)
+        n = st.tables["summary"]["n"]
+        print(f"\nPROVISIONAL results from {st.done} of {st.total} realizations ({n.min()}..{n.max()} per point); "
+              "final tables are written to tables/ when the run ends")  # fmt: skip
+        for line in exp.model.report(exp, st.tables):
+            print(line)
     return 0
 
 

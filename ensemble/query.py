@@ -4,7 +4,8 @@ One run directory: views ``summary``, ``fits`` (and the model's own tables)
 hold that run's tables as they are. Several run directories, or a directory
 holding runs (found below it), make a *catalog*: each view is the union of
 that table over the runs (columns matched by name; a column a run lacks is
-NULL), with ``run`` (the run's name) and ``run_dir`` in front, and a view
+NULL), with ``run`` (the run's directory below the runs' common parent) and
+``run_dir`` in front, and a view
 ``runs`` holds one row per run with its provenance (kernel, model, seed,
 points, realizations, creation time, git revision, host).
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from .errors import RunDirectoryError, UsageError
 
-__all__ = ["connect", "find_runs", "query", "runs_table"]
+__all__ = ["connect", "find_runs", "query", "run_names", "runs_table"]
 
 
 def find_runs(paths: str | Path | Iterable[str | Path]) -> tuple[list[Path], bool]:
@@ -61,10 +62,10 @@ def _tables(run_dir: Path, catalog: bool) -> dict[str, Path]:
     return found
 
 
-def runs_table(runs: list[Path]) -> pd.DataFrame:
-    """One row per run: name, directory and provenance from its run.json."""
+def runs_table(runs: list[Path], names: list[str] | None = None) -> pd.DataFrame:
+    """One row per run: its name (see :func:`run_names`), directory and provenance from its run.json."""
     rows = []
-    for r in runs:
+    for r, name in zip(runs, names or run_names(runs)):
         try:
             doc = json.loads((r / "run.json").read_text())
         except (OSError, ValueError):
@@ -72,7 +73,7 @@ def runs_table(runs: list[Path]) -> pd.DataFrame:
         spec, env = doc.get("spec", {}), doc.get("environment", {}) or {}
         git = env.get("git") or {}
         rows.append({
-            "run": spec.get("name", r.name), "run_dir": str(r.resolve()), "kernel": spec.get("kernel"),
+            "run": name, "spec_name": spec.get("name"), "run_dir": str(r.resolve()), "kernel": spec.get("kernel"),
             "model": spec.get("model"), "seed": spec.get("seed"), "n_points": len(doc.get("points", [])),
             "realizations": sum(p.get("realizations", 0) or 0 for p in doc.get("points", [])),
             "created": doc.get("created"), "git_revision": git.get("revision"), "git_dirty": git.get("dirty"),
@@ -81,39 +82,54 @@ def runs_table(runs: list[Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def run_names(runs: list[Path]) -> list[str]:
+    """Each run's directory relative to the runs' common parent (``kicks``, ``deep/ipr``): unique and recognizable."""
+    import os
+
+    full = [r.resolve() for r in runs]
+    base = Path(os.path.commonpath(full)) if len(full) > 1 else full[0].parent
+    return [p.relative_to(base).as_posix() or p.name for p in full]
+
+
 def connect(run_dirs, writable: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per table (and ``runs`` for a catalog); see the module docstring."""
-    import pyarrow.dataset as ds
-
     runs, catalog = find_runs(run_dirs)
     per_run = [_tables(r, catalog) for r in runs]
+    names = dict(zip(runs, run_names(runs)))
     con = duckdb.connect()
-    names = sorted({t for tables in per_run for t in tables})
-    for name in names:
-        parts = []
-        for i, (run, tables) in enumerate(zip(runs, per_run)):
-            if name not in tables:
-                continue
-            try:
-                con.register(f"_{name}_{i}", ds.dataset(tables[name], format="parquet"))
-            except (duckdb.Error, OSError, ValueError):  # an unreadable table must not hide the others
-                continue
-            parts.append((i, run))
-        if not parts:
+    for table in sorted({t for tables in per_run for t in tables}):
+        files = [(run, tables[table]) for run, tables in zip(runs, per_run) if table in tables]
+        try:
+            con.register(table, _dataset(files, names) if catalog else _single(files[0][1]))
+        except (duckdb.Error, OSError, ValueError):  # an unreadable table must not hide the others
             continue
-        if catalog:
-            info = runs_table([run for _, run in parts])
-            selects = [f"SELECT {_sql(row.run)} AS run, {_sql(row.run_dir)} AS run_dir, * FROM _{name}_{i}"
-                       for (i, _), row in zip(parts, info.itertuples())]  # fmt: skip
-            con.execute(f"CREATE VIEW {name} AS " + " UNION ALL BY NAME ".join(selects))
-        else:
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}_{parts[0][0]}")
     if catalog:
-        con.register("runs", runs_table(runs))
+        con.register("runs", runs_table(runs, [names[r] for r in runs]))
     if not writable:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     return con
+
+
+def _single(path: Path):
+    import pyarrow.dataset as ds
+
+    return ds.dataset(path, format="parquet")
+
+
+def _dataset(files: list[tuple[Path, Path]], names: dict):
+    """One dataset over a table's files in every run: schemas unified by name (a column a run lacks is null), and
+    ``run``, ``run_dir`` as virtual columns from each file's partition expression (filters on them skip files)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    schema = pa.unify_schemas([pq.read_schema(f) for _, f in files], promote_options="permissive")
+    schema = pa.schema([pa.field("run", pa.string()), pa.field("run_dir", pa.string()), *schema])
+    parts = [(ds.field("run") == names[run]) & (ds.field("run_dir") == str(run.resolve())) for run, _ in files]
+    return ds.FileSystemDataset.from_paths([str(f.resolve()) for _, f in files], schema=schema, format=ds.ParquetFileFormat(),
+                                           filesystem=pafs.LocalFileSystem(), partitions=parts)  # fmt: skip
 
 
 def _sql(text: str) -> str:

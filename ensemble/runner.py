@@ -59,6 +59,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     # The bar counts work (realizations weighted by the kernel's relative cost, if it
     # declares one), so that the ETA holds when points differ in cost by orders of magnitude.
     fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
+    record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
     with tqdm(total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
               bar_format=fmt) as bar:  # fmt: skip
         for task, blocks in executor.map(run_task, iter(pending)):
@@ -68,8 +69,43 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
             rate = count / max(time.perf_counter() - start, 1e-9)
             bar.set_postfix_str(f"{count}/{todo} real, {rate:.3g} real/s, batches {tasks}/{n_tasks}", refresh=False)
             bar.update(weight[task.key] * n)
+            record.update(count, tasks, weight[task.key] * n)
+    record.update(count, tasks, 0.0, final=True)
     seconds = time.perf_counter() - start
     return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
+
+
+class _ProgressRecord:
+    """``progress.json`` in a run directory, rewritten every few seconds: what ``ensemble status`` reads."""
+
+    EVERY = 5.0
+
+    def __init__(self, store, executor, exp, todo: int, work: float, n_tasks: int):
+        self.path = getattr(store, "path", None)
+        self.fields = {"executor": executor.name, "workers": executor.workers, "todo": todo, "work_total": work,
+                       "tasks_total": n_tasks, "started": _now()}  # fmt: skip
+        self.t0 = self.last = time.perf_counter()
+        self.work_done = 0.0
+        if self.path is not None:
+            self.update(0, 0, 0.0, final=False, force=True)
+
+    def update(self, count: int, tasks: int, work: float, final: bool = False, force: bool = False) -> None:
+        self.work_done += work
+        now = time.perf_counter()
+        if self.path is None or not (force or final or now - self.last >= self.EVERY):
+            return
+        self.last = now
+        elapsed = max(now - self.t0, 1e-9)
+        from .status import write_progress
+
+        write_progress(self.path, **self.fields, done=count, tasks_done=tasks, rate=count / elapsed,
+                       work_done=self.work_done, work_rate=self.work_done / elapsed, finished=final)  # fmt: skip
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def _warm(executor, exp) -> None:

@@ -68,7 +68,7 @@ class Status:
         if self.holder:
             lines[0] += f", driver: {self.holder}"
         if self.rate:
-            eta = f", ETA {_human(self.eta_seconds)}" if self.eta_seconds is not None and not self.finished else ""
+            eta = f", ETA {_human(self.eta_seconds)}" if self.running and self.eta_seconds is not None else ""
             lines.append(f"rate {self.rate:.3g} realizations/s (at {self.updated}){eta}")
         width = max((len(p.label) for p in self.points), default=0)
         for p in self.points:

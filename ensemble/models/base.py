@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..settings import from_table
 
-__all__ = ["MEANS", "Model", "NoSettings", "PointAnalysis", "groups"]
+__all__ = ["MEANS", "Model", "NoSettings", "PointAnalysis", "gap_ratio_density", "groups"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +123,18 @@ def groups(df: pd.DataFrame, params: list[str], over: tuple[str, ...]) -> Iterat
     for values, g in df.groupby(keys, sort=True, dropna=False):
         values = values if isinstance(values, tuple) else (values,)
         yield dict(zip(keys, values)), g
+
+
+def gap_ratio_density(r: np.ndarray, kind: str) -> np.ndarray:
+    """P(r) of r = min(s_n, s_n+1) / max(s_n, s_n+1) on [0, 1]: the GOE surmise or Poisson levels.
+
+    Atas, Bogomolny, Giraud and Roux, PRL 110, 084101 (2013): for the ratio s_n+1/s_n,
+    P_GOE(x) = (27/8)(x + x^2)/(1 + x + x^2)^(5/2) and P_Poisson(x) = 1/(1 + x)^2; folding x and 1/x
+    onto [0, 1] doubles them. (The surmise's mean, 0.536, is 1% above the large-matrix 0.5307.)
+    """
+    r = np.asarray(r, dtype=float)
+    if kind == "GOE":
+        return 2 * (27 / 8) * (r + r * r) / (1 + r + r * r) ** 2.5
+    if kind == "Poisson":
+        return 2 / (1 + r) ** 2
+    raise ValueError(f"kind must be GOE or Poisson, got {kind!r}")

@@ -148,6 +148,6 @@ def test_plots_for_the_bubble_analysis(tmp_path):
     execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fig2_gap_ratio.png", "fig3_purity.png", "fig4_purity_vs_L.png", "fig5_correlation.png",
-                     "fig7_magnetization.png", "fig9_delta.png"]  # fmt: skip
+                     "fig7_magnetization.png", "fig9_delta.png", "gap_ratio_distribution.png"]  # fmt: skip
     fits = pd.read_parquet(tmp_path / "run" / "tables" / "fits.parquet")
     assert (fits.fit == "purity_profile").any()

@@ -91,4 +91,5 @@ def test_plots_for_the_ipr_analysis(tables, tmp_path):
     exp = parse_spec(SPEC)
     execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
-    assert names == ["fig3_bath_growth.png", "fig4_crossover.png", "fig5_thermalization.png", "fig6_hybridization.png", "lc_theory.png"]
+    assert names == ["fig3_bath_growth.png", "fig4_crossover.png", "fig5_thermalization.png", "fig6_hybridization.png",
+                     "gap_ratio_distribution.png", "lc_theory.png"]  # fmt: skip
