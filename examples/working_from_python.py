@@ -35,7 +35,7 @@ run = ensemble.run(spec, out=work / "tour", executor="serial")
 print(run)
 
 # %% The tables are pandas DataFrames
-front = run.fits.query("fit == 'front'")[["W", "A", "A_err", "invA", "invA_err", "window_linear"]]
+front = run.fits.query("fit == 'front'")[["W", "A", "A_err", "invA", "invA_err", "plateau"]]
 print(front.to_string(index=False))
 
 # %% An observable as a labelled array over the swept parameters and its axes, with mean and sem

@@ -43,6 +43,7 @@ from ._trajectory import (
     NoisyTrajectoryParams,
     check_draws,
     imbalance,
+    jump_probability,
     neel_sites,
     observables,
     sample,
@@ -62,6 +63,7 @@ __all__ = [
     "neel_sites",
     "realize",
     "realize_literal",
+    "realize_stepwise",
     "sample",
     "schema",
     "single_particle_hamiltonian",
@@ -114,9 +116,11 @@ COST_STEP, COST_SAMPLE, COST_SETUP = 3.6e-10, 2.5e-10, 1e-3
 
 
 def cost(p: Params) -> float:
-    """Estimated CPU seconds of one realization: O(L N) per Trotter step, O(L^2 N) per sample time."""
+    """Estimated CPU seconds of one realization: O(L N) per Trotter step (kicks) or per event (jumps: the
+    expected q S jumps and the samples), O(L^2 N) per sample time."""
     L, N, T = p.L, p.L // 2, len(p.times)
-    return COST_STEP * L * N * float(p.steps[-1]) + COST_SAMPLE * 2 * T * L * L * N + 1e-9 * L**3 + COST_SETUP
+    passes = float(p.steps[-1]) if p.unraveling == "kicks" else 1.5 * (jump_probability(p) * float(p.steps[-1]) + T)
+    return COST_STEP * L * N * passes + COST_SAMPLE * 2 * T * L * L * N + 1e-9 * L**3 + COST_SETUP
 
 
 def single_particle_hamiltonian(h: np.ndarray, J: float) -> np.ndarray:
@@ -150,8 +154,65 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     n0 = np.empty((steps.size, p.L))
     ng = np.empty((steps.size, p.L))
     _reference_densities(eps, V, X0, np.asarray(p.times, dtype=float), n0)
-    _trajectory_densities(eps, V, X0, d.kick_angles(p), p.gamma, p.tau, steps, ng)
+    if p.unraveling == "jumps":
+        events = np.union1d(d.jumps, steps).astype(np.int64)
+        # the phases of each distinct gap between events, once (gaps repeat: jumps are geometric)
+        gaps, which = np.unique(np.diff(events, prepend=0), return_inverse=True)
+        angle = -np.outer(gaps * p.tau, eps)
+        _jump_densities(V, X0, events, which, np.cos(angle), np.sin(angle), np.isin(events, d.jumps),
+                        np.isin(events, steps), ng)  # fmt: skip
+    else:
+        _trajectory_densities(eps, V, X0, d.kick_angles(p), p.gamma, p.tau, steps, ng)
     return observables(n0 - 0.5, ng - 0.5)
+
+
+def realize_stepwise(p: Params, d: Draws) -> dict[str, np.ndarray]:
+    """Any unraveling step by step (a jump as a kick of angle pi): the reference path for the long steps."""
+    check_draws(p, d)
+    eps, V = eigh_tridiagonal(d.h, np.full(p.L - 1, 0.5 * p.J))
+    V = np.ascontiguousarray(V)
+    X0 = np.ascontiguousarray(V[neel_sites(p.L), :].T)
+    n0 = np.empty((p.steps.size, p.L))
+    ng = np.empty((p.steps.size, p.L))
+    _reference_densities(eps, V, X0, np.asarray(p.times, dtype=float), n0)
+    _trajectory_densities(eps, V, X0, d.kick_angles(p), p.gamma, p.tau, p.steps, ng)
+    return observables(n0 - 0.5, ng - 0.5)
+
+
+@njit(nogil=True, cache=True)
+def _jump_densities(V, X0, events, which, phase_r, phase_i, is_jump, is_sample, out):
+    """The jump unraveling in long steps: between events the free evolution is a phase per mode over the
+    whole interval (exact, however long), each jump the pi kick X <- X - 2 v (v^T X), at samples the densities.
+
+    One pass over X per event (the kick of the previous event, this interval's phases and the projection
+    v^T X, as the kick path fuses them). ``phase_r[which[e]] + i phase_i[which[e]]`` are the modes' phases
+    over the interval before event e. A sample at a jump step is taken after the jump, as the kick path
+    takes it after the kick.
+    """
+    L, N = X0.shape
+    Xr = X0.copy()
+    Xi = np.zeros((L, N))
+    v = V[0, :].copy()
+    ar = np.empty(N)
+    ai = np.empty(N)
+    br = np.zeros(N)  # pending kick X <- X + v b^T
+    bi = np.zeros(N)
+    s = 0
+    for e in range(events.size):
+        _kick_phase_project(Xr, Xi, phase_r[which[e]], phase_i[which[e]], v, br, bi, ar, ai)
+        if is_jump[e]:
+            for k in range(N):
+                br[k] = -2.0 * ar[k]
+                bi[k] = -2.0 * ai[k]
+        else:
+            br[:] = 0.0
+            bi[:] = 0.0
+        if is_sample[e]:
+            _kick(Xr, Xi, v, br, bi)
+            br[:] = 0.0
+            bi[:] = 0.0
+            _site_densities(V, Xr, Xi, out[s])
+            s += 1
 
 
 @njit(nogil=True, cache=True)

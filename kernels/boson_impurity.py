@@ -14,8 +14,14 @@ c-boson's site. Evolution by the Chebyshev propagator of
 <= ``tol`` per application.
 
 Initial state (the paper's): a period-3 density wave of d-bosons on sites
-0, 3, 6, ... (density 1/3) and the c-boson at the centre, site L // 2; or
-any d bit string and c site. Outputs at the sample times:
+0, 3, 6, ... (density 1/3; the paper's sites 1, 4, 7, ... of Eq. (1)) and
+the c-boson "prepared at the center", i = L/2 in the paper's labels 1..L.
+At the paper's sizes (L = 30, 48, 60, multiples of 6) that site is always
+empty; at other L the centre may hold a d-boson, and the c-boson's
+localization length depends on which (about 1.2 on an occupied site, 2.5 on
+an empty one, at U = 12). ``c_start`` fixes the kind: the site of that kind
+nearest the centre (L - 1) // 2, the same kind at every L; or any d bit
+string and c site. Outputs at the sample times:
 
 * ``n_c`` (t, site), ``n_d`` (t, site): densities;
 * ``nd_nd`` (t, site, site2): connected correlations <n_d,i n_d,j> - <n_d,i><n_d,j>;
@@ -74,6 +80,23 @@ DEFAULT_TIMES = {"start": 0.1, "stop": 200.0, "num": 30}
 MAX_DIM = 20_000_000
 
 
+#: Kinds of start site for the c-boson: the d occupation ("0" or "1") it must have.
+START_KINDS = {"empty": "0", "occupied": "1"}
+
+
+def start_site(d_bits: str, kind: str) -> int:
+    """The site of the given kind ("empty"/"occupied") nearest the centre (L - 1) // 2, the lower on a tie.
+
+    A string with no site of that kind is refused (give ``c_site`` instead).
+    """
+    L, want = len(d_bits), START_KINDS[kind]
+    centre = (L - 1) // 2
+    sites = [i for i in range(L) if d_bits[i] == want]
+    if not sites:
+        raise ParameterError("c_start", kind, f"a kind of site that d_bits {d_bits!r} has, or an explicit c_site")
+    return min(sites, key=lambda i: (abs(i - centre), i))
+
+
 @dataclass(frozen=True)
 class ModelParams:
     """The model of Eq. (1) and its initial state, shared with :mod:`kernels.boson_tebd`.
@@ -92,9 +115,16 @@ class ModelParams:
         Hopping of the c-boson.
     d_bits : str
         "" (default) for the period-3 density wave on sites 0, 3, 6, ...; or L characters, site 0 first, "1" = d-boson.
+    c_start : str
+        Kind of the c-boson's start site when ``c_site`` is -1: "empty" (default; the paper's
+        i = L/2 at its sizes) or "occupied" (a c-d doublon), the site of that kind nearest the centre
+        (L - 1) // 2 (the lower one on a tie).
     c_site : int
-        Site of the c-boson; -1 (default) for L // 2.
+        Site of the c-boson (0..L-1), overriding ``c_start``; -1 (default) to place it by ``c_start``.
     """
+
+    #: c_start joined the parameters after runs existed; at "empty" it stays out of point keys
+    SEED_OMIT_AT = {"c_start": "empty"}
 
     L: int = 12
     W: float = 6.5
@@ -102,6 +132,7 @@ class ModelParams:
     t_d: float = 1.0
     t_c: float = 1.0
     d_bits: str = ""
+    c_start: str = "empty"
     c_site: int = -1
 
     def __post_init__(self):
@@ -114,9 +145,14 @@ class ModelParams:
         if not isinstance(bits, str) or len(bits) != L or set(bits) - {"0", "1"}:
             raise ParameterError("d_bits", self.d_bits, f'"" (period-3 density wave) or {L} characters 0/1, site 0 first')
         object.__setattr__(self, "d_bits", bits)
-        c = L // 2 if self.c_site == -1 else check_int("c_site", self.c_site, 0)
-        if c >= L:
-            raise ParameterError("c_site", self.c_site, f"a site 0..{L - 1}, or -1 for the centre")
+        if self.c_start not in START_KINDS:
+            raise ParameterError("c_start", self.c_start, " or ".join(f'"{k}"' for k in START_KINDS))
+        if self.c_site == -1:
+            c = start_site(bits, self.c_start)
+        else:
+            c = check_int("c_site", self.c_site, 0)
+            if c >= L:
+                raise ParameterError("c_site", self.c_site, f"a site 0..{L - 1}, or -1 to place it by c_start")
         object.__setattr__(self, "c_site", c)
 
     @property
@@ -135,7 +171,7 @@ class Params(ModelParams):
 
     Parameters
     ----------
-    L, W, U, t_d, t_c, d_bits, c_site :
+    L, W, U, t_d, t_c, d_bits, c_start, c_site :
         The model and initial state (:class:`ModelParams`).
     tol : float
         Norm error per application of the propagator.

@@ -49,7 +49,7 @@ class Params(ModelParams):
 
     Parameters
     ----------
-    L, W, U, t_d, t_c, d_bits, c_site :
+    L, W, U, t_d, t_c, d_bits, c_start, c_site :
         As in :class:`kernels.boson_impurity.Params`.
     chi_max : int
         Largest bond dimension (the paper: up to 3000).

@@ -224,3 +224,16 @@ def test_times_on_tau_grid_are_accepted_as_given():
     p = k.Params(tau=0.05, times=(0.3, 1.15, 1000.0))
     assert p.times == (0.3, 1.15, 1000.0)
     assert list(p.steps) == [6, 23, 20000]
+
+
+@pytest.mark.parametrize("L, W, gamma", [(6, 3.0, 1.0), (20, 1.0, 2.0), (60, 8.0, 1.0)])
+def test_jump_long_steps_equal_the_step_by_step_kicked_path(L, W, gamma):
+    """Jumps evolve in long steps (a phase per mode over the whole interval between events); the same jumps
+    applied as pi kicks step by step give the same densities (to rounding over thousands of steps)."""
+    times = (0.05, 1.0, 12.5, 100.0, 500.0)
+    p = k.Params(L=L, W=W, gamma=gamma, unraveling="jumps", times=times)
+    d = draws(p, L)
+    assert d.jumps.size > 10
+    fast, slow = k.realize(p, d), k.realize_stepwise(p, d)
+    for key in fast:
+        np.testing.assert_allclose(fast[key], slow[key], atol=1e-10, err_msg=key)

@@ -14,15 +14,21 @@ a bracket: the earliest sample times at which ``Ir + sigma`` and ``Ir - sigma``
 exceed ``r_th``.
 
 The front fit ``h(t) = A ln t + B`` runs over a window of sample times. By
-default the window is chosen automatically: it ends at the last sample time
-and starts at the earliest sample time t >= ``min_start`` (default 10/J, the
-paper's "t >> 1/J") for which a quadratic fit in ln t over the window has a
-curvature consistent with zero (|c| <= 2 jackknife errors), among windows
-that span at least ``min_decades`` decades and hold at least ``min_points``
-times. If no candidate passes, the shortest one is used and the row says
-``window_linear = False``: the data do not (yet) show a logarithmic front.
-Early times are excluded because there h(t) is a ratio of two vanishing
-sums, with heavy-tailed errors that would make any test pass. ``1/A`` is compared with the avalanche bound ``2 ln 4`` of Eq. (18).
+default the window is chosen automatically, from the stability of A as the
+window's start moves: the candidate windows end at the last sample time and
+start at every sample time t_s >= ``min_start`` (default 10/J, the paper's
+"t >> 1/J") that leaves at least ``min_decades`` decades and ``min_points``
+times. A start t_s is on a *plateau* if the slopes of every later start up to
+``plateau_decades`` decades after it agree with its own within
+``plateau_sigma`` jackknife errors of the difference (the windows overlap, so
+the difference's own error is used, not the two slopes' errors), and the
+samples reach that far. The earliest such start is chosen (``plateau = True``).
+If none is, the logarithmic regime has not (yet) set in within the sampled
+times: the row says ``plateau = False`` and gives the most stable window's
+slope, which is then not an asymptotic one (and the crossing W* leaves it
+out). A curvature test would pass whenever the data cannot resolve curvature;
+a plateau of the slope itself is what "the linear regime in ln t has set in"
+means. ``1/A`` is compared with the avalanche bound ``2 ln 4`` of Eq. (18).
 """
 
 from __future__ import annotations
@@ -54,8 +60,9 @@ class FrontSettings:
     window: tuple[float, float] | None = setting(None, window, "(t_start, t_stop) of the front fit; default: chosen automatically")
     min_start: float = setting(10.0, number(), "automatic windows start at t >= min_start")
     min_decades: float = setting(1.0, number(), "automatic windows span at least this many decades of t")
-    min_points: int = setting(5, integer(4, "a curvature test needs 4 times"), "automatic windows hold at least this many sample times")
-    curvature_sigma: float = setting(2.0, number(), "a window is logarithmic if its ln^2 t coefficient is within this many errors of 0")
+    min_points: int = setting(5, integer(4, "a slope and its stability need 4 times"), "automatic windows hold at least this many sample times")
+    plateau_decades: float = setting(0.5, number(), "A must stay put while the window start moves over this many decades of t")
+    plateau_sigma: float = setting(2.0, number(), "... within this many jackknife errors of the difference of the two slopes")
     nsigma: float = setting(2.0, number(), "the bound 1/A > 2 ln 4 holds (is violated) when A is this many errors below (above) 1/(2 ln 4)")
     r_th: float = setting(0.17, number(), "threshold of the relative imbalance Ir for t~ (paper: 0.17)")
     bootstrap: int = setting(2000, integer(100, "resamples"), "resamples for the error of the avalanche crossing W*")
@@ -166,18 +173,37 @@ class FrontAnalysis:
                 curv[..., k] = hw @ q
         with np.errstate(divide="ignore"):
             out.update(fit_A=A, fit_B=B, fit_invA=1.0 / A, fit_curvature=curv)
+        out["fit_dA"] = A[..., None, :] - A[..., :, None]  # [k, j]: A_j - A_k, for the plateau test
         out["ln_t_tilde"] = crossing_log_time(out["Ir"], self.t, self.config.r_th)
         return out
 
+    def plateau_z(self, value: Mapping[str, np.ndarray], sem: Mapping[str, np.ndarray]) -> np.ndarray:
+        """For each window start, the largest |A_later - A| / error over the later starts within
+        ``plateau_decades``; NaN where the samples do not reach that far (the stability cannot be tested)."""
+        starts = np.array([self.t[idx[0]] for idx in self.windows])
+        span = self.config.plateau_decades
+        z = np.full(starts.size, np.nan)
+        for k in range(starts.size):
+            dec = np.log10(starts / starts[k])
+            later = np.flatnonzero((dec > 0) & (dec <= span + 1e-12))
+            if dec.max() < span - 1e-12 or later.size == 0:
+                continue
+            d, e = value["fit_dA"][k, later], sem["fit_dA"][k, later]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z[k] = float(np.max(np.where(e > 0, np.abs(d) / e, np.where(d == 0, 0.0, np.inf))))
+        return z
+
     def select(self, value: Mapping[str, np.ndarray], sem: Mapping[str, np.ndarray]) -> tuple[int, bool]:
-        """Index of the chosen window and whether it passed the linearity test."""
+        """Index of the chosen window and whether its start is on a plateau of A (see the module docstring)."""
         if self.user_window:
             return 0, True
-        c, e = value["fit_curvature"], sem["fit_curvature"]
-        ok = np.abs(c) <= self.config.curvature_sigma * e
-        passing = np.flatnonzero(ok)
-        if passing.size:
-            return int(passing[0]), True
+        z = self.plateau_z(value, sem)
+        on = np.flatnonzero(z <= self.config.plateau_sigma)
+        if on.size:
+            return int(on[0]), True
+        tested = np.flatnonzero(np.isfinite(z))
+        if tested.size:  # no plateau: the most stable window, flagged
+            return int(tested[np.argmin(z[tested])]), False
         return len(self.windows) - 1, False
 
     def fit_rows(self, value, sem) -> dict[str, list[dict]]:
@@ -208,19 +234,22 @@ class FrontAnalysis:
     def _front_row(self, value, sem) -> tuple[dict, list[dict]]:
         if not self.windows:
             row = {k: math.nan for k in _NAN_FIELDS}
-            row.update(fit="front", n_times=0, window_source="none", window_linear=False, bound=AVALANCHE_BOUND)
+            row.update(fit="front", n_times=0, window_source="none", plateau=False, bound=AVALANCHE_BOUND)
             row["bound_holds"] = "no fit window"
             return row, []
         k, ok = self.select(value, sem)
         cands = [self._window_row(i, value, sem) for i in range(len(self.windows))]
+        zs = self.plateau_z(value, sem) if not self.user_window else np.full(len(cands), np.nan)
+        for c, zk in zip(cands, zs):
+            c["plateau_z"] = float(zk)
         row = dict(cands[k])
         row["window_source"] = "user" if self.user_window else "auto"
-        row["window_linear"] = bool(ok)
+        row["plateau"] = bool(ok)
         row["chi2_dof"] = self._chi2(self.windows[k], value, sem, k)
         z = (A_BOUND - row["A"]) / row["A_err"] if row["A_err"] > 0 else math.nan
         row["bound"] = AVALANCHE_BOUND
         row["bound_z"] = z
-        row["bound_holds"] = _verdict(z, self.config.nsigma)
+        row["bound_holds"] = _verdict(z, self.config.nsigma) if ok else "no plateau: not an asymptotic slope"
         for c in cands:
             c["chosen"] = c["t_start"] == row["t_start"]
         return row, cands
@@ -256,7 +285,7 @@ class FrontAnalysis:
 
 _NAN_FIELDS = (
     "t_start", "t_stop", "A", "A_err", "B", "B_err", "invA", "invA_err",
-    "curvature", "curvature_err", "chi2_dof", "bound_z",
+    "curvature", "curvature_err", "chi2_dof", "bound_z", "plateau_z",
 )  # fmt: skip
 
 

@@ -31,8 +31,9 @@ def _fronts(front: pd.DataFrame, swept) -> list[str]:
         return []
     lines = [
         "",
-        f"Front fits h(t) = A ln t + B; avalanche bound 1/A > 2 ln 4 = {AVALANCHE_BOUND:.3f} (Eq. 18)",
-        header(swept) + f"{'1/A':>10}{'err':>8}{'A':>9}{'err':>8}  {'window':<18}{'linear':<8}bound",
+        f"Front fits h(t) = A ln t + B; avalanche bound 1/A > 2 ln 4 = {AVALANCHE_BOUND:.3f} (Eq. 18); "
+        "plateau: A stable as the window start moves",
+        header(swept) + f"{'1/A':>10}{'err':>8}{'A':>9}{'err':>8}  {'window':<18}{'plateau':<8}bound",
     ]
     for _, row in front.iterrows():
         window = f"[{row.t_start:g}, {row.t_stop:g}]" if row.window_source != "none" else "none"
@@ -40,7 +41,7 @@ def _fronts(front: pd.DataFrame, swept) -> list[str]:
         lines.append(
             cell(row, swept)
             + f"{row.invA:>10.3f}{row.invA_err:>8.3f}{row.A:>9.4f}{row.A_err:>8.4f}  {window:<18}"
-            + f"{'yes' if row.window_linear else 'no':<8}{row.bound_holds}{z}"
+            + f"{'yes' if row.plateau else 'NO':<8}{row.bound_holds}{z if row.plateau else ''}"
         )
     return lines
 
@@ -87,6 +88,8 @@ def _crossings(cross: pd.DataFrame, swept) -> list[str]:
     others = [k for k in swept if k != "W"]
     for _, row in cross.iterrows():
         where = label(row, others, empty="all points")
+        if not missing(row, "n_no_plateau") and row.n_no_plateau:
+            where += f" ({row.n_no_plateau:g} W without a plateau left out)"
         if row.status == "crossing":
             lines.append(
                 f"  {where}: W* = {row.W_star:.2f} +- {row.W_star_err:.2f} (68% [{row.W_star_lo:.2f}, {row.W_star_hi:.2f}], "

@@ -106,10 +106,13 @@ def avalanche_crossing(fits: pd.DataFrame, params: list[str], bootstrap: int, se
     out = []
     rng = analysis_rng(seed, "avalanche_crossing")
     for group, g in groups(pts, params, ("W",)):
-        g = g[np.isfinite(g["A"]) & np.isfinite(g["A_err"])].sort_values("W")
-        row = {**group, "fit": "avalanche_crossing", "n_points": int(len(g)), "bound": AVALANCHE_BOUND}
+        asymptotic = g["plateau"].astype(bool) if "plateau" in g else np.ones(len(g), dtype=bool)
+        left_out = int((~asymptotic & np.isfinite(g["A"])).sum())
+        g = g[np.isfinite(g["A"]) & np.isfinite(g["A_err"]) & asymptotic].sort_values("W")
+        row = {**group, "fit": "avalanche_crossing", "n_points": int(len(g)), "n_no_plateau": left_out,
+               "bound": AVALANCHE_BOUND}  # fmt: skip
         if len(g) < 2:
-            out.append({**row, "status": "fewer than 2 W values with a front fit"})
+            out.append({**row, "status": "fewer than 2 W values with an asymptotic front slope"})
             continue
         W, v, e = (g[c].to_numpy(dtype=float) for c in ("W", "A", "A_err"))
         w_star, status = crossing(W, v)
