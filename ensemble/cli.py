@@ -1,8 +1,9 @@
-"""Command line: ``ensemble run | query | fit | plot | validate | kernels``."""
+"""Command line: ``ensemble run | extend | query | fit | plot | status | replay | validate | reproduce | kernels``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -133,6 +134,23 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--max-realization-hours", type=_positive_float, metavar="H", help="as for run")
     _job_options(v, required=False)
     v.set_defaults(func=cmd_validate)
+
+    rr = sub.add_parser("reproduce", help="run the specs of one seed paper's key figures and collect its figures")
+    rr.add_argument("paper", help="000..004 (or 0..4, or a name: chains, boson, bubble, front, rmt)")
+    rr.add_argument("--scale", choices=["laptop", "paper"], default="laptop",
+                    help="laptop: minutes each on 2 cores (default); paper: the papers' sizes, for a cluster")
+    rr.add_argument("--out", type=Path, help="directory of the runs and figures/ (default: runs/paper<NNN>-<scale>)")
+    rr.add_argument("--specs", type=Path, help="directory of the example specs (default: ./examples, or the checkout's)")
+    rr.add_argument("--plan", action="store_true", help="print what would run and its cost, run nothing")
+    rr.add_argument("--executor", choices=["local", "serial"], default="local",
+                    help="local: Dask cluster of worker processes on this machine (default); serial: this process")
+    rr.add_argument("--workers", type=_positive_int, help="worker processes of the local cluster (default: one per core)")
+    rr.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster: tcp://HOST:PORT or a scheduler file")
+    rr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rr.add_argument("--max-realization-hours", type=_positive_float, metavar="H",
+                    help="refuse points whose one realization is estimated to take longer (default: 48)")
+    _job_options(rr, required=False)
+    rr.set_defaults(func=cmd_reproduce, resume=False, drop_points=False)
 
     k = sub.add_parser("kernels", help="list the kernels, or describe one: parameters, observables, fit settings")
     k.add_argument("name", nargs="?", help="a kernel to describe (a built-in name or module:package.module)")
@@ -409,6 +427,56 @@ def cmd_validate(args) -> int:
     check_limits(exp, memory, time_limit(jobs, args.max_realization_hours))
     where = f"{kind} jobs" if jobs else f"a local cluster of {args.workers or 'one worker per core'}"
     print(f"fits {where}: at most {memory / 2**30:.1f} GiB per worker" if memory else "")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from .api import planned_memory_per_worker, time_limit
+    from .reproduce import collect_figures, find_specs, resolve_paper
+    from .runner import check_limits, estimate
+    from .runs import write_figures
+    from .spec import load_spec
+
+    paper = resolve_paper(args.paper)
+    specs = find_specs(paper, args.scale, args.specs)
+    exps = [load_spec(s) for s in specs]  # every spec valid before anything runs
+    if args.cluster and args.scheduler:
+        raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
+    jobs = _job_config(args) if args.cluster else None
+    memory = planned_memory_per_worker(args.cluster or "local", args.workers, jobs)
+    workers = (jobs.max_jobs * jobs.cores) if jobs else (args.workers or os.cpu_count() or 1)
+    out = args.out or Path("runs") / f"paper{paper.number}-{args.scale}"
+    print(f"paper {paper.number}: {paper.title}; {args.scale} scale, {len(exps)} spec(s), into {out}")
+    remote = bool(args.cluster or args.scheduler)
+    total = 0.0
+    for spec, exp in zip(specs, exps):
+        cost = estimate(exp)
+        seconds = sum(s * pt.realizations for pt, (s, _) in zip(exp.points, cost))
+        peak = max((m for _, m in cost if m is not None), default=None)
+        total += seconds
+        print(f"  {spec}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name}, "
+              f"~{seconds / 3600:.3g} CPU-hours" + (f", up to {peak / 2**30:.2g} GiB per realization" if peak else ""))  # fmt: skip
+        if remote or args.scale == "laptop":  # against the workers that would run it
+            check_limits(exp, memory, time_limit(jobs, args.max_realization_hours))
+    print(f"estimated cost: {total / 3600:.3g} CPU-hours, about {_human_seconds(total / workers)} on {workers} worker(s)")
+    if args.plan or (args.scale == "paper" and not remote):
+        if not args.plan:
+            print(f"paper scale runs on a cluster: add --cluster slurm|pbs (job options as for ensemble run) "
+                  f"or --scheduler ADDRESS; ensemble reproduce {paper.number} --scale paper --cluster slurm --plan "
+                  "checks the plan against the jobs' memory and walltime")  # fmt: skip
+        return 0
+    dirs = []
+    for exp in exps:
+        args.out = out / exp.name
+        args.resume = (args.out / "run.json").exists()  # a second call continues and refits
+        print(f"\n== {exp.name}")
+        _run(exp, args)
+        write_figures(args.out)
+        dirs.append(args.out)
+    figures = collect_figures(dirs, out / "figures")
+    print(f"\n{len(figures)} figure(s) in {out / 'figures'}:")
+    for f in figures:
+        print(f"  {f.name}")
     return 0
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cell", "format_value", "header", "label", "missing", "save_figures"]
+__all__ = ["caption", "cell", "format_value", "header", "label", "missing", "save_figures", "value_range"]
 
 
 def format_value(v) -> str:
@@ -36,6 +36,37 @@ def missing(row: Mapping, key: str) -> bool:
     """True if a fits row lacks ``key`` or holds NaN/None there (rows of one table differ in their columns)."""
     v = row.get(key) if hasattr(row, "get") else None
     return v is None or (isinstance(v, float | np.floating) and not np.isfinite(v))
+
+
+def value_range(values: Iterable) -> str:
+    """One value as %g; several numbers as ``lo–hi (n values)``; several strings joined by "/"."""
+    vals = sorted(set(values), key=lambda v: (isinstance(v, str), v))
+    if len(vals) == 1:
+        return format_value(vals[0])
+    if all(isinstance(v, int | float | np.integer | np.floating) for v in vals):
+        return f"{format_value(vals[0])}–{format_value(vals[-1])} ({len(vals)} values)"
+    return "/".join(format_value(v) for v in vals)
+
+
+def caption(exp, summary=None, width: int = 110) -> str:
+    """What a figure of this run shows: spec name, kernel, the parameters the spec sets, the swept ranges, N_r.
+
+    N_r is read from the summary table's ``n`` column when there is one (what the
+    tables hold), else from the spec.
+    """
+    import textwrap
+
+    parts = [f"{k} = {format_value(v)}" for k, v in exp.fixed.items() if k != "times"]
+    for k in exp.swept_names:
+        values = [pt.swept.get(k, getattr(pt.params, k)) for pt in exp.points]
+        parts.append(f"{k} = {value_range(values)}")
+    if summary is not None and "n" in summary and len(summary):
+        n = summary["n"].dropna()
+        parts.append(f"N_r = {value_range(int(v) for v in n.unique())}" if len(n) else "")
+    else:
+        parts.append(f"N_r = {value_range(pt.realizations for pt in exp.points)}")
+    text = f"{exp.name} ({exp.kernel.name}): " + ", ".join(p for p in parts if p)
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def save_figures(figures: Mapping[str, object], out: str | Path, dpi: int = 120) -> list[Path]:

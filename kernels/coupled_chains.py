@@ -5,7 +5,11 @@ r"""A localized chain coupled to a finite environment chain: junction and ladder
     H = J \sum_{i=1}^{l-1} \vec S_i\cdot\vec S_{i+1} + J \sum_{i=l+1}^{2l-1} \vec S_i\cdot\vec S_{i+1}
         + \sum_{i=1}^{2l} h_i S^z_i + H_{int}
 
-(Eqs. 2-5): system sites 1..l with h_i uniform in [-W_s, W_s], environment
+(Eqs. 2-5) with spin-1/2 operators S = sigma/2 as the paper writes them, or
+(``operators = "pauli"``) the same sums of Pauli matrices, J sigma.sigma and
+h sigma^z: that Hamiltonian is 4 x (the spin one at W/2), the convention
+whose time scale and disorder match the paper's figures (README, paper 000).
+System sites 1..l with h_i uniform in [-W_s, W_s], environment
 sites l+1..2l with h_i uniform in [-W_e, W_e], open boundaries, and either the
 junction H_int = J_int S_l . S_{l+1} (Eq. 4) or the ladder
 H_int = J_int sum_i S_i . S_{i+l} (Eq. 5).
@@ -92,6 +96,8 @@ ANALYSIS = "quench"
 DEFAULT_TIMES = {"start": 0.1, "stop": 50.0, "num": 40}
 CONFIGS = ("junction", "ladder")
 METHODS = ("auto", "exact", "krylov")
+#: Conventions of the operators in H: (exchange, field) multipliers of the spin-1/2 form (S = sigma/2).
+OPERATORS = {"spin": (1.0, 1.0), "pauli": (4.0, 2.0)}
 #: "auto" diagonalizes up to this dimension and propagates above it (benchmarks/bench_chains.py:
 #: to t = 50 the dense eigendecomposition wins at dim 210, the polynomial propagator from 924 on)
 EXACT_MAX_DIM = 400
@@ -135,9 +141,15 @@ class Params:
         Also the diagonal ensemble (App. C); takes the exact path.
     tol : float
         Norm error per application of the polynomial propagator.
+    operators : str
+        "spin" (default): H as written with S = sigma/2; "pauli": the same sums with Pauli matrices
+        (exchange x 4, fields x 2), the convention the paper's figures match.
     times : tuple of float
         Sample times of M(t) and F(t).
     """
+
+    #: operators joined the parameters after runs existed; at "spin" it stays out of point keys
+    SEED_OMIT_AT = {"operators": "spin"}
 
     l: int = 6
     W_s: float = 9.0
@@ -153,9 +165,12 @@ class Params:
     exact_max_dim: int = EXACT_MAX_DIM
     diagonal: bool = False
     tol: float = 1e-12
+    operators: str = "spin"
     times: tuple = ()
 
     def __post_init__(self):
+        if self.operators not in OPERATORS:
+            raise ParameterError("operators", self.operators, " or ".join(f'"{k}"' for k in OPERATORS))
         l = check_int("l", self.l, 1)
         if 2 * l > MAX_SITES:
             raise ParameterError("l", l, f"1..{MAX_SITES // 2} spins per chain (2l <= {MAX_SITES} sites)")
@@ -192,6 +207,11 @@ class Params:
     @property
     def L(self) -> int:
         return 2 * self.l
+
+    @property
+    def factors(self) -> tuple[float, float]:
+        """(exchange, field) multipliers of the spin-operator Hamiltonian for ``operators``."""
+        return OPERATORS[self.operators]
 
     @property
     def n_up(self) -> int:
@@ -281,10 +301,12 @@ def warmup_params() -> Params:
 
 
 def hamiltonian(p: Params, h: np.ndarray) -> SparseHamiltonian:
-    """H in the sector of the initial state: two amplitude classes (J/2 in the chains, J_int/2 across)."""
+    """H in the sector of the initial state: two amplitude classes (J/2 in the chains, J_int/2 across,
+    times the exchange factor of ``operators``)."""
     s = sector(p.l, p.n_up, p.config)
-    diag = s.spins @ h + p.J * s.chain_zz + p.J_int * s.int_zz
-    return SparseHamiltonian.from_patterns(diag, [s.chain_hops, s.int_hops], [0.5 * p.J, 0.5 * p.J_int])
+    fj, fh = p.factors
+    diag = fh * (s.spins @ h) + fj * (p.J * s.chain_zz + p.J_int * s.int_zz)
+    return SparseHamiltonian.from_patterns(diag, [s.chain_hops, s.int_hops], [0.5 * fj * p.J, 0.5 * fj * p.J_int])
 
 
 def memory_bytes(p: Params) -> int:
@@ -301,7 +323,8 @@ def cost(p: Params) -> float:
     if p.solver() == "exact":
         return 1.2e-10 * d**3 + 1.5e-9 * d * d * n_times + 2e-3
     bonds = 2 * (p.l - 1) + (1 if p.config == "junction" else p.l)
-    R = p.l * (p.W_s + p.W_e) / 4.0 + 0.75 * (abs(p.J) * 2 * (p.l - 1) + abs(p.J_int) * (bonds - 2 * (p.l - 1))) + 1.0
+    fj, fh = p.factors
+    R = fh * p.l * (p.W_s + p.W_e) / 4.0 + 0.75 * fj * (abs(p.J) * 2 * (p.l - 1) + abs(p.J_int) * (bonds - 2 * (p.l - 1))) + 1.0
     t = max(p.window_stop, p.times[-1] if p.times else 0.0)
     nnz = d * (1.0 + bonds / 2.0)
     return 0.7e-9 * nnz * propagation_terms(R, t, n_times, p.tol) + 1e-8 * d * p.L * n_times + 1e-3

@@ -129,8 +129,27 @@ def test_model_runs_reports_and_draws_every_shape_of_sweep(model, shape):
     assert all(isinstance(line, str) for line in lines)
     figs = exp.model.figures(exp, result.tables)
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs.values())
-    for f in figs.values():
+    for name, f in figs.items():
+        check_readable(name, f)
         plt.close(f)
+
+
+def check_readable(name, fig):
+    """What every figure must have: a title stating the run (kernel, N_r), no empty or unlabelled panels,
+    and a legend (when there is one) that does not list more entries than can be read."""
+    title = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    assert "N_r = " in title and "(" in title, f"{name}: the figure does not state its parameters: {title!r}"
+    for ax in fig.axes:
+        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+            continue
+        drawn = ax.lines or ax.collections or ax.patches or ax.images or ax.containers
+        assert drawn, f"{name}: an empty panel ({ax.get_title()!r})"
+        shared = ax.get_shared_x_axes().get_siblings(ax)  # sharex panels label the bottom one
+        assert any(a.get_xlabel() for a in shared), f"{name}: a panel without an x label ({ax.get_title()!r})"
+        legend = ax.get_legend()
+        if legend is not None:
+            assert len(legend.get_texts()) <= 16, f"{name}: a legend of {len(legend.get_texts())} entries"
+    assert any(ax.get_ylabel() for ax in fig.axes), f"{name}: no y label"
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

@@ -95,9 +95,20 @@ class Model:
 
     def figures(self, exp, tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         """matplotlib figures by file stem, from ``figures(exp, tables)`` of the package's figures.py;
-        figures the run's sweep cannot support are left out."""
+        figures the run's sweep cannot support are left out. Each figure's title states the run's
+        parameters (:func:`ensemble.display.caption`) above any title of its own."""
         part = self._part("figures")
-        return part.figures(exp, tables) if part else {}
+        if not part:
+            return {}
+        made = part.figures(exp, tables)
+        if made:
+            from ..display import caption
+
+            text = caption(exp, tables.get("summary"))
+            for fig in made.values():
+                title = fig._suptitle.get_text() if fig._suptitle is not None else ""
+                fig.suptitle(text + ("\n" + title if title else ""), fontsize=8)
+        return made
 
     def _part(self, name: str):
         """The module ``name`` of this model's package, imported on first use (matplotlib only when drawing)."""

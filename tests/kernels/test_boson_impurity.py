@@ -124,7 +124,8 @@ def test_entropy_grows_from_zero_and_is_bounded():
 
 @pytest.mark.parametrize(
     "kw,field",
-    [(dict(d_bits="101"), "d_bits"), (dict(c_site=12), "c_site"), (dict(W=-1.0), "W"), (dict(tol=1.0), "tol"), (dict(L=1), "L")],
+    [(dict(d_bits="101"), "d_bits"), (dict(c_site=12), "c_site"), (dict(W=-1.0), "W"), (dict(tol=1.0), "tol"), (dict(L=1), "L"),
+     (dict(c_start="centre"), "c_start"), (dict(L=6, d_bits="000000", c_start="occupied"), "c_start")],
 )
 def test_bad_parameters_name_the_field(kw, field):
     with pytest.raises(ParameterError) as e:
@@ -135,6 +136,24 @@ def test_bad_parameters_name_the_field(kw, field):
 def test_defaults_follow_the_paper():
     p = bi.Params(L=15, times=(1.0,))
     assert p.d_bits == "100100100100100" and p.n_d == 5 and p.c_site == 7 and p.dim == 45045
+
+
+@pytest.mark.parametrize("L", [6, 9, 12, 15, 30, 48, 60])
+def test_start_site_has_the_same_kind_at_every_L(L):
+    """c_start fixes whether the c-boson starts on a d-boson; the paper's i = L/2 (sites 1..L, d-bosons
+    on 1, 4, 7, ...) is an empty site at its sizes 30, 48, 60, and that is the default."""
+    bits = "".join("1" if i % 3 == 0 else "0" for i in range(L))
+    empty = bi.start_site(bits, "empty")
+    occupied = bi.start_site(bits, "occupied")
+    assert bits[empty] == "0" and bits[occupied] == "1"
+    centre = (L - 1) // 2
+    assert abs(empty - centre) <= 1 and abs(occupied - centre) <= 1
+    if L in (30, 48, 60):
+        assert empty == L // 2 - 1  # the paper's i = L/2, counted from 1
+    if L <= 15:
+        assert bi.Params(L=L, W=1.0, times=(1.0,)).c_site == empty
+        assert bi.Params(L=L, W=1.0, c_start="occupied", times=(1.0,)).c_site == occupied
+        assert bi.Params(L=L, W=1.0, c_start="occupied", c_site=0, times=(1.0,)).c_site == 0  # c_site overrides
 
 
 def test_runs_through_the_engine_to_tables():

@@ -86,6 +86,48 @@ def test_equals_brute_force_evolution(config, initial, method):
     np.testing.assert_allclose(out["F"], F, atol=1e-10)
 
 
+PAULI = (2 * SZ, 2 * SP)  # sigma^z and sigma^+ = 2 S^+ (sigma^x sigma^x + sigma^y sigma^y = 2 (s+ s- + s- s+))
+
+
+def brute_pauli_hamiltonian(p: cc.Params, h: np.ndarray) -> np.ndarray:
+    """H = J sum sigma.sigma + sum h sigma^z built from Pauli matrices, independently of the kernel's factors."""
+    L, l = p.L, p.l
+    sz, sp = PAULI
+    H = sum(h[i - 1] * op(sz, i, L) for i in range(1, L + 1))
+
+    def bond(i, j, J):
+        return J * (op(sz, i, L) @ op(sz, j, L) + 0.5 * (op(sp, i, L) @ op(sp, j, L).T + op(sp, i, L).T @ op(sp, j, L)))
+
+    for a in range(1, l):
+        H = H + bond(a, a + 1, p.J) + bond(l + a, l + a + 1, p.J)
+    pairs = [(l, l + 1)] if p.config == "junction" else [(i, i + l) for i in range(1, l + 1)]
+    for i, j in pairs:
+        H = H + bond(i, j, p.J_int)
+    return H
+
+
+@pytest.mark.parametrize("config", ["junction", "ladder"])
+@pytest.mark.parametrize("method", ["exact", "krylov"])
+def test_pauli_operators_equal_brute_force(config, method):
+    """operators = "pauli": M(t) from the Pauli-matrix Hamiltonian on the full space; differs from "spin"."""
+    p = cc.Params(l=3, config=config, W_s=4.0, W_e=1.5, J_int=1.7, times=(0.3, 2.0, 7.5), method=method, operators="pauli")
+    d = cc.sample(p, np.random.default_rng(5))
+    H = brute_pauli_hamiltonian(p, d.h)
+    bits = cc.initial_bits(p)
+    psi0 = np.zeros(2**p.L, dtype=complex)
+    psi0[int(sum(int(b) << i for i, b in enumerate(bits)))] = 1.0
+    sigma = 2.0 * bits - 1.0
+    M_ref = []
+    for t in p.times:
+        psi = expm(-1j * t * H) @ psi0
+        sz = np.array([np.real(psi.conj() @ op(PAULI[0], i, p.L) @ psi) for i in range(1, p.L + 1)])
+        M_ref.append([sz[:3] @ sigma[:3] / 3, sz[3:] @ sigma[3:] / 3])
+    out = cc.realize(p, d)
+    np.testing.assert_allclose(out["M"], np.array(M_ref), atol=1e-10)
+    spin = cc.realize(cc.Params(**{**p.__dict__, "operators": "spin"}), d)
+    assert np.abs(spin["M"] - out["M"]).max() > 1e-2  # the negative control: the conventions differ
+
+
 def test_initial_states_follow_the_paper():
     p = cc.Params(l=6, initial="aligned", times=(1.0,))
     assert "".join(map(str, cc.initial_bits(p))) == "010101" * 2  # |down up down up ...> twice
@@ -170,6 +212,7 @@ def test_strong_disorder_freezes_both_chains():
         (dict(diagonal=True, method="krylov"), "diagonal"),
         (dict(l=9, diagonal=True), "diagonal"),
         (dict(tol=0.1), "tol"),
+        (dict(operators="sigma"), "operators"),
     ],
 )
 def test_bad_parameters_name_the_field(kw, field):

@@ -22,7 +22,11 @@ Across points (independent runs, errors in quadrature):
   bubble-less run at L + 2 sites (the paper's reference; ``ref_offset``), the same
   W, Delta and J (Fig. 9, lower panel);
 * ``avalanche_model``: Eq. (6) fitted to gamma_d for p and xi, with d_therm and
-  l_c from the fitted xi (:func:`avalanche_purity`, :func:`critical_length`).
+  l_c from the fitted xi (:func:`avalanche_purity`, :func:`critical_length`);
+* ``beta_peak`` (SM Fig. 6): the bubble bandwidth beta that maximizes mean r, for
+  groups of points differing only in beta (>= 3 values), by a weighted quadratic
+  through the largest r and up to two neighbours on each side, with a parametric
+  bootstrap error; beside it the paper's choice for that n_GOE.
 
 Two slips in the paper's formulas are not copied (see :func:`critical_length`
 and :func:`effective_dimension`).
@@ -201,7 +205,60 @@ def cross_point_rows(fits: pd.DataFrame, params: list[str], bootstrap: int, seed
     if pts.empty:
         return []
     crossings = gap_crossings(pts, params, bootstrap, seed) if "r_mean" in pts else []
-    return crossings + purity_shifts(fits, params)
+    peaks = beta_peaks(pts, params, bootstrap, seed) if "r_mean" in pts and "beta" in params else []
+    return crossings + peaks + purity_shifts(fits, params)
+
+
+def peak_location(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> tuple[float, str]:
+    """Abscissa of the maximum of y(x): a weighted quadratic through the largest y and up to two
+    neighbours on each side; the sampled x itself (and a status saying so) at an edge or if the
+    quadratic has no maximum inside those points."""
+    i = int(np.argmax(y))
+    if i == 0 or i == x.size - 1:
+        return float(x[i]), "maximum at the edge of the sampled beta"
+    sl = slice(max(0, i - 2), min(x.size, i + 3))
+    xs, ys, es = x[sl], y[sl], np.where(err[sl] > 0, err[sl], np.nan)
+    w = 1.0 / np.nan_to_num(es, nan=np.nanmax(es) if np.isfinite(es).any() else 1.0)
+    a, b, _ = np.polyfit(xs, ys, 2, w=w)
+    if a >= 0:
+        return float(x[i]), "no curvature at the maximum: the largest sample"
+    v = -b / (2 * a)
+    if not xs[0] <= v <= xs[-1]:
+        return float(x[i]), "quadratic vertex outside the fitted points: the largest sample"
+    return float(v), "peak"
+
+
+def beta_peaks(pts: pd.DataFrame, params: list[str], bootstrap: int, seed: int) -> list[dict]:
+    """beta of the largest mean r per group of points differing only in beta (SM Fig. 6)."""
+    from kernels.xxz_bubble import BETA_PAPER
+
+    rng = analysis_rng(seed, "beta_peak")
+    out = []
+    keys = [p for p in params if p not in NUMERICAL]
+    for group, g in groups(pts[pts["n_goe"] > 0], keys, ("beta",)):
+        if g["beta"].nunique() < 3:
+            continue
+        g = g.sort_values("beta")
+        x, y, e = (g[c].to_numpy(float) for c in ("beta", "r_mean", "r_mean_err"))
+        v, status = peak_location(x, y, e)
+        boot = np.array([peak_location(x, y + e * rng.standard_normal(y.size), e)[0] for _ in range(bootstrap)])
+        lo, hi = np.percentile(boot, [16, 84])
+        out.append(
+            {
+                **group,
+                "fit": "beta_peak",
+                "status": status,
+                "beta_peak": v,
+                "beta_peak_err": float(np.std(boot, ddof=1)),
+                "beta_peak_lo": float(lo),
+                "beta_peak_hi": float(hi),
+                "r_peak": float(y.max()),
+                "r_peak_err": float(e[int(np.argmax(y))]),
+                "beta_paper": BETA_PAPER.get(int(group.get("n_goe", 0)), math.nan),
+                "n_beta": int(x.size),
+            }
+        )
+    return out
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@
 * ``fig5_correlation``: C(r) per W, solid with bubble (largest L), dashed without (L + 2);
 * ``fig7_magnetization``: distributions of m = 2<S^z_i> per distance, with (colours) and
   without (black) bubble, one panel per W (up to four);
+* ``fig6_gap_ratio_vs_beta``: mean r vs the bubble bandwidth beta, one panel per n_GOE, one curve
+  per W, with the fitted peak (band: its bootstrap 16-84% range) and the paper's choice (SM Fig. 6);
+* ``fig8_purity_vs_ngoe``: purity at several distances from the bubble vs n_GOE per W, the
+  bubble-less chain (n_GOE = 0) as horizontal lines (SM Fig. 8);
 * ``fig9_delta``: gamma_XXZ - gamma_i with the fits delta_0 + A e^(-i/xi) and the fitted
   avalanche model of Eq. (6) (dotted); lower panel delta_0 vs W per L.
 """
@@ -32,7 +36,9 @@ def figures(exp, tables) -> dict:
         "fig3_purity": _fig3(plt, summary, fits),
         "fig4_purity_vs_L": _fig4(plt, summary),
         "fig5_correlation": _fig5(plt, summary),
+        "fig6_gap_ratio_vs_beta": _fig6(plt, fits, exp.swept_names),
         "fig7_magnetization": _fig7(plt, summary),
+        "fig8_purity_vs_ngoe": _fig8(plt, summary, exp.swept_names),
         "fig9_delta": _fig9(plt, summary, fits),
         "gap_ratio_distribution": _gap_ratio_distribution(plt, summary, exp.swept_names),
     }
@@ -137,6 +143,70 @@ def _fig5(plt, summary):
     ax.set_xlabel("r")
     ax.set_ylabel("C(r)")
     ax.legend(fontsize=6)
+    return fig
+
+
+def _fig6(plt, fits, swept):
+    pts = _kind(fits, "bubble_point")
+    if pts.empty or "beta" not in swept or pts.beta.nunique() < 3 or "r_mean" not in pts:
+        return None
+    pts = pts[pts.n_goe > 0]
+    peaks = _kind(fits, "beta_peak")
+    ns = sorted(pts.n_goe.unique())
+    cols = min(len(ns), 2)
+    rows = math.ceil(len(ns) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False, sharey=True)
+    curve = [k for k in swept if k not in ("beta", "n_goe") and pts[k].nunique() > 1]
+    for ax, n in zip(axes.ravel(), ns):
+        g = pts[pts.n_goe == n]
+        for i, (key, c) in enumerate(g.groupby(curve) if curve else [((), g)]):
+            key = key if isinstance(key, tuple) else (key,)
+            c = c.sort_values("beta")
+            lab = ", ".join(f"{k} = {v:g}" if isinstance(v, float | int) else f"{k} = {v}" for k, v in zip(curve, key))
+            color = f"C{i % 10}"
+            ax.errorbar(c.beta, c.r_mean, yerr=c.r_mean_err, fmt="o-", ms=3, color=color, label=lab or None)
+            pk = peaks[(peaks.n_goe == n)]
+            for k, v in zip(curve, key):
+                pk = pk[pk[k] == v] if k in pk else pk
+            if len(pk) and pk.iloc[0].status == "peak":
+                p = pk.iloc[0]
+                ax.axvspan(p.beta_peak_lo, p.beta_peak_hi, color=color, alpha=0.15, lw=0)
+                ax.axvline(p.beta_peak, color=color, lw=0.8)
+        paper = _kind(fits, "beta_peak")
+        paper = paper[paper.n_goe == n].beta_paper
+        if len(paper) and np.isfinite(paper.iloc[0]):
+            ax.axvline(paper.iloc[0], color="k", ls="--", lw=1, label=f"paper's beta = {paper.iloc[0]:g}")
+        ax.axhline(R_GOE, color="0.5", ls=":", lw=0.8)
+        ax.set_title(f"n_GOE = {n}; lines and bands: fitted maximum", fontsize=9)
+        ax.set_xlabel("beta (bubble bandwidth, Eq. 4)")
+        ax.legend(fontsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("mean gap ratio r")
+    for ax in axes.ravel()[len(ns):]:
+        ax.set_visible(False)
+    return fig
+
+
+def _fig8(plt, summary, swept):
+    gd = summary[summary.observable == "gamma_dist"]
+    if gd.empty or "n_goe" not in swept or gd[gd.n_goe > 0].n_goe.nunique() < 2:
+        return None
+    L = gd.L.max()
+    gd = gd[gd.L == L]
+    dists = sorted(gd[gd.n_goe > 0].dist.unique())
+    dists = [dists[int(round(j))] for j in np.linspace(0, len(dists) - 1, min(4, len(dists)))]
+    fig, axes = plt.subplots(1, len(dists), figsize=(3.6 * len(dists), 3.6), squeeze=False, sharey=True)
+    for ax, d in zip(axes[0], dists):
+        for i, (W, g) in enumerate(gd.groupby("W")):
+            b = g[(g.n_goe > 0) & (g.dist == d)].sort_values("n_goe")
+            ax.errorbar(b.n_goe, b["mean"], yerr=b["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"W = {W:g}")
+            ref = g[(g.n_goe == 0) & (g.dist == d)]
+            if len(ref):
+                ax.axhline(float(ref["mean"].iloc[0]), color=f"C{i}", ls="--", lw=0.8)
+        ax.set_xlabel("n_GOE")
+        ax.set_title(f"distance i = {d} from the bubble", fontsize=9)
+    axes[0][0].set_ylabel(f"purity gamma_i (L = {L})")
+    axes[0][0].legend(fontsize=7, title="dashed: no bubble", title_fontsize=7)
     return fig
 
 

@@ -3,7 +3,7 @@
 * ``fig2_imbalance``: I0, Ig and Ir vs t at the largest L (Fig. 2);
 * ``fig3_threshold_time``: t~ vs W per L and vs L per W, with the Eq. (9) fit (Fig. 3);
 * ``fig4_front``: h(t) vs t (log axis) at the largest L with the fitted A ln t + B,
-  and an inset of 1/A vs W per L with the bound 2 ln 4 (Fig. 4);
+  and beside it 1/A vs W per L with the bound 2 ln 4 (the inset of Fig. 4), open markers where A has no plateau;
 * ``fig5_L_Ir``: L Ir(t) vs t for each L, one panel per W (Fig. 5).
 
 Figures that need a sweep the run does not have (e.g. Fig. 3 without a W
@@ -65,20 +65,28 @@ def _at_largest_L(ctx) -> dict:
 def _fig2(ctx):
     fig, axes = ctx.plt.subplots(1, 2, figsize=(10, 4))
     where = _at_largest_L(ctx)
+    top = 0.0
     for i, (_, pt) in enumerate(ctx.points(**where).iterrows()):
         sel = {k: pt[k] for k in ctx.params}
         color = f"C{i % 10}"
         for name, ls in (("I0", "-"), ("Ig", "--")):
             d = ctx.series(name, **sel)
-            axes[0].plot(d.t, d["mean"], ls, color=color, label=ctx.label(pt) if ls == "-" else None)
+            axes[0].errorbar(d.t, d["mean"], yerr=d["sem"], fmt=ls, color=color, elinewidth=0.8, label=ctx.label(pt) if ls == "-" else None)
         d = ctx.series("Ir", **sel)
         axes[1].errorbar(d.t, d["mean"], yerr=d["sem"], fmt=".-", color=color, label=ctx.label(pt))
+        top = max(top, float(np.nanmax(d["mean"] + d["sem"])) if len(d) else 0.0)
     r_th = ctx.point_fits("threshold_time")["r_th"]
     if len(r_th):
-        axes[1].axhline(r_th.iloc[0], color="k", ls=":", lw=1, label=f"r_th = {r_th.iloc[0]:g}")
-    suffix = f" (L = {ctx.L_max})" if where else ""
-    axes[0].set_title("I0 (solid), Ig (dashed)" + suffix)
-    axes[1].set_title("Ir = (I0 - Ig) / I0" + suffix)
+        r = float(r_th.iloc[0])
+        if top >= 0.5 * r:  # the threshold line only when the data come near it; else say so
+            axes[1].axhline(r, color="k", ls=":", lw=1, label=f"r_th = {r:g}")
+        else:
+            axes[1].text(0.02, 0.97, f"r_th = {r:g} (above the data)", transform=axes[1].transAxes, va="top", fontsize=7)
+    suffix = f" (L = {format_value(ctx.L_max)})" if where else ""
+    axes[0].set_title("I0 (solid), Ig (dashed)" + suffix, fontsize=9)
+    axes[1].set_title("Ir = (I0 - Ig) / I0" + suffix, fontsize=9)
+    axes[0].set_ylabel("imbalance")
+    axes[1].set_ylabel("relative imbalance Ir")
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xlabel("t")
@@ -134,7 +142,9 @@ def _fig4(ctx):
     front = ctx.point_fits("front")
     if not len(front):
         return None
-    fig, ax = ctx.plt.subplots(figsize=(7, 5))
+    with_W = "W" in ctx.params and front["W"].nunique() > 1
+    fig, axes = ctx.plt.subplots(1, 2 if with_W else 1, figsize=(12 if with_W else 7, 4.6), squeeze=False)
+    ax = axes[0][0]
     where = _at_largest_L(ctx)
     rows = front[front["L"] == ctx.L_max] if where else front
     lo, hi = np.inf, -np.inf
@@ -142,34 +152,41 @@ def _fig4(ctx):
         h = ctx.series("h", **{k: fit[k] for k in ctx.params})
         color = f"C{i % 10}"
         ax.errorbar(h.t, h["mean"], yerr=h["sem"], fmt="o", ms=3, color=color, label=ctx.label(fit, exclude=where))
-        lo, hi = min(lo, h["mean"].min()), max(hi, h["mean"].quantile(0.97))
+        lo, hi = min(lo, h["mean"].min()), max(hi, h["mean"].max())
         if np.isfinite(fit.A):
             tt = np.geomspace(fit.t_start, fit.t_stop, 50)
             ax.plot(tt, fit.A * np.log(tt) + fit.B, "-", color=color, lw=2)
     ax.set_xscale("log")
     ax.set_xlabel("t")
-    ax.set_ylabel("h(t)" + (f" (L = {ctx.L_max})" if where else ""))
+    ax.set_ylabel("h(t)" + (f" (L = {format_value(ctx.L_max)})" if where else ""))
+    ax.set_title("front h(t); lines: A ln t + B over the fit window", fontsize=9)
     if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
         # by the means, not the error bars: at early times h is a ratio of two
         # vanishing sums and its error bars are huge
-        ax.set_ylim(lo - 0.1 * (hi - lo), hi + 2.2 * (hi - lo))
-    ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.36), fontsize=8)
-    if "W" in ctx.params and front["W"].nunique() > 1:
-        inset = ax.inset_axes([0.09, 0.58, 0.36, 0.36])
+        ax.set_ylim(lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo))
+    ax.legend(fontsize=7, ncol=2 if len(rows) > 8 else 1)
+    if with_W:
+        b = axes[0][1]
         by = [k for k in ctx.swept if k != "W" and k in front.columns]  # one curve per L (and other swept values)
         groups = front.groupby(by, sort=True) if by else [(None, front)]
         for i, (key, g) in enumerate(groups):
             g = g.sort_values("W")
-            label = ctx.label(g.iloc[0], exclude=("W",)) if by else None
-            inset.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=3, color=f"C{i % 10}" if by else "k", label=label)
-        inset.axhline(AVALANCHE_BOUND, color="r", ls="--", lw=1, label="2 ln 4")
-        top = front.invA[np.isfinite(front.invA) & (front.invA > 0)]
+            label = ctx.label(g.iloc[0], exclude=("W",)) if by else "fit"
+            color = f"C{i % 10}" if by else "k"
+            b.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=4, color=color, label=label)
+            if "plateau" in g:  # slopes without a plateau of A: open markers (not asymptotic)
+                bad = g[~g["plateau"].astype(bool)]
+                if len(bad):
+                    b.plot(bad.W, bad.invA, "s", ms=8, mfc="white", mec=color, label="no plateau: not asymptotic" if i == 0 else None)
+        b.axhline(AVALANCHE_BOUND, color="r", ls="--", lw=1, label="2 ln 4 (Eq. 18)")
+        top = front.invA + front.invA_err
+        top = top[np.isfinite(top) & (front.invA > 0)]
         if len(top):
-            inset.set_ylim(0, 1.3 * max(top.max(), AVALANCHE_BOUND))
-        inset.set_xlabel("W", fontsize=8)
-        inset.set_ylabel("1/A", fontsize=8)
-        inset.tick_params(labelsize=7)
-        inset.legend(fontsize=6)
+            b.set_ylim(0, 1.1 * max(top.max(), AVALANCHE_BOUND))
+        b.set_xlabel("W")
+        b.set_ylabel("1/A")
+        b.set_title("inverse front slope; the avalanche bound", fontsize=9)
+        b.legend(fontsize=7)
     return fig
 
 

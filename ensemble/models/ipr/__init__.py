@@ -18,7 +18,7 @@ class IprModel(Model):
         return IprAnalysis(params)
 
     def cross_point_rows(self, fits, params, settings, seed):
-        return cross_point_rows(fits, params)
+        return cross_point_rows(fits, params, seed)
 
 
 MODEL = IprModel()

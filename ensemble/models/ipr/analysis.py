@@ -17,7 +17,10 @@ Per point (errors by block jackknife):
 Across points (independent runs; errors added in quadrature):
 
 * ``bath_growth``: D(O_B) against the number of LIOMs n_lioms and its discrete slopes,
-  against log 2 (Fig. 3);
+  against log 2 (Fig. 3), and for a GOE bath beside them ``dD_dos``, the same step of
+  log rho(0), the density of states at the centre of the spectrum from the semicircle
+  alone (:func:`log_centre_dos`): independent of the eigenstates, it shows how much of
+  the steps' dependence on the parity of n the density of states explains;
 * ``thermalization``: Delta D(O_B) = D(O_B)|_G - D(O_B)|_{g_probe = 0} against G
   (Fig. 5), for every group of points that differ only in g_probe.
 """
@@ -30,13 +33,28 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ...seeding import analysis_rng
 from ..base import groups
 
-__all__ = ["IprAnalysis", "cross_point_rows", "crossover_length", "semicircle"]
+__all__ = ["IprAnalysis", "cross_point_rows", "crossover_length", "log_centre_dos", "semicircle"]
 
 def semicircle(omega: float, radius: float) -> float:
     """Normalized semicircle density 2 sqrt(R^2 - w^2) / (pi R^2): the structure factor of a GOE bath spin."""
     return 2.0 * math.sqrt(max(radius * radius - omega * omega, 0.0)) / (math.pi * radius * radius)
+
+
+def log_centre_dos(n: int, radius: float, h_width: float, rng: np.random.Generator, draws: int = 4000) -> float:
+    """E[log rho_n(0)]: the log density of states at energy 0 (per state of the bath) of a GOE bath
+    (semicircle of ``radius``, normalized to 1) plus n uncoupled LIOMs with fields
+    h_i = 1 + U[-h_width, h_width], averaged over the fields. rho_n(0) = sum over the 2^n LIOM
+    configurations s of rho_B(-sum_i s_i h_i), so a step in n adds log 2 when the band is flat; each
+    LIOM shifts the bath's band by +-h_i, so an even n keeps a configuration at the band centre and
+    an odd n does not (for h_i near 1 and a band of half-width ~2)."""
+    signs = np.array(np.meshgrid(*[[-1.0, 1.0]] * n, indexing="ij")).reshape(n, -1).T if n else np.zeros((1, 0))
+    h = 1.0 + rng.uniform(-h_width, h_width, size=(draws, n))
+    shifts = h @ signs.T  # (draws, 2^n)
+    rho = 2.0 * np.sqrt(np.clip(radius * radius - shifts * shifts, 0.0, None)) / (math.pi * radius * radius)
+    return float(np.mean(np.log(rho.sum(axis=1))))
 
 
 def crossover_length(zeta: float, l_b: float) -> float:
@@ -135,18 +153,24 @@ class IprAnalysis:
         return {"fits": rows}
 
 
-def cross_point_rows(fits: pd.DataFrame, params: list[str]) -> list[dict]:
+def cross_point_rows(fits: pd.DataFrame, params: list[str], seed: int = 0) -> list[dict]:
     """Fig. 3's growth of D(O_B) with the LIOMs and Fig. 5's Delta D(O_B) against G."""
     pts = fits[fits["fit"] == "ipr_point"]
     if "D_OB" not in pts:
         return []
-    return _bath_growth(pts, params) + _thermalization(pts, params)
+    return _bath_growth(pts, params, seed) + _thermalization(pts, params)
 
 
-def _bath_growth(pts: pd.DataFrame, params: list[str]) -> list[dict]:
+def _bath_growth(pts: pd.DataFrame, params: list[str], seed: int) -> list[dict]:
     rows = []
     for group, g in groups(pts, params, ("n_lioms",)):
         g = g.sort_values("n_lioms")
+        dos = {}
+        if group.get("bath", "goe") == "goe" and {"bandwidth", "l_b", "h_width"} <= set(g.columns):
+            first = g.iloc[0]
+            width = first["spacing"] * 2.0 ** first["l_b"] if first.get("spacing", 0.0) > 0 else first["bandwidth"]
+            rng = analysis_rng(seed, "dos_estimate")
+            dos = {int(n): log_centre_dos(int(n), width / 2.0, float(first["h_width"]), rng) for n in g.n_lioms}
         for a, b in zip(g.itertuples(), g.iloc[1:].itertuples()):
             step = b.n_lioms - a.n_lioms
             rows.append(
@@ -158,6 +182,7 @@ def _bath_growth(pts: pd.DataFrame, params: list[str]) -> list[dict]:
                     "dD_per_liom": (b.D_OB - a.D_OB) / step,
                     "dD_per_liom_err": math.hypot(a.D_OB_err, b.D_OB_err) / step,
                     "log2": math.log(2),
+                    "dD_dos": (dos[int(b.n_lioms)] - dos[int(a.n_lioms)]) / step if dos else math.nan,
                 }
             )
     return rows

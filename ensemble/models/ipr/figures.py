@@ -1,6 +1,7 @@
 """Figures of paper 004 from a run's tables (rmt_bath kernel).
 
-* ``fig3_bath_growth``: D(O_B) vs the number of LIOMs and its discrete slopes against log 2;
+* ``fig3_bath_growth``: D(O_B) vs the number of LIOMs and its discrete slopes against log 2 and the
+  density-of-states estimate of each step (GOE baths);
 * ``fig4_crossover``: D(sigma^x_i) vs i with the fitted line and the theory's slope;
 * ``fig5_thermalization``: Delta D(O_B) vs G, one curve per bath (collapse);
 * ``fig6_hybridization``: hybridization functions, raw and rescaled by the golden-rule width g^2/xi;
@@ -50,7 +51,11 @@ def _fig3(plt, fits, swept):
         gg = grow
         for k in others:
             gg = gg[gg[k] == g.iloc[0][k]]
-        b.errorbar((gg.n_from + gg.n_to) / 2, gg.dD_per_liom, yerr=gg.dD_per_liom_err, fmt="s-", color=f"C{i}")
+        x = (gg.n_from + gg.n_to) / 2
+        b.errorbar(x, gg.dD_per_liom, yerr=gg.dD_per_liom_err, fmt="s-", color=f"C{i}", label="measured" if i == 0 else None)
+        if "dD_dos" in gg and gg.dD_dos.notna().any():
+            b.plot(x, gg.dD_dos, "D:", mfc="white", color=f"C{i}",
+                   label="density-of-states estimate (semicircle)" if i == 0 else None)  # fmt: skip
     b.axhline(math.log(2), color="k", ls="--", lw=1, label="log 2")
     a.set_ylabel("D(O_B)")
     b.set_ylabel("discrete slope")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from ...display import label, missing
 
 __all__ = ["report"]
@@ -22,9 +24,12 @@ def report(exp, tables) -> list[str]:
             lines.append(f"  {label(r, swept)}: D(O_B) = {r.D_OB:.3f} +- {r.D_OB_err:.3f}{g}")
     grow = fits[fits["fit"] == "bath_growth"]
     if len(grow):
-        lines += ["", f"Fig. 3: D(O_B) per added LIOM (theory: log 2 = {math.log(2):.3f})"]
+        dos = "dD_dos" in grow and grow["dD_dos"].notna().any()
+        lines += ["", f"Fig. 3: D(O_B) per added LIOM (theory: log 2 = {math.log(2):.3f})"
+                  + ("; in brackets the step of log rho(0), the density of states at the centre (semicircle)" if dos else "")]
         for _, r in grow.iterrows():
-            lines.append(f"  n = {r.n_from:g} -> {r.n_to:g}: {r.dD_per_liom:.3f} +- {r.dD_per_liom_err:.3f}")
+            extra = f"   [{r.dD_dos:.3f}]" if dos and pd.notna(r.get("dD_dos")) else ""
+            lines.append(f"  n = {r.n_from:g} -> {r.n_to:g}: {r.dD_per_liom:.3f} +- {r.dD_per_liom_err:.3f}{extra}")
     for _, r in fits[fits["fit"] == "crossover"].iterrows():
         lines += [
             "",

@@ -18,7 +18,7 @@ class QuenchModel(Model):
         return QuenchAnalysis(params)
 
     def cross_point_rows(self, fits, params, settings, seed):
-        return dimer_comparison(fits[fits["fit"] == "quench_point"])
+        return dimer_comparison(fits[fits["fit"] == "quench_point"], params)
 
 
 MODEL = QuenchModel()

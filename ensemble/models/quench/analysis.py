@@ -59,23 +59,36 @@ class QuenchAnalysis:
         return {"fits": rows}
 
 
-def dimer_comparison(pts: pd.DataFrame) -> list[dict]:
-    """Strong aligned ladders at W_s = W_e = W against the chain (J_int = 0) at W_s = W, same l."""
+#: Parameters a J_int = 0 reference chain may differ in from the ladder it is compared with: at
+#: J_int = 0 the configurations coincide, and the system half of both initial states is |psi_even>
+FREE_IN_REFERENCE = ("J_int", "W_e", "config", "initial")
+
+
+def dimer_comparison(pts: pd.DataFrame, params: list[str] | None = None) -> list[dict]:
+    """Strong aligned ladders at W_s = W_e = W against the chain (J_int = 0) at W_s = W.
+
+    The reference agrees with the ladder in every parameter of ``params`` but
+    those of FREE_IN_REFERENCE (l, W_s, the operators' convention, the window,
+    ...); rows carry those parameters.
+    """
     if pts.empty:
         return []
+    params = [k for k in (params or ["l", "W_s"]) if k in pts and k not in FREE_IN_REFERENCE]
     ladders = pts[(pts.config == "ladder") & (pts.initial == "aligned") & (pts.J_int >= STRONG_COUPLING)
                   & np.isclose(pts.W_s, pts.W_e)]  # fmt: skip
     chains = pts[pts.J_int == 0.0]
     out = []
-    for q in ladders.itertuples():
-        ref = chains[(chains.l == q.l) & np.isclose(chains.W_s, q.W_s)]
+    for _, q in ladders.iterrows():
+        ref = chains
+        for k in params:
+            ref = ref[ref[k] == q[k]]
         if ref.empty:
             continue
         r = ref.iloc[0]
         out.append(
             {
                 "fit": "dimer_comparison",
-                "l": q.l,
+                **{k: q[k] for k in params},
                 "W": q.W_s,
                 "J_int": q.J_int,
                 "M_ladder": q.M_sys,

@@ -2,18 +2,28 @@
 
 * ``fig2_dynamics``: M(t) of system and environment (diagonal ensemble dashed, when run) and
   the window-averaged <S^z_i> per site, for one point (J_int = 1 and W_e = 0 if present);
-* ``map_<config>_<initial>.png``: heat maps of M_sys and M_env over (J_int, W_env) (Figs. 3, 5);
-* ``fidelity_<config>_<initial>.png``: the same for F_sys, F_env (Fig. 9);
-* ``fig8_M_vs_We`` and ``fig8_M_vs_l``: M vs W_env per J_int, and vs chain length;
+* ``map_<config>_<initial>[_<other swept values>]``: heat maps of M_sys and M_env over
+  (J_int, W_env) (Figs. 3, 5), one figure per value of every other swept parameter;
+* ``fidelity_<...>``: the same for F_sys, F_env (Fig. 9);
+* ``fig8_M_vs_We`` and ``fig8_M_vs_l``: M vs W_env, and vs the chain length, at the J_int
+  nearest J = 1 (the paper's intermediate regime), one row of panels per configuration;
 * ``fig10_dimers``: M_sys of strongly coupled aligned ladders over (W_s, W_e), and the
-  ladder at W_s = W_e = W against the single chain (Fig. 10).
+  ladder at W_s = W_e = W against the single chain (Fig. 10); a panel only when the run has its data.
+
+Every averaged quantity has its error bars (maps: the largest error is in the colour bar's label);
+colour ranges cover the data (M can be slightly negative).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...display import format_value
+
 __all__ = ["figures"]
+
+#: What a map's axes and a figure's curves are; every other swept parameter splits figures.
+MAP_AXES = ("J_int", "W_e")
 
 
 def figures(exp, tables) -> dict:
@@ -21,21 +31,36 @@ def figures(exp, tables) -> dict:
 
     summary, fits = tables["summary"], tables["fits"]
     pts = fits[fits["fit"] == "quench_point"]
-    made = {"fig2_dynamics": _fig2(plt, summary)}
-    for (config, initial), g in pts.groupby(["config", "initial"]):
-        made[f"map_{config}_{initial}"] = _map(plt, g, "M", f"{config}, {initial}")
-        made[f"fidelity_{config}_{initial}"] = _map(plt, g, "F", f"{config}, {initial}")
-    made.update(fig8_M_vs_We=_fig8(plt, pts, "W_e"), fig8_M_vs_l=_fig8(plt, pts, "l"), fig10_dimers=_fig10(plt, pts, fits))
+    swept = [k for k in exp.swept_names if k in pts]
+    made = {"fig2_dynamics": _fig2(plt, summary, exp.params_names)}
+    split = ["config", "initial"] + [k for k in swept if k not in MAP_AXES + ("config", "initial")]
+    for key, g in _groups(pts, split):
+        suffix = "_".join(format_value(v) for v in key.values())
+        title = ", ".join(f"{k} = {format_value(v)}" for k, v in key.items())
+        made[f"map_{suffix}"] = _map(plt, g, "M", title)
+        made[f"fidelity_{suffix}"] = _map(plt, g, "F", title)
+    made.update(fig8_M_vs_We=_fig8(plt, pts, "W_e", swept), fig8_M_vs_l=_fig8(plt, pts, "l", swept),
+                fig10_dimers=_fig10(plt, pts, fits))  # fmt: skip
     return {name: fig for name, fig in made.items() if fig is not None}
 
 
-def _fig2(plt, summary):
+def _groups(df, keys):
+    """(dict of key values, rows) per combination of ``keys`` (one group of everything if none)."""
+    if not keys:
+        yield {}, df
+        return
+    for values, g in df.groupby(keys, sort=True):
+        values = values if isinstance(values, tuple) else (values,)
+        yield dict(zip(keys, values)), g
+
+
+def _fig2(plt, summary, params):
     M = summary[summary.observable == "M"]
     if M.empty:
         return None
     pick = M[(M.J_int == 1.0) & (M.W_e == 0.0)]
     M = pick if len(pick) else M
-    keys = ["l", "W_s", "W_e", "J_int", "config", "initial"]
+    keys = [k for k in params if k in M]
     first = M.iloc[0]
     sel = {k: first[k] for k in keys}
 
@@ -52,11 +77,13 @@ def _fig2(plt, summary):
         a.errorbar(g.t, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"M_{part}")
         d = diag[diag.part == part]
         if len(d):
-            a.axhline(float(d["mean"].iloc[0]), color=f"C{i}", ls="--", lw=1, label=f"M_{part}, diagonal ensemble")
+            m, e = float(d["mean"].iloc[0]), float(d["sem"].iloc[0])
+            a.axhline(m, color=f"C{i}", ls="--", lw=1, label=f"M_{part}, diagonal ensemble ({m:.3f} +- {e:.3f})")
     a.set_xscale("log")
     a.set_xlabel("J t")
     a.set_ylabel("staggered magnetization M(t)")
-    a.set_title(", ".join(f"{k} = {v}" for k, v in sel.items()), fontsize=8)
+    shown = [k for k in ("config", "initial", "J_int", "W_s", "W_e", "operators") if k in sel]
+    a.set_title(", ".join(f"{k} = {format_value(sel[k])}" for k in shown), fontsize=8)
     a.legend(fontsize=7)
     sz = where(summary[summary.observable == "Sz_window"]).sort_values("site")
     b.bar(sz.site, sz["mean"], yerr=sz["sem"], color="C0", label="window average")
@@ -73,18 +100,18 @@ def _fig2(plt, summary):
 def _map(plt, g, quantity, title):
     if g.J_int.nunique() < 2 or g.W_e.nunique() < 2 or f"{quantity}_sys" not in g:
         return None
-    others = [c for c in ("l", "W_s") if g[c].nunique() > 1]
-    if others:  # one map per figure: the largest l, the largest W_s
-        g = g[(g.l == g.l.max()) & (g.W_s == g.W_s.max())]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    values = np.concatenate([g[f"{quantity}_{p}"].to_numpy(float) for p in ("sys", "env")])
+    lo, hi = min(0.0, float(np.nanmin(values))), max(1.0, float(np.nanmax(values)))
     for ax, part in zip(axes, ("sys", "env")):
-        grid = g.pivot_table(index="W_e", columns="J_int", values=f"{quantity}_{part}")
+        grid = g.pivot(index="W_e", columns="J_int", values=f"{quantity}_{part}")  # one row per cell: no silent mean
+        err = float(np.nanmax(g[f"{quantity}_{part}_err"]))
         J, W = grid.columns.to_numpy(float), grid.index.to_numpy(float)
-        im = ax.pcolormesh(_edges(J), _edges(W), grid.to_numpy(), cmap="viridis", vmin=0, vmax=1, shading="flat")
-        fig.colorbar(im, ax=ax)
+        im = ax.pcolormesh(_edges(J), _edges(W), grid.to_numpy(), cmap="viridis", vmin=lo, vmax=hi, shading="flat")
+        fig.colorbar(im, ax=ax, label=f"{quantity}_{part} (window average; errors <= {err:.3f})")
         ax.set_xlabel("J_int")
         ax.set_ylabel("W_env")
-        ax.set_title(f"{quantity}_{part} ({title})")
+        ax.set_title(f"{quantity}_{part}" + (f" ({title})" if title else ""), fontsize=9)
     return fig
 
 
@@ -95,24 +122,43 @@ def _edges(x: np.ndarray) -> np.ndarray:
     return np.concatenate([[2 * x[0] - mid[0]], mid, [2 * x[-1] - mid[-1]]])
 
 
-def _fig8(plt, pts, axis):
-    if pts.empty or pts[axis].nunique() < 2:
+def _fig8(plt, pts, axis, swept):
+    """M vs ``axis`` (W_e or l), one curve per value of the other of the two, at the J_int nearest 1.
+
+    The paper's Fig. 8 is the intermediate regime J_int = J = 1 with the aligned state; other J_int
+    and initial states are in the maps. One row of (sys, env) panels per configuration and any other
+    swept parameter.
+    """
+    if pts.empty or axis not in swept or pts[axis].nunique() < 2:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    curves = [c for c in ("config", "initial", "J_int", "l", "W_e") if c != axis and pts[c].nunique() > 1]
-    groups = pts.groupby(curves) if curves else [((), pts)]
-    for i, (key, g) in enumerate(groups):
-        g = g.sort_values(axis)
-        key = key if isinstance(key, tuple) else (key,)
-        lab = ", ".join(f"{c} = {v}" for c, v in zip(curves, key)) or "all"
-        for ax, part in zip(axes, ("sys", "env")):
-            ax.errorbar(g[axis], g[f"M_{part}"], yerr=g[f"M_{part}_err"], fmt="o-", ms=3, color=f"C{i % 10}", label=lab)
-    for ax, part in zip(axes, ("sys", "env")):
-        ax.set_xlabel(axis)
-        ax.set_title(f"M_{part} (window average)")
-    axes[0].set_ylabel("M")
-    if len(curves) and len(groups) <= 12:
-        axes[1].legend(fontsize=6)
+    J = float(pts.J_int.iloc[(pts.J_int - 1.0).abs().argmin()])
+    pts = pts[pts.J_int == J]
+    if "initial" in pts and (pts.initial == "aligned").any():
+        pts = pts[pts.initial == "aligned"]
+    curve = "l" if axis == "W_e" else "W_e"
+    rows = [k for k in swept if k not in (axis, curve, "J_int", "initial") and pts[k].nunique() > 1]
+    groups = list(_groups(pts, rows))
+    fig, axes = plt.subplots(len(groups), 2, figsize=(11, 3.6 * len(groups)), squeeze=False, sharey=True)
+    values = sorted(pts[curve].unique()) if curve in pts else [None]
+    cmap = plt.get_cmap("viridis")
+    for (key, g), row in zip(groups, axes):
+        for i, v in enumerate(values):
+            c = g if v is None else g[g[curve] == v]
+            c = c.sort_values(axis)
+            if c.empty:
+                continue
+            color = cmap(i / max(1, len(values) - 1))
+            label = f"{curve} = {format_value(v)}" if v is not None else None
+            for ax, part in zip(row, ("sys", "env")):
+                ax.errorbar(c[axis], c[f"M_{part}"], yerr=c[f"M_{part}_err"], fmt="o-", ms=3, color=color, label=label)
+        head = ", ".join([f"J_int = {J:g}"] + [f"{k} = {format_value(v)}" for k, v in key.items()])
+        for ax, part in zip(row, ("sys", "env")):
+            ax.set_xlabel("W_env" if axis == "W_e" else "l (spins per chain)")
+            ax.set_title(f"M_{part} (window average), {head}", fontsize=8)
+            ax.axhline(0.0, color="0.6", lw=0.6)
+        row[0].set_ylabel("M")
+        if values != [None]:
+            row[1].legend(fontsize=7, ncol=2 if len(values) > 5 else 1)
     return fig
 
 
@@ -120,22 +166,34 @@ def _fig10(plt, pts, fits):
     lad = pts[(pts.config == "ladder") & (pts.initial == "aligned")]
     comp = fits[fits["fit"] == "dimer_comparison"]
     strong = lad[lad.J_int == lad.J_int.max()] if len(lad) else lad
-    if comp.empty and (strong.W_s.nunique() < 2 or strong.W_e.nunique() < 2):
+    has_map = len(strong) and strong.W_s.nunique() >= 2 and strong.W_e.nunique() >= 2
+    if comp.empty and not has_map:
         return None
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
-    if strong.W_s.nunique() >= 2 and strong.W_e.nunique() >= 2:
-        grid = strong.pivot_table(index="W_e", columns="W_s", values="M_sys")
-        im = a.pcolormesh(_edges(grid.columns.to_numpy(float)), _edges(grid.index.to_numpy(float)), grid.to_numpy(),
-                          cmap="viridis", vmin=0, vmax=1, shading="flat")  # fmt: skip
-        fig.colorbar(im, ax=a)
+    panels = int(bool(has_map)) + int(not comp.empty)
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
+    axes = list(axes[0])
+    if has_map:
+        a = axes.pop(0)
+        grid = strong.pivot_table(index="W_e", columns="W_s", values="M_sys", aggfunc="first")
+        vals = grid.to_numpy(float)
+        im = a.pcolormesh(_edges(grid.columns.to_numpy(float)), _edges(grid.index.to_numpy(float)), vals, cmap="viridis",
+                          vmin=min(0.0, np.nanmin(vals)), vmax=max(1.0, np.nanmax(vals)), shading="flat")  # fmt: skip
+        fig.colorbar(im, ax=a, label=f"M_sys (errors <= {float(np.nanmax(strong.M_sys_err)):.3f})")
         a.set_xlabel("W_s")
         a.set_ylabel("W_env")
-        a.set_title(f"M_sys, aligned ladder, J_int = {strong.J_int.max():g}")
-    if len(comp):
-        comp = comp.sort_values("W")
-        b.errorbar(comp.W, comp.M_chain, yerr=comp.M_chain_err, fmt="o-", color="C3", label="chain (J_int = 0)")
-        b.errorbar(comp.W, comp.M_ladder, yerr=comp.M_ladder_err, fmt="s:", color="C0", label="ladder, W_s = W_e = W")
+        a.set_title(f"M_sys, aligned ladder, J_int = {strong.J_int.max():g}", fontsize=9)
+    if not comp.empty:
+        b = axes.pop(0)
+        split = [k for k in comp.columns if k not in ("fit", "W", "J_int") and not k.startswith(("M_", "difference"))
+                 and comp[k].nunique() > 1]  # fmt: skip
+        for i, (key, g) in enumerate(_groups(comp, split)):
+            g = g.sort_values("W")
+            tag = ", ".join(f"{k} = {format_value(v)}" for k, v in key.items())
+            tag = f" ({tag})" if tag else ""
+            b.errorbar(g.W, g.M_chain, yerr=g.M_chain_err, fmt="o-", color=f"C{2 * i}", label="chain (J_int = 0)" + tag)
+            b.errorbar(g.W, g.M_ladder, yerr=g.M_ladder_err, fmt="s:", color=f"C{2 * i + 1}",
+                       label=f"ladder, J_int = {g.J_int.max():g}, W_s = W_e = W" + tag)  # fmt: skip
         b.set_xlabel("W")
-        b.set_ylabel("M")
+        b.set_ylabel("M_sys (window average)")
         b.legend(fontsize=7)
     return fig

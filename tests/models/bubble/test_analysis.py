@@ -89,6 +89,26 @@ def test_estimators_broadcast_over_jackknife_samples():
             np.testing.assert_allclose(stacked[k][j], v, rtol=1e-12, equal_nan=True, err_msg=k)
 
 
+def test_beta_peak_finds_the_maximum_of_a_sampled_curve():
+    """A parabola peaked at 0.57 sampled at the spec's betas: the vertex within its bootstrap error; a
+    monotone curve (the negative control) has no interior peak and says so."""
+    from ensemble.models.bubble.analysis import beta_peaks, peak_location
+
+    beta = np.array([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0])
+    r = 0.52 - 0.3 * (beta - 0.57) ** 2
+    err = np.full(beta.size, 0.002)
+    v, status = peak_location(beta, r, err)
+    assert status == "peak" and abs(v - 0.57) < 1e-9
+    rng = np.random.default_rng(1)
+    rows = pd.DataFrame({"fit": "bubble_point", "n_goe": 4, "W": 2.0, "L": 10, "beta": beta,
+                         "r_mean": r + err * rng.standard_normal(beta.size), "r_mean_err": err})  # fmt: skip
+    (row,) = beta_peaks(rows, ["L", "W", "n_goe", "beta"], bootstrap=400, seed=3)
+    assert row["status"] == "peak" and row["beta_paper"] == 0.6
+    assert abs(row["beta_peak"] - 0.57) < 4 * row["beta_peak_err"] and row["beta_peak_err"] < 0.1
+    _, status = peak_location(beta, 0.4 + 0.1 * beta, err)  # negative control: maximum at the edge
+    assert status.startswith("maximum at the edge")
+
+
 def test_curve_crossing():
     W = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     assert curve_crossing(W, 0.1 * (3.5 - W)) == pytest.approx(3.5)

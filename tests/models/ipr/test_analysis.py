@@ -12,6 +12,20 @@ from ensemble.models.ipr.analysis import IprAnalysis, crossover_length
 from kernels import rmt_bath as k
 
 
+def test_centre_density_of_states_of_a_semicircle_bath_with_lioms():
+    """n = 0: log of the semicircle's centre density 2/(pi R); a band much wider than the LIOMs' shifts:
+    every step adds log 2; the paper's 4.2-wide bath with h ~ 1: steps alternate with the parity of n."""
+    from ensemble.models.ipr.analysis import log_centre_dos
+
+    rng = np.random.default_rng(0)
+    assert log_centre_dos(0, 2.1, 0.5, rng) == pytest.approx(math.log(2 / (math.pi * 2.1)), abs=1e-12)
+    wide = [log_centre_dos(n, 400.0, 0.5, rng, draws=200) for n in range(5)]
+    np.testing.assert_allclose(np.diff(wide), math.log(2), atol=1e-3)
+    steps = np.diff([log_centre_dos(n, 2.1, 0.5, rng) for n in range(7)])
+    assert (steps[1::2] < steps[0::2] - 0.05).all()  # 1 -> 2, 3 -> 4, 5 -> 6 below 0 -> 1, 2 -> 3, 4 -> 5
+    assert steps.mean() < math.log(2)
+
+
 def test_crossover_length_eq_16():
     assert crossover_length(1.0, 6) == pytest.approx(math.log(2) / (2 - math.log(2)) * 6)
     assert crossover_length(1 / math.log(4 / 3), 6) == math.inf  # alpha = 3/4: 2/zeta < log 2, no crossover

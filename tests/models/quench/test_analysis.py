@@ -72,3 +72,26 @@ def test_figures(tmp_path):
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fidelity_ladder_aligned.png", "fidelity_ladder_misaligned.png", "fig10_dimers.png",
                      "fig2_dynamics.png", "fig8_M_vs_We.png", "map_ladder_aligned.png", "map_ladder_misaligned.png"]  # fmt: skip
+
+
+def test_maps_split_by_every_other_swept_parameter():
+    """A sweep over the operators' convention draws one map per convention, each cell its own point
+    (no silent average over the other parameter); the colour range covers negative M."""
+    import matplotlib.pyplot as plt
+
+    spec = SPEC.replace("[sweep]\n", '[sweep]\noperators = ["spin", "pauli"]\n').replace("realizations = 16", "realizations = 4")
+    spec = spec.replace('initial = ["aligned", "misaligned"]', "").replace("l = 4", "l = 3")
+    exp = parse_spec(spec)
+    tables = execute(exp, MemoryStore()).tables
+    figs = exp.model.figures(exp, tables)
+    assert {"map_ladder_aligned_spin", "map_ladder_aligned_pauli"} <= set(figs)
+    pts = tables["fits"][tables["fits"].fit == "quench_point"]
+    for conv in ("spin", "pauli"):
+        mesh = figs[f"map_ladder_aligned_{conv}"].axes[0].collections[0]
+        rows = pts[pts.operators == conv].pivot(index="W_e", columns="J_int", values="M_sys")
+        np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(rows.shape), rows.to_numpy())
+        lo, hi = mesh.get_clim()
+        assert lo <= min(0.0, pts.M_sys.min(), pts.M_env.min()) and hi >= max(1.0, pts.M_env.max())
+    assert not np.allclose(pts[pts.operators == "spin"].M_sys.to_numpy(), pts[pts.operators == "pauli"].M_sys.to_numpy())
+    for f in figs.values():
+        plt.close(f)
