@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "MAX_MAGNITUDE",
     "ParameterError",
+    "check_choice",
     "check_even",
     "check_int",
     "check_nonnegative",
@@ -51,6 +52,27 @@ def check_int(field: str, value: object, minimum: int) -> int:
     if value < minimum:
         raise ParameterError(field, value, f"an integer >= {minimum}")
     return int(value)
+
+
+def check_choice(field: str, value: object, choices, allowed: str | None = None):
+    """Return ``value`` if it is one of ``choices`` (of the same type: ``True`` is not 1, ``4.0`` is not 4).
+
+    Works for unhashable input (a list given where a string belongs) and names
+    the choices in the error unless ``allowed`` phrases them.
+    """
+    choices = tuple(choices)
+    for c in choices:
+        if isinstance(c, str):
+            same_kind = isinstance(value, str)
+        elif isinstance(c, Integral) and not isinstance(c, bool):
+            same_kind = isinstance(value, Integral) and not isinstance(value, bool)
+        else:
+            same_kind = type(value) is type(c)
+        if same_kind and value == c:
+            return c
+    if allowed is None:
+        allowed = "one of " + ", ".join(f'"{c}"' if isinstance(c, str) else repr(c) for c in choices)
+    raise ParameterError(field, value, allowed)
 
 
 def check_even(field: str, value: int, why: str) -> int:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._params import ParameterError, check_even, check_int, check_nonnegative, check_positive, check_times
+from ._params import check_choice, check_even, check_int, check_nonnegative, check_positive, check_times
 
 __all__ = [
     "TRAJECTORY_OBSERVABLES",
@@ -111,8 +111,7 @@ class NoisyTrajectoryParams(TrajectoryParams):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.unraveling not in UNRAVELINGS:
-            raise ParameterError("unraveling", self.unraveling, '"kicks" (Eq. (4) literally) or "jumps" (same averaged channel)')
+        check_choice("unraveling", self.unraveling, UNRAVELINGS, '"kicks" (Eq. (4) literally) or "jumps" (same averaged channel)')
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import spin_basis as sb
-from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_real, check_times
+from ._params import ParameterError, check_choice, check_int, check_nonnegative, check_positive, check_real, check_times
 from .chebyshev import ChebyshevPropagator, SparseHamiltonian, propagation_terms
 
 __all__ = [
@@ -145,8 +145,7 @@ class ModelParams:
         if not isinstance(bits, str) or len(bits) != L or set(bits) - {"0", "1"}:
             raise ParameterError("d_bits", self.d_bits, f'"" (period-3 density wave) or {L} characters 0/1, site 0 first')
         object.__setattr__(self, "d_bits", bits)
-        if self.c_start not in START_KINDS:
-            raise ParameterError("c_start", self.c_start, " or ".join(f'"{k}"' for k in START_KINDS))
+        check_choice("c_start", self.c_start, START_KINDS, " or ".join(f'"{k}"' for k in START_KINDS))
         if self.c_site == -1:
             c = start_site(bits, self.c_start)
         else:

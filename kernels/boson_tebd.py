@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_times
+from ._params import ParameterError, check_choice, check_int, check_nonnegative, check_positive, check_times
 from .boson_impurity import OBSERVABLES as _IMPURITY_OBSERVABLES
 from .boson_impurity import Draws, ModelParams
 from .boson_impurity import schema as model_schema
@@ -76,8 +76,7 @@ class Params(ModelParams):
         object.__setattr__(self, "chi_max", check_int("chi_max", self.chi_max, 1))
         object.__setattr__(self, "svd_min", check_nonnegative("svd_min", self.svd_min))
         object.__setattr__(self, "dt", check_positive("dt", self.dt))
-        if self.order not in ORDERS:
-            raise ParameterError("order", self.order, f"one of {', '.join(map(str, ORDERS))}")
+        check_choice("order", self.order, ORDERS)
         if not isinstance(self.entropy, bool):
             raise ParameterError("entropy", self.entropy, "true or false")
         object.__setattr__(self, "times", check_times(self.times, self.dt))

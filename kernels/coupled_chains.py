@@ -52,7 +52,7 @@ import numpy as np
 from scipy.linalg import eigh
 
 from . import spin_basis as sb
-from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_real, check_times
+from ._params import ParameterError, check_choice, check_int, check_nonnegative, check_positive, check_real, check_times
 from .chebyshev import ChebyshevPropagator, SparseHamiltonian, propagation_terms
 
 __all__ = [
@@ -169,8 +169,7 @@ class Params:
     times: tuple = ()
 
     def __post_init__(self):
-        if self.operators not in OPERATORS:
-            raise ParameterError("operators", self.operators, " or ".join(f'"{k}"' for k in OPERATORS))
+        check_choice("operators", self.operators, OPERATORS, " or ".join(f'"{k}"' for k in OPERATORS))
         l = check_int("l", self.l, 1)
         if 2 * l > MAX_SITES:
             raise ParameterError("l", l, f"1..{MAX_SITES // 2} spins per chain (2l <= {MAX_SITES} sites)")
@@ -179,8 +178,7 @@ class Params:
             object.__setattr__(self, f, check_nonnegative(f, getattr(self, f)))
         for f in ("J", "J_int"):
             object.__setattr__(self, f, check_real(f, getattr(self, f)))
-        if self.config not in CONFIGS:
-            raise ParameterError("config", self.config, f"one of {', '.join(CONFIGS)}")
+        check_choice("config", self.config, CONFIGS)
         initial_bits(self)  # validates ``initial``
         a = check_nonnegative("window_start", self.window_start)
         b = check_positive("window_stop", self.window_stop)
@@ -189,8 +187,7 @@ class Params:
         object.__setattr__(self, "window_start", a)
         object.__setattr__(self, "window_stop", b)
         object.__setattr__(self, "window_points", check_int("window_points", self.window_points, 2))
-        if self.method not in METHODS:
-            raise ParameterError("method", self.method, f"one of {', '.join(METHODS)}")
+        check_choice("method", self.method, METHODS)
         object.__setattr__(self, "exact_max_dim", check_int("exact_max_dim", self.exact_max_dim, 1))
         if not isinstance(self.diagonal, bool):
             raise ParameterError("diagonal", self.diagonal, "true or false")

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import eigh
 
-from ._params import ParameterError, check_int, check_nonnegative, check_positive, check_real
+from ._params import ParameterError, check_choice, check_int, check_nonnegative, check_positive, check_real
 from .spectral import eigenspaces, histogram, nearest_levels, require_nondegenerate, tie_tolerance
 
 __all__ = [
@@ -147,8 +147,7 @@ class Params:
     hyb_bins: int = 40
 
     def __post_init__(self):
-        if self.bath not in BATHS:
-            raise ParameterError("bath", self.bath, f"one of {', '.join(BATHS)}")
+        check_choice("bath", self.bath, BATHS)
         l_b = 0 if self.bath == "none" else check_int("l_b", self.l_b, 1)
         n = check_int("n_lioms", self.n_lioms, 0)
         if l_b + n > MAX_SPINS or l_b + n == 0:

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from scipy.linalg import eigh, eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
-from ._params import ParameterError, check_int, check_nonnegative, check_real
+from ._params import ParameterError, check_choice, check_int, check_nonnegative, check_real
 from .spectral import DegenerateSpectrumError, histogram, nearest_levels, require_nondegenerate, tie_tolerance
 from .spin_basis import chain_bonds, exchange_pattern, ising_diagonal, sector_states, site_spins
 
@@ -169,8 +169,7 @@ class Params:
         if k > self.dim:
             raise ParameterError("n_eig", k, f"1..{self.dim} (the sector dimension)")
         object.__setattr__(self, "n_eig", k)
-        if self.method not in METHODS:
-            raise ParameterError("method", self.method, f"one of {', '.join(METHODS)}")
+        check_choice("method", self.method, METHODS)
         object.__setattr__(self, "full_max_dim", check_int("full_max_dim", self.full_max_dim, 1))
         object.__setattr__(self, "hist_bins", check_int("hist_bins", self.hist_bins, 2))
 

@@ -26,20 +26,20 @@ def test_main_example_runs_at_reduced_size():
     text = re.sub(r"(?m)^batch_size = \d+", "batch_size = 12", text)
     text = re.sub(r"(?m)^block_size = \d+", "block_size = 3", text)
     exp = parse_spec(text)
-    assert exp.points[0].params.L == 100 and exp.points[0].params.times[-1] == 1000.0
+    assert exp.points[0].params.L == 100 and exp.points[0].params.times[-1] == 1e5
     tables = execute(exp, MemoryStore()).tables
     fits = tables["fits"][tables["fits"].fit == "front"]
-    assert list(fits.W) == [3.0, 5.0, 8.0, 10.0]
+    assert list(fits.W) == [3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0]
     assert fits.invA.notna().all() and (fits.invA_err > 0).all()
 
 
 @pytest.mark.slow
 def test_main_job_full_scale_through_the_cli(tmp_path):
-    """The README's first command (L = 100, 1200 realizations, 4 W) on the local Dask cluster."""
+    """The README's first command (L = 100, 1200 realizations, 7 W) on the local Dask cluster."""
     path = Path(__file__).resolve().parent.parent / "examples" / "fig4a_anderson.toml"
     res = run_cli("run", path, "--out", tmp_path / "fig4a", "--no-progress", timeout=1800)
     assert res.returncode == 0, res.stderr
-    assert "ran 4800 realizations" in res.stdout
+    assert "ran 8400 realizations" in res.stdout
     fits = pd.read_parquet(tmp_path / "fig4a" / "tables" / "fits.parquet")
     fits = fits[fits.fit == "front"]
     assert (fits.n == 1200).all() and (fits.invA_err > 0).all()

@@ -95,8 +95,10 @@ PINNED_KEYS = {
     "rmt_bath": "eb87e436630802ea",
     "xxz_bubble": "cafb24ab96843533",
     "coupled_chains": "37c7c3a07b01823a",
-    "boson_impurity": "d52c9745d31503de",
-    "boson_tebd": "47b831b51923fb18",
+    # moved on purpose with c_start (issue 16): the default start site is now the paper's i = L/2
+    # counted from 1, site (L - 1) // 2 from 0, not L // 2; an old run's points are different physics
+    "boson_impurity": "ce7b0c18656c6881",
+    "boson_tebd": "6ce7ace38168e508",
     "xxz_exact": "e9cb45a1f6bb0558",
 }
 
