@@ -95,8 +95,9 @@ def _fig2(plt, c):
             g2 = S[S.t == t].sort_values("cut")
             b.errorbar(g2.cut, g2["mean"], yerr=g2["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"U = {U:g}, t = {t:g}")
     a.set_xscale("log")
+    a.set_yscale("log")  # the Eq. (3) fit of a not yet exponential early profile gives very long l_c
     a.set_xlabel("t")
-    a.set_ylabel("l_c(t)")
+    a.set_ylabel("l_c(t), Eq. (3) fit")
     a.legend(fontsize=7)
     b.set_xlabel("cut i")
     b.set_ylabel("S(i)")
