@@ -40,7 +40,7 @@ PAPERS = {
         Paper("002", ("bubble",), "an ergodic bubble closing an XXZ chain into a ring",
               laptop=("fig8_bubble_ngoe", "fig6_bubble_beta", "fig2_fig3_bubble"), paper=("paper_scale_bubble",)),
         Paper("003", ("front", "anderson", "xxz"), "thermalization fronts and avalanche thresholds of chains coupled to a bath",
-              laptop=("fig4a_anderson", "fig3_fig4b_xxz_jumps"), paper=("fig4a_anderson", "paper_scale_xxz")),
+              laptop=("fig4a_anderson", "fig3_fig4b_xxz_jumps", "fig4b_xxz_L14_L16"), paper=("fig4a_anderson", "paper_scale_xxz")),
         Paper("004", ("rmt", "liom"), "LIOMs coupled to random-matrix and local spin baths",
               laptop=("fig3_fig4_rmt_small", "fig3_single_spin_rmt", "fig6_rmt", "fig7_rmt_local"),
               paper=("fig3_fig4_rmt", "fig3_single_spin_rmt", "fig5_rmt", "fig5_rmt_bprime", "fig6_rmt", "fig7_rmt_local")),
