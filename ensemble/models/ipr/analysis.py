@@ -54,7 +54,10 @@ def log_centre_dos(n: int, radius: float, h_width: float, rng: np.random.Generat
     h = 1.0 + rng.uniform(-h_width, h_width, size=(draws, n))
     shifts = h @ signs.T  # (draws, 2^n)
     rho = 2.0 * np.sqrt(np.clip(radius * radius - shifts * shifts, 0.0, None)) / (math.pi * radius * radius)
-    return float(np.mean(np.log(rho.sum(axis=1))))
+    total = rho.sum(axis=1)
+    if np.any(total <= 0.0):  # some field draws leave no configuration inside the band: log 0
+        return math.nan
+    return float(np.mean(np.log(total)))
 
 
 def crossover_length(zeta: float, l_b: float) -> float:
