@@ -1,4 +1,5 @@
-"""What the CLI prints for an xxz_bubble run: r and purity per point, the crossings of Fig. 2, delta_0 of Fig. 9."""
+"""What the CLI prints for an xxz_bubble run: r and purity per point, the crossings of Fig. 2, delta_0 of Fig. 9,
+the beta maximizing r (SM Fig. 6)."""
 
 from __future__ import annotations
 
@@ -29,4 +30,16 @@ def report(exp, tables) -> list[str]:
         for _, r in shift.iterrows():
             lines.append(f"  L = {r.L:g}, W = {r.W:g}: delta_0 = {r.delta_0:.4f} +- {r.delta_0_err:.4f} ({r.delta_0_z:+.1f} sigma), "
                          f"xi = {r.fit_xi:.2f} +- {r.fit_xi_err:.2f}" + ("" if r.fit_status == "ok" else f" [{r.fit_status}]"))  # fmt: skip
+    peaks = fits[fits["fit"] == "beta_peak"]
+    if len(peaks):
+        others = [s for s in swept if s != "beta"]
+        lines += ["", "SM Fig. 6: bubble bandwidth beta maximizing r (bootstrap over blocks; the paper's choice in brackets)"]
+        for _, r in peaks.iterrows():
+            paper = f"   [paper {r.beta_paper:g}]" if not missing(r, "beta_paper") else ""
+            if missing(r, "beta_peak"):
+                lines.append(f"  {label(r, others)}: {r.status}{paper}")
+                continue
+            lines.append(f"  {label(r, others)}: beta = {r.beta_peak:.3f} +- {r.beta_peak_err:.3f} (68% [{r.beta_peak_lo:.3f}, "
+                         f"{r.beta_peak_hi:.3f}]), r = {r.r_peak:.4f} +- {r.r_peak_err:.4f}"
+                         + ("" if r.status == "peak" else f" [{r.status}]") + paper)  # fmt: skip
     return lines
