@@ -137,8 +137,8 @@ def check_memory(exp, memory_per_worker: int | None) -> None:
         if need is not None and need > memory_per_worker:
             raise SpecError(
                 f"point {pt.index} ({pt.label or 'no sweep'})",
-                f"{need / 2**30:.1f} GiB per realization",
-                f"at most the {memory_per_worker / 2**30:.1f} GiB a worker has: fewer spins, fewer workers "
+                f"{need / 2**30:.3g} GiB per realization",
+                f"at most the {memory_per_worker / 2**30:.3g} GiB a worker has: fewer spins, fewer workers "
                 "per machine (--workers), or more memory per job (--memory)",
             )
 
@@ -161,6 +161,16 @@ def check_limits(exp, memory_per_worker: int | None, max_seconds: float | None) 
                 f"~{_duration(need)} per realization (estimated)",
                 f"at most {_duration(max_seconds)} per realization: shorter times, fewer spins, or "
                 "--max-realization-hours if the estimate is what you want",
+            )
+        # a task's blocks are saved when the task ends: one that cannot end within the limit saves nothing
+        per_task = min(pt.realizations, exp.blocks_per_task(pt) * pt.block_size)
+        if need * per_task > max_seconds:
+            fit = max(1, int(max_seconds // max(need, 1e-300)))
+            raise SpecError(
+                f"point {pt.index} ({pt.label or 'no sweep'})",
+                f"~{_duration(need * per_task)} per task of {per_task} realizations (estimated)",
+                f"tasks that end within {_duration(max_seconds)} (results are saved when a task ends): "
+                f"batch_size and block_size <= {fit}, or --max-realization-hours",
             )
 
 

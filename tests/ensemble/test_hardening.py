@@ -231,6 +231,16 @@ def test_points_that_cannot_fit_or_finish_are_refused_before_anything(tmp_path, 
     assert "per realization" in res.stdout and "CPU-hours" in res.stdout
 
 
+def test_tasks_that_cannot_end_within_the_limit_are_refused(tmp_path):
+    """A task saves its blocks when it ends: 10^10 realizations in one task would save nothing for weeks."""
+    spec = spec_file(tmp_path, small_spec(realizations=10**10, batch_size=10**10, block_size=10**8))
+    one_line_error(serial_run(spec, tmp_path / "run"), "per task of", "batch_size and block_size <=")
+    assert not (tmp_path / "run").exists()
+    # the same run cut into short tasks is accepted (negative control)
+    res = run_cli("validate", spec_file(tmp_path, small_spec(realizations=10**10, batch_size=10**6, block_size=10**6)))
+    assert res.returncode == 0, res.stderr
+
+
 def test_validate_prints_cost_and_memory(tmp_path):
     res = run_cli("validate", spec_file(tmp_path, small_spec()))
     assert res.returncode == 0, res.stderr
