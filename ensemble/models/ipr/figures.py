@@ -111,25 +111,33 @@ def _fig6(plt, summary, params, swept):
     if not len(hyb):
         return None
     pts = hyb[params].drop_duplicates()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    goe = pts[pts["bath"] == "goe"] if "bath" in pts else pts
+    # the golden-rule rescaling needs the GOE semicircle; a local bath (Fig. 7) gets the raw curve only
+    fig, axes = plt.subplots(1, 2 if len(goe) else 1, figsize=(10 if len(goe) else 8, 4), squeeze=False)
+    a, b = axes[0][0], (axes[0][1] if len(goe) else None)
     for i, (_, pt) in enumerate(pts.iterrows()):
         d = hyb
         for k in params:
             d = d[d[k] == pt[k]]
         d = d.sort_values("omega")
-        g = pt.g_probe if pt.g_probe >= 0 else pt.g1 * pt.alpha ** (pt.n_lioms - 1)
-        w = math.pi * g * g * semicircle(2.0, pt.bandwidth / 2)  # golden rule, GOE bath, h = 1
-        a.plot(d.omega, d["mean"], "-", color=f"C{i % 10}", label=_label(pt, swept))
-        b.plot(d.omega / w, d["mean"] * w, "-", color=f"C{i % 10}")
-    x = np.linspace(-10, 10, 400)
-    b.plot(x, 1 / (math.pi * (1 + x * x)), "k--", lw=1, label="Lorentzian of golden-rule width")
+        c = f"C{i % 10}"
+        a.plot(d.omega, d["mean"], "-", color=c, label=_label(pt, swept))
+        a.fill_between(d.omega, d["mean"] - d["sem"], d["mean"] + d["sem"], color=c, alpha=0.25, lw=0)
+        if b is not None and ("bath" not in pt or pt["bath"] == "goe"):
+            g = pt.g_probe if pt.g_probe >= 0 else pt.g1 * pt.alpha ** (pt.n_lioms - 1)
+            w = math.pi * g * g * semicircle(2.0, pt.bandwidth / 2)  # golden rule, GOE bath, h = 1
+            b.plot(d.omega / w, d["mean"] * w, "-", color=c)
+            b.fill_between(d.omega / w, (d["mean"] - d["sem"]) * w, (d["mean"] + d["sem"]) * w, color=c, alpha=0.25, lw=0)
     a.set_xlabel("omega")
-    a.set_ylabel("k(omega)")
-    b.set_xlabel("omega / w_golden rule")
-    b.set_ylabel("k w")
-    b.set_xlim(-10, 10)
+    a.set_ylabel("k(omega) (band: one standard error)")
     a.legend(fontsize=6)
-    b.legend(fontsize=7)
+    if b is not None:
+        x = np.linspace(-10, 10, 400)
+        b.plot(x, 1 / (math.pi * (1 + x * x)), "k--", lw=1, label="Lorentzian of golden-rule width")
+        b.set_xlabel("omega / w_golden rule")
+        b.set_ylabel("k w")
+        b.set_xlim(-10, 10)
+        b.legend(fontsize=7)
     return fig
 
 
