@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..settings import from_table
 
-__all__ = ["MEANS", "Model", "NoSettings", "PointAnalysis", "gap_ratio_density", "groups"]
+__all__ = ["MEANS", "Model", "NoSettings", "PointAnalysis", "gap_ratio_density", "gap_ratio_figure", "groups"]
 
 
 @dataclass(frozen=True)
@@ -149,3 +149,34 @@ def gap_ratio_density(r: np.ndarray, kind: str) -> np.ndarray:
     if kind == "Poisson":
         return 2 / (1 + r) ** 2
     raise ValueError(f"kind must be GOE or Poisson, got {kind!r}")
+
+
+def gap_ratio_figure(plt, summary: pd.DataFrame, swept: list[str]):
+    """P(r) of every point (mean density with its error) against the GOE surmise and Poisson levels."""
+    from ..display import label
+
+    h = summary[summary.observable == "r_hist"]
+    if h.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    keys = [k for k in swept if k in h]
+    groups = list(h.groupby(keys)) if keys else [((), h)]
+    cmap = plt.cm.viridis
+    for i, (_, g) in enumerate(groups):
+        g = g.sort_values("ratio")
+        color = cmap(i / max(1, len(groups) - 1)) if len(groups) > 10 else f"C{i % 10}"
+        ax.errorbar(g.ratio, g["mean"], yerr=g["sem"], fmt="o-", ms=2, lw=1, color=color,
+                    label=label(g.iloc[0], keys) if len(groups) <= 10 else None)
+    r = np.linspace(0, 1, 200)
+    ax.plot(r, gap_ratio_density(r, "GOE"), "k--", lw=1.2, label="GOE (surmise)")
+    ax.plot(r, gap_ratio_density(r, "Poisson"), "k:", lw=1.2, label="Poisson")
+    n = int(h["n"].max())
+    ax.set_xlabel("gap ratio r")
+    ax.set_ylabel("P(r)")
+    ax.set_xlim(0, 1)
+    ax.set_title(f"gap-ratio distribution ({len(groups)} point(s), up to {n} samples each)", fontsize=9)
+    if len(groups) > 10:
+        sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, len(groups) - 1))
+        fig.colorbar(sm, ax=ax, label="point index")
+    ax.legend(fontsize=7)
+    return fig

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ...display import label as _label
+from ..base import gap_ratio_figure
 from .analysis import crossover_length, semicircle
 
 __all__ = ["figures"]
@@ -31,7 +32,7 @@ def figures(exp, tables) -> dict:
         "fig5_thermalization": _fig5(plt, fits, swept),
         "fig6_hybridization": _fig6(plt, summary, params, swept),
         "lc_theory": _lc(plt, fits),
-        "gap_ratio_distribution": _gap_ratio_distribution(plt, summary, swept),
+        "gap_ratio_distribution": gap_ratio_figure(plt, summary, swept),
     }
     return {name: fig for name, fig in made.items() if fig is not None}
 
@@ -155,39 +156,5 @@ def _lc(plt, fits):
     ax.set_xlabel("zeta")
     ax.set_ylabel("l_c (Eq. 16)")
     ax.set_title("crossover length; dotted: zeta_eff from the measured slopes", fontsize=9)
-    ax.legend(fontsize=7)
-    return fig
-
-
-def _gap_ratio_distribution(plt, summary, swept):
-    """P(r) of every point (mean density with its error) against the GOE surmise and Poisson levels."""
-    import numpy as np
-
-    from ...display import label
-    from ..base import gap_ratio_density
-
-    h = summary[summary.observable == "r_hist"]
-    if h.empty:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    keys = [k for k in swept if k in h]
-    groups = list(h.groupby(keys)) if keys else [((), h)]
-    cmap = plt.cm.viridis
-    for i, (_, g) in enumerate(groups):
-        g = g.sort_values("ratio")
-        color = cmap(i / max(1, len(groups) - 1)) if len(groups) > 10 else f"C{i % 10}"
-        ax.errorbar(g.ratio, g["mean"], yerr=g["sem"], fmt="o-", ms=2, lw=1, color=color,
-                    label=label(g.iloc[0], keys) if len(groups) <= 10 else None)
-    r = np.linspace(0, 1, 200)
-    ax.plot(r, gap_ratio_density(r, "GOE"), "k--", lw=1.2, label="GOE (surmise)")
-    ax.plot(r, gap_ratio_density(r, "Poisson"), "k:", lw=1.2, label="Poisson")
-    n = int(h["n"].max())
-    ax.set_xlabel("gap ratio r")
-    ax.set_ylabel("P(r)")
-    ax.set_xlim(0, 1)
-    ax.set_title(f"gap-ratio distribution ({len(groups)} point(s), up to {n} samples each)", fontsize=9)
-    if len(groups) > 10:
-        sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, len(groups) - 1))
-        fig.colorbar(sm, ax=ax, label="point index")
     ax.legend(fontsize=7)
     return fig
