@@ -37,6 +37,7 @@ import numpy as np
 from ._params import check_choice, check_even, check_int, check_nonnegative, check_positive, check_times
 
 __all__ = [
+    "TRAJECTORY_DISTRIBUTIONS",
     "TRAJECTORY_OBSERVABLES",
     "UNRAVELINGS",
     "Draws",
@@ -212,6 +213,9 @@ TRAJECTORY_OBSERVABLES = {
     "I0": "imbalance I(t) = (2/L) sum_j (-1)^(j-1) <S^z_j> without the bath (1 in the Neel state)",
     "Ig": "imbalance with the bath",
 }
+
+#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+TRAJECTORY_DISTRIBUTIONS = {"Sz0": (-0.5, 0.5), "Szg": (-0.5, 0.5), "I0": (-1.0, 1.0), "Ig": (-1.0, 1.0)}
 
 
 def trajectory_schema(p: TrajectoryParams) -> dict[str, dict[str, np.ndarray]]:

@@ -34,7 +34,14 @@ import numpy as np
 from numba import njit
 from scipy.linalg import eigh_tridiagonal
 
-from ._trajectory import TRAJECTORY_OBSERVABLES, TrajectoryParams, neel_sites, observables, trajectory_schema
+from ._trajectory import (
+    TRAJECTORY_DISTRIBUTIONS,
+    TRAJECTORY_OBSERVABLES,
+    TrajectoryParams,
+    neel_sites,
+    observables,
+    trajectory_schema,
+)
 from .anderson_trajectory import _reference_densities
 
 __all__ = [
@@ -62,7 +69,7 @@ DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
 #: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
 TIME_STEP = "tau"
 OBSERVABLES = {**TRAJECTORY_OBSERVABLES, "Szg": "<S^z_j>(t) of the exact noise average of Eq. (4) (the two-point function's channel)"}
-DISTRIBUTIONS = {"Sz0": (-0.5, 0.5), "Szg": (-0.5, 0.5), "I0": (-1.0, 1.0), "Ig": (-1.0, 1.0)}
+DISTRIBUTIONS = TRAJECTORY_DISTRIBUTIONS
 
 
 @dataclass(frozen=True)

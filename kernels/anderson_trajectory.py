@@ -38,6 +38,7 @@ from numba import njit
 from scipy.linalg import eigh_tridiagonal, expm
 
 from ._trajectory import (
+    TRAJECTORY_DISTRIBUTIONS,
     TRAJECTORY_OBSERVABLES,
     Draws,
     NoisyTrajectoryParams,
@@ -80,7 +81,7 @@ DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
 TIME_STEP = "tau"
 #: What each output is.
 #: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
-DISTRIBUTIONS = {"Sz0": (-0.5, 0.5), "Szg": (-0.5, 0.5), "I0": (-1.0, 1.0), "Ig": (-1.0, 1.0)}
+DISTRIBUTIONS = TRAJECTORY_DISTRIBUTIONS
 OBSERVABLES = TRAJECTORY_OBSERVABLES
 
 

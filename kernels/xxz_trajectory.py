@@ -33,7 +33,17 @@ from numba import njit
 
 from . import spin_basis as sb
 from ._params import ParameterError, check_positive, check_real
-from ._trajectory import TRAJECTORY_OBSERVABLES, Draws, NoisyTrajectoryParams, check_draws, jump_probability, observables, sample, trajectory_schema
+from ._trajectory import (
+    TRAJECTORY_DISTRIBUTIONS,
+    TRAJECTORY_OBSERVABLES,
+    Draws,
+    NoisyTrajectoryParams,
+    check_draws,
+    jump_probability,
+    observables,
+    sample,
+    trajectory_schema,
+)
 from .chebyshev import ChebyshevPropagator, SparseHamiltonian, chebyshev_apply, propagation_terms
 
 __all__ = [
@@ -64,7 +74,7 @@ DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
 TIME_STEP = "tau"
 #: What each output is.
 #: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
-DISTRIBUTIONS = {"Sz0": (-0.5, 0.5), "Szg": (-0.5, 0.5), "I0": (-1.0, 1.0), "Ig": (-1.0, 1.0)}
+DISTRIBUTIONS = TRAJECTORY_DISTRIBUTIONS
 OBSERVABLES = TRAJECTORY_OBSERVABLES
 #: Largest chain: C(24, 12) = 2.7e6 states.
 MAX_L = 24
