@@ -52,11 +52,13 @@ class DaskExecutor:
         Bytes per worker, when the workers do not report a limit (jobs not yet started).
     close_client : bool
         Close the client with the executor (False for a client the caller made and keeps using).
+    threads : int, optional
+        BLAS threads each task may use (default: what the cluster it owns was started with, else 1).
     """
 
     def __init__(
         self, client: Client, window: int | None = None, owns=None, max_workers: int | None = None,
-        worker_memory: int | None = None, close_client: bool = True,
+        worker_memory: int | None = None, close_client: bool = True, threads: int | None = None,
     ):  # fmt: skip
         self.client = client
         self._close_client = close_client
@@ -67,6 +69,7 @@ class DaskExecutor:
         self.workers = max_workers or max(1, sum(client.nthreads().values()))
         self.window = window or 4 * self.workers
         self._owns = owns
+        self.threads = threads or getattr(owns, "ensemble_threads", 1)
         self._token = uuid.uuid4().hex[:8]
 
     @property

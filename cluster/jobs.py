@@ -8,8 +8,9 @@ controller answers). A :class:`JobConfig` is read from
 file, and command-line overrides, and validated before anything is
 submitted. :func:`job_cluster` turns it into that backend's cluster, which
 
-* runs one single-threaded worker process per core (``processes = cores``),
-* exports ``NUMBA_NUM_THREADS=1`` and the BLAS thread variables, and a
+* runs ``cores // threads`` worker processes per job, each with ``threads``
+  BLAS threads (default one single-threaded worker per core),
+* exports ``NUMBA_NUM_THREADS`` and the BLAS thread variables to match, and a
   node-local ``NUMBA_CACHE_DIR`` (no cache races on shared filesystems),
 * gives workers a lifetime shorter than the walltime, so they retire and
   their tasks move elsewhere before the batch system kills the job,
@@ -32,7 +33,7 @@ import yaml
 from ensemble.errors import did_you_mean
 
 from .errors import ClusterConfigError, ClusterError
-from .local import WORKER_ENV
+from .local import worker_env
 
 __all__ = ["BACKENDS", "DEFAULTS", "Backend", "JobConfig", "check_controller", "job_cluster", "job_script", "load_job_config"]
 
@@ -56,6 +57,10 @@ class Backend:
     cluster_class: str = ""
     probe: tuple[str, ...] = ()
 
+    def book_cores(self, cfg: JobConfig) -> dict:
+        """Extra cluster arguments booking ``cfg.cores`` cores for ``cfg.processes`` one-task workers."""
+        return {}
+
     def cluster_type(self):
         import dask_jobqueue
 
@@ -77,6 +82,7 @@ class JobConfig:
 
     kind: str
     cores: int = 4
+    threads: int = 1
     memory: str = "8GiB"
     walltime: str = "02:00:00"
     queue: str | None = None
@@ -91,6 +97,11 @@ class JobConfig:
     numba_cache_dir: str | None = None
     log_directory: str | None = None
     extra_directives: tuple[str, ...] = field(default=())
+
+    @property
+    def processes(self) -> int:
+        """Worker processes per job: cores // threads."""
+        return self.cores // self.threads
 
     @property
     def walltime_seconds(self) -> int:
@@ -140,10 +151,15 @@ def _validate(kind: str, values: dict) -> JobConfig:
     for k in values:
         if k not in names:
             raise ClusterConfigError(f"{kind}.{k}", values[k], f"{did_you_mean(k, names)}known keys: {', '.join(names)}")
-    for k in ("cores", "min_jobs", "max_jobs"):
+    values.setdefault("threads", 1)
+    for k in ("cores", "threads", "min_jobs", "max_jobs"):
         v = values.get(k)
-        if isinstance(v, bool) or not isinstance(v, int) or v < (1 if k == "cores" else 0):
-            raise ClusterConfigError(f"{kind}.{k}", v, "an integer >= " + ("1" if k == "cores" else "0"))
+        least = 1 if k in ("cores", "threads") else 0
+        if isinstance(v, bool) or not isinstance(v, int) or v < least:
+            raise ClusterConfigError(f"{kind}.{k}", v, f"an integer >= {least}")
+    if values["cores"] % values["threads"]:
+        raise ClusterConfigError(f"{kind}.threads", values["threads"], f"a divisor of cores = {values['cores']} "
+                                 "(each job runs cores / threads workers of threads BLAS threads)")  # fmt: skip
     if values["max_jobs"] < max(1, values["min_jobs"]):
         raise ClusterConfigError(f"{kind}.max_jobs", values["max_jobs"], f"an integer >= max(1, min_jobs = {values['min_jobs']})")
     parse_walltime(values["walltime"])
@@ -164,13 +180,16 @@ def _validate(kind: str, values: dict) -> JobConfig:
 
 
 def _job_kwargs(cfg: JobConfig) -> dict:
-    prologue = [f"export {k}={v}" for k, v in WORKER_ENV.items()]
+    prologue = [f"export {k}={v}" for k, v in worker_env(cfg.threads).items()]
     if cfg.numba_cache_dir:
         prologue += [f'export NUMBA_CACHE_DIR="{cfg.numba_cache_dir}"', 'mkdir -p "$NUMBA_CACHE_DIR"']
     prologue += list(cfg.job_prologue)
     return dict(
-        cores=cfg.cores,
-        processes=cfg.cores,  # one thread per worker process: Numba kernels are single-threaded
+        # dask-jobqueue gives each worker cores / processes Dask threads (task slots): one task at a time
+        # per worker, whose BLAS uses cfg.threads threads; the job still books all cfg.cores (book_cores)
+        cores=cfg.processes,
+        processes=cfg.processes,
+        **(BACKENDS[cfg.kind].book_cores(cfg) if cfg.threads > 1 else {}),
         memory=cfg.memory,
         walltime=cfg.walltime,
         queue=cfg.queue,
@@ -211,6 +230,7 @@ def job_cluster(cfg: JobConfig):
     cluster = BACKENDS[cfg.kind].cluster_type()(**_job_kwargs(cfg))
     cluster.adapt(minimum_jobs=cfg.min_jobs, maximum_jobs=cfg.max_jobs)
     cluster.ensemble_name = f"{cfg.kind.upper()} jobs ({cfg.min_jobs}-{cfg.max_jobs} x {cfg.cores} cores)"
+    cluster.ensemble_threads = cfg.threads
     return cluster
 
 

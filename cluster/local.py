@@ -1,10 +1,15 @@
 """Dask on one machine, or on a scheduler that is already running.
 
-Workers run one thread each: the kernels are single-threaded Numba and BLAS
-code, and Dask owns the parallelism. The thread counts of Numba and the BLAS
-libraries are fixed to 1 through the environment *before* the worker
-processes start (``distributed.nanny.pre-spawn-environ``), because Numba and
-OpenBLAS read them once, at import.
+Each worker runs one task at a time. By default it is single-threaded (the
+kernels are serial Numba and BLAS code, and Dask owns the parallelism); for
+kernels whose one realization is a big dense problem (rmt_bath at 2^14,
+TEBD at large bond dimension) ``threads`` gives each worker that many BLAS
+threads and starts ``cores // threads`` workers, so workers x threads =
+cores. The thread counts of Numba and the BLAS libraries are set through the
+environment *before* the worker processes start
+(``distributed.nanny.pre-spawn-environ``), because Numba and OpenBLAS read
+them once, at import; each task then limits BLAS to its run's count
+(:func:`ensemble.tasks.run_task`).
 """
 
 from __future__ import annotations
@@ -20,34 +25,40 @@ from distributed import Client, LocalCluster
 
 from .errors import ClusterError
 
-__all__ = ["WORKER_ENV", "connect", "local_cluster", "scheduler_address"]
-
-#: Environment of every worker process.
-WORKER_ENV = {
-    "NUMBA_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
+__all__ = ["WORKER_ENV", "connect", "local_cluster", "scheduler_address", "worker_env"]
 
 
-def local_cluster(n_workers: int | None = None, dashboard: bool = True) -> LocalCluster:
-    """A cluster of ``n_workers`` single-threaded worker processes (default: one per core).
+def worker_env(threads: int = 1) -> dict[str, str]:
+    """Environment of a worker process whose tasks use ``threads`` BLAS threads."""
+    t = str(threads)
+    return {"NUMBA_NUM_THREADS": t, "OMP_NUM_THREADS": t, "OPENBLAS_NUM_THREADS": t, "MKL_NUM_THREADS": t}
 
-    The dashboard listens on a free port (``cluster.dashboard_link``).
+
+#: Environment of every single-threaded worker process (the default).
+WORKER_ENV = worker_env(1)
+
+
+def local_cluster(n_workers: int | None = None, dashboard: bool = True, threads: int = 1) -> LocalCluster:
+    """A cluster of ``n_workers`` worker processes with ``threads`` BLAS threads each.
+
+    Default: ``cores // threads`` workers (at least one). The dashboard listens
+    on a free port (``cluster.dashboard_link``).
     """
-    n = n_workers or os.cpu_count() or 1
+    n = n_workers or max(1, (os.cpu_count() or 1) // threads)
+    env = worker_env(threads)
     _forget_unimportable_main()
-    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENV}
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **env}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        return LocalCluster(
+        cluster = LocalCluster(
             n_workers=n,
-            threads_per_worker=1,
+            threads_per_worker=1,  # one task at a time per worker; its BLAS threads are ``threads``
             processes=True,
             dashboard_address=":0" if dashboard else None,
             silence_logs=logging.ERROR,
-            env=WORKER_ENV,
+            env=env,
         )
+    cluster.ensemble_threads = threads
+    return cluster
 
 
 def _forget_unimportable_main() -> None:

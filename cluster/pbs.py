@@ -12,3 +12,9 @@ class Pbs(Backend):
     name = "pbs"
     cluster_class = "PBSCluster"
     probe = ("qstat", "-B")
+
+    def book_cores(self, cfg):
+        from dask.utils import parse_bytes
+        from dask_jobqueue.pbs import pbs_format_bytes_ceil
+
+        return {"resource_spec": f"select=1:ncpus={cfg.cores}:mem={pbs_format_bytes_ceil(parse_bytes(cfg.memory))}"}

@@ -12,3 +12,6 @@ class Slurm(Backend):
     name = "slurm"
     cluster_class = "SLURMCluster"
     probe = ("scontrol", "ping")
+
+    def book_cores(self, cfg):
+        return {"job_cpu": cfg.cores}  # #SBATCH --cpus-per-task

@@ -41,7 +41,7 @@ EXECUTORS = ("local", "serial", "dask", "slurm", "pbs")
 DEFAULT_MAX_REALIZATION_HOURS = 48.0
 
 
-def planned_memory_per_worker(kind: str, workers: int | None = None, jobs=None) -> int | None:
+def planned_memory_per_worker(kind: str, workers: int | None = None, jobs=None, threads: int = 1) -> int | None:
     """Bytes a realization may use on a worker of the executor ``kind`` would start (None: known only after connecting)."""
     import os
 
@@ -50,9 +50,9 @@ def planned_memory_per_worker(kind: str, workers: int | None = None, jobs=None) 
     if kind in ("slurm", "pbs"):
         from dask.utils import parse_bytes
 
-        return parse_bytes(jobs.memory) // jobs.cores
+        return parse_bytes(jobs.memory) // jobs.processes
     if kind == "local":  # LocalCluster's default limit: the machine's memory shared by the workers
-        return int(psutil.virtual_memory().total // (workers or os.cpu_count() or 1))
+        return int(psutil.virtual_memory().total // (workers or max(1, (os.cpu_count() or 1) // threads)))
     if kind == "serial":
         return int(psutil.virtual_memory().available)
     return None
@@ -67,9 +67,13 @@ def time_limit(jobs=None, hours: float | None = None) -> float:
     return 3600.0 * DEFAULT_MAX_REALIZATION_HOURS
 
 
-def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None, jobs=None):
+def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None, jobs=None,
+                  threads: int = 1):  # fmt: skip
     """An executor by name: "serial", "local" (a local Dask cluster), "dask" (``scheduler`` address),
-    or "slurm"/"pbs" (batch jobs described by ``jobs``, a cluster.JobConfig)."""
+    or "slurm"/"pbs" (batch jobs described by ``jobs``, a cluster.JobConfig, whose ``threads`` counts).
+
+    ``threads``: BLAS threads per realization; a local cluster then starts cores // threads workers.
+    """
     if kind in ("slurm", "pbs"):
         from dask.utils import parse_bytes
         from distributed import Client
@@ -79,23 +83,23 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
         check_controller(jobs)
         cluster = job_cluster(jobs)
         # adaptive clusters may start with no workers: size the window for the most there can be
-        most = jobs.max_jobs * jobs.cores
-        per_worker = parse_bytes(jobs.memory) // jobs.cores
+        most = jobs.max_jobs * jobs.processes
+        per_worker = parse_bytes(jobs.memory) // jobs.processes
         return DaskExecutor(Client(cluster), window=4 * most, owns=cluster, max_workers=most, worker_memory=per_worker)
     if scheduler is not None or kind == "dask":
         from cluster import DaskExecutor, connect
 
         if scheduler is None:
             raise UsageError("--scheduler", None, "a scheduler address for the dask executor, e.g. tcp://HOST:8786")
-        return DaskExecutor(connect(scheduler))
+        return DaskExecutor(connect(scheduler), threads=threads)
     if kind == "serial":
-        return SerialExecutor()
+        return SerialExecutor(threads)
     if kind == "local":
         from distributed import Client
 
         from cluster import DaskExecutor, local_cluster
 
-        cluster = local_cluster(workers)
+        cluster = local_cluster(workers, threads=threads)
         return DaskExecutor(Client(cluster), owns=cluster)
     raise UsageError("executor", kind, f"one of {', '.join(EXECUTORS)}")
 
@@ -119,12 +123,13 @@ def _stderr(text: str) -> None:
 
 def run_into(exp, out, *, kind: str = "local", executor=None, client=None, workers: int | None = None,
              scheduler: str | None = None, jobs=None, resume: bool = False, progress: bool = False,
-             max_realization_hours: float | None = None, drop_points: bool = False, note=_stderr):  # fmt: skip
+             max_realization_hours: float | None = None, drop_points: bool = False, threads: int = 1,
+             note=_stderr):  # fmt: skip
     """Run ``exp`` into the directory ``out``: every check first, then the run, then the tables.
 
     The executor is ``executor`` (an object of the executor protocol), or a
     Dask executor on ``client`` (left open), or one made by name (``kind``,
-    with ``workers``, ``scheduler`` or ``jobs``). Checks before anything starts
+    with ``workers``, ``scheduler``, ``jobs`` and ``threads``). Checks before anything starts
     or is written: memory and time per realization, the output directory, the
     batch controller. A directory this call made is removed again if the run
     fails before finishing a block. Returns ``(RunResult, DirectoryStore)``.
@@ -138,7 +143,7 @@ def run_into(exp, out, *, kind: str = "local", executor=None, client=None, worke
         exp = adopt_layout(out, exp)  # a growing run keeps its block layout
     limit = time_limit(jobs, max_realization_hours)
     planned = executor.memory_per_worker if executor is not None else (None if client is not None else
-                                                                        planned_memory_per_worker(kind, workers, jobs))  # fmt: skip
+                                                                        planned_memory_per_worker(kind, workers, jobs, threads))  # fmt: skip
     check_limits(exp, planned, limit)
     state = check_run_dir(out, exp, resume, drop_points)
     preflight(out, exp)
@@ -153,10 +158,11 @@ def run_into(exp, out, *, kind: str = "local", executor=None, client=None, worke
     elif state == "grow":
         note(f"{out}: the run grows to this spec; every finished block is kept (history in run.json)")
     try:
-        with _executor(kind, executor, client, workers, scheduler, jobs) as ex:
+        with _executor(kind, executor, client, workers, scheduler, jobs, threads) as ex:
             check_limits(exp, ex.memory_per_worker, limit)
             note(f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
-                 f"({_per_point(exp)}); executor: {ex.name}, {'up to ' if jobs else ''}{ex.workers} worker(s)")  # fmt: skip
+                 f"({_per_point(exp)}); executor: {ex.name}, {'up to ' if jobs else ''}{ex.workers} worker(s)"
+                 + (f" of {ex.threads} BLAS threads" if getattr(ex, "threads", 1) > 1 else ""))  # fmt: skip
             if ex.dashboard:
                 note(f"dashboard: {ex.dashboard}")
             result = execute(exp, store, ex, progress=progress)
@@ -181,14 +187,14 @@ class _Borrowed:
         pass
 
 
-def _executor(kind, executor, client, workers, scheduler, jobs):
+def _executor(kind, executor, client, workers, scheduler, jobs, threads=1):
     if executor is not None:
         return _Borrowed(executor)
     if client is not None:
         from cluster import DaskExecutor
 
-        return DaskExecutor(client, close_client=False)
-    return make_executor(kind, workers, scheduler, jobs)
+        return DaskExecutor(client, close_client=False, threads=threads)
+    return make_executor(kind, workers, scheduler, jobs, threads)
 
 
 def _per_point(exp) -> str:
@@ -222,7 +228,7 @@ def refresh_plots(run_dir: Path, note=print) -> None:
 
 def run(spec, out=None, *, client=None, executor=None, workers: int | None = None, scheduler: str | None = None,
         resume: bool = False, progress: bool = False, max_realization_hours: float | None = None,
-        drop_points: bool = False):  # fmt: skip
+        drop_points: bool = False, threads: int = 1):  # fmt: skip
     """Run a spec into a run directory and return it as a :class:`ensemble.runs.Run`.
 
     Parameters
@@ -248,7 +254,13 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
         With ``resume``: points of the run that the spec leaves out are allowed (their partials stay, unused).
     progress : bool
         A progress bar on stderr.
+    threads : int
+        BLAS threads per realization (per worker); a local cluster then starts cores // threads workers.
+        For big dense realizations (rmt_bath at 2^13-2^14, TEBD at large chi). LAPACK results may differ
+        in the last bits between thread counts: resume a run with the count it started with.
     """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise UsageError("threads", threads, "a positive integer (BLAS threads per worker)")
     exp = as_experiment(spec, name=Path(out).name if out is not None else "experiment")
     out = Path(out) if out is not None else Path("runs") / exp.name
     if client is not None and (executor is not None or scheduler is not None):
@@ -258,7 +270,8 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
         raise UsageError("executor", executor, 'one of "local", "serial", "dask", or an executor object')
     obj = None if isinstance(executor, str) or executor is None else executor
     run_into(exp, out, kind=kind, executor=obj, client=client, workers=workers, scheduler=scheduler, resume=resume,
-             progress=progress, max_realization_hours=max_realization_hours, drop_points=drop_points)  # fmt: skip
+             progress=progress, max_realization_hours=max_realization_hours, drop_points=drop_points,
+             threads=threads)  # fmt: skip
     refresh_plots(out, note=_stderr)
     return Run(out)
 

@@ -159,10 +159,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _job_options(p, required: bool) -> None:
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="T",
+                   help="BLAS threads per worker, for big dense realizations (rmt_bath at 2^14, TEBD at large chi): "
+                        "cores/T workers on this machine or per job (default 1)")  # fmt: skip
     g = p.add_argument_group("HPC batch jobs (dask-jobqueue); defaults in cluster/jobqueue.yaml")
     g.add_argument("--cluster", choices=["slurm", "pbs"], required=required, help="run the workers in SLURM or PBS jobs")
     g.add_argument("--cluster-config", type=Path, metavar="FILE.yaml", help="job resources (overrides the defaults)")
-    g.add_argument("--cores", type=_positive_int, help="cores per job (one worker per core)")
+    g.add_argument("--cores", type=_positive_int, help="cores per job (cores / threads workers)")
     g.add_argument("--memory", help="memory per job, e.g. 16GiB")
     g.add_argument("--walltime", help="job time limit, HH:MM:SS")
     g.add_argument("--queue", help="partition / queue")
@@ -175,7 +178,7 @@ def _job_options(p, required: bool) -> None:
 def _job_config(args):
     from cluster import load_job_config
 
-    keys = ("cores", "memory", "walltime", "queue", "account", "min_jobs", "max_jobs", "job_prologue")
+    keys = ("cores", "threads", "memory", "walltime", "queue", "account", "min_jobs", "max_jobs", "job_prologue")
     return load_job_config(args.cluster, args.cluster_config, {k: getattr(args, k) for k in keys})
 
 
@@ -229,7 +232,8 @@ def _run(exp, args) -> int:
     result, store = run_into(exp, out, kind=kind, workers=args.workers, scheduler=args.scheduler, jobs=jobs,
                              resume=args.resume, progress=not args.no_progress,
                              max_realization_hours=args.max_realization_hours,
-                             drop_points=getattr(args, "drop_points", False))  # fmt: skip
+                             drop_points=getattr(args, "drop_points", False),
+                             threads=jobs.threads if jobs else (args.threads or 1))  # fmt: skip
     _print_set_aside(store)
     if result.realizations_skipped:
         print(f"resumed: {result.realizations_skipped} realizations were already done")
@@ -407,7 +411,7 @@ def cmd_validate(args) -> int:
     exp = load_spec(args.spec)
     jobs = _job_config(args) if args.cluster else None
     kind = args.cluster or "local"
-    memory = planned_memory_per_worker(kind, args.workers, jobs)
+    memory = planned_memory_per_worker(kind, args.workers, jobs, args.threads or 1)
     tasks = sum(1 for _ in plan(exp))
     print(f"{args.spec}: valid. kernel {exp.kernel.name} ({exp.model.name} analysis), {len(exp.points)} point(s), "
           f"{exp.total_realizations} realizations, {tasks} tasks")  # fmt: skip
@@ -421,11 +425,11 @@ def cmd_validate(args) -> int:
             f"in {pt.n_blocks} blocks of {pt.block_size}{times}  ~{_human_seconds(seconds)} and {mem_text} per realization"
         )
     total = sum(s * pt.realizations for pt, (s, _) in zip(exp.points, cost))
-    workers = (jobs.max_jobs * jobs.cores) if jobs else (args.workers or __import__("os").cpu_count() or 1)
+    workers = _planned_workers(args, jobs)
     print(f"estimated cost: {total / 3600:.3g} CPU-hours (calibrated on the reference machine, benchmarks/bench_cost.py); "
           f"about {_human_seconds(total / workers)} on {workers} worker(s)")  # fmt: skip
     check_limits(exp, memory, time_limit(jobs, args.max_realization_hours))
-    where = f"{kind} jobs" if jobs else f"a local cluster of {args.workers or 'one worker per core'}"
+    where = f"{kind} jobs" if jobs else f"a local cluster of {workers} worker(s)"
     print(f"fits {where}: at most {memory / 2**30:.1f} GiB per worker" if memory else "")
     return 0
 
@@ -443,8 +447,8 @@ def cmd_reproduce(args) -> int:
     if args.cluster and args.scheduler:
         raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
     jobs = _job_config(args) if args.cluster else None
-    memory = planned_memory_per_worker(args.cluster or "local", args.workers, jobs)
-    workers = (jobs.max_jobs * jobs.cores) if jobs else (args.workers or os.cpu_count() or 1)
+    memory = planned_memory_per_worker(args.cluster or "local", args.workers, jobs, args.threads or 1)
+    workers = _planned_workers(args, jobs)
     out = args.out or Path("runs") / f"paper{paper.number}-{args.scale}"
     print(f"paper {paper.number}: {paper.title}; {args.scale} scale, {len(exps)} spec(s), into {out}")
     remote = bool(args.cluster or args.scheduler)
@@ -478,6 +482,13 @@ def cmd_reproduce(args) -> int:
     for f in figures:
         print(f"  {f.name}")
     return 0
+
+
+def _planned_workers(args, jobs) -> int:
+    """Workers the command would run on: all jobs' workers, or the local cluster's (cores // threads by default)."""
+    if jobs:
+        return jobs.max_jobs * jobs.processes
+    return args.workers or max(1, (os.cpu_count() or 1) // (args.threads or 1))
 
 
 def _human_seconds(s: float) -> str:

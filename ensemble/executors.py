@@ -29,6 +29,8 @@ class Executor(Protocol):
         For messages ("serial", "local Dask cluster", ...).
     workers : int
         Workers (or the most an adaptive cluster can grow to).
+    threads : int
+        BLAS threads each task may use (optional attribute; 1 if absent).
     memory_per_worker : int or None
         Bytes a realization may use on a worker (None: unknown).
     dashboard : str or None
@@ -79,6 +81,9 @@ class SerialExecutor:
     name = "serial"
     workers = 1
     dashboard = None
+
+    def __init__(self, threads: int = 1):
+        self.threads = threads
 
     @property
     def memory_per_worker(self) -> int:

@@ -50,7 +50,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
     todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
-    pending = list(plan(exp, done))
+    pending = list(plan(exp, done, threads=getattr(executor, "threads", 1)))
     n_tasks = len(pending)
     weight = _cost_weights(exp)
     work = sum(weight[t.key] * len(t.indices) for t in pending)
@@ -82,7 +82,8 @@ class _ProgressRecord:
 
     def __init__(self, store, executor, exp, todo: int, work: float, n_tasks: int):
         self.path = getattr(store, "path", None)
-        self.fields = {"executor": executor.name, "workers": executor.workers, "todo": todo, "work_total": work,
+        self.fields = {"executor": executor.name, "workers": executor.workers,
+                       "threads": getattr(executor, "threads", 1), "todo": todo, "work_total": work,
                        "tasks_total": n_tasks, "started": _now()}  # fmt: skip
         self.t0 = self.last = time.perf_counter()
         self.work_done = 0.0

@@ -12,8 +12,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import operator
+import sys
 
 import numpy as np
+from numba import njit
+from numpy.random.bit_generator import ISeedSequence
 
 __all__ = [
     "ANALYSIS_STREAMS",
@@ -84,8 +88,112 @@ def realization_seed(root_seed: int, key: int, index: int) -> np.random.SeedSequ
 
 
 def realization_rng(root_seed: int, key: int, index: int) -> np.random.Generator:
-    """A fresh PCG64 generator for one realization."""
-    return np.random.default_rng(realization_seed(root_seed, key, index))
+    """A fresh PCG64 generator for one realization: ``default_rng(realization_seed(root_seed, key, index))``.
+
+    The same stream bit for bit, built in ~2 us instead of ~15: the
+    SeedSequence hash runs compiled (:func:`_pcg64_seed`) instead of through
+    NumPy's Python-level entropy handling. Checked against NumPy's own
+    SeedSequence on first use; if they ever disagree (a NumPy that changed
+    its algorithm), NumPy's is used.
+    """
+    if _FAST_SEEDING is None:
+        _check_fast_seeding()
+    if not _FAST_SEEDING:
+        return np.random.default_rng(realization_seed(root_seed, key, index))
+    entropy = _words(root_seed)
+    entropy += [0] * (4 - len(entropy)) + _words(key) + _words(index)
+    return np.random.Generator(np.random.PCG64(_State(_pcg64_seed(np.array(entropy, dtype=np.uint64)))))
+
+
+class _State(ISeedSequence):
+    """The four 64-bit words a SeedSequence would hand to PCG64 (what ``generate_state(4, uint64)`` returns)."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: np.ndarray):
+        self.words = words
+
+    def generate_state(self, n_words, dtype=np.uint32):
+        if n_words != 4 or np.dtype(dtype) != np.uint64:
+            raise ValueError("a realization's state is four 64-bit words (PCG64's seed)")
+        return self.words
+
+
+def _words(n: int) -> list[int]:
+    """A non-negative integer as little-endian 32-bit words, as SeedSequence reads it (0 is one word)."""
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError(f"seed words must be non-negative, got {n}")
+    if n == 0:
+        return [0]
+    out = []
+    while n:
+        out.append(n & 0xFFFFFFFF)
+        n >>= 32
+    return out
+
+
+_M32 = np.uint64(0xFFFFFFFF)
+_INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
+_INIT_B, _MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
+_MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
+_SHIFT = np.uint64(16)
+
+
+@njit(nogil=True, cache=True)
+def _hashmix(value, h):
+    value = value ^ h
+    h = (h * _MULT_A) & _M32
+    value = (value * h) & _M32
+    return value ^ (value >> _SHIFT), h
+
+
+@njit(nogil=True, cache=True)
+def _mix(x, y):
+    r = (_MIX_L * x - _MIX_R * y) & _M32
+    return r ^ (r >> _SHIFT)
+
+
+@njit(nogil=True, cache=True)
+def _pcg64_seed(entropy):
+    """NumPy's SeedSequence (pool size 4) on 32-bit entropy words, then generate_state(4, uint64)."""
+    pool = np.zeros(4, np.uint64)
+    h = _INIT_A
+    for i in range(4):
+        pool[i], h = _hashmix(entropy[i] if i < entropy.size else np.uint64(0), h)
+    for src in range(4):
+        for dst in range(4):
+            if src != dst:
+                v, h = _hashmix(pool[src], h)
+                pool[dst] = _mix(pool[dst], v)
+    for src in range(4, entropy.size):
+        for dst in range(4):
+            v, h = _hashmix(entropy[src], h)
+            pool[dst] = _mix(pool[dst], v)
+    h = _INIT_B
+    out = np.zeros(4, np.uint64)
+    for i in range(8):
+        v = pool[i % 4] ^ h
+        h = (h * _MULT_B) & _M32
+        v = (v * h) & _M32
+        v = v ^ (v >> _SHIFT)
+        out[i // 2] |= v << np.uint64(32 * (i % 2))
+    return out
+
+
+_FAST_SEEDING: bool | None = None
+
+
+def _check_fast_seeding() -> None:
+    global _FAST_SEEDING
+    cases = [(0, 0, 0), (7, 2**64 - 1, 123456), (2**63 + 5, 12345, 2**33), (1, 2**31, 0)]
+    ok = sys.byteorder == "little"
+    for seed, key, r in cases if ok else ():
+        entropy = _words(seed)
+        entropy += [0] * (4 - len(entropy)) + _words(key) + _words(r)
+        want = realization_seed(seed, key, r).generate_state(4, np.uint64)
+        ok = ok and np.array_equal(_pcg64_seed(np.array(entropy, dtype=np.uint64)), want)
+    _FAST_SEEDING = ok
 
 
 #: Random streams of the analyses (bootstrap resamples), one id per purpose. They are

@@ -110,7 +110,10 @@ def binding(seed: int, kernel: str, key: int, params, block_size: int, distribut
 
 
 def _task_binding(task) -> dict:
-    return binding(task.seed, task.kernel, task.key, task.params, task.block_size, task.distributions)
+    """What a partial was computed for, plus the BLAS threads it used (recorded, not required to match:
+    LAPACK-heavy kernels may differ in the last bits between thread counts)."""
+    return {**binding(task.seed, task.kernel, task.key, task.params, task.block_size, task.distributions),
+            "threads": getattr(task, "threads", 1)}  # fmt: skip
 
 
 def _mismatch(found: dict | None, blocks: BlockMoments, exp, pt) -> str | None:

@@ -8,18 +8,19 @@ per-realization arrays.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from kernels._interface import KernelModule, load
 
 from .distributions import derived_observables
 from .errors import RealizationError
-from .reduce import BlockMoments
+from .reduce import BlockMoments, NonFiniteSample, welford
 from .seeding import realization_rng
 
 __all__ = ["Task", "block_range", "plan", "run_task"]
@@ -46,6 +47,7 @@ class Task:
     block_size: int
     realizations: int
     distributions: tuple = ()  # ensemble.distributions.Distribution: arrays derived in the worker
+    threads: int = 1  # BLAS threads of each realization (the executor's threads per worker)
 
     @property
     def name(self) -> str:
@@ -61,7 +63,7 @@ class Task:
             yield block_range(b, self.block_size, self.realizations)
 
 
-def plan(exp, done: dict[int, set[int]] | None = None) -> Iterator[Task]:
+def plan(exp, done: dict[int, set[int]] | None = None, threads: int = 1) -> Iterator[Task]:
     """Tasks covering every block not in ``done`` (point key -> finished block indices).
 
     Points in sweep order; within a point, maximal runs of missing blocks are
@@ -84,6 +86,7 @@ def plan(exp, done: dict[int, set[int]] | None = None) -> Iterator[Task]:
                 block_size=pt.block_size,
                 realizations=pt.realizations,
                 distributions=exp.distributions,
+                threads=threads,
             )
 
 
@@ -99,10 +102,18 @@ def _runs(blocks: list[int], size: int) -> Iterator[tuple[int, int]]:
 
 
 def run_task(task: Task) -> BlockMoments:
-    """Compute one task's blocks (BLAS limited to one thread: Dask owns parallelism)."""
+    """Compute one task's blocks, with BLAS limited to ``task.threads`` threads (the run's threads per worker)."""
     kernel = load(task.module)
-    with threadpool_limits(limits=1):
-        return BlockMoments.from_samples(task.first_block, (_block(task, kernel, r) for r in task.blocks()))
+    blocks = []
+    with _limit_threads(task.threads):
+        for indices in task.blocks():
+            try:
+                blocks.append(welford(_block(task, kernel, indices)))
+            except NonFiniteSample as e:
+                r = indices[e.position]
+                what = f"returned non-finite values in {', '.join(e.names)}"
+                raise RealizationError(_replay_hint(task, r, what), task.point, r) from None
+    return BlockMoments.from_moments(task.first_block, blocks)
 
 
 def _block(task: Task, kernel: KernelModule, indices: Iterable[int]) -> Iterator[dict[str, np.ndarray]]:
@@ -112,10 +123,10 @@ def _block(task: Task, kernel: KernelModule, indices: Iterable[int]) -> Iterator
             obs = kernel.run(task.params, realization_rng(task.seed, task.key, r))
         except Exception as e:
             raise RealizationError(_replay_hint(task, r, f"raised {type(e).__name__}: {e}"), task.point, r) from e
-        bad = [k for k, v in obs.items() if not np.all(np.isfinite(v))]
-        if bad:
-            raise RealizationError(_replay_hint(task, r, f"returned non-finite values in {', '.join(bad)}"), task.point, r)
         if task.distributions:
+            bad = [k for k, v in obs.items() if not np.all(np.isfinite(v))]
+            if bad:  # before deriving from them (welford checks the plain case)
+                raise RealizationError(_replay_hint(task, r, f"returned non-finite values in {', '.join(bad)}"), task.point, r)
             extra = derived_observables(task.distributions, obs, schema)
             zero = [k[4:] for k, v in extra.items() if k.startswith("log:") and not np.all(np.isfinite(v))]
             if zero:
@@ -123,6 +134,17 @@ def _block(task: Task, kernel: KernelModule, indices: Iterable[int]) -> Iterator
                 raise RealizationError(_replay_hint(task, r, what), task.point, r)
             obs = {**obs, **extra}
         yield obs
+
+
+_controller: tuple[int, ThreadpoolController] | None = None
+
+
+def _limit_threads(n: int):
+    """threadpoolctl's limit on every BLAS/OpenMP pool, with the (1 ms) library scan redone only after new imports."""
+    global _controller
+    if _controller is None or _controller[0] != len(sys.modules):
+        _controller = (len(sys.modules), ThreadpoolController())
+    return _controller[1].limit(limits=n)
 
 
 def _replay_hint(task: Task, r: int, what: str) -> str:

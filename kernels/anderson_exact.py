@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy.linalg import eigh_tridiagonal
 
 from ._trajectory import (
     TRAJECTORY_DISTRIBUTIONS,
@@ -43,6 +42,7 @@ from ._trajectory import (
     trajectory_schema,
 )
 from .anderson_trajectory import _reference_densities
+from .spectral import tridiagonal_eigh
 
 __all__ = [
     "ANALYSIS",
@@ -118,7 +118,7 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     """The reference and the exact noise average; <S^z_j> and imbalances at the sample times."""
     if d.h.shape != (p.L,):
         raise ValueError(f"draws do not match params: h {d.h.shape}, expected ({p.L},)")
-    eps, V = eigh_tridiagonal(d.h, np.full(p.L - 1, 0.5 * p.J))
+    eps, V = tridiagonal_eigh(d.h, np.full(p.L - 1, 0.5 * p.J))
     V = np.ascontiguousarray(V)
     X0 = np.ascontiguousarray(V[neel_sites(p.L), :].T)
     n0 = np.empty((len(p.times), p.L))

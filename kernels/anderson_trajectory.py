@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy.linalg import eigh_tridiagonal, expm
+from scipy.linalg import expm
 
 from ._trajectory import (
     TRAJECTORY_DISTRIBUTIONS,
@@ -50,6 +50,7 @@ from ._trajectory import (
     sample,
     trajectory_schema,
 )
+from .spectral import tridiagonal_eigh
 
 __all__ = [
     "SUMMARY",
@@ -149,7 +150,7 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
     """
     check_draws(p, d)
     steps = p.steps
-    eps, V = eigh_tridiagonal(d.h, np.full(p.L - 1, 0.5 * p.J))
+    eps, V = tridiagonal_eigh(d.h, np.full(p.L - 1, 0.5 * p.J))
     V = np.ascontiguousarray(V)
     X0 = np.ascontiguousarray(V[neel_sites(p.L), :].T)  # (L modes, N orbitals), real
     n0 = np.empty((steps.size, p.L))
@@ -170,7 +171,7 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
 def realize_stepwise(p: Params, d: Draws) -> dict[str, np.ndarray]:
     """Any unraveling step by step (a jump as a kick of angle pi): the reference path for the long steps."""
     check_draws(p, d)
-    eps, V = eigh_tridiagonal(d.h, np.full(p.L - 1, 0.5 * p.J))
+    eps, V = tridiagonal_eigh(d.h, np.full(p.L - 1, 0.5 * p.J))
     V = np.ascontiguousarray(V)
     X0 = np.ascontiguousarray(V[neel_sites(p.L), :].T)
     n0 = np.empty((p.steps.size, p.L))

@@ -115,3 +115,22 @@ def test_run_through_slurm_jobs_equals_local_run(slurm, tmp_path):
     logs = list((tmp_path / "logs").glob("*.err")) + list((tmp_path / "logs").glob("*.out"))
     assert logs and any("Start worker" in p.read_text() for p in logs), "workers ran inside SLURM jobs"
     assert_tables_identical(read_tables(tmp_path / "run"), execute(parse_spec(small_spec()), MemoryStore()).tables)
+
+
+@pytest.mark.parametrize("kind, booked", [("slurm", "#SBATCH --cpus-per-task=8"), ("pbs", "ncpus=8")])
+def test_threads_per_worker_in_job_scripts(kind, booked):
+    """threads = 2 on 8-core jobs: 4 one-task workers with 2 BLAS threads each, all 8 cores booked."""
+    cfg = load_job_config(kind, None, {"cores": 8, "threads": 2, "memory": "16GiB"})
+    assert cfg.processes == 4
+    script = job_script(cfg)
+    assert booked in script and "export OPENBLAS_NUM_THREADS=2" in script and "export OMP_NUM_THREADS=2" in script
+    worker = script.strip().splitlines()[-1]
+    assert "--nworkers 4" in worker and "--nthreads 1" in worker
+    assert "--memory-limit 4.00GiB" in worker  # the job's memory shared by 4 workers, not 8
+
+
+@pytest.mark.parametrize("threads", [3, 0, True, "2"])
+def test_threads_must_divide_the_cores(threads):
+    with pytest.raises(ClusterConfigError) as e:
+        load_job_config("slurm", None, {"cores": 8, "threads": threads})
+    assert e.value.field == "slurm.threads"

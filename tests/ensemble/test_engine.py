@@ -101,6 +101,35 @@ def test_realization_seed_depends_only_on_seed_point_and_index():
     np.testing.assert_allclose(a, direct, rtol=0, atol=1e-14)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 99, 2**32 - 1, 2**32, 2**63 - 1, 2**64, 2**100 + 3])
+def test_compiled_seeding_gives_numpys_seedsequence_stream(seed):
+    """realization_rng hashes the SeedSequence compiled; its streams must be NumPy's own, word for word."""
+    from ensemble.seeding import _words, realization_seed
+
+    rng = np.random.default_rng(seed % 1000)
+    keys = [0, 1, 2**31, 2**32, 2**64 - 1, *map(int, rng.integers(0, 2**63, 20))]
+    for key in keys:
+        for r in (0, 1, 2**32 - 1, 2**32, int(rng.integers(0, 2**40))):
+            want = np.random.default_rng(realization_seed(seed, key, r))
+            got = realization_rng(seed, key, r)
+            assert got.bit_generator.state["state"] == want.bit_generator.state["state"], (seed, key, r)
+            assert np.array_equal(got.random(4), want.random(4))
+    with pytest.raises(ValueError, match="non-negative"):
+        _words(-1)
+
+
+def test_a_changed_numpy_seedsequence_falls_back_to_numpy(monkeypatch):
+    """The compiled hash is checked against NumPy on first use; a mismatch means NumPy's path (negative control)."""
+    from ensemble import seeding
+
+    monkeypatch.setattr(seeding, "_FAST_SEEDING", None)
+    real = seeding._pcg64_seed
+    monkeypatch.setattr(seeding, "_pcg64_seed", lambda e: real(e) ^ np.uint64(1))
+    a = seeding.realization_rng(5, 6, 7)
+    assert seeding._FAST_SEEDING is False
+    assert np.array_equal(a.random(3), np.random.default_rng(seeding.realization_seed(5, 6, 7)).random(3))
+
+
 # -- interruption, resume, corruption ---------------------------------------------------------
 
 
@@ -255,3 +284,20 @@ def test_points_with_their_own_realizations_run_and_resume(tmp_path):
     other = execute(parse_spec(small_spec(realizations=16)), MemoryStore()).tables["summary"]
     a, b = s[s.W == 2.0].reset_index(drop=True), other[other.W == 2.0].reset_index(drop=True)
     assert np.array_equal(a["mean"].to_numpy(), b["mean"].to_numpy())
+
+
+@pytest.mark.parametrize("kind", ["serial", "local"])
+def test_threads_per_worker_reach_every_realization(kind, tmp_path):
+    """--threads T: each realization runs with T BLAS threads (the partials record it); default 1."""
+    import json
+
+    from ensemble import open_run
+    from ensemble.api import run
+    from tests.ensemble.threads_kernel import SPEC
+
+    for threads in (1, 2):
+        r = run(SPEC, tmp_path / f"{kind}{threads}", executor=kind, threads=threads, workers=1 if kind == "local" else None)
+        assert r.summary["mean"].tolist() == [float(threads)]
+        progress = json.loads((tmp_path / f"{kind}{threads}" / "progress.json").read_text())
+        assert progress["threads"] == threads
+    assert open_run(tmp_path / f"{kind}1").summary["n"].tolist() == [4]

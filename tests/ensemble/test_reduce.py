@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ensemble.reduce import BlockMoments, Jackknife, Moments, jackknife, leave_one_out_means
+from ensemble.reduce import BlockMoments, Jackknife, Moments, NonFiniteSample, jackknife, leave_one_out_means, welford
 from ensemble.tables import merge_blocks
 
 
@@ -135,3 +135,43 @@ def test_jackknife_error_of_a_ratio_matches_the_analytic_error(repeated_experime
 def test_negative_control_uncorrelated_propagation_fails_the_same_check(repeated_experiments):
     _, naive, _ = repeated_experiments
     assert not rms_within(naive, analytic_sem_of_ratio(), rel=0.03)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (4, 5)])
+@pytest.mark.parametrize("m", [1, 63, 64, 65, 200])
+def test_compiled_welford_has_the_bits_of_one_push_per_sample(shape, m):
+    """The chunked, compiled pass must equal Moments.push sample by sample bit for bit (older partials stay valid)."""
+    rng = np.random.default_rng(m)
+    samples = [{"a": rng.normal(size=shape) * 10 ** rng.uniform(-3, 3) + 1e3 * rng.normal(), "b": rng.integers(0, 5, size=shape)}
+               for _ in range(m)]  # fmt: skip
+    slow = {k: Moments.zeros(shape) for k in ("a", "b")}
+    for s in samples:
+        for k, v in s.items():
+            slow[k].push(np.asarray(v, dtype=float))
+    fast = welford(iter(samples))
+    for k in slow:
+        assert fast[k].n == slow[k].n == m
+        assert fast[k].mean.tobytes() == slow[k].mean.tobytes() and fast[k].m2.tobytes() == slow[k].m2.tobytes()
+
+
+def test_welford_reports_the_first_non_finite_sample_even_when_a_later_one_raises():
+    samples = [{"a": np.ones(2)} for _ in range(70)]
+    samples[66] = {"a": np.array([1.0, np.inf])}
+    with pytest.raises(NonFiniteSample) as e:
+        welford(iter(samples))
+    assert (e.value.position, e.value.names) == (66, ["a"])
+
+    def failing():
+        yield {"a": np.ones(2), "b": 1.0}
+        yield {"a": np.ones(2), "b": np.nan}
+        raise RuntimeError("kernel failed at sample 2")
+
+    with pytest.raises(NonFiniteSample) as e:
+        welford(failing())
+    assert (e.value.position, e.value.names) == (1, ["b"])
+    assert isinstance(e.value.__context__, RuntimeError)  # the later failure is kept as context
+
+
+def test_welford_refuses_samples_with_other_observables():
+    with pytest.raises(ValueError, match="sample 1 has observables"):
+        welford(iter([{"a": 1.0, "b": 2.0}, {"a": 1.0}]))

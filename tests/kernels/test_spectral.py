@@ -120,3 +120,17 @@ def test_xxz_bubble_full_and_shift_invert_agree_on_a_symmetric_spectrum():
     out = [xxz_bubble.observables(p, *xxz_bubble.central_eigenpairs(H, p.n_eig, m)[:2]) for m in ("full", "shift_invert")]
     for key in out[0]:
         np.testing.assert_allclose(out[0][key], out[1][key], atol=1e-8, err_msg=key)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 40, 257])
+def test_tridiagonal_eigh_is_scipys_eigh_tridiagonal_bit_for_bit(n):
+    from scipy.linalg import eigh_tridiagonal
+
+    from kernels.spectral import tridiagonal_eigh
+
+    rng = np.random.default_rng(n)
+    d, e = rng.uniform(-5, 5, n), rng.uniform(0.1, 1, n - 1)
+    w0, v0 = eigh_tridiagonal(d, e)
+    w1, v1 = tridiagonal_eigh(d, e)
+    assert w0.tobytes() == w1.tobytes() and v0.tobytes() == v1.tobytes()
+    np.testing.assert_allclose(v1 @ np.diag(w1) @ v1.T, np.diag(d) + np.diag(e, 1) + np.diag(e, -1), atol=1e-12)
