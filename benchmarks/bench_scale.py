@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import cpu_with_children
+
 SPEC = """
 name = "scale"
 kernel = "anderson_trajectory"
@@ -44,9 +46,10 @@ def one(n: int) -> dict:
 
     exp = parse_spec(SPEC.format(n=n))
     with tempfile.TemporaryDirectory() as d, make_executor("local", workers=2) as ex:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_with_children()
         result = execute(exp, open_run_dir(Path(d) / "run", exp, resume=False), ex)
         total = time.perf_counter() - t0
+        cpu = cpu_with_children() - c0
         assert int(result.tables["summary"]["n"].iloc[0]) == n
     return {
         "realizations": n,
@@ -54,6 +57,7 @@ def one(n: int) -> dict:
         "seconds": round(result.seconds, 2),
         "with_tables": round(total, 2),
         "per_second": round(n / result.seconds),
+        "cpu_us": round(cpu / n * 1e6, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -66,12 +70,13 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(args.one)))
         return
-    print(f"# {platform.machine()}, {os.cpu_count()} cores; 2 local workers; driver peak RSS per run (fresh process each)")
-    print(f"{'realizations':>13} {'tasks':>6} {'run s':>7} {'+tables s':>10} {'real/s':>9} {'driver peak RSS':>16}")
+    print(f"# {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; 2 local workers; "
+          "driver peak RSS per run (fresh process each); CPU: driver and workers, per realization")  # fmt: skip
+    print(f"{'realizations':>13} {'tasks':>6} {'run s':>7} {'+tables s':>10} {'real/s':>9} {'CPU us/real':>12} {'driver peak RSS':>16}")
     for n in args.sizes:
         out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['realizations']:>13,} {r['tasks']:>6} {r['seconds']:>7} {r['with_tables']:>10} {r['per_second']:>9,} {r['peak_rss_mb']:>13} MB")
+        r = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("{")))
+        print(f"{r['realizations']:>13,} {r['tasks']:>6} {r['seconds']:>7} {r['with_tables']:>10} {r['per_second']:>9,} {r['cpu_us']:>12} {r['peak_rss_mb']:>13} MB")
 
 
 if __name__ == "__main__":
