@@ -33,23 +33,26 @@ def one(log2: int, driver: str, repeats: int) -> dict:
     from scipy.linalg import eigh
 
     n = 2**log2
-    rng = np.random.default_rng(log2)
-    A = rng.normal(size=(n, n))
-    A = (A + A.T) / 2
+    if driver != "kernel":  # (the kernel row holds only what the kernel allocates, for its peak memory)
+        rng = np.random.default_rng(log2)
+        A = rng.normal(size=(n, n))
+        A = (A + A.T) / 2
     best_wall, best_cpu = float("inf"), float("inf")
     for _ in range(repeats):
-        H = A.copy()
-        w0, c0 = time.perf_counter(), time.process_time()
         if driver == "kernel":
             from kernels import rmt_bath as k
 
             p = k.Params(n_lioms=log2 - 6, l_b=6, n_states=1)
-            k.realize(p, k.sample(p, np.random.default_rng(0)))
+            d = k.sample(p, np.random.default_rng(0))
+            w0, c0 = time.perf_counter(), time.process_time()
+            k.realize(p, d)
         else:
+            H = A.copy()
+            w0, c0 = time.perf_counter(), time.process_time()
             eigh(H, overwrite_a=True, check_finite=False, driver=driver)
+            del H
         best_wall = min(best_wall, time.perf_counter() - w0)
         best_cpu = min(best_cpu, time.process_time() - c0)
-        del H
     return {"wall": best_wall, "cpu": best_cpu, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
