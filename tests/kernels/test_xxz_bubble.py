@@ -224,3 +224,42 @@ def test_defaults_follow_the_paper():
     assert kb.Params(L=13).n_up == 7 and kb.Params(L=12).dim == 4 * 924
     assert kb.Params(n_goe=0).g == 0.0 and kb.Params(n_goe=0).dim == 924
     assert kb.Params(L=16).solver() == "shift_invert" and kb.Params(L=6).solver() == "full"
+
+
+@pytest.mark.parametrize("L,n_goe,W", [(10, 4, 3.0), (12, 4, 6.0), (12, 0, 3.0)])
+def test_pardiso_equals_shift_invert_and_full(L, n_goe, W):
+    """PARDISO's LDL^T path: eigenvalues to 1e-9 and purities to 1e-8 of SuperLU's and of dense LAPACK's."""
+    pytest.importorskip("pypardiso")
+    p = kb.Params(L=L, n_goe=n_goe, W=W, method="pardiso")
+    d = kb.sample(p, np.random.default_rng(L))
+    H = kb.hamiltonian(p, d)
+    Ep, Vp, _ = kb.central_eigenpairs(H, 50, "pardiso")
+    op = kb.observables(p, Ep, Vp)
+    for ref in ("shift_invert", "full"):
+        E, V, _ = kb.central_eigenpairs(H, 50, ref)
+        o = kb.observables(p, E, V)
+        np.testing.assert_allclose(Ep, E, atol=1e-9, rtol=0)
+        np.testing.assert_allclose(op["gamma"], o["gamma"], atol=1e-8, rtol=0)
+        np.testing.assert_allclose(op["gamma_gamma"], o["gamma_gamma"], atol=1e-8, rtol=0)
+    assert np.max(np.linalg.norm(H @ Vp - Vp * Ep, axis=0)) < 1e-9
+    out = kb.realize(p, d)  # the kernel's own path, residual check included
+    assert float(out["residual"]) < 1e-9
+
+
+def test_pardiso_without_its_package_is_refused_naming_the_field(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pypardiso" else real(name, *a))
+    with pytest.raises(ParameterError) as e:
+        kb.Params(L=10, method="pardiso")
+    assert e.value.field == "method" and "pip install pypardiso" in str(e.value)
+    assert kb.Params(L=10, method="auto").solver() == "shift_invert"  # auto never depends on what is installed
+
+
+def test_pardiso_memory_estimate_is_far_below_superlu_at_the_papers_sizes():
+    """The pre-scheduling check must see PARDISO's smaller factor: L = 16 + 4 within 2 GiB, L = 18 + 4 within 24 GiB."""
+    pytest.importorskip("pypardiso")
+    for L, most in ((16, 2 * 2**30), (18, 24 * 2**30)):
+        p, s = kb.Params(L=L, n_goe=4, method="pardiso"), kb.Params(L=L, n_goe=4, method="shift_invert")
+        assert kb.memory_bytes(p) < most < kb.memory_bytes(s)
