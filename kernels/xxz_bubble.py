@@ -233,8 +233,9 @@ def memory_bytes(p: Params) -> int:
     d = p.dim
     if p.solver() == "full":
         return int(8 * 3.2 * d * d + 64 * 2**20)
-    if p.solver() == "pardiso":  # measured peak above the L = 12 process: 0.08 GiB (13,728), 0.74 GiB (51,480)
-        factor = 0.74 * 2**30 * (d / 51480) ** (1.68 if d <= 51480 else 2.26)
+    if p.solver() == "pardiso":  # measured peak above the L = 12 process (benchmarks/bench_pardiso.py): 0.08 GiB
+        # (dim 13,728), 0.74 (51,480), 2.52 (97,240), 8.7 (194,480): exponent 1.68, then 1.93 and 1.85
+        factor = 0.74 * 2**30 * (d / 51480) ** (1.68 if d <= 51480 else 1.9)
         return int(factor + 8 * d * (3 * p.n_eig + 20) + 600 * 2**20)
     fill = 2.16e8 * (d / 51480) ** (1.81 if d <= 51480 else 2.26)
     return int(22 * fill + 8 * d * (3 * p.n_eig + 20) + 600 * 2**20)  # + interpreter, libraries, a first Numba compile
@@ -244,8 +245,8 @@ def cost(p: Params) -> float:
     """Estimated CPU seconds of one realization: dense ~ dim^3, shift-invert ~ dim^2.4 (LU fill),
     calibrated by benchmarks/bench_bubble.py and benchmarks/bench_cost.py."""
     d = float(p.dim)
-    if p.solver() == "pardiso":  # 5.0 s (13,728), 54 s (51,480), one thread
-        return 0.5 + 4.5 * (d / 13728.0) ** 1.88
+    if p.solver() == "pardiso":  # CPU s: 5.0 (13,728), 54 (51,480), 275 (97,240), 1463 (194,480)
+        return 0.5 + 4.5 * (d / 13728.0) ** 1.88 if d <= 51480 else 54.0 * (d / 51480.0) ** 2.5
     return 0.01 + ((d / 1000.0) ** 3 * 0.1 if p.solver() == "full" else (d / 13728.0) ** 2.4 * 4.6 + 0.02)
 
 
