@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # pymetis: the METIS nested-dissection ordering behind xxz_bubble's sparse LU (numerics, not a framework)
 # tenpy: the MPS/TEBD engine of boson_tebd (paper 001's large chains), a physics library in its own right
-KERNEL_ALLOWED = {"numpy", "numba", "scipy", "pymetis", "tenpy", "kernels"}
+KERNEL_ALLOWED = {"numpy", "numba", "scipy", "pymetis", "tenpy", "pypardiso", "threadpoolctl", "kernels"}
 STDLIB_OK = set(sys.stdlib_module_names) | {"__future__"}
 FRONT = {"ensemble", "ensemble.cli", "ensemble.api", "ensemble.__main__"}
 RANK = {"kernels": 0, "engine": 1, "cluster": 2, "front": 3}
@@ -79,7 +79,7 @@ def layer_problems(me: str, mods: set[str]) -> list[str]:
         top = mod.split(".")[0]
         if mine == "kernels":
             if top not in KERNEL_ALLOWED | STDLIB_OK:
-                out.append(f"{me} imports {mod}: kernels/ may use numpy, numba, scipy (and pymetis, tenpy)")
+                out.append(f"{me} imports {mod}: kernels/ may use numpy, numba, scipy (and pymetis, tenpy, pypardiso, threadpoolctl)")
             continue
         if mine == "engine" and top in ("distributed", "dask_jobqueue"):
             out.append(f"{me} imports {mod}: the engine runs without distributed")
