@@ -23,6 +23,8 @@ from pathlib import Path
 import dask
 from distributed import Client, LocalCluster
 
+from ensemble.executors import default_workers
+
 from .errors import ClusterError
 
 __all__ = ["WORKER_ENV", "connect", "local_cluster", "scheduler_address", "worker_env"]
@@ -59,7 +61,7 @@ def local_cluster(n_workers: int | None = None, dashboard: bool = True, threads:
     Default: ``cores // threads`` workers (at least one). The dashboard listens
     on a free port (``cluster.dashboard_link``).
     """
-    n = n_workers or max(1, (os.cpu_count() or 1) // threads)
+    n = n_workers or default_workers(threads)
     env = worker_env(threads)
     _forget_unimportable_main()
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **env}

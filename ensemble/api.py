@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import UsageError
-from .executors import SerialExecutor
+from .executors import SerialExecutor, default_workers
 from .runs import axis_columns, load_run, manifest, read_tables
 from .spec import Experiment
 
@@ -43,8 +43,6 @@ DEFAULT_MAX_REALIZATION_HOURS = 48.0
 
 def planned_memory_per_worker(kind: str, workers: int | None = None, jobs=None, threads: int = 1) -> int | None:
     """Bytes a realization may use on a worker of the executor ``kind`` would start (None: known only after connecting)."""
-    import os
-
     import psutil
 
     if kind in ("slurm", "pbs"):
@@ -52,7 +50,7 @@ def planned_memory_per_worker(kind: str, workers: int | None = None, jobs=None, 
 
         return parse_bytes(jobs.memory) // jobs.processes
     if kind == "local":  # LocalCluster's default limit: the machine's memory shared by the workers
-        return int(psutil.virtual_memory().total // (workers or max(1, (os.cpu_count() or 1) // threads)))
+        return int(psutil.virtual_memory().total // (workers or default_workers(threads)))
     if kind == "serial":
         return int(psutil.virtual_memory().available)
     return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -486,9 +485,11 @@ def cmd_reproduce(args) -> int:
 
 def _planned_workers(args, jobs) -> int:
     """Workers the command would run on: all jobs' workers, or the local cluster's (cores // threads by default)."""
+    from .executors import default_workers
+
     if jobs:
         return jobs.max_jobs * jobs.processes
-    return args.workers or max(1, (os.cpu_count() or 1) // (args.threads or 1))
+    return args.workers or default_workers(args.threads or 1)
 
 
 def _human_seconds(s: float) -> str:

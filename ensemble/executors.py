@@ -10,6 +10,7 @@ block order by the store, not in completion order.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from kernels._interface import load
 
-__all__ = ["Executor", "SerialExecutor", "warmup"]
+__all__ = ["Executor", "SerialExecutor", "default_workers", "warmup"]
 
 
 class Executor(Protocol):
@@ -57,6 +58,11 @@ class Executor(Protocol):
     def __enter__(self): ...
 
     def __exit__(self, *exc): ...
+
+
+def default_workers(threads: int = 1) -> int:
+    """Workers of a local cluster when none are asked for: one per ``threads`` cores (at least one)."""
+    return max(1, (os.cpu_count() or 1) // threads)
 
 
 def warmup(module: str, check_cache: bool = False) -> str:

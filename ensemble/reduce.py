@@ -14,9 +14,9 @@ their errors from the delete-one-block jackknife for unequal block sizes
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-import math
 
 import numpy as np
 from numba import njit

@@ -100,9 +100,7 @@ def realization_rng(root_seed: int, key: int, index: int) -> np.random.Generator
         _check_fast_seeding()
     if not _FAST_SEEDING:
         return np.random.default_rng(realization_seed(root_seed, key, index))
-    entropy = _words(root_seed)
-    entropy += [0] * (4 - len(entropy)) + _words(key) + _words(index)
-    return np.random.Generator(np.random.PCG64(_State(_pcg64_seed(np.array(entropy, dtype=np.uint64)))))
+    return np.random.Generator(np.random.PCG64(_State(_pcg64_seed(_entropy(root_seed, key, index)))))
 
 
 class _State(ISeedSequence):
@@ -117,6 +115,12 @@ class _State(ISeedSequence):
         if n_words != 4 or np.dtype(dtype) != np.uint64:
             raise ValueError("a realization's state is four 64-bit words (PCG64's seed)")
         return self.words
+
+
+def _entropy(root_seed: int, key: int, index: int) -> np.ndarray:
+    """SeedSequence(root_seed, spawn_key=(key, index))'s entropy words: the seed padded to the pool size, then the key."""
+    words = _words(root_seed)
+    return np.array(words + [0] * (4 - len(words)) + _words(key) + _words(index), dtype=np.uint64)
 
 
 def _words(n: int) -> list[int]:
@@ -189,10 +193,8 @@ def _check_fast_seeding() -> None:
     cases = [(0, 0, 0), (7, 2**64 - 1, 123456), (2**63 + 5, 12345, 2**33), (1, 2**31, 0)]
     ok = sys.byteorder == "little"
     for seed, key, r in cases if ok else ():
-        entropy = _words(seed)
-        entropy += [0] * (4 - len(entropy)) + _words(key) + _words(r)
         want = realization_seed(seed, key, r).generate_state(4, np.uint64)
-        ok = ok and np.array_equal(_pcg64_seed(np.array(entropy, dtype=np.uint64)), want)
+        ok = ok and np.array_equal(_pcg64_seed(_entropy(seed, key, r)), want)
     _FAST_SEEDING = ok
 
 

@@ -385,22 +385,15 @@ def _shift_invert(H: sp.spmatrix, k: int, pardiso: bool = False) -> tuple[np.nda
     Hp = H[perm][:, perm].tocsc()
     shifted = (Hp - centre * sp.identity(dim, format="csc")).tocsc()
     m = min(k + SPARE, dim - 1)
-    if pardiso:
-        with _mkl_threads_like_blas():
-            solve, release = _pardiso_solver(shifted)
-            del shifted
-            op = LinearOperator((dim, dim), matvec=solve, dtype=np.float64)
-            try:
-                E, Vp = eigsh(Hp, k=m, sigma=centre, which="LM", OPinv=op, v0=_start_vector(dim), tol=0)
-            finally:
-                release()
-    else:
-        lu = splu(shifted, permc_spec="NATURAL", diag_pivot_thresh=0.01, options={"SymmetricMode": True})
+    with _mkl_threads_like_blas() if pardiso else contextlib.nullcontext():
+        solve, release = (_pardiso_solver if pardiso else _superlu_solver)(shifted)
         del shifted
-        op = LinearOperator((dim, dim), matvec=lu.solve, dtype=np.float64)
-        E, Vp = eigsh(Hp, k=m, sigma=centre, which="LM", OPinv=op, v0=_start_vector(dim), tol=0)
-        del lu
-    del op
+        op = LinearOperator((dim, dim), matvec=solve, dtype=np.float64)
+        try:
+            E, Vp = eigsh(Hp, k=m, sigma=centre, which="LM", OPinv=op, v0=_start_vector(dim), tol=0)
+        finally:
+            release()
+    del op, solve
     tol = tie_tolerance([E.min(), E.max(), centre])
     keep = nearest_levels(E, centre, k, tol)
     dist = np.abs(E - centre)
@@ -424,6 +417,12 @@ def _mkl_threads_like_blas():
     ctl = ThreadpoolController()
     blas = [i["num_threads"] for i in ctl.info() if i["internal_api"] == "openblas"]
     return ctl.limit(limits=min(blas)) if blas else contextlib.nullcontext()
+
+
+def _superlu_solver(A: sp.csc_matrix):
+    """x -> A^-1 x by SuperLU (A already in a fill-reducing order: kept, symmetric mode), and a release function."""
+    lu = splu(A, permc_spec="NATURAL", diag_pivot_thresh=0.01, options={"SymmetricMode": True})
+    return lu.solve, lambda: None
 
 
 def _pardiso_solver(A: sp.csc_matrix):
