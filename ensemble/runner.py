@@ -136,11 +136,14 @@ def check_memory(exp, memory_per_worker: int | None) -> None:
     for pt in exp.points:
         need = exp.kernel.memory_bytes(pt.params)
         if need is not None and need > memory_per_worker:
+            fits = [f"{how} ({b / 2**30:.3g} GiB)" for how, b in exp.kernel.memory_options(pt.params).items()
+                    if b <= memory_per_worker]  # fmt: skip
             raise SpecError(
                 f"point {pt.index} ({pt.label or 'no sweep'})",
                 f"{need / 2**30:.3g} GiB per realization",
-                f"at most the {memory_per_worker / 2**30:.3g} GiB a worker has: fewer spins, fewer workers "
-                "per machine (--workers), or more memory per job (--memory)",
+                f"at most the {memory_per_worker / 2**30:.3g} GiB a worker has: "
+                + (f"{' or '.join(fits)}, " if fits else "")
+                + "fewer spins, fewer workers per machine (--workers), or more memory per job (--memory)",
             )
 
 

@@ -41,6 +41,9 @@ Optional (defaults in :data:`OPTIONAL`):
     Relative work of one realization (weights the progress bar); default 1.
 ``memory_bytes(params) -> int``
     Peak memory of one realization, for the check before scheduling; default: not declared.
+``memory_options(params) -> dict``
+    Other settings of the same point (a spec change, e.g. ``'method = "polfed"'``) -> their peak memory,
+    offered when a realization does not fit a worker; default: none.
 ``SEED_OMIT_AT`` (dict, on ``Params``)
     Fields added after runs existed, left out of seeding keys at these values.
 
@@ -72,6 +75,10 @@ def _undeclared_memory(params) -> None:
     return None
 
 
+def _no_options(params) -> dict:
+    return {}
+
+
 #: Optional hooks and their defaults (SUMMARY defaults to the docstring's first line).
 OPTIONAL = {
     "NAME": None,
@@ -82,6 +89,7 @@ OPTIONAL = {
     "TIME_STEP": None,
     "cost": _unit_cost,
     "memory_bytes": _undeclared_memory,
+    "memory_options": _no_options,
 }
 
 
@@ -127,6 +135,7 @@ class KernelModule:
     warmup_params: Callable
     cost: Callable
     memory_bytes: Callable
+    memory_options: Callable = _no_options
 
     @property
     def param_names(self) -> list[str]:
@@ -173,7 +182,7 @@ def load(path: str) -> KernelModule:
         if not callable(getattr(mod, hook)):
             raise KernelInterfaceError(f"{path}.{hook} must be callable")
     hooks = {k: getattr(mod, k, default) for k, default in OPTIONAL.items()}
-    for hook in ("cost", "memory_bytes"):
+    for hook in ("cost", "memory_bytes", "memory_options"):
         if not callable(hooks[hook]):
             raise KernelInterfaceError(f"{path}.{hook} must be callable")
     summary = hooks["SUMMARY"] or ((mod.__doc__ or "").strip().splitlines() or [path])[0]
@@ -193,4 +202,5 @@ def load(path: str) -> KernelModule:
         warmup_params=mod.warmup_params,
         cost=hooks["cost"],
         memory_bytes=hooks["memory_bytes"],
+        memory_options=hooks["memory_options"],
     )

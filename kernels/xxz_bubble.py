@@ -44,6 +44,9 @@ from scipy.linalg import eigh, eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
 from ._params import ParameterError, check_choice, check_int, check_nonnegative, check_real
+from .polfed import BLOCK as POLFED_DEFAULT_BLOCK
+from .polfed import min_dim as polfed_min_dim
+from .polfed import polfed
 from .spectral import DegenerateSpectrumError, histogram, nearest_levels, require_nondegenerate, tie_tolerance
 from .spin_basis import chain_bonds, exchange_pattern, ising_diagonal, sector_states, site_spins
 
@@ -61,6 +64,7 @@ __all__ = [
     "gap_ratios",
     "hamiltonian",
     "memory_bytes",
+    "memory_options",
     "observables",
     "realize",
     "sample",
@@ -85,7 +89,9 @@ OBSERVABLES = {
 }
 DEFAULT_TIMES = None  # eigenstates: no sample times
 ANALYSIS = "bubble"
-METHODS = ("auto", "full", "shift_invert", "pardiso")
+METHODS = ("auto", "full", "shift_invert", "pardiso", "polfed")
+#: Memory per realization "auto" keeps within when it chooses between SuperLU and POLFED (a usual per-core share)
+AUTO_MEMORY = 4 * 2**30
 #: beta of Eq. (4) per n_GOE, chosen in the paper (SM Sec. VI A, Fig. 6) for maximal chain-bubble mixing
 BETA_PAPER = {3: 0.55, 4: 0.6, 5: 0.58, 6: 0.55, 8: 0.5}
 #: Dense diagonalization up to this dimension (benchmarks/bench_bubble.py: dense wins at dim 280, shift-invert from 1008)
@@ -93,6 +99,11 @@ FULL_MAX_DIM = 500
 #: A residual ||H psi - E psi|| above this (in units of J) fails the realization
 RESIDUAL_TOL = 1e-8
 MAX_DIM = 5_000_000
+#: POLFED's block size, and its measured cost: filtered products of H per sector dimension, CPU ns per non-zero
+#: per vector (benchmarks/bench_polfed.py)
+POLFED_BLOCK = POLFED_DEFAULT_BLOCK
+POLFED_MATVECS = 17.0
+POLFED_NS_PER_NZ = 0.4
 #: Eigenpairs shift-invert computes beyond n_eig, so that levels tied with the n_eig-th are found too
 SPARE = 2
 
@@ -122,11 +133,14 @@ class Params:
     n_eig : int
         Eigenpairs closest to the spectral centre, >= 1 (the paper: 50-100); the gap ratio needs >= 3.
     method : str
-        "auto" (dense up to ``full_max_dim``, else "shift_invert"), "full", "shift_invert" (SuperLU) or
-        "pardiso" (shift-invert on Intel PARDISO: at L = 16 + 4, 3.6x faster and 3.7x less memory than
-        SuperLU, benchmarks/bench_pardiso.py; needs ``pip install pypardiso``, x86-64). "auto" never picks
-        PARDISO by itself: the path a point takes (and so the last bits of its results) must follow from
-        the spec, not from what is installed.
+        "auto", "full" (dense LAPACK), "shift_invert" (SuperLU), "pardiso" (shift-invert on Intel
+        PARDISO: at L = 16 + 4, 3.6x faster and 3.7x less memory than SuperLU, benchmarks/bench_pardiso.py;
+        needs ``pip install pypardiso``, x86-64) or "polfed" (polynomial filter + block Lanczos,
+        :mod:`kernels.polfed`: memory ~ dim x k, no factorization; benchmarks/bench_polfed.py). "auto":
+        dense up to ``full_max_dim``, else the cheaper (by :func:`cost`) of "shift_invert" and "polfed"
+        among those whose :func:`memory_bytes` fits ``AUTO_MEMORY`` (4 GiB), else "polfed". "auto" never
+        picks PARDISO: the path a point takes (and so the last bits of its results) follows from the
+        spec, not from what is installed.
     full_max_dim : int
         Crossover dimension of "auto".
     hist_bins : int
@@ -176,6 +190,9 @@ class Params:
             raise ParameterError("n_eig", k, f"1..{self.dim} (the sector dimension)")
         object.__setattr__(self, "n_eig", k)
         check_choice("method", self.method, METHODS)
+        if self.method == "polfed" and self.dim < polfed_min_dim(k):
+            raise ParameterError("method", "polfed", f"a sector of dimension >= {polfed_min_dim(k)} for n_eig = {k} "
+                                 f"(this one: {self.dim}); \"full\" or \"shift_invert\" at this size")  # fmt: skip
         if self.method == "pardiso" and importlib.util.find_spec("pypardiso") is None:
             raise ParameterError("method", "pardiso", "a method whose package is installed: \"pardiso\" needs pypardiso "
                                  "(pip install pypardiso; Intel MKL, x86-64), else \"shift_invert\" (SuperLU)")  # fmt: skip
@@ -187,10 +204,15 @@ class Params:
         return max(self.n_goe, 1) * math.comb(self.L, self.n_up)
 
     def solver(self) -> str:
-        """"full", "shift_invert" or "pardiso": the path this point takes."""
+        """"full", "shift_invert", "pardiso" or "polfed": the path this point takes."""
         if self.method != "auto":
             return self.method
-        return "full" if self.dim <= self.full_max_dim or self.dim <= 3 * self.n_eig else "shift_invert"
+        if self.dim <= self.full_max_dim or self.dim <= 3 * self.n_eig:
+            return "full"
+        if self.dim < polfed_min_dim(self.n_eig):
+            return "shift_invert"
+        fits = [m for m in ("shift_invert", "polfed") if memory_bytes(self, m) <= AUTO_MEMORY]
+        return min(fits, key=lambda m: cost(self, m)) if fits else "polfed"
 
 
 @dataclass(frozen=True)
@@ -219,21 +241,26 @@ def warmup_params() -> Params:
     return Params(L=4, n_goe=2, beta=0.5, n_eig=4)
 
 
-def memory_bytes(p: Params) -> int:
-    """Peak memory of one realization (float64).
+def memory_bytes(p: Params, method: str | None = None) -> int:
+    """Peak memory of one realization (float64) on ``method`` (default: the path ``p`` takes).
 
     Dense: H, its eigenvectors and LAPACK work. Shift-invert: the LU factors,
     whose fill, calibrated on benchmarks/bench_bubble.py, was 1.97e7 entries
     (dim 13,728), 2.16e8 (51,480) and 9.09e8 (97,240): a power law whose
     exponent grows, 1.81 then 2.26, taken as 2.26 beyond 51,480. At 22 bytes
     per entry (values and indices of L and U and SuperLU's work space: whole
-    realizations' peak RSS in that benchmark), plus the
-    Lanczos basis.
+    realizations' peak RSS in that benchmark), plus the Lanczos basis.
+    PARDISO: measured peaks (benchmarks/bench_pardiso.py). POLFED: its Lanczos
+    basis (:func:`polfed_basis` vectors), the Ritz vectors and H; no factor.
     """
     d = p.dim
-    if p.solver() == "full":
+    method = method or p.solver()
+    if method == "full":
         return int(8 * 3.2 * d * d + 64 * 2**20)
-    if p.solver() == "pardiso":  # measured peak above the L = 12 process (benchmarks/bench_pardiso.py): 0.08 GiB
+    if method == "polfed":
+        q = p.n_eig + POLFED_BLOCK
+        return int(8 * d * (polfed_basis(p.n_eig) + 4 * q + 5 * POLFED_BLOCK) + 40 * _nnz(p) + 600 * 2**20)
+    if method == "pardiso":  # measured peak above the L = 12 process (benchmarks/bench_pardiso.py): 0.08 GiB
         # (dim 13,728), 0.74 (51,480), 2.52 (97,240), 8.7 (194,480): exponent 1.68, then 1.93 and 1.85
         factor = 0.74 * 2**30 * (d / 51480) ** (1.68 if d <= 51480 else 1.9)
         return int(factor + 8 * d * (3 * p.n_eig + 20) + 600 * 2**20)
@@ -241,13 +268,40 @@ def memory_bytes(p: Params) -> int:
     return int(22 * fill + 8 * d * (3 * p.n_eig + 20) + 600 * 2**20)  # + interpreter, libraries, a first Numba compile
 
 
-def cost(p: Params) -> float:
-    """Estimated CPU seconds of one realization: dense ~ dim^3, shift-invert ~ dim^2.4 (LU fill),
-    calibrated by benchmarks/bench_bubble.py and benchmarks/bench_cost.py."""
+def memory_options(p: Params) -> dict[str, int]:
+    """The other eigensolvers this point could run on (a spec change) -> their peak memory per realization."""
+    out = {}
+    for m in METHODS[1:]:
+        if m == p.solver() or (m == "polfed" and p.dim < polfed_min_dim(p.n_eig)):
+            continue
+        if m == "pardiso" and importlib.util.find_spec("pypardiso") is None:
+            continue
+        out[f'method = "{m}"'] = memory_bytes(p, m)
+    return out
+
+
+def _nnz(p: Params) -> float:
+    """Non-zeros of H (measured 12.2, 13.2, 14.1 per row at L = 12, 14, 16 with n_goe = 4)."""
+    return p.dim * (0.5 * p.L + 6.0 + max(p.n_goe - 4, 0))
+
+
+def polfed_basis(k: int) -> int:
+    """Lanczos basis POLFED is expected to need for k levels (measured: see :func:`cost`)."""
+    return 8 * (k + POLFED_BLOCK)
+
+
+def cost(p: Params, method: str | None = None) -> float:
+    """Estimated CPU seconds of one realization on ``method`` (default: the path ``p`` takes): dense ~ dim^3,
+    shift-invert ~ dim^2.4 (LU fill), calibrated by benchmarks/bench_bubble.py and benchmarks/bench_cost.py;
+    PARDISO by benchmarks/bench_pardiso.py; POLFED ~ POLFED_MATVECS dim filtered products of H
+    (benchmarks/bench_polfed.py)."""
     d = float(p.dim)
-    if p.solver() == "pardiso":  # CPU s: 5.0 (13,728), 54 (51,480), 275 (97,240), 1463 (194,480)
+    method = method or p.solver()
+    if method == "polfed":
+        return 0.5 + POLFED_MATVECS * d * _nnz(p) * POLFED_NS_PER_NZ * 1e-9
+    if method == "pardiso":  # CPU s: 5.0 (13,728), 54 (51,480), 275 (97,240), 1463 (194,480)
         return 0.5 + 4.5 * (d / 13728.0) ** 1.88 if d <= 51480 else 54.0 * (d / 51480.0) ** 2.5
-    return 0.01 + ((d / 1000.0) ** 3 * 0.1 if p.solver() == "full" else (d / 13728.0) ** 2.4 * 4.6 + 0.02)
+    return 0.01 + ((d / 1000.0) ** 3 * 0.1 if method == "full" else (d / 13728.0) ** 2.4 * 4.6 + 0.02)
 
 
 def distances(L: int) -> np.ndarray:
@@ -322,10 +376,16 @@ def _start_vector(n: int) -> np.ndarray:
     return np.random.default_rng(20_211_121).standard_normal(n)
 
 
-def _spectral_centre(H: sp.csr_matrix) -> float:
+def _spectral_bounds(H: sp.csr_matrix) -> tuple[float, float]:
+    """Lowest and highest eigenvalue (ARPACK, tolerance 1e-12, fixed start vector)."""
     v0 = _start_vector(H.shape[0])
     lo = eigsh(H, k=1, which="SA", v0=v0, tol=1e-12, return_eigenvectors=False)[0]
     hi = eigsh(H, k=1, which="LA", v0=v0, tol=1e-12, return_eigenvectors=False)[0]
+    return float(lo), float(hi)
+
+
+def _spectral_centre(H: sp.csr_matrix) -> float:
+    lo, hi = _spectral_bounds(H)
     return 0.5 * (lo + hi)
 
 
@@ -364,6 +424,8 @@ def central_eigenpairs(H: sp.spmatrix, k: int, solver: str) -> tuple[np.ndarray,
         centre = 0.5 * (E_all[0] + E_all[-1])
         near = nearest_levels(E_all, centre, k, tie_tolerance(E_all))
         E, V = eigh(Hd, subset_by_index=[int(near[0]), int(near[-1])], overwrite_a=True, check_finite=False)
+    elif solver == "polfed":
+        E, V, centre = _polfed(H, k)
     else:
         E, V, centre = _shift_invert(H, k, pardiso=solver == "pardiso")
     require_nondegenerate(E, tie_tolerance([E[0], E[-1], centre]), "the purities of these eigenstates")
@@ -407,6 +469,27 @@ def _shift_invert(H: sp.spmatrix, k: int, pardiso: bool = False) -> tuple[np.nda
     V = np.empty_like(Vp)
     V[perm] = Vp[:, order]
     return E[order], V, centre
+
+
+def _polfed(H: sp.spmatrix, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """k (+ tied) eigenpairs nearest the centre by POLFED (:func:`kernels.polfed.polfed`).
+
+    Complete when the k-th distance (plus the tie tolerance) lies inside the
+    filter's main lobe above the least converged Ritz value (``radius``): every
+    level nearer than that is among the converged ones.
+    """
+    lo, hi = _spectral_bounds(H)
+    centre = 0.5 * (lo + hi)
+    r = polfed(H, k, centre, (lo, hi), block=POLFED_BLOCK)
+    tol = tie_tolerance([r.E.min(), r.E.max(), centre])
+    keep = np.sort(nearest_levels(r.E, centre, k, tol))
+    if np.max(np.abs(r.E[keep] - centre)) + tol >= r.radius:
+        raise DegenerateSpectrumError(
+            f"the {k} levels nearest the spectral centre {centre:.12g} (with ties) reach beyond the {r.radius:.3g} "
+            "within which POLFED's converged levels are complete: the choice would depend on rounding; use "
+            "method = \"shift_invert\" or break the symmetry behind the ties"
+        )
+    return r.E[keep], r.V[:, keep], centre
 
 
 def _mkl_threads_like_blas():

@@ -223,7 +223,23 @@ def test_defaults_follow_the_paper():
     assert kb.Params(n_goe=4).beta == 0.6 and kb.Params(n_goe=8).beta == 0.5
     assert kb.Params(L=13).n_up == 7 and kb.Params(L=12).dim == 4 * 924
     assert kb.Params(n_goe=0).g == 0.0 and kb.Params(n_goe=0).dim == 924
-    assert kb.Params(L=16).solver() == "shift_invert" and kb.Params(L=6).solver() == "full"
+    assert kb.Params(L=14).solver() == "shift_invert" and kb.Params(L=6).solver() == "full"
+
+
+def test_auto_takes_the_cheaper_solver_that_fits_its_memory_budget():
+    """SuperLU while its factor fits AUTO_MEMORY (cheaper there), POLFED beyond; never a package-dependent one."""
+    for L in (12, 14, 15):
+        p = kb.Params(L=L, n_goe=4)
+        assert p.solver() == "shift_invert"
+        assert kb.memory_bytes(p, "shift_invert") <= kb.AUTO_MEMORY and kb.cost(p, "shift_invert") < kb.cost(p, "polfed")
+    for L in (16, 18, 20):
+        p = kb.Params(L=L, n_goe=4)
+        assert p.solver() == "polfed" and kb.memory_bytes(p, "shift_invert") > kb.AUTO_MEMORY
+        assert kb.memory_bytes(p) == kb.memory_bytes(p, "polfed") < (kb.AUTO_MEMORY if L < 20 else 16 * 2**30)
+    # the other solvers of a point and their memory, for the pre-scheduling refusal
+    opts = kb.memory_options(kb.Params(L=18, n_goe=4))
+    assert 'method = "shift_invert"' in opts and 'method = "polfed"' not in opts
+    assert opts['method = "shift_invert"'] > 50 * 2**30
 
 
 @pytest.mark.parametrize("L,n_goe,W", [(10, 4, 3.0), (12, 4, 6.0), (12, 0, 3.0)])
@@ -263,3 +279,62 @@ def test_pardiso_memory_estimate_is_far_below_superlu_at_the_papers_sizes():
     for L, most in ((16, 2 * 2**30), (18, 24 * 2**30)):
         p, s = kb.Params(L=L, n_goe=4, method="pardiso"), kb.Params(L=L, n_goe=4, method="shift_invert")
         assert kb.memory_bytes(p) < most < kb.memory_bytes(s)
+
+
+@pytest.mark.parametrize("L,n_goe,W", [(10, 4, 3.0), (12, 4, 1.0), (14, 0, 3.0)])
+def test_polfed_equals_shift_invert_and_full(L, n_goe, W):
+    """POLFED's filtered eigenpairs: eigenvalues to 1e-9 and purities to 1e-8 of SuperLU's and dense LAPACK's."""
+    p = kb.Params(L=L, n_goe=n_goe, W=W, method="polfed")
+    d = kb.sample(p, np.random.default_rng(L))
+    H = kb.hamiltonian(p, d)
+    Ep, Vp, cp = kb.central_eigenpairs(H, 50, "polfed")
+    op = kb.observables(p, Ep, Vp)
+    for ref in ("shift_invert", "full"):
+        E, V, c = kb.central_eigenpairs(H, 50, ref)
+        o = kb.observables(p, E, V)
+        assert abs(c - cp) < 1e-9
+        np.testing.assert_allclose(Ep, E, atol=1e-9, rtol=0)
+        np.testing.assert_allclose(op["gamma"], o["gamma"], atol=1e-8, rtol=0)
+        np.testing.assert_allclose(op["gamma_gamma"], o["gamma_gamma"], atol=1e-8, rtol=0)
+        np.testing.assert_allclose(op["r"], o["r"], atol=1e-8, rtol=0)
+    out = kb.realize(p, d)  # the kernel's own path, residual check included
+    assert float(out["residual"]) < 1e-8
+
+
+def test_polfed_on_too_small_a_sector_is_refused_naming_the_field():
+    with pytest.raises(ParameterError) as e:
+        kb.Params(L=8, n_goe=4, method="polfed")
+    assert e.value.field == "method" and "dimension" in str(e.value)
+
+
+def test_polfed_memory_estimate_covers_a_measured_realization():
+    """Peak RSS of a fresh process running one POLFED realization at dimension 13,728, and the estimate's
+    ordering at the paper's sizes: far below SuperLU's and PARDISO's factors."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, numpy as np\n"
+        "from kernels import xxz_bubble as kb\n"
+        "p = kb.Params(L=14, n_goe=4, W=5.0, method='polfed')\n"
+        "kb.realize(p, kb.sample(p, np.random.default_rng(0)))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True)
+    peak = int(out.stdout.split()[-1])
+    est = kb.memory_bytes(kb.Params(L=14, n_goe=4, method="polfed"))
+    assert peak < est < 4 * peak, (peak, est)
+    for L in (16, 18, 20):
+        p = kb.Params(L=L, n_goe=4)
+        assert kb.memory_bytes(p, "polfed") < kb.memory_bytes(p, "pardiso") < kb.memory_bytes(p, "shift_invert")
+
+
+def test_a_solver_too_large_for_the_workers_is_refused_offering_the_ones_that_fit(tmp_path):
+    from tests.helpers import run_cli
+
+    spec = tmp_path / "big.toml"
+    spec.write_text('kernel = "xxz_bubble"\nseed = 1\nrealizations = 2\n[params]\nL = 18\nmethod = "shift_invert"\n')
+    res = run_cli("run", spec, "--out", tmp_path / "run", "--executor", "serial")
+    assert res.returncode == 2 and "GiB per realization" in res.stderr and 'method = "polfed"' in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
