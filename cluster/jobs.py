@@ -33,7 +33,7 @@ import yaml
 from ensemble.errors import did_you_mean
 
 from .errors import ClusterConfigError, ClusterError
-from .local import worker_env
+from .local import QUIET_SCHEDULER, worker_env
 
 __all__ = ["BACKENDS", "DEFAULTS", "Backend", "JobConfig", "check_controller", "job_cluster", "job_script", "load_job_config"]
 
@@ -225,9 +225,18 @@ def check_controller(cfg: JobConfig, timeout: float = 15.0) -> None:
         raise ClusterError(f"the {cfg.kind.upper()} controller does not answer ({cmd}: {why})")
 
 
+def _new_cluster(cfg: JobConfig):
+    """The dask-jobqueue cluster object; its scheduler (started here, in the driver) without work stealing,
+    as the local cluster's (QUIET_SCHEDULER)."""
+    import dask
+
+    with dask.config.set(QUIET_SCHEDULER):
+        return BACKENDS[cfg.kind].cluster_type()(**_job_kwargs(cfg))
+
+
 def job_cluster(cfg: JobConfig):
     """A started dask-jobqueue cluster scaling adaptively between min_jobs and max_jobs."""
-    cluster = BACKENDS[cfg.kind].cluster_type()(**_job_kwargs(cfg))
+    cluster = _new_cluster(cfg)
     cluster.adapt(minimum_jobs=cfg.min_jobs, maximum_jobs=cfg.max_jobs)
     cluster.ensemble_name = f"{cfg.kind.upper()} jobs ({cfg.min_jobs}-{cfg.max_jobs} x {cfg.cores} cores)"
     cluster.ensemble_threads = cfg.threads
@@ -236,7 +245,7 @@ def job_cluster(cfg: JobConfig):
 
 def job_script(cfg: JobConfig) -> str:
     """The batch script the cluster would submit (its scheduler starts and stops here)."""
-    cluster = BACKENDS[cfg.kind].cluster_type()(**_job_kwargs(cfg))
+    cluster = _new_cluster(cfg)
     try:
         return cluster.job_script()
     finally:

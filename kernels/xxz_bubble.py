@@ -16,9 +16,11 @@ reference, run at L + 2 sites).
 
 One realization: the ``n_eig`` eigenpairs closest to the spectral centre
 (E_min + E_max) / 2 of that sample, by dense LAPACK diagonalization up to
-``full_max_dim`` and by shift-invert Lanczos (ARPACK on a sparse LU of
-H - centre, in a METIS nested-dissection order) above it; every residual
-||H psi - E psi|| is checked. Outputs, averaged over the eigenstates:
+``full_max_dim`` and above it by shift-invert Lanczos (ARPACK on a sparse LU
+of H - centre, in a METIS nested-dissection order; SuperLU, or PARDISO's
+LDL^T) or by POLFED (a Chebyshev filter peaked at the centre inside a block
+Lanczos, :mod:`kernels.polfed`: no factorization, memory ~ dim x a few
+hundred vectors); every residual ||H psi - E psi|| is checked. Outputs, averaged over the eigenstates:
 
 * ``r``: gap ratio r_n = min(d_n, d_n+1) / max(d_n, d_n+1) of consecutive levels;
 * ``gamma`` (site): one-site purity gamma_i = 2 <S^z_i>^2 + 1/2 (Eq. 5);
@@ -99,11 +101,11 @@ FULL_MAX_DIM = 500
 #: A residual ||H psi - E psi|| above this (in units of J) fails the realization
 RESIDUAL_TOL = 1e-8
 MAX_DIM = 5_000_000
-#: POLFED's block size, and its measured cost: filtered products of H per sector dimension, CPU ns per non-zero
-#: per vector (benchmarks/bench_polfed.py)
+#: POLFED's block size, and its measured cost: filtered products of H per sector dimension (15.2, 16.2, 16.6,
+#: 16.4 at L = 12, 14, 16, 17 + 4) and CPU ns per non-zero per vector (0.33-0.43), benchmarks/bench_polfed.py
 POLFED_BLOCK = POLFED_DEFAULT_BLOCK
 POLFED_MATVECS = 17.0
-POLFED_NS_PER_NZ = 0.4
+POLFED_NS_PER_NZ = 0.43
 #: Eigenpairs shift-invert computes beyond n_eig, so that levels tied with the n_eig-th are found too
 SPARE = 2
 
@@ -281,8 +283,9 @@ def memory_options(p: Params) -> dict[str, int]:
 
 
 def _nnz(p: Params) -> float:
-    """Non-zeros of H (measured 12.2, 13.2, 14.1 per row at L = 12, 14, 16 with n_goe = 4)."""
-    return p.dim * (0.5 * p.L + 6.0 + max(p.n_goe - 4, 0))
+    """Non-zeros of H: per row ~ L / 2 hops, the bubble's n_goe entries and half as many through the swap
+    (measured 12.18, 14.13 at L = 12, 16 with n_goe = 4; 18.36 with 8; 7.0, 9.0 at L = 12, 16 without)."""
+    return p.dim * (0.5 * p.L + 1.5 * p.n_goe + 0.2 if p.n_goe else 0.5 * p.L + 1.0)
 
 
 def polfed_basis(k: int) -> int:

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from cluster import job_script, load_job_config
-from cluster.jobs import parse_walltime
 from cluster.errors import ClusterConfigError
-from ensemble import MemoryStore, parse_spec, execute
+from cluster.jobs import parse_walltime
+from ensemble import MemoryStore, execute, parse_spec
 from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -134,3 +134,26 @@ def test_threads_must_divide_the_cores(threads):
     with pytest.raises(ClusterConfigError) as e:
         load_job_config("slurm", None, {"cores": 8, "threads": threads})
     assert e.value.field == "slurm.threads"
+
+
+@pytest.mark.parametrize("kind", ["slurm", "pbs"])
+def test_job_cluster_scheduler_runs_without_work_stealing(kind):
+    """The jobs' scheduler (in the driver) gets the local cluster's quiet setting; the default keeps stealing."""
+    import dask
+    from distributed import Scheduler
+
+    from cluster.jobs import _new_cluster
+
+    cluster = _new_cluster(load_job_config(kind))
+    try:
+        assert isinstance(cluster.scheduler, Scheduler) and "stealing" not in cluster.scheduler.extensions
+    finally:
+        cluster.close()
+    assert dask.config.get("distributed.scheduler.work-stealing")  # the setting did not leak into the process
+    from cluster.jobs import BACKENDS, _job_kwargs
+
+    plain = BACKENDS[kind].cluster_type()(**_job_kwargs(load_job_config(kind)))  # control: Dask's default
+    try:
+        assert "stealing" in plain.scheduler.extensions
+    finally:
+        plain.close()
