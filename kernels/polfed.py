@@ -30,6 +30,7 @@ The filter is applied to a block of vectors per pass over the matrix
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ from scipy.linalg import eigh, qr
 
 __all__ = [
     "PolfedResult",
+    "blas_threads",
     "complete_radius",
     "dos_at",
     "filter_block",
@@ -75,11 +77,15 @@ class PolfedResult:
 
 
 @njit(nogil=True, cache=True)
-def _cheb_step(indptr, indices, data, alpha, beta, two, cur, prev, acc, c):
-    """prev <- two * (alpha H + beta) cur - prev (the next T_n block), acc += c * prev; one pass over H."""
-    n, b = cur.shape
+def _cheb_step(indptr, indices, data, alpha, beta, two, cur, prev, acc, c, r0, r1):
+    """Rows r0..r1-1 of prev <- two * (alpha H + beta) cur - prev (the next T_n block), acc += c * prev.
+
+    Each row is computed the same way whatever the row range, so splitting the rows among threads
+    gives the same bits; the ranges only read ``cur`` and write their own rows of ``prev`` and ``acc``.
+    """
+    b = cur.shape[1]
     tmp = np.empty(b)
-    for i in range(n):
+    for i in range(r0, r1):
         for q in range(b):
             tmp[q] = 0.0
         for p in range(indptr[i], indptr[i + 1]):
@@ -93,21 +99,37 @@ def _cheb_step(indptr, indices, data, alpha, beta, two, cur, prev, acc, c):
             acc[i, q] += c * y
 
 
-@njit(nogil=True, cache=True)
-def _cheb_moments_step(indptr, indices, data, alpha, beta, two, cur, prev):
-    """prev <- two * (alpha H + beta) cur - prev, without accumulation (density-of-states moments)."""
-    n, b = cur.shape
-    tmp = np.empty(b)
-    for i in range(n):
-        for q in range(b):
-            tmp[q] = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            v = data[p]
-            for q in range(b):
-                tmp[q] += v * cur[j, q]
-        for q in range(b):
-            prev[i, q] = two * (alpha * tmp[q] + beta * cur[i, q]) - prev[i, q]
+class _Stepper:
+    """One Chebyshev step of a block, on ``threads`` threads (row ranges of equal non-zeros, the compiled step
+    releasing the GIL), or inline on one."""
+
+    def __init__(self, H: sp.csr_matrix, alpha: float, beta: float, threads: int):
+        self.args = (H.indptr, H.indices, H.data, alpha, beta)
+        n = H.shape[0]
+        threads = max(1, min(int(threads), n // 1024 or 1))
+        cuts = np.searchsorted(H.indptr, np.linspace(0, H.nnz, threads + 1)[1:-1])
+        self.ranges = list(zip([0, *cuts.tolist()], [*cuts.tolist(), n]))
+        self.pool = ThreadPoolExecutor(threads) if threads > 1 else None
+
+    def __call__(self, two, cur, prev, acc, c) -> None:
+        if self.pool is None:
+            _cheb_step(*self.args, two, cur, prev, acc, c, 0, cur.shape[0])
+            return
+        jobs = [self.pool.submit(_cheb_step, *self.args, two, cur, prev, acc, c, r0, r1) for r0, r1 in self.ranges]
+        for job in jobs:
+            job.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def blas_threads() -> int:
+    """Threads the BLAS has now (the engine sets them to the task's ``threads``): POLFED's filter uses as many."""
+    from threadpoolctl import threadpool_info
+
+    n = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(1, min(n)) if n else 1
 
 
 def _csr(H: sp.spmatrix) -> sp.csr_matrix:
@@ -123,21 +145,26 @@ def filter_coefficients(sigma: float, K: int) -> np.ndarray:
     return c
 
 
-def filter_block(H: sp.csr_matrix, a: float, b: float, coeffs: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """sum_n coeffs[n] T_n((H - b) / a) X for a block X (dim x B), one compiled pass over H per order."""
+def filter_block(
+    H: sp.csr_matrix, a: float, b: float, coeffs: np.ndarray, X: np.ndarray, threads: int = 1
+) -> np.ndarray:
+    """sum_n coeffs[n] T_n((H - b) / a) X for a block X (dim x B), one compiled pass over H per order
+    (split into row ranges on ``threads`` threads: the same bits on any number)."""
     H = _csr(H)
-    alpha, beta = 1.0 / a, -b / a
-    prev = np.ascontiguousarray(X, dtype=np.float64).copy()  # T_0 X
-    acc = coeffs[0] * prev
-    if coeffs.size == 1:
+    step = _Stepper(H, 1.0 / a, -b / a, threads)
+    try:
+        prev = np.ascontiguousarray(X, dtype=np.float64).copy()  # T_0 X
+        acc = coeffs[0] * prev
+        if coeffs.size == 1:
+            return acc
+        cur = np.zeros_like(prev)
+        step(1.0, prev, cur, acc, coeffs[1])  # T_1 = H~ T_0, into `cur` as 1 * H~ T_0 - 0
+        for n in range(2, coeffs.size):
+            step(2.0, cur, prev, acc, coeffs[n])
+            cur, prev = prev, cur
         return acc
-    cur = np.zeros_like(prev)
-    # T_1 = H~ T_0: computed into `cur` as 1 * H~ T_0 - 0
-    _cheb_step(H.indptr, H.indices, H.data, alpha, beta, 1.0, prev, cur, acc, coeffs[1])
-    for n in range(2, coeffs.size):
-        _cheb_step(H.indptr, H.indices, H.data, alpha, beta, 2.0, cur, prev, acc, coeffs[n])
-        cur, prev = prev, cur
-    return acc
+    finally:
+        step.close()
 
 
 def dos_at(H: sp.csr_matrix, a: float, b: float, x: float, moments: int = 96, probes: int = 4) -> float:
@@ -148,12 +175,14 @@ def dos_at(H: sp.csr_matrix, a: float, b: float, x: float, moments: int = 96, pr
     R = np.random.default_rng(SEED + 1).standard_normal((dim, probes))
     prev = R.copy()
     cur = np.zeros_like(prev)
+    scratch = np.zeros_like(prev)
+    step = _Stepper(H, 1.0 / a, -b / a, 1)
     mu = np.empty(moments)
     mu[0] = np.sum(R * R)
-    _cheb_moments_step(H.indptr, H.indices, H.data, 1.0 / a, -b / a, 1.0, prev, cur)
+    step(1.0, prev, cur, scratch, 0.0)
     mu[1] = np.sum(R * cur)
     for n in range(2, moments):
-        _cheb_moments_step(H.indptr, H.indices, H.data, 1.0 / a, -b / a, 2.0, cur, prev)
+        step(2.0, cur, prev, scratch, 0.0)
         cur, prev = prev, cur
         mu[n] = np.sum(R * cur)
     mu /= mu[0]
@@ -223,6 +252,7 @@ def polfed(
     lobe_levels: float = LOBE_LEVELS,
     tol: float = 1e-10,
     max_basis: int | None = None,
+    threads: int | None = None,
 ) -> PolfedResult:
     """The Rayleigh-Ritz eigenpairs of H on the converged top of g_K: at least the k levels nearest ``target``.
 
@@ -244,6 +274,9 @@ def polfed(
     max_basis : int, optional
         Largest Lanczos basis (default: the smaller of dim - block and 24 (k + block)); RuntimeError if the
         pairs have not converged by then.
+    threads : int, optional
+        Threads of the filter (row ranges; the same bits on any number); default: as many as the BLAS has
+        (:func:`blas_threads`: the task's ``threads`` under the engine).
 
     Returns
     -------
@@ -260,6 +293,7 @@ def polfed(
     p_want = k + block // 2
     if dim < min_dim(k, block):
         raise ValueError(f"POLFED needs a dimension >= {min_dim(k, block)} for {k} levels (got {dim})")
+    threads = blas_threads() if threads is None else threads
     lo, hi = bounds
     b = 0.5 * (lo + hi)
     a = 0.5 * (hi - lo) * (1.0 + 1e-3) + 1e-300
@@ -277,7 +311,7 @@ def polfed(
     matvecs = 0
     while True:
         cols = slice(m, m + block)
-        W = filter_block(H, a, b, coeffs, Q[:, cols])
+        W = filter_block(H, a, b, coeffs, Q[:, cols], threads)
         matvecs += K * block
         # full reorthogonalization, twice; T is the projection of g_K(H~) on the basis
         basis = Q[:, : m + block]

@@ -260,8 +260,10 @@ def memory_bytes(p: Params, method: str | None = None) -> int:
     if method == "full":
         return int(8 * 3.2 * d * d + 64 * 2**20)
     if method == "polfed":
+        # the basis, the last Ritz vectors with H applied to them and the caller's temporaries (~10 q vectors),
+        # the filter's blocks, building H (37 bytes per non-zero, measured); traced arrays at L = 14: 117 MB
         q = p.n_eig + POLFED_BLOCK
-        return int(8 * d * (polfed_basis(p.n_eig) + 4 * q + 5 * POLFED_BLOCK) + 40 * _nnz(p) + 600 * 2**20)
+        return int(8 * d * (polfed_basis(p.n_eig) + 10 * q + 5 * POLFED_BLOCK) + 40 * _nnz(p) + 600 * 2**20)
     if method == "pardiso":  # measured peak above the L = 12 process (benchmarks/bench_pardiso.py): 0.08 GiB
         # (dim 13,728), 0.74 (51,480), 2.52 (97,240), 8.7 (194,480): exponent 1.68, then 1.93 and 1.85
         factor = 0.74 * 2**30 * (d / 51480) ** (1.68 if d <= 51480 else 1.9)

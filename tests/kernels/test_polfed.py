@@ -154,3 +154,25 @@ def test_a_basis_grown_beyond_its_first_allocation_gives_the_same_bits(monkeypat
     assert two.basis == one.basis > 2 * (20 + kp.BLOCK // 2)
     np.testing.assert_array_equal(one.E, two.E)
     np.testing.assert_array_equal(one.V, two.V)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_the_filter_on_several_threads_gives_the_same_bits(threads):
+    H = anderson_2d(64, 8.0, 11)  # dim 4096: row ranges of ~1365 and more
+    X = np.random.default_rng(12).standard_normal((H.shape[0], 16))
+    c = kp.filter_coefficients(0.1, 50)
+    one = kp.filter_block(H, 7.0, 0.0, c, X, threads=1)
+    many = kp.filter_block(H, 7.0, 0.0, c, X, threads=threads)
+    np.testing.assert_array_equal(one, many)
+    step = kp._Stepper(kp._csr(H), 1.0, 0.0, threads)
+    assert len(step.ranges) == threads and step.ranges[0][0] == 0 and step.ranges[-1][1] == H.shape[0]
+    step.close()
+
+
+def test_the_filter_uses_the_blas_threads_of_the_task():
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        assert kp.blas_threads() == 1
+    with threadpool_limits(2):
+        assert kp.blas_threads() == 2
