@@ -77,8 +77,16 @@ def fingerprint(kernel: str, params) -> str:
 
     Unlike the point key (which leaves out the times, so that a longer run keeps
     its noise), two fingerprints agree only if the partials are interchangeable.
+    A Params class may add what its values resolve to (``fingerprint_extra()``,
+    e.g. the eigensolver an "auto" chose), so that partials computed when the
+    same values resolved otherwise are refused; an empty dict adds nothing
+    (fingerprints of earlier runs are kept).
     """
-    text = json.dumps([kernel, canonical_params(params)], sort_keys=True, separators=(",", ":"))
+    parts = [kernel, canonical_params(params)]
+    extra = params.fingerprint_extra() if hasattr(params, "fingerprint_extra") else {}
+    if extra:
+        parts.append(extra)
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

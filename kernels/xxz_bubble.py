@@ -205,6 +205,11 @@ class Params:
     def dim(self) -> int:
         return max(self.n_goe, 1) * math.comb(self.L, self.n_up)
 
+    def fingerprint_extra(self) -> dict:
+        """What partials must also agree on: the solver "auto" resolved to, where that changed (POLFED, added
+        after runs existed; earlier runs' "auto" took SuperLU there, whose partials are then refused, not mixed)."""
+        return {"solver": "polfed"} if self.method == "auto" and self.solver() == "polfed" else {}
+
     def solver(self) -> str:
         """"full", "shift_invert", "pardiso" or "polfed": the path this point takes."""
         if self.method != "auto":

@@ -339,3 +339,21 @@ def test_a_solver_too_large_for_the_workers_is_refused_offering_the_ones_that_fi
     assert res.returncode == 2 and "GiB per realization" in res.stderr and 'method = "polfed"' in res.stderr, res.stderr
     assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_partials_bind_the_solver_auto_resolved_to_where_it_changed():
+    """Fingerprints stay those of earlier runs wherever "auto" still takes SuperLU or dense LAPACK; where it now
+    takes POLFED (L >= 16 + 4) they differ, so partials that earlier runs computed there with SuperLU are refused."""
+    import hashlib
+    import json
+
+    from ensemble.seeding import canonical_params, fingerprint
+
+    def earlier(p):  # the fingerprint before solvers were bound
+        text = json.dumps(["xxz_bubble", canonical_params(p)], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    for p in (kb.Params(L=14), kb.Params(L=6), kb.Params(L=16, method="shift_invert"), kb.Params(L=16, method="polfed")):
+        assert fingerprint("xxz_bubble", p) == earlier(p)
+    p = kb.Params(L=16)
+    assert p.solver() == "polfed" and fingerprint("xxz_bubble", p) != earlier(p)
