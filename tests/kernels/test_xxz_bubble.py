@@ -242,6 +242,21 @@ def test_auto_takes_the_cheaper_solver_that_fits_its_memory_budget():
     assert opts['method = "shift_invert"'] > 50 * 2**30
 
 
+def _equals_shift_invert_and_full(p, H, method):
+    """Eigenpairs of ``method``: centre, eigenvalues to 1e-9, purities and gap ratio to 1e-8 of SuperLU's and
+    of dense LAPACK's on the same H; returns them."""
+    Em, Vm, cm = kb.central_eigenpairs(H, 50, method)
+    om = kb.observables(p, Em, Vm)
+    for ref in ("shift_invert", "full"):
+        E, V, c = kb.central_eigenpairs(H, 50, ref)
+        o = kb.observables(p, E, V)
+        assert abs(c - cm) < 1e-9
+        np.testing.assert_allclose(Em, E, atol=1e-9, rtol=0)
+        for name in ("gamma", "gamma_gamma", "r"):
+            np.testing.assert_allclose(om[name], o[name], atol=1e-8, rtol=0)
+    return Em, Vm
+
+
 @pytest.mark.parametrize("L,n_goe,W", [(10, 4, 3.0), (12, 4, 6.0), (12, 0, 3.0)])
 def test_pardiso_equals_shift_invert_and_full(L, n_goe, W):
     """PARDISO's LDL^T path: eigenvalues to 1e-9 and purities to 1e-8 of SuperLU's and of dense LAPACK's."""
@@ -249,14 +264,7 @@ def test_pardiso_equals_shift_invert_and_full(L, n_goe, W):
     p = kb.Params(L=L, n_goe=n_goe, W=W, method="pardiso")
     d = kb.sample(p, np.random.default_rng(L))
     H = kb.hamiltonian(p, d)
-    Ep, Vp, _ = kb.central_eigenpairs(H, 50, "pardiso")
-    op = kb.observables(p, Ep, Vp)
-    for ref in ("shift_invert", "full"):
-        E, V, _ = kb.central_eigenpairs(H, 50, ref)
-        o = kb.observables(p, E, V)
-        np.testing.assert_allclose(Ep, E, atol=1e-9, rtol=0)
-        np.testing.assert_allclose(op["gamma"], o["gamma"], atol=1e-8, rtol=0)
-        np.testing.assert_allclose(op["gamma_gamma"], o["gamma_gamma"], atol=1e-8, rtol=0)
+    Ep, Vp = _equals_shift_invert_and_full(p, H, "pardiso")
     assert np.max(np.linalg.norm(H @ Vp - Vp * Ep, axis=0)) < 1e-9
     out = kb.realize(p, d)  # the kernel's own path, residual check included
     assert float(out["residual"]) < 1e-9
@@ -287,16 +295,7 @@ def test_polfed_equals_shift_invert_and_full(L, n_goe, W):
     p = kb.Params(L=L, n_goe=n_goe, W=W, method="polfed")
     d = kb.sample(p, np.random.default_rng(L))
     H = kb.hamiltonian(p, d)
-    Ep, Vp, cp = kb.central_eigenpairs(H, 50, "polfed")
-    op = kb.observables(p, Ep, Vp)
-    for ref in ("shift_invert", "full"):
-        E, V, c = kb.central_eigenpairs(H, 50, ref)
-        o = kb.observables(p, E, V)
-        assert abs(c - cp) < 1e-9
-        np.testing.assert_allclose(Ep, E, atol=1e-9, rtol=0)
-        np.testing.assert_allclose(op["gamma"], o["gamma"], atol=1e-8, rtol=0)
-        np.testing.assert_allclose(op["gamma_gamma"], o["gamma_gamma"], atol=1e-8, rtol=0)
-        np.testing.assert_allclose(op["r"], o["r"], atol=1e-8, rtol=0)
+    _equals_shift_invert_and_full(p, H, "polfed")
     out = kb.realize(p, d)  # the kernel's own path, residual check included
     assert float(out["residual"]) < 1e-8
 
