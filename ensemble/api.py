@@ -132,13 +132,16 @@ def run_into(exp, out, *, kind: str = "local", executor=None, client=None, worke
     batch controller. A directory this call made is removed again if the run
     fails before finishing a block. Returns ``(RunResult, DirectoryStore)``.
     """
+    from .limits import check_size
+    from .rundir import is_run
     from .runner import check_limits
     from .runner import run as execute
     from .store import adopt_layout, check_run_dir, open_run_dir, preflight
 
     out = Path(out)
-    if resume and (out / "run.json").exists():
+    if resume and is_run(out):
         exp = adopt_layout(out, exp)  # a growing run keeps its block layout
+        check_size(exp)  # again, with the run's block sizes
     limit = time_limit(jobs, max_realization_hours)
     planned = executor.memory_per_worker if executor is not None else (None if client is not None else
                                                                         planned_memory_per_worker(kind, workers, jobs, threads))  # fmt: skip
@@ -151,6 +154,9 @@ def run_into(exp, out, *, kind: str = "local", executor=None, client=None, worke
         check_controller(jobs)
     created = not out.exists()
     store = open_run_dir(out, exp, resume, drop_points)
+    if store.previous_holder:
+        note(f"{out}: the previous holder, {store.previous_holder}, ended without releasing the run (killed?); "
+             "its finished blocks are kept and the run goes on")  # fmt: skip
     if state == "replace":
         note(f"{out} held a run that finished no block; starting over")
     elif state == "grow":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from cluster import ClusterConfigError, ClusterError
@@ -17,9 +19,20 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled like Ctrl-C (every cleanup runs, finished blocks are kept)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _terminate)
     try:
         return args.func(args) or 0
     except SpecError as e:
@@ -49,13 +62,35 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. head: stop quietly
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print("ensemble: interrupted; finished batches are kept, add --resume to continue", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        how = f"terminated ({e.args[0]})" if isinstance(e, Terminated) else "interrupted"
+        print(f"ensemble: {how}; {_what_is_kept(args)}", file=sys.stderr)
+        return 128 + (signal.Signals[e.args[0]].value if isinstance(e, Terminated) else signal.SIGINT.value)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (``ensemble: error in options: ...``, exit 2), not a usage dump."""
+
+    def error(self, message: str):
+        print(f"ensemble: error in options: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _what_is_kept(args) -> str:
+    """After an interrupt: whether the run directory holds finished blocks to resume from."""
+    out = getattr(args, "out", None)
+    if out is None or getattr(args, "func", None) not in (cmd_run, cmd_extend, cmd_reproduce):
+        return "nothing was written"
+    blocks = sum(1 for _ in Path(out).glob("partials/*/*.npz")) if Path(out).is_dir() else 0
+    if not blocks:
+        return f"no block had finished, so nothing is kept{'' if Path(out).exists() else ' (no run directory left)'}"
+    resume = f"ensemble run {Path(out) / 'spec.toml'} --out {out} --resume" if args.func is cmd_extend else "the same command with --resume"
+    return f"{blocks} finished task(s) are kept in {out}; continue with {resume}"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ensemble", description="Monte-Carlo ensembles of disordered, noisy spin chains.")
+    p = _Parser(prog="ensemble", description="Monte-Carlo ensembles of disordered, noisy spin chains.")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     r = sub.add_parser("run", help="run a spec into a run directory of Parquet tables")
@@ -223,7 +258,7 @@ def cmd_run(args) -> int:
 def _run(exp, args) -> int:
     from .api import refresh_plots, run_into
 
-    out = args.out or Path("runs") / exp.name
+    out = args.out = args.out or Path("runs") / exp.name
     if args.cluster and args.scheduler:
         raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
     jobs = _job_config(args) if args.cluster else None
@@ -251,6 +286,10 @@ def _print_set_aside(store) -> None:
         print(f"set aside {path.name} ({why}); its blocks are recomputed by --resume")
     for path in store.strays:
         print(f"ignored {path}: not a partial file")
+    if len(store.versions) > 1:
+        names = ", ".join(str(v) if v else "unrecorded" for v in sorted(store.versions, key=str))
+        print(f"note: the tables combine blocks computed by different versions of mbl-ensemble ({names}); "
+              "tables/manifest.json lists them (partials_from)")
 
 
 def cmd_job_script(args) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["caption", "cell", "format_value", "header", "label", "missing", "save_figures", "value_range"]
+__all__ = ["caption", "cell", "format_value", "header", "label", "mark_unresolved", "missing", "save_figures", "value_range"]
 
 
 def format_value(v) -> str:
@@ -83,3 +83,20 @@ def save_figures(figures: Mapping[str, object], out: str | Path, dpi: int = 120)
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def mark_unresolved(ax, x, y, status, color, ms: float = 9, labelled: set | None = None) -> None:
+    """Draw open markers over the points whose ``status`` is not "resolved" (see :mod:`ensemble.resolution`):
+    a hollow square for "at resolution limit", a hollow diamond for "at range edge". ``labelled`` collects the
+    statuses that already have a legend entry (one entry per status per axes)."""
+    from .resolution import EDGE, LIMIT
+
+    labelled = labelled if labelled is not None else set()
+    status = np.asarray(list(status), dtype=object)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    for which, marker in ((LIMIT, "s"), (EDGE, "D")):
+        sel = status == which
+        if sel.any():
+            ax.plot(x[sel], y[sel], marker, ms=ms, mfc="none", mec=color, mew=1.2, ls="none",
+                    label=which if which not in labelled else None)  # fmt: skip
+            labelled.add(which)

@@ -6,48 +6,36 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import RunDirectoryError
-from .spec import Experiment, load_spec
+from .rundir import block_sizes, read_record, recorded_spec
+from .spec import Experiment, parse_spec, with_block_sizes
 
 __all__ = ["axis_columns", "load_run", "manifest", "read_tables", "write_figures"]
 
 
 def load_run(path: str | Path) -> Experiment:
-    """The experiment of the run directory ``path``, its kernel and model resolved from the spec it was made with."""
+    """The experiment of the run directory ``path``: the spec it recorded (kernel and model resolved from it),
+    with each point's block size as the run recorded it (the layout its partials have)."""
     path = Path(path)
-    doc = manifest(path)
-    exp = load_spec(path / "spec.toml")
+    doc = read_record(path)
+    exp = parse_spec(recorded_spec(path, doc), name=doc.get("spec", {}).get("name") or path.name)
     name = doc.get("spec", {}).get("name")
     if name:  # the spec file's own name was the run's, not "spec"
         exp = dataclasses.replace(exp, name=name)
     model = doc.get("spec", {}).get("model")
     if model is not None and model != exp.model.name:
         raise RunDirectoryError(f"{path}: run.json names the {model} analysis, its spec the {exp.model.name} analysis")
-    return _with_recorded_blocks(exp, doc)
+    recorded = block_sizes(doc)
+    return with_block_sizes(exp, recorded) if recorded else exp
 
 
 def manifest(path: Path) -> dict:
-    """The run's run.json; RunDirectoryError if ``path`` is not a run directory."""
-    manifest = path / "run.json"
-    if not manifest.is_file():
-        raise RunDirectoryError(f"{path} is not a run directory (no run.json)")
-    try:
-        return json.loads(manifest.read_text())
-    except (OSError, ValueError) as e:
-        raise RunDirectoryError(f"{manifest} is not readable JSON ({e}); the run directory is damaged") from None
-
-
-def _with_recorded_blocks(exp: Experiment, doc: dict) -> Experiment:
-    """``exp`` with each point's block size as the run recorded it (the layout its partials have)."""
-    from .spec import with_block_sizes
-
-    recorded = {int(p["key"], 16): p["block_size"] for p in doc.get("points", []) if "block_size" in p}
-    return with_block_sizes(exp, recorded) if recorded else exp
+    """The run's record (run.json), verified; RunDirectoryError if ``path`` is not a run directory or it is damaged."""
+    return read_record(path)
 
 
 def read_tables(path: str | Path) -> dict[str, pd.DataFrame]:

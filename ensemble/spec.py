@@ -52,6 +52,7 @@ import numpy as np
 from kernels._interface import KernelModule
 from kernels._params import ParameterError
 
+from .limits import check_points, check_size
 from .distributions import digest as dist_digest
 from .distributions import parse_distributions
 from .distributions import to_dict as dist_dict
@@ -83,7 +84,6 @@ TOP_KEYS = (
     "distributions",
 )
 TIMES_KEYS = ("start", "stop", "num", "values")
-MAX_BLOCKS = 100_000
 DEFAULT_BLOCKS = 100
 
 
@@ -236,9 +236,7 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     count_of, counts = _realizations(doc, sweep, linked)
     batch_size = _int(doc, "batch_size", 1, max(counts))
     block_size = _int(doc, "block_size", 1, None) if "block_size" in doc else None
-    for n in counts:
-        if -(-n // (block_size or _default_block(n))) > MAX_BLOCKS:
-            raise SpecError("block_size", block_size, f"at most {MAX_BLOCKS} blocks per point; use block_size >= {-(-n // MAX_BLOCKS)}")
+    check_points(math.prod(len(v) for v in sweep.values()) * (len(next(iter(linked.values()))) if linked else 1))
     seed = _int(doc, "seed", 0, None)
     if kernel.has_times:
         if "times" not in doc and not kernel.default_times:
@@ -270,6 +268,7 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         distributions=distributions,
     )
     model.check(exp)
+    check_size(exp)
     return exp
 
 

@@ -18,7 +18,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .runs import load_run
@@ -107,25 +106,19 @@ def _lock_holder(path: Path) -> str | None:
 
 def _valid_blocks(path: Path, exp) -> dict[int, list[tuple[Path, int, int]]]:
     """Per point key, the partial files whose headers belong to this run: (file, first block, stop block)."""
-    from .store import binding
+    from .rundir import Layout
+    from .store import usable_range
 
     out: dict[int, list] = {}
+    layout = Layout(path)
     for pt in exp.points:
-        d = path / "partials" / f"{pt.key:016x}"
+        d = layout.point_dir(pt.key)
         files = []
         for p in sorted(d.glob("*.npz")) if d.is_dir() else []:
-            try:
-                with open(p, "rb") as f, np.load(f, allow_pickle=False) as z:
-                    first, counts = int(z["first_block"]), z["counts"]
-                    found = json.loads(str(z["binding"])) if "binding" in z.files else None
-            except Exception:
+            if p.is_symlink():  # set aside by the next resume or fit, never read
                 continue
-            want = binding(exp.seed, exp.kernel.name, pt.key, pt.params, pt.block_size, exp.distributions)
-            if found is not None and any(found.get(k) != want.get(k) for k in want):
-                continue
-            if first + counts.size > pt.n_blocks or list(counts) != [len(pt.block_range(b)) for b in range(first, first + counts.size)]:
-                continue
-            files.append((p, first, first + int(counts.size)))
+            if (found := usable_range(p, exp, pt)) is not None:
+                files.append((p, *found))
         out[pt.key] = files
     return out
 
@@ -203,8 +196,8 @@ def provisional_tables(exp, path: Path, files=None) -> dict[str, pd.DataFrame]:
 
 def write_progress(path: Path, **fields) -> None:
     """The driver's progress record (``progress.json``), rewritten atomically."""
-    from .store import _atomic_write
+    from .files import atomic_write
 
     doc = {"updated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "pid": os.getpid(), **fields}
-    _atomic_write(path / "progress.json", lambda f: f.write(json.dumps(doc).encode()))
+    atomic_write(path / "progress.json", lambda f: f.write(json.dumps(doc).encode()))
 

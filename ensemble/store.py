@@ -47,7 +47,11 @@ import pandas as pd
 
 from .distributions import digest as dist_digest
 from .errors import RunDirectoryError
+from .files import FILE_MODE, StorageError
+from .files import atomic_write as _atomic_write
+from .files import makedirs as _makedirs
 from .reduce import BlockMoments
+from .rundir import ENTRIES, FORMAT, Layout, block_sizes, read_record, record_format, write_record
 from .seeding import canonical_params, fingerprint
 
 __all__ = [
@@ -67,28 +71,12 @@ __all__ = [
     "versions",
 ]
 
-#: Run-directory format: 1 = partials named by range only (still read); 2 = partials bound to their run.
-FORMAT = 2
 DIST_NAME = "mbl-ensemble"
-OUR_ENTRIES = ("run.json", "spec.toml", ".lock", "partials", "tables", "plots", "history", "progress.json")
 
 
 class CorruptPartial(RuntimeError):
     pass
 
-
-class StorageError(RunDirectoryError):
-    """Writing to the run directory failed mid-run (e.g. a full disk); finished blocks are kept."""
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: Files get 0666 & ~umask, as open() would give them (mkstemp alone gives 0600).
-FILE_MODE = 0o666 & ~_current_umask()
 
 
 # -- binding of partials to their run -----------------------------------------------------------
@@ -113,24 +101,51 @@ def _task_binding(task) -> dict:
     """What a partial was computed for, plus the BLAS threads it used (recorded, not required to match:
     LAPACK-heavy kernels may differ in the last bits between thread counts)."""
     return {**binding(task.seed, task.kernel, task.key, task.params, task.block_size, task.distributions),
-            "threads": getattr(task, "threads", 1)}  # fmt: skip
+            "threads": getattr(task, "threads", 1), "version": package_version()}  # fmt: skip
+
+
+def package_version() -> str | None:
+    """This package's version (recorded in every partial: a table says which versions its blocks came from)."""
+    try:
+        return metadata.version(DIST_NAME)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _mismatch(found: dict | None, blocks: BlockMoments, exp, pt) -> str | None:
     """Why a partial does not belong to point ``pt`` of ``exp`` (None: it does)."""
+    return mismatch(found, blocks.first_block, blocks.counts, exp, pt)
+
+
+def mismatch(found: dict | None, first: int, counts, exp, pt) -> str | None:
+    """Why a partial holding blocks ``first, ...`` (``counts`` realizations each) and bound to ``found`` does not
+    belong to point ``pt`` of ``exp`` (None: at least its first block does; :func:`usable_blocks` says how many)."""
     if found is not None:
+        if int(found.get("format", 1)) > FORMAT:
+            return f"written by a newer version of {DIST_NAME} (partial format {found.get('format')}, this one reads <= {FORMAT})"
         want = binding(exp.seed, exp.kernel.name, pt.key, pt.params, pt.block_size, exp.distributions)
         for field, why in (("seed", "another seed"), ("kernel", "another kernel"), ("key", "another point"),
                            ("fingerprint", "other parameters or sample times"), ("block_size", "another block size"),
                            ("distributions", "other [distributions]")):  # fmt: skip
             if found.get(field) != want.get(field):
                 return why
-    if blocks.first_block < 0 or blocks.stop_block > pt.n_blocks:
-        return f"blocks {blocks.first_block}..{blocks.stop_block - 1} outside 0..{pt.n_blocks - 1}"
-    expect = [len(pt.block_range(b)) for b in range(blocks.first_block, blocks.stop_block)]
-    if list(blocks.counts) != expect:
+    if first < 0 or first >= pt.n_blocks:
+        return f"blocks {first}..{first + len(counts) - 1} outside 0..{pt.n_blocks - 1}"
+    if usable_blocks(first, counts, pt) == 0:
         return "another block layout (realizations per block differ)"
     return None
+
+
+def usable_blocks(first: int, counts, pt) -> int:
+    """How many leading blocks of a partial (blocks ``first, first + 1, ...`` holding ``counts`` realizations) are
+    blocks of point ``pt`` as it is now. A run that grew keeps every complete block; a last block that was short
+    before the growth has more realizations now, so it (and only it) is computed again."""
+    k = 0
+    for b, n in enumerate(counts, start=first):
+        if b >= pt.n_blocks or int(n) != len(pt.block_range(b)):
+            break
+        k += 1
+    return k
 
 
 def _cover(chunks: list[tuple[int, int, object]], n_blocks: int, key: int) -> list[tuple[int, int, object]]:
@@ -163,13 +178,16 @@ class MemoryStore:
         self._tables: dict[str, pd.DataFrame] = {}
         self._records: dict[str, dict] = {}
         self.set_aside: list = []
+        self.versions: set = set()
         self.path = None
 
     def put(self, task, blocks: BlockMoments) -> None:
         self._partials.setdefault(task.key, {})[blocks.first_block] = (blocks, _task_binding(task))
 
     def _valid(self, exp, pt) -> list[BlockMoments]:
-        return [b for b, found in self._partials.get(pt.key, {}).values() if _mismatch(found, b, exp, pt) is None]
+        valid = [(b, found) for b, found in self._partials.get(pt.key, {}).values() if _mismatch(found, b, exp, pt) is None]
+        self.versions.update(found.get("version") for _, found in valid)
+        return [b.select(b.first_block, b.first_block + usable_blocks(b.first_block, b.counts, pt)) for b, _ in valid]
 
     def done_blocks(self, exp) -> dict[int, set[int]]:
         return {pt.key: {b for c in self._valid(exp, pt) for b in range(c.first_block, c.stop_block)} for pt in exp.points}
@@ -214,8 +232,15 @@ class DirectoryStore:
         self.tables_dir = self.path / "tables"
         self.set_aside: list[tuple[Path, str]] = []
         self.strays: list[Path] = []
+        #: Versions of the package that wrote the partials read so far (None: before versions were recorded).
+        self.versions: set = set()
         self._lock = lock
-        self._legacy = _format(self.path) < 2
+        self._legacy = record_format(self.path) < 2
+
+    @property
+    def previous_holder(self) -> str | None:
+        """Who held the run's lock last without releasing it (a driver that was killed), if anyone."""
+        return self._lock.previous if self._lock is not None else None
 
     def close(self) -> None:
         if self._lock is not None:
@@ -246,7 +271,9 @@ class DirectoryStore:
             tmp.unlink(missing_ok=True)
         files = []
         for p in sorted(d.iterdir()):
-            if p.suffix == ".npz" and p.is_file():
+            if p.suffix == ".npz" and p.is_symlink():  # its contents can change behind the run's back
+                self._set_aside(p, ".foreign", f"a symbolic link to {os.readlink(p)}, not a file of this run")
+            elif p.suffix == ".npz" and p.is_file():
                 files.append(p)
             elif p.suffix not in (".corrupt", ".foreign"):
                 self.strays.append(p)
@@ -271,7 +298,8 @@ class DirectoryStore:
         if why is not None:
             self._set_aside(p, ".foreign", why)
             return None
-        return blocks
+        self.versions.add((found or {}).get("version"))
+        return blocks.select(blocks.first_block, blocks.first_block + usable_blocks(blocks.first_block, blocks.counts, pt))
 
     def done_blocks(self, exp) -> dict[int, set[int]]:
         """Blocks of every point of ``exp`` held by valid partials; others are set aside."""
@@ -288,10 +316,11 @@ class DirectoryStore:
         headers = []
         for p in self._point_files(pt):
             try:
-                first, stop = _read_range(p)
+                first, counts, _ = read_header(p)
             except Exception:
                 continue  # the full read below would fail too: left to --resume to set aside
-            headers.append((first, stop, p))
+            if (k := usable_blocks(first, counts, pt)) > 0:
+                headers.append((first, first + k, p))
         for start, stop, p in _cover(headers, pt.n_blocks, pt.key):
             blocks = self._verified(p, exp, pt)
             if blocks is None:
@@ -321,13 +350,6 @@ class DirectoryStore:
             return None
 
 
-def _format(path: Path) -> int:
-    try:
-        return int(json.loads((path / "run.json").read_text()).get("format", 1))
-    except (OSError, ValueError, AttributeError):
-        return FORMAT
-
-
 # -- the lock ---------------------------------------------------------------------------------------
 
 
@@ -343,9 +365,14 @@ class RunLock:
     def __init__(self, directory: str | Path):
         self.path = Path(directory) / ".lock"
         self._fd: int | None = None
+        #: The record a holder left without releasing the lock (it was killed), found on acquiring; else None.
+        self.previous: str | None = None
 
     def acquire(self) -> RunLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as e:
+            raise RunDirectoryError(f"cannot lock {self.path.parent} ({e.strerror}); choose a writable run directory") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -354,6 +381,8 @@ class RunLock:
             if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise RunDirectoryError(f"cannot lock {self.path.parent}: {e.strerror}") from None
             raise RunDirectoryError(f"{self.path.parent} is in use by {_holder(holder)}; wait until it ends or stop it") from None
+        left = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+        self.previous = _holder(left) if left else None  # a released lock is emptied: a record means its holder died
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now(), "command": _command()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
@@ -362,6 +391,10 @@ class RunLock:
 
     def release(self) -> None:
         if self._fd is not None:
+            try:
+                os.ftruncate(self._fd, 0)  # no record left behind: the next holder knows this one ended cleanly
+            except OSError:
+                pass
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
 
@@ -398,18 +431,6 @@ def _now() -> str:
 # -- opening a run directory ---------------------------------------------------------------------------
 
 
-def _has_partials(path: Path) -> bool:
-    d = path / "partials"
-    return d.is_dir() and any(d.rglob("*.npz"))
-
-
-def _old_manifest(path: Path) -> dict:
-    try:
-        return json.loads((path / "run.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def check_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False) -> str:
     """What ``path`` is for a run of ``exp``: "new", "resume" (it holds this run), "grow" or "replace".
 
@@ -421,10 +442,10 @@ def check_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False
     spec's run, or a run and ``resume`` is False, or files that are not a run's.
     """
     path = Path(path)
-    if (path / "run.json").exists():
-        old = _old_manifest(path)
+    if Layout(path).record.exists():
+        old = read_record(path)
         same = old.get("results_hash") == exp.results_hash()
-        if not _has_partials(path) and not (same and resume):
+        if not Layout(path).has_partials() and not (same and resume):
             return "replace"
         if not resume:
             raise RunDirectoryError(f"{path} already holds a run; add --resume to finish it, or choose another --out")
@@ -500,7 +521,7 @@ def adopt_layout(path: str | Path, exp):
     """
     from .spec import with_block_sizes
 
-    recorded = {int(p["key"], 16): p["block_size"] for p in _old_manifest(Path(path)).get("points", []) if "block_size" in p}
+    recorded = block_sizes(read_record(path))
     if exp.block_size is not None or not recorded:
         return exp
     return with_block_sizes(exp, recorded)
@@ -557,11 +578,12 @@ def open_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False)
     try:
         state = check_run_dir(path, exp, resume, drop_points)  # again, now that no one else can change it
         if state == "replace":
-            for name in OUR_ENTRIES[:2] + OUR_ENTRIES[3:]:
+            for name in ENTRIES:
                 p = path / name
-                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+                if name != Layout(path).lock.name:
+                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
         if state == "grow":
-            old = _old_manifest(path)
+            old = read_record(path)
             history = old.get("history", []) + [{"time": _now(), "command": _command(), **growth(old, exp, drop_points, path)}]
             _makedirs(path / "history")
             shutil.copy2(path / "spec.toml", path / "history" / f"spec-{_now().replace(':', '')}.toml")
@@ -575,11 +597,12 @@ def open_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False)
 
 
 def _write_manifest(path: Path, exp, created: str | None = None, history: list | None = None) -> None:
-    _atomic_write(path / "spec.toml", lambda f: f.write(exp.source.encode()))
+    _atomic_write(Layout(path).spec, lambda f: f.write(exp.source.encode()))
     doc = {
         "format": FORMAT,
         "results_hash": exp.results_hash(),
         "spec": exp.to_dict(),
+        "source": exp.source,
         "points": [
             {"index": p.index, "key": f"{p.key:016x}", "swept": p.swept, "params": _jsonable(p.params),
              "realizations": p.realizations, "block_size": p.block_size,
@@ -591,7 +614,7 @@ def _write_manifest(path: Path, exp, created: str | None = None, history: list |
         "command": sys.argv,
         **({"history": history} if history else {}),
     }
-    _atomic_write(path / "run.json", lambda f: f.write(json.dumps(doc, indent=1).encode()))
+    write_record(path, doc)
 
 
 def versions() -> dict:
@@ -655,11 +678,24 @@ def _pack(b: BlockMoments, bound: dict) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _read_range(path: Path) -> tuple[int, int]:
-    """Block range of a partial from its header arrays only (not verified: the full read verifies)."""
+def read_header(path: Path) -> tuple[int, np.ndarray, dict | None]:
+    """First block, realizations per block and binding of a partial, from its header arrays only (not verified:
+    the full read verifies the checksum)."""
     with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
-        first = int(z["first_block"])
-        return first, first + int(z["counts"].size)
+        found = json.loads(str(z["binding"])) if "binding" in z.files else None
+        return int(z["first_block"]), z["counts"], found
+
+
+def usable_range(path: Path, exp, pt) -> tuple[int, int] | None:
+    """The blocks of point ``pt`` a partial's header says it holds, (first, stop), or None if it holds none
+    (another run's, another layout, unreadable). What ``ensemble status`` counts, without reading the moments."""
+    try:
+        first, counts, found = read_header(path)
+    except Exception:
+        return None
+    if mismatch(found, first, counts, exp, pt) is not None:
+        return None
+    return first, first + usable_blocks(first, counts, pt)
 
 
 def _read_partial(path: Path) -> tuple[BlockMoments, dict | None]:
@@ -690,38 +726,3 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
         h.update(str(a.dtype).encode() + str(a.shape).encode())
         h.update(a.tobytes())
     return h.hexdigest()
-
-
-def _makedirs(path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise _storage_error(e, path) from None
-
-
-def _storage_error(e: OSError, where: Path) -> RunDirectoryError:
-    if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StorageError(f"no space left on the device of {where} ({e.strerror}); finished blocks are kept: "
-                            "free space, then run again with --resume")  # fmt: skip
-    return StorageError(f"cannot write {where} ({e.strerror}); finished blocks are kept: fix it, then run again with --resume")
-
-
-def _atomic_write(target: Path, write) -> None:
-    """Write through a temporary file in the same directory (mode as the umask allows), fsync, then rename."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as e:
-        raise _storage_error(e, target.parent) from None
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise _storage_error(e, target) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -100,11 +100,11 @@ def summarize(exp, store, origin: str = "run") -> dict[str, pd.DataFrame]:
             store.put_table(name, df)
         else:  # e.g. a model without fits: no file (and no stale one)
             store.drop_table(name)
-    store.put_record("manifest", manifest(exp, tables, origin))
+    store.put_record("manifest", manifest(exp, tables, origin, getattr(store, "versions", None)))
     return tables
 
 
-def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str) -> dict:
+def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str, store_versions: set | None = None) -> dict:
     """What a set of tables was computed with (see :func:`summarize`)."""
     import datetime
 
@@ -119,6 +119,8 @@ def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str) -> dict:
         "realizations": {f"{pt.key:016x}": pt.realizations for pt in exp.points},
         "tables": {name: int(len(df)) for name, df in tables.items() if len(df.columns)},
         "versions": versions(),
+        # versions of the package that computed the blocks (null: written before versions were recorded)
+        **({"partials_from": sorted(store_versions, key=str)} if store_versions is not None else {}),
     }
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from ensemble import MemoryStore, SpecError, parse_spec, execute
 from ensemble.models import MODELS, builtin_kernels, resolve_kernel
+from ensemble.resolution import STATUSES
 from ensemble.tables import table_names
 from kernels._interface import OPTIONAL, KernelModule, load
 
@@ -125,6 +126,9 @@ def test_model_runs_reports_and_draws_every_shape_of_sweep(model, shape):
     assert exp.model is MODELS[model]
     result = execute(exp, MemoryStore())
     assert set(result.tables) == set(table_names(exp))
+    fits = result.tables["fits"]
+    if len(fits):  # every derived number says whether a grid the spec chose limits it (issue 22)
+        assert fits["status"].isin(STATUSES).all(), fits.loc[~fits["status"].isin(STATUSES), ["fit", "status"]]
     lines = exp.model.report(exp, result.tables)
     assert all(isinstance(line, str) for line in lines)
     figs = exp.model.figures(exp, result.tables)

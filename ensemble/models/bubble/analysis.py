@@ -44,6 +44,7 @@ from scipy.optimize import curve_fit, minimize_scalar
 
 from ...seeding import analysis_rng
 from ...settings import integer, setting
+from ...resolution import EDGE, LIMIT, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing, quadratic_vertex, worst
 from ..base import groups
 
 __all__ = [
@@ -184,8 +185,13 @@ class BubbleAnalysis:
                 chi2 = float(np.sum(((value["gamma_dist"] - model) / s) ** 2))
             lo, hi = XI_BOUNDS
             xi = point["fit_xi"]
-            status = "ok" if lo * 1.001 < xi < hi * 0.999 else ("xi at a bound" if math.isfinite(xi) else "fewer than 4 distances")
-            point.update(fit_chi2_dof=chi2 / dof if dof > 0 else math.nan, fit_dof=dof, fit_status=status)
+            at_bound = math.isfinite(xi) and not lo * 1.001 < xi < hi * 0.999
+            outcome = "ok" if math.isfinite(xi) and not at_bound else ("xi at a bound" if at_bound else "fewer than 4 distances")
+            point.update(fit_chi2_dof=chi2 / dof if dof > 0 else math.nan, fit_dof=dof, fit_outcome=outcome)
+            # xi at a bound of its search, or a decay length beyond the distances sampled: at the range's edge
+            point["status"] = classify(xi, point["fit_xi_err"], edge=at_bound or xi > self.dist[-1])
+        else:
+            point["status"] = RESOLVED  # means of the sampled distances only
         rows = [point]
         for d in self.dist:
             rows.append(
@@ -194,6 +200,7 @@ class BubbleAnalysis:
                     "dist": int(d),
                     "gamma": float(value["gamma_dist"][d]),
                     "gamma_err": float(sem["gamma_dist"][d]),
+                    "status": RESOLVED,
                 }
             )
         return {"fits": rows}
@@ -211,7 +218,7 @@ def cross_point_rows(fits: pd.DataFrame, params: list[str], bootstrap: int, seed
 
 def peak_location(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> tuple[float, str]:
     """Abscissa of the maximum of y(x): a weighted quadratic through the largest y and up to two
-    neighbours on each side; the sampled x itself (and a status saying so) at an edge or if the
+    neighbours on each side; the sampled x itself (and an outcome saying so) at an edge or if the
     quadratic has no maximum inside those points."""
     i = int(np.argmax(y))
     if i == 0 or i == x.size - 1:
@@ -240,16 +247,27 @@ def beta_peaks(pts: pd.DataFrame, params: list[str], bootstrap: int, seed: int) 
             continue
         g = g.sort_values("beta")
         x, y, e = (g[c].to_numpy(float) for c in ("beta", "r_mean", "r_mean_err"))
-        v, status = peak_location(x, y, e)
-        boot = np.array([peak_location(x, y + e * rng.standard_normal(y.size), e)[0] for _ in range(bootstrap)])
+        v, outcome = peak_location(x, y, e)
+        draws = [y + e * rng.standard_normal(y.size) for _ in range(bootstrap)]
+        boot = np.array([peak_location(x, d, e)[0] for d in draws])
         lo, hi = np.percentile(boot, [16, 84])
+        err = float(np.std(boot, ddof=1))
+        if outcome == "peak":  # the vertex between samples: how much the beta grid decides it
+            shift = np.array([quadratic_vertex(x, d) for d in draws]) - boot
+            grid = grid_effect(quadratic_vertex(x, y) - v, float(np.std(shift, ddof=1)))
+            status = classify(v, err, discretization=grid)
+        elif outcome.startswith("maximum at the edge"):
+            status = EDGE
+        else:  # the largest sample itself: the beta grid is the resolution
+            status = LIMIT
         out.append(
             {
                 **group,
                 "fit": "beta_peak",
+                "outcome": outcome,
                 "status": status,
                 "beta_peak": v,
-                "beta_peak_err": float(np.std(boot, ddof=1)),
+                "beta_peak_err": err,
                 "beta_peak_lo": float(lo),
                 "beta_peak_hi": float(hi),
                 "r_peak": float(y.max()),
@@ -270,10 +288,18 @@ class BubbleSettings:
 
 def curve_crossing(W: np.ndarray, diff: np.ndarray) -> float:
     """First W where diff = r(L') - r(L) goes from > 0 (larger L more ergodic) to <= 0, by linear interpolation."""
+    i = _first_sign_change(diff)
+    if i is None:
+        return math.nan
+    return float(W[i] + diff[i] / (diff[i] - diff[i + 1]) * (W[i + 1] - W[i]))
+
+
+def _first_sign_change(diff: np.ndarray) -> int | None:
+    """The first i with diff[i] > 0 >= diff[i + 1] (None if there is none)."""
     for i in range(diff.size - 1):
         if diff[i] > 0 >= diff[i + 1]:
-            return float(W[i] + diff[i] / (diff[i] - diff[i + 1]) * (W[i + 1] - W[i]))
-    return math.nan
+            return i
+    return None
 
 
 # Parameters that do not change the physics of a point (solver choice, histogram binning).
@@ -293,7 +319,7 @@ def gap_crossings(pts: pd.DataFrame, params: list[str], bootstrap: int, seed: in
             W = np.array(sorted(set(a.index) & set(b.index)), dtype=float)
             row = {**group, "fit": "gap_crossing", "L_a": int(La), "L_b": int(Lb), "n_W": int(W.size)}
             if W.size < 2:
-                out.append({**row, "status": "fewer than 2 common W"})
+                out.append({**row, "outcome": "fewer than 2 common W", "status": UNDETERMINED})
                 continue
             ra, ea = a.loc[W, "r_mean"].to_numpy(float), a.loc[W, "r_mean_err"].to_numpy(float)
             rb, eb = b.loc[W, "r_mean"].to_numpy(float), b.loc[W, "r_mean_err"].to_numpy(float)
@@ -301,10 +327,20 @@ def gap_crossings(pts: pd.DataFrame, params: list[str], bootstrap: int, seed: in
             draws = (rb - ra) + np.hypot(ea, eb) * rng.standard_normal((bootstrap, W.size))
             boot = np.array([curve_crossing(W, d) for d in draws])
             ok = boot[np.isfinite(boot)]
+            w_err = float(np.std(ok, ddof=1)) if ok.size > 1 else math.nan
+            if math.isfinite(w):  # how much the W grid decides the crossing: linear against quadratic interpolation
+                shift = [quadratic_crossing(W, d, _first_sign_change(d)) - c for d, c in zip(draws, boot)
+                         if math.isfinite(c)]  # fmt: skip
+                delta = quadratic_crossing(W, rb - ra, _first_sign_change(rb - ra)) - w
+                grid = grid_effect(delta, float(np.std(shift, ddof=1)) if len(shift) > 1 else math.nan)
+                status = classify(w, w_err, discretization=grid)
+            else:
+                status = EDGE
             row.update(
-                status="crossing" if math.isfinite(w) else "no crossing within the sampled W",
+                outcome="crossing" if math.isfinite(w) else "no crossing within the sampled W",
+                status=status,
                 W_cross=w,
-                W_cross_err=float(np.std(ok, ddof=1)) if ok.size > 1 else math.nan,
+                W_cross_err=w_err,
                 p_crossing=ok.size / bootstrap,
                 r_cross=float(np.interp(w, W, ra)) if math.isfinite(w) else math.nan,
             )
@@ -343,7 +379,8 @@ def purity_shifts(fits: pd.DataFrame, params: list[str], ref_offset: int = 2) ->
                 "fit_A_err": q["fit_A_err"],
                 "fit_xi": q["fit_xi"],
                 "fit_xi_err": q["fit_xi_err"],
-                "fit_status": q.get("fit_status"),
+                "fit_outcome": q.get("fit_outcome"),
+                "status": worst([q.get("status", RESOLVED)]),
             }
         )
         sel = prof
@@ -359,7 +396,7 @@ def purity_shifts(fits: pd.DataFrame, params: list[str], ref_offset: int = 2) ->
 def avalanche_fit(i, y, s, gamma_xxz: float, n_goe: int, L: int) -> dict:
     """Fit p and xi of Eq. (6) to the purity profile (diagonal errors); l_c and d_therm at the fitted xi."""
     if i.size < 3 or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        return {"status": "fewer than 3 distances with errors"}
+        return {"outcome": "fewer than 3 distances with errors", "status": UNDETERMINED}
 
     def model(x, p, xi):
         return avalanche_purity(x, xi, p, gamma_xxz, n_goe, L)
@@ -368,12 +405,14 @@ def avalanche_fit(i, y, s, gamma_xxz: float, n_goe: int, L: int) -> dict:
         (p, xi), cov = curve_fit(model, i, y, p0=(0.1, 1.0), sigma=s, absolute_sigma=True,
                                  bounds=([0.0, XI_BOUNDS[0]], [1.0, XI_BOUNDS[1]]))  # fmt: skip
     except (RuntimeError, ValueError) as e:
-        return {"status": f"fit failed: {e}"}
+        return {"outcome": f"fit failed: {e}", "status": UNDETERMINED}
     err = np.sqrt(np.diag(cov))
     chi2 = float(np.sum(((model(i, p, xi) - y) / s) ** 2))
     dof = i.size - 2
+    at_bound = not (XI_BOUNDS[0] * 1.001 < xi < XI_BOUNDS[1] * 0.999) or not 0.0 < p < 1.0
     return {
-        "status": "ok",
+        "outcome": "ok",
+        "status": classify(xi, err[1], edge=at_bound or xi > i[-1]),
         "p": float(p),
         "p_err": float(err[0]),
         "xi": float(xi),

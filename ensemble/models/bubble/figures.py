@@ -169,10 +169,10 @@ def _fig6(plt, fits, swept):
             pk = peaks[(peaks.n_goe == n)]
             for k, v in zip(curve, key):
                 pk = pk[pk[k] == v] if k in pk else pk
-            if len(pk) and pk.iloc[0].status == "peak":
+            if len(pk) and pk.iloc[0].outcome == "peak":
                 p = pk.iloc[0]
                 ax.axvspan(p.beta_peak_lo, p.beta_peak_hi, color=color, alpha=0.15, lw=0)
-                ax.axvline(p.beta_peak, color=color, lw=0.8)
+                ax.axvline(p.beta_peak, color=color, lw=0.8, ls="-" if p.get("status") == "resolved" else ":")
         paper = _kind(fits, "beta_peak")
         paper = paper[paper.n_goe == n].beta_paper
         if len(paper) and np.isfinite(paper.iloc[0]):
@@ -257,7 +257,7 @@ def _fig9(plt, summary, fits):
         if math.isfinite(row.fit_xi):
             a.plot(xs, row.delta_0 + row.fit_A * np.exp(-xs / row.fit_xi), "--", color=f"C{i}", lw=1)
         m = model[(model.L == L) & (model.W == row.W)]
-        if len(m) and m.iloc[0].get("status") == "ok":
+        if len(m) and m.iloc[0].get("outcome") == "ok":
             mm = m.iloc[0]
             a.plot(xs, row.gamma_xxz - avalanche_purity(xs, mm.xi, mm.p, row.gamma_xxz, row.n_goe, L), ":",
                    color=f"C{i}", lw=1)  # fmt: skip

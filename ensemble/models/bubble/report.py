@@ -4,6 +4,7 @@ the beta maximizing r (SM Fig. 6)."""
 from __future__ import annotations
 
 from ...display import label, missing
+from ...resolution import note
 
 __all__ = ["report"]
 
@@ -22,14 +23,15 @@ def report(exp, tables) -> list[str]:
         lines += ["", "Fig. 2: crossings of r(W) between L and the next L"]
         for _, r in cross.iterrows():
             where = "with bubble" if r.n_goe > 0 else "without bubble"
-            w = f"W = {r.W_cross:.2f} +- {r.W_cross_err:.2f}" if not missing(r, "W_cross") else r.status
-            lines.append(f"  {where}, L = {r.L_a:g} / {r.L_b:g}: {w}")
+            w = f"W = {r.W_cross:.2f} +- {r.W_cross_err:.2f}" if not missing(r, "W_cross") else r.outcome
+            lines.append(f"  {where}, L = {r.L_a:g} / {r.L_b:g}: {w}{note(r.status)}")
     shift = fits[fits["fit"] == "purity_shift"]
     if len(shift):
         lines += ["", "Fig. 9: delta_0 = gamma_XXZ(L + 2) - plateau of gamma_i = c - A exp(-i/xi)"]
         for _, r in shift.iterrows():
             lines.append(f"  L = {r.L:g}, W = {r.W:g}: delta_0 = {r.delta_0:.4f} +- {r.delta_0_err:.4f} ({r.delta_0_z:+.1f} sigma), "
-                         f"xi = {r.fit_xi:.2f} +- {r.fit_xi_err:.2f}" + ("" if r.fit_status == "ok" else f" [{r.fit_status}]"))  # fmt: skip
+                         f"xi = {r.fit_xi:.2f} +- {r.fit_xi_err:.2f}" + ("" if r.fit_outcome == "ok" else f" [{r.fit_outcome}]")
+                         + note(r.status))  # fmt: skip
     peaks = fits[fits["fit"] == "beta_peak"]
     if len(peaks):
         others = [s for s in swept if s != "beta"]
@@ -37,9 +39,9 @@ def report(exp, tables) -> list[str]:
         for _, r in peaks.iterrows():
             paper = f"   [paper {r.beta_paper:g}]" if not missing(r, "beta_paper") else ""
             if missing(r, "beta_peak"):
-                lines.append(f"  {label(r, others)}: {r.status}{paper}")
+                lines.append(f"  {label(r, others)}: {r.outcome}{note(r.status)}{paper}")
                 continue
             lines.append(f"  {label(r, others)}: beta = {r.beta_peak:.3f} +- {r.beta_peak_err:.3f} (68% [{r.beta_peak_lo:.3f}, "
                          f"{r.beta_peak_hi:.3f}]), r = {r.r_peak:.4f} +- {r.r_peak_err:.4f}"
-                         + ("" if r.status == "peak" else f" [{r.status}]") + paper)  # fmt: skip
+                         + ("" if r.outcome == "peak" else f" ({r.outcome})") + note(r.status) + paper)  # fmt: skip
     return lines

@@ -22,13 +22,21 @@ times. A start t_s is on a *plateau* if the slopes of every later start up to
 ``plateau_decades`` decades after it agree with its own within
 ``plateau_sigma`` jackknife errors of the difference (the windows overlap, so
 the difference's own error is used, not the two slopes' errors), and the
-samples reach that far. The earliest such start is chosen (``plateau = True``).
-If none is, the logarithmic regime has not (yet) set in within the sampled
-times: the row says ``plateau = False`` and gives the most stable window's
-slope, which is then not an asymptotic one (and the crossing W* leaves it
-out). A curvature test would pass whenever the data cannot resolve curvature;
-a plateau of the slope itself is what "the linear regime in ln t has set in"
-means. ``1/A`` is compared with the avalanche bound ``2 ln 4`` of Eq. (18).
+samples reach that far. Not seeing a drift is evidence of a plateau only if
+the data could have seen one: the start must also *bound* the drift, the
+largest (|A_later - A| + ``plateau_sigma`` errors) over the span, below
+``plateau_resolution`` (default 20%) of A. The earliest start that passes both
+is chosen (``plateau = True``, status ``resolved``). If A does not drift
+visibly but the data cannot bound its drift (short or noisy data: paper 003's
+own t <= 10^3 at W = 9 shows no drift within its errors, 1/A = 23.8, while
+t <= 10^5 settles at 8.5), the row says ``plateau = False`` with status ``at
+resolution limit``. If A drifts at every testable start, the logarithmic regime
+has not (yet) set in within the sampled times: ``plateau = False``, status
+``at range edge``, and the most stable window's slope, which is then not an
+asymptotic one. The crossing W* leaves both out. A curvature test would pass
+whenever the data cannot resolve curvature; a plateau of the slope itself is
+what "the linear regime in ln t has set in" means. ``1/A`` is compared with the
+avalanche bound ``2 ln 4`` of Eq. (18).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...settings import integer, number, setting, window
+from ...resolution import EDGE, LIMIT, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing
 
 __all__ = ["AVALANCHE_BOUND", "A_BOUND", "FrontAnalysis", "FrontSettings", "crossing_log_time", "derived"]
 
@@ -63,6 +72,8 @@ class FrontSettings:
     min_points: int = setting(5, integer(4, "a slope and its stability need 4 times"), "automatic windows hold at least this many sample times")
     plateau_decades: float = setting(0.5, number(), "A must stay put while the window start moves over this many decades of t")
     plateau_sigma: float = setting(2.0, number(), "... within this many jackknife errors of the difference of the two slopes")
+    plateau_resolution: float = setting(0.2, number(), "... and the data must bound the change of A over plateau_decades "
+                                        "below this fraction of A (drift + plateau_sigma errors), else the plateau is not resolved")
     nsigma: float = setting(2.0, number(), "the bound 1/A > 2 ln 4 holds (is violated) when A is this many errors below (above) 1/(2 ln 4)")
     r_th: float = setting(0.17, number(), "threshold of the relative imbalance Ir for t~ (paper: 0.17)")
     bootstrap: int = setting(2000, integer(100, "resamples"), "resamples for the error of the avalanche crossing W*")
@@ -80,6 +91,21 @@ def crossing_log_time(Ir: np.ndarray, t: np.ndarray, r_th: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(i[..., 0] > 0, (r_th - y0) / (y1 - y0), 0.0)
     return np.where(above.any(axis=-1), x0 + frac * (x1 - x0), np.nan)
+
+
+def _quadratic_crossing_log_time(Ir: np.ndarray, t: np.ndarray, r_th: float) -> np.ndarray:
+    """ln t~ as :func:`crossing_log_time`, but interpolated by a parabola through the bracketing samples and a
+    neighbour (broadcasts over leading axes): its difference from the linear one is the grid's effect."""
+    lt = np.log(t)
+    flat = Ir.reshape(-1, Ir.shape[-1])
+    out = np.full(flat.shape[0], np.nan)
+    for k, row in enumerate(flat):
+        above = np.flatnonzero(row >= r_th)
+        if above.size and above[0] > 0:
+            out[k] = quadratic_crossing(lt, row, int(above[0]) - 1, r_th)
+        elif above.size:
+            out[k] = lt[0]
+    return out.reshape(Ir.shape[:-1])
 
 
 def derived(means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -175,14 +201,22 @@ class FrontAnalysis:
             out.update(fit_A=A, fit_B=B, fit_invA=1.0 / A, fit_curvature=curv)
         out["fit_dA"] = A[..., None, :] - A[..., :, None]  # [k, j]: A_j - A_k, for the plateau test
         out["ln_t_tilde"] = crossing_log_time(out["Ir"], self.t, self.config.r_th)
+        out["ln_t_tilde_grid"] = _quadratic_crossing_log_time(out["Ir"], self.t, self.config.r_th) - out["ln_t_tilde"]
         return out
 
     def plateau_z(self, value: Mapping[str, np.ndarray], sem: Mapping[str, np.ndarray]) -> np.ndarray:
         """For each window start, the largest |A_later - A| / error over the later starts within
         ``plateau_decades``; NaN where the samples do not reach that far (the stability cannot be tested)."""
+        return self.plateau_tests(value, sem)[0]
+
+    def plateau_tests(self, value: Mapping[str, np.ndarray], sem: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Per window start: the drift test ``z`` (largest |A_later - A| / its error over the later starts
+        within ``plateau_decades``) and the drift ``bound``, the largest (|A_later - A| + plateau_sigma x
+        error) / |A|: the relative change of A over the span that the data exclude. Both NaN where the
+        samples do not reach that far (the stability cannot be tested)."""
         starts = np.array([self.t[idx[0]] for idx in self.windows])
-        span = self.config.plateau_decades
-        z = np.full(starts.size, np.nan)
+        span, sigma = self.config.plateau_decades, self.config.plateau_sigma
+        z, bound = np.full(starts.size, np.nan), np.full(starts.size, np.nan)
         for k in range(starts.size):
             dec = np.log10(starts / starts[k])
             later = np.flatnonzero((dec > 0) & (dec <= span + 1e-12))
@@ -191,20 +225,30 @@ class FrontAnalysis:
             d, e = value["fit_dA"][k, later], sem["fit_dA"][k, later]
             with np.errstate(divide="ignore", invalid="ignore"):
                 z[k] = float(np.max(np.where(e > 0, np.abs(d) / e, np.where(d == 0, 0.0, np.inf))))
-        return z
+                bound[k] = float(np.max(np.abs(d) + sigma * e) / abs(value["fit_A"][k]))
+        return z, bound
 
-    def select(self, value: Mapping[str, np.ndarray], sem: Mapping[str, np.ndarray]) -> tuple[int, bool]:
-        """Index of the chosen window and whether its start is on a plateau of A (see the module docstring)."""
+    def select(self, value: Mapping[str, np.ndarray], sem: Mapping[str, np.ndarray]) -> tuple[int, str]:
+        """Index of the chosen window and its plateau verdict (see the module docstring):
+
+        "plateau": the earliest start from which A does not drift (``plateau_z <= plateau_sigma``) and the data
+        bound its drift over ``plateau_decades`` below ``plateau_resolution`` of A; "unresolved": no drift is
+        seen, but the data could not have seen one of that size (the earliest such start); "drifting": A
+        drifts at every testable start (the most stable window), or no start can be tested.
+        """
         if self.user_window:
-            return 0, True
-        z = self.plateau_z(value, sem)
-        on = np.flatnonzero(z <= self.config.plateau_sigma)
+            return 0, "plateau"
+        z, bound = self.plateau_tests(value, sem)
+        still = z <= self.config.plateau_sigma
+        on = np.flatnonzero(still & (bound <= self.config.plateau_resolution))
         if on.size:
-            return int(on[0]), True
+            return int(on[0]), "plateau"
+        if still.any():
+            return int(np.flatnonzero(still)[0]), "unresolved"
         tested = np.flatnonzero(np.isfinite(z))
         if tested.size:  # no plateau: the most stable window, flagged
-            return int(tested[np.argmin(z[tested])]), False
-        return len(self.windows) - 1, False
+            return int(tested[np.argmin(z[tested])]), "drifting"
+        return len(self.windows) - 1, "drifting"
 
     def fit_rows(self, value, sem) -> dict[str, list[dict]]:
         """Fits-table rows of this point (front, threshold time) and one fit_windows row per candidate window."""
@@ -218,10 +262,16 @@ class FrontAnalysis:
             return float(t[np.argmax(mask)]) if mask.any() else math.nan
 
         ln_t = float(value["ln_t_tilde"])
-        status = "not reached" if not math.isfinite(ln_t) else ("at first sample" if Ir[0] >= r else "crossed")
+        outcome = "not reached" if not math.isfinite(ln_t) else ("at first sample" if Ir[0] >= r else "crossed")
+        if outcome == "crossed":  # how much the log-time grid, not the data, places the crossing
+            grid = grid_effect(float(value["ln_t_tilde_grid"]), float(sem["ln_t_tilde_grid"]))
+            status = classify(ln_t, float(sem["ln_t_tilde"]), discretization=grid)
+        else:  # before the first sample time or after the last: the sampled times do not bracket it
+            status = EDGE
         return {
             "fit": "threshold_time",
             "r_th": r,
+            "outcome": outcome,
             "status": status,
             "t_tilde": math.exp(ln_t) if math.isfinite(ln_t) else math.nan,
             "ln_t_tilde": ln_t,
@@ -236,20 +286,29 @@ class FrontAnalysis:
             row = {k: math.nan for k in _NAN_FIELDS}
             row.update(fit="front", n_times=0, window_source="none", plateau=False, bound=AVALANCHE_BOUND)
             row["bound_holds"] = "no fit window"
+            row["status"] = UNDETERMINED
             return row, []
-        k, ok = self.select(value, sem)
+        k, verdict = self.select(value, sem)
+        ok = verdict == "plateau"
         cands = [self._window_row(i, value, sem) for i in range(len(self.windows))]
-        zs = self.plateau_z(value, sem) if not self.user_window else np.full(len(cands), np.nan)
-        for c, zk in zip(cands, zs):
-            c["plateau_z"] = float(zk)
+        nan = np.full(len(cands), np.nan)
+        zs, bounds = self.plateau_tests(value, sem) if not self.user_window else (nan, nan)
+        for c, zk, bk in zip(cands, zs, bounds):
+            c["plateau_z"], c["plateau_drift_bound"] = float(zk), float(bk)
         row = dict(cands[k])
         row["window_source"] = "user" if self.user_window else "auto"
-        row["plateau"] = bool(ok)
+        row["plateau"] = ok
         row["chi2_dof"] = self._chi2(self.windows[k], value, sem, k)
         z = (A_BOUND - row["A"]) / row["A_err"] if row["A_err"] > 0 else math.nan
         row["bound"] = AVALANCHE_BOUND
         row["bound_z"] = z
-        row["bound_holds"] = _verdict(z, self.config.nsigma) if ok else "no plateau: not an asymptotic slope"
+        row["bound_holds"] = _verdict(z, self.config.nsigma) if ok else _NOT_ASYMPTOTIC[verdict]
+        if self.user_window:  # the user's window, unless it reaches past the sampled times
+            lo, hi = self.config.window
+            row["status"] = classify(row["A"], row["A_err"], edge=lo < self.t[0] or hi > self.t[-1])
+        else:
+            row["status"] = {"plateau": RESOLVED, "unresolved": LIMIT,
+                             "drifting": EDGE}[verdict]  # fmt: skip
         for c in cands:
             c["chosen"] = c["t_start"] == row["t_start"]
         return row, cands
@@ -285,8 +344,15 @@ class FrontAnalysis:
 
 _NAN_FIELDS = (
     "t_start", "t_stop", "A", "A_err", "B", "B_err", "invA", "invA_err",
-    "curvature", "curvature_err", "chi2_dof", "bound_z", "plateau_z",
+    "curvature", "curvature_err", "chi2_dof", "bound_z", "plateau_z", "plateau_drift_bound",
 )  # fmt: skip
+
+
+#: What the front row says instead of a verdict on the bound when the slope is not an asymptotic one.
+_NOT_ASYMPTOTIC = {
+    "unresolved": "plateau not resolved: the data cannot bound the drift of A (longer times or more realizations)",
+    "drifting": "no plateau: not an asymptotic slope",
+}
 
 
 def _verdict(z: float, nsigma: float) -> str:

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...display import format_value, label
+from ...display import format_value, label, mark_unresolved
 from .analysis import AVALANCHE_BOUND
 
 __all__ = ["figures"]
@@ -100,10 +100,11 @@ def _fig3(ctx):
         return None
     thr = thr[thr["t_tilde"].notna()]
     scaling = ctx.point_fits("threshold_scaling")
-    scaling = scaling[scaling["status"] == "fitted"] if len(scaling) else scaling
+    scaling = scaling[scaling["outcome"] == "fitted"] if len(scaling) else scaling
     # one Eq. (9) fit per group of the other swept parameters (e.g. gamma, unraveling): markers per group
     others = [k for k in ctx.swept if k not in ("L", "W") and k in thr.columns]
     fig, axes = ctx.plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    marked: dict = {}
     for ax, (x, by) in zip(axes, (("W", "L"), ("L", "W"))):
         for i, (key, g) in enumerate(thr.groupby([by] + others, sort=True)):
             val, rest = key[0], dict(zip(others, key[1:]))
@@ -112,6 +113,8 @@ def _fig3(ctx):
             yerr = np.vstack([g.t_tilde - g.t_tilde * np.exp(-g.ln_t_tilde_err), g.t_tilde * np.exp(g.ln_t_tilde_err) - g.t_tilde])
             text = ", ".join([f"{by} = {format_value(val)}"] + [f"{k} = {format_value(v)}" for k, v in rest.items()])
             ax.errorbar(g[x], g.t_tilde, yerr=yerr, fmt="o", color=color, label=text)
+            if "status" in g:
+                mark_unresolved(ax, g[x], g.t_tilde, g["status"], color, labelled=marked.setdefault(id(ax), set()))
             fit = _matching(scaling, rest)
             if fit is not None:
                 xx = np.linspace(g[x].min(), g[x].max(), 50)
@@ -169,15 +172,14 @@ def _fig4(ctx):
         b = axes[0][1]
         by = [k for k in ctx.swept if k != "W" and k in front.columns]  # one curve per L (and other swept values)
         groups = front.groupby(by, sort=True) if by else [(None, front)]
+        marked: set = set()
         for i, (key, g) in enumerate(groups):
             g = g.sort_values("W")
             label = ctx.label(g.iloc[0], exclude=("W",)) if by else "fit"
             color = f"C{i % 10}" if by else "k"
             b.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=4, color=color, label=label)
-            if "plateau" in g:  # slopes without a plateau of A: open markers (not asymptotic)
-                bad = g[~g["plateau"].astype(bool)]
-                if len(bad):
-                    b.plot(bad.W, bad.invA, "s", ms=8, mfc="white", mec=color, label="no plateau: not asymptotic" if i == 0 else None)
+            if "status" in g:  # slopes without a resolved plateau of A: open markers (not asymptotic)
+                mark_unresolved(b, g.W, g.invA, g["status"], color, labelled=marked)
         b.axhline(AVALANCHE_BOUND, color="r", ls="--", lw=1, label="2 ln 4 (Eq. 18)")
         top = front.invA + front.invA_err
         top = top[np.isfinite(top) & (front.invA > 0)]

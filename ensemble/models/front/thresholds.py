@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ...seeding import analysis_rng
+from ...resolution import EDGE, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing, worst
 from ..base import groups
 from .analysis import A_BOUND, AVALANCHE_BOUND
 
@@ -46,11 +47,14 @@ def threshold_scaling(fits: pd.DataFrame, params: list[str]) -> list[dict]:
     out = []
     for group, g in groups(pts, params, ("L", "W")):
         ok = np.isfinite(g["ln_t_tilde"]) & np.isfinite(g["ln_t_tilde_err"]) & (g["ln_t_tilde_err"] > 0)
+        if "status" in g:  # a crossing before the first sample time is only a bound: not fitted
+            ok &= g["status"] != EDGE
         g = g[ok]
         x = (g["L"] * g["W"]).to_numpy(dtype=float)
         row = {**group, "fit": "threshold_scaling", "n_points": int(len(g))}
         if len(g) < 2 or np.unique(x).size < 2:
-            out.append({**row, "status": "fewer than 2 (L W) values with a threshold time"})
+            out.append({**row, "outcome": "fewer than 2 (L W) values with a threshold time",
+                        "status": UNDETERMINED})  # fmt: skip
             continue
         y, s = g["ln_t_tilde"].to_numpy(dtype=float), g["ln_t_tilde_err"].to_numpy(dtype=float)
         (alpha, c), cov, chi2, dof = _weighted_line(x, y, s)
@@ -60,7 +64,8 @@ def threshold_scaling(fits: pd.DataFrame, params: list[str]) -> list[dict]:
         out.append(
             {
                 **row,
-                "status": "fitted",
+                "outcome": "fitted",
+                "status": worst(g["status"]) if "status" in g else RESOLVED,
                 "alpha": alpha,
                 "alpha_err": a_err,
                 "c": c,
@@ -87,17 +92,26 @@ def crossing(W: np.ndarray, A: np.ndarray, bound: float = A_BOUND) -> tuple[floa
     """W* above which every sampled front slope satisfies A < bound (1/A > 2 ln 4).
 
     Linear interpolation between the last W where A >= bound and the next.
-    Returns (W*, status), status one of "crossing", "bound holds at all sampled W"
+    Returns (W*, outcome), outcome one of "crossing", "bound holds at all sampled W"
     (W* below the smallest W) or "bound violated at the largest sampled W".
     """
-    violated = np.flatnonzero(A >= bound)
-    if violated.size == 0:
+    i = _last_violation(A, bound)
+    if i is None:
         return math.nan, "bound holds at all sampled W"
-    i = int(violated[-1])
     if i == W.size - 1:
         return math.nan, "bound violated at the largest sampled W"
     f = (A[i] - bound) / (A[i] - A[i + 1])
     return float(W[i] + f * (W[i + 1] - W[i])), "crossing"
+
+
+def _quadratic(W: np.ndarray, A: np.ndarray) -> float:
+    """W* by quadratic instead of linear interpolation between the same two sampled W (for the grid's effect)."""
+    return quadratic_crossing(W, A, _last_violation(A, A_BOUND), A_BOUND)
+
+
+def _last_violation(A: np.ndarray, bound: float) -> int | None:
+    violated = np.flatnonzero(A >= bound)
+    return int(violated[-1]) if violated.size else None
 
 
 def avalanche_crossing(fits: pd.DataFrame, params: list[str], bootstrap: int, seed: int) -> list[dict]:
@@ -112,20 +126,30 @@ def avalanche_crossing(fits: pd.DataFrame, params: list[str], bootstrap: int, se
         row = {**group, "fit": "avalanche_crossing", "n_points": int(len(g)), "n_no_plateau": left_out,
                "bound": AVALANCHE_BOUND}  # fmt: skip
         if len(g) < 2:
-            out.append({**row, "status": "fewer than 2 W values with an asymptotic front slope"})
+            out.append({**row, "outcome": "fewer than 2 W values with an asymptotic front slope",
+                        "status": UNDETERMINED})  # fmt: skip
             continue
         W, v, e = (g[c].to_numpy(dtype=float) for c in ("W", "A", "A_err"))
-        w_star, status = crossing(W, v)
+        w_star, outcome = crossing(W, v)
         draws = v + e * rng.standard_normal((bootstrap, v.size))
         boot = np.array([crossing(W, d)[0] for d in draws])
         crossed = boot[np.isfinite(boot)]
+        w_err = float(np.std(crossed, ddof=1)) if crossed.size > 1 else math.nan
+        if outcome == "crossing":  # how much the W grid decides W*: linear against quadratic interpolation
+            shift = [_quadratic(W, d) - c for d, c in zip(draws, boot) if math.isfinite(c)]
+            delta_err = float(np.std(shift, ddof=1)) if len(shift) > 1 else math.nan
+            grid = grid_effect(_quadratic(W, v) - w_star, delta_err)
+            status = worst([classify(w_star, w_err, discretization=grid), *g.get("status", [])])
+        else:
+            status = EDGE
         row.update(
+            outcome=outcome,
             status=status,
             W_star=w_star,
             W_min=float(W[0]),
             W_max=float(W[-1]),
             p_crossing=crossed.size / bootstrap,
-            W_star_err=float(np.std(crossed, ddof=1)) if crossed.size > 1 else math.nan,
+            W_star_err=w_err,
             W_star_lo=float(np.percentile(crossed, 16)) if crossed.size else math.nan,
             W_star_hi=float(np.percentile(crossed, 84)) if crossed.size else math.nan,
         )

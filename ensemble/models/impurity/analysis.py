@@ -27,6 +27,8 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.optimize import least_squares
 
+from ...resolution import classify
+
 __all__ = ["ImpurityAnalysis", "coarse_grain", "eq3_profile", "eq4_growth", "fit_eq3", "fit_eq4", "stability_criterion"]
 
 BOUNDS = (0.05, 1e3)
@@ -148,6 +150,12 @@ class ImpurityAnalysis:
         for k in ("xi_c", "T0", "xi_S", "S_AI"):
             if k in value:
                 row[k], row[f"{k}_err"] = float(value[k]), float(sem[k])
+        # Eq. (4) saturates at t ~ T0: a T0 beyond the last sample time, a parameter at a bound of the fit, or a
+        # saturation length beyond the chain mean that l_c(t) has not saturated within the sampled range
+        xi_c, T0 = row["xi_c"], row["T0"]
+        edge = math.isfinite(T0) and (T0 >= self.t[-1] or not 1e-6 * 1.001 < T0 < 1e6 * 0.999
+                                      or not 1e-6 * 1.001 < xi_c < 1e6 * 0.999 or xi_c > self.p.L)  # fmt: skip
+        row["status"] = classify(xi_c, row["xi_c_err"], edge=edge)
         late = value["l_d"][-1]
         centre = self.p.c_site
         row["l_d_centre_late"] = float(late[centre]) if np.isfinite(late[centre]) else math.nan

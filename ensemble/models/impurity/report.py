@@ -25,10 +25,11 @@ def report(exp, tables) -> list[str]:
         "",
         "c-boson: Eq. (4) l_c(t) = xi_c log(1 + t/T0) / (1 + log(1 + t/T0)) fitted to the Eq. (3) decay lengths; "
         "l_c and l_d (d-d correlations, centre) at the last time; Eq. (5) S = S_AI + xi_S log(1 + U n_c t)",
-        header(swept) + "".join(f"{head:>{w}}" for head, _, w in COLUMNS),
+        header(swept) + "".join(f"{head:>{w}}" for head, _, w in COLUMNS) + "  status of xi_c",
     ]
     for _, r in pts.iterrows():
-        lines.append(cell(r, swept) + "".join(f"{'-' if missing(r, k) else format(r[k], '.4g'):>{w}}" for _, k, w in COLUMNS))
+        lines.append(cell(r, swept) + "".join(f"{'-' if missing(r, k) else format(r[k], '.4g'):>{w}}" for _, k, w in COLUMNS)
+                     + ("" if missing(r, "status") else f"  {r.status}"))
     if "trunc_err" in set(tables["summary"]["observable"]):
         s = tables["summary"]
         worst = s[s.observable == "trunc_err"]["mean"].max()

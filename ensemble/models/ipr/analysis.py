@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ...seeding import analysis_rng
+from ...resolution import RESOLVED, classify, worst
 from ..base import groups
 
 __all__ = ["IprAnalysis", "cross_point_rows", "crossover_length", "log_centre_dos", "semicircle"]
@@ -119,6 +120,7 @@ class IprAnalysis:
         for k in ("D_OB", "G"):
             if k in value:
                 point[k], point[f"{k}_err"] = float(value[k]), float(sem[k])
+        point["status"] = RESOLVED
         rows.append(point)
         if "slope" in value:
             zeta = 1 / math.log(1 / p.alpha) if p.alpha < 1 else math.inf
@@ -138,16 +140,22 @@ class IprAnalysis:
                     "zeta_eff": zeta_eff,
                     "l_c_theory": crossover_length(zeta, p.l_b),
                     "l_c_eff": crossover_length(zeta_eff, p.l_b),
+                    "status": classify(slope, err),
                 }
             )
         if self.has_probe:
             g = p.couplings()[-1]
             goe = p.bath == "goe"
+            w50, bin_width = float(value["w50"]), float(self.omega[1] - self.omega[0])
             rows.append(
                 {
                     "fit": "hybridization",
-                    "w50": float(value["w50"]),
+                    "w50": w50,
                     "w50_err": float(sem["w50"]),
+                    "bin_width": bin_width,
+                    # a half-weight width under two bins is set by the binning the spec chose (hyb_bins,
+                    # hyb_range), not by the data: a bound, however small its error bar
+                    "status": classify(w50, float(sem["w50"]), cell=bin_width),
                     "g_last": g,
                     "w_golden_rule": math.pi * g * g * semicircle(2.0, p.bandwidth / 2) if goe else math.nan,
                     "w_g2_over_xi": g * g / p.bandwidth if goe else math.nan,
@@ -186,6 +194,7 @@ def _bath_growth(pts: pd.DataFrame, params: list[str], seed: int) -> list[dict]:
                     "dD_per_liom_err": math.hypot(a.D_OB_err, b.D_OB_err) / step,
                     "log2": math.log(2),
                     "dD_dos": (dos[int(b.n_lioms)] - dos[int(a.n_lioms)]) / step if dos else math.nan,
+                    "status": worst([a.status, b.status]) if hasattr(a, "status") else RESOLVED,
                 }
             )
     return rows
@@ -211,6 +220,7 @@ def _thermalization(pts: pd.DataFrame, params: list[str]) -> list[dict]:
                     "delta_D": q.D_OB - r.D_OB,
                     "delta_D_err": math.hypot(q.D_OB_err, r.D_OB_err),
                     "log2": math.log(2),
+                    "status": worst([q.status, r.status]) if hasattr(q, "status") else RESOLVED,
                 }
             )
     return rows

@@ -30,7 +30,7 @@ def figures(exp, tables) -> dict:
         "fig3_bath_growth": _fig3(plt, fits, swept),
         "fig4_crossover": _fig4(plt, summary, fits, params, swept),
         "fig5_thermalization": _fig5(plt, fits, swept),
-        "fig6_hybridization": _fig6(plt, summary, params, swept),
+        "fig6_hybridization": _fig6(plt, summary, fits, params, swept),
         "lc_theory": _lc(plt, fits),
         "gap_ratio_distribution": gap_ratio_figure(plt, summary, swept),
     }
@@ -107,7 +107,7 @@ def _fig5(plt, fits, swept):
     return fig
 
 
-def _fig6(plt, summary, params, swept):
+def _fig6(plt, summary, fits, params, swept):
     hyb = summary[summary.observable == "hyb"]
     if not len(hyb):
         return None
@@ -122,7 +122,7 @@ def _fig6(plt, summary, params, swept):
             d = d[d[k] == pt[k]]
         d = d.sort_values("omega")
         c = f"C{i % 10}"
-        a.plot(d.omega, d["mean"], "-", color=c, label=_label(pt, swept))
+        a.plot(d.omega, d["mean"], "-", color=c, label=_label(pt, swept) + _width_note(fits, pt, params))
         a.fill_between(d.omega, d["mean"] - d["sem"], d["mean"] + d["sem"], color=c, alpha=0.25, lw=0)
         if b is not None and ("bath" not in pt or pt["bath"] == "goe"):
             g = pt.g_probe if pt.g_probe >= 0 else pt.g1 * pt.alpha ** (pt.n_lioms - 1)
@@ -140,6 +140,16 @@ def _fig6(plt, summary, params, swept):
         b.set_xlim(-10, 10)
         b.legend(fontsize=7)
     return fig
+
+
+def _width_note(fits, pt, params) -> str:
+    """" (w50 at resolution limit)" etc. when the point's half-weight width is not resolved by the bins."""
+    rows = fits[fits.fit == "hybridization"] if "fit" in fits else fits.iloc[0:0]
+    for k in params:
+        if k in rows:
+            rows = rows[rows[k] == pt[k]]
+    status = rows.iloc[0].get("status") if len(rows) else None
+    return f" (w50 {status}: bins of {rows.iloc[0].bin_width:.3g})" if status not in (None, "resolved") else ""
 
 
 def _lc(plt, fits):

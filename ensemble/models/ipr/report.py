@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from ...display import label, missing
+from ...resolution import note
 
 __all__ = ["report"]
 
@@ -41,8 +42,9 @@ def report(exp, tables) -> list[str]:
     if len(hyb):
         lines += ["", "Hybridization half-width w50 of the probe (App. A); golden rule pi g^2 v(2h) for GOE baths"]
         for _, r in hyb.iterrows():
-            lines.append(f"  {label(r, swept)}: w50 = {r.w50:.4f} +- {r.w50_err:.4f}   golden rule {r.w_golden_rule:.4f}"
-                         f"   (g^2/xi = {r.w_g2_over_xi:.4f})")  # fmt: skip
+            limit = f" (bins of {r.bin_width:.3g}: w50 is a bound)" if r.get("status") == "at resolution limit" else ""
+            lines.append(f"  {label(r, swept)}: w50 = {r.w50:.4f} +- {r.w50_err:.4f}{note(r.get('status'))}{limit}   golden rule "
+                         f"{r.w_golden_rule:.4f}   (g^2/xi = {r.w_g2_over_xi:.4f})")  # fmt: skip
     thermal = fits[fits["fit"] == "thermalization"]
     if len(thermal):
         lines += ["", "Fig. 5: Delta D(O_B) against G (theory: -> log 2 for G >> 1)"]

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ...resolution import RESOLVED
+
 __all__ = ["QuenchAnalysis", "dimer_comparison"]
 
 PARTS = ("sys", "env")
@@ -52,10 +54,12 @@ class QuenchAnalysis:
         for k in value:
             if k.startswith(("M_", "F_")):
                 row[k], row[f"{k}_err"] = float(value[k]), float(sem[k])
+        row["status"] = RESOLVED  # window averages of the kernel's own time grid
         rows = [row]
         if "gap_sys" in value:
             rows.append({"fit": "window_vs_diagonal", **{f"{k}{s}": float(v[k]) for k in ("gap_sys", "gap_env")
-                                                       for s, v in (("", value), ("_err", sem))}})  # fmt: skip
+                                                       for s, v in (("", value), ("_err", sem))},
+                         "status": RESOLVED})  # fmt: skip
         return {"fits": rows}
 
 
@@ -97,6 +101,7 @@ def dimer_comparison(pts: pd.DataFrame, params: list[str] | None = None) -> list
                 "M_chain_err": r.M_sys_err,
                 "difference": q.M_sys - r.M_sys,
                 "difference_err": math.hypot(q.M_sys_err, r.M_sys_err),
+                "status": RESOLVED,
             }
         )
     return out

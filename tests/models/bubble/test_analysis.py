@@ -103,7 +103,7 @@ def test_beta_peak_finds_the_maximum_of_a_sampled_curve():
     rows = pd.DataFrame({"fit": "bubble_point", "n_goe": 4, "W": 2.0, "L": 10, "beta": beta,
                          "r_mean": r + err * rng.standard_normal(beta.size), "r_mean_err": err})  # fmt: skip
     (row,) = beta_peaks(rows, ["L", "W", "n_goe", "beta"], bootstrap=400, seed=3)
-    assert row["status"] == "peak" and row["beta_paper"] == 0.6
+    assert row["outcome"] == "peak" and row["status"] == "resolved" and row["beta_paper"] == 0.6
     assert abs(row["beta_peak"] - 0.57) < 4 * row["beta_peak_err"] and row["beta_peak_err"] < 0.1
     _, status = peak_location(beta, 0.4 + 0.1 * beta, err)  # negative control: maximum at the edge
     assert status.startswith("maximum at the edge")
@@ -152,7 +152,8 @@ def test_run_tables_and_fits(tables):
     w1 = shift[shift.W == 1.0]
     assert (w1.delta_0.abs() < 4 * w1.delta_0_err + 0.02).all()
     model = fits[fits.fit == "avalanche_model"]
-    assert len(model) == len(shift) and model.status.eq("ok").all() and model.p.between(0, 1).all()
+    assert len(model) == len(shift) and model.outcome.eq("ok").all() and model.p.between(0, 1).all()
+    assert set(model.status) <= {"resolved", "at range edge"}  # xi at its bound, or beyond the distances: an edge
     # C(r) rows for every site, C(0) = 1 exactly
     C = s[s.observable == "C"]
     assert len(C) == 2 * 2 * (8 + 10 + 12)

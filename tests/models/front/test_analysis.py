@@ -58,12 +58,31 @@ def test_selection_takes_the_earliest_start_on_a_plateau():
     a = FrontAnalysis(T, FrontSettings(min_start=1.0, plateau_decades=0.5, plateau_sigma=2.0))
     nw = len(a.windows)
     A = np.where(np.arange(nw) < 4, 0.2 - 0.02 * np.arange(nw), 0.1)  # drifts, then settles at start 4
-    value = {"fit_dA": A[None, :] - A[:, None]}
+    value = {"fit_dA": A[None, :] - A[:, None], "fit_A": A}
     sem = {"fit_dA": np.full((nw, nw), 0.005)}
-    assert a.select(value, sem) == (4, True)
+    assert a.select(value, sem) == (4, "plateau")
     drifting = 0.2 - 0.01 * np.arange(nw)  # never settles: no plateau, the most stable start is flagged
-    k, ok = a.select({"fit_dA": drifting[None, :] - drifting[:, None]}, sem)
-    assert not ok and np.isfinite(a.plateau_z({"fit_dA": drifting[None, :] - drifting[:, None]}, sem)[k])
+    drift = {"fit_dA": drifting[None, :] - drifting[:, None], "fit_A": drifting}
+    k, verdict = a.select(drift, sem)
+    assert verdict == "drifting" and np.isfinite(a.plateau_z(drift, sem)[k])
+
+
+def test_a_plateau_needs_data_that_could_have_seen_a_drift():
+    """Errors too large to see a drift of 20% of A over the span: no drift is seen, yet no plateau is claimed
+    (unresolved); the same slopes with small errors (control) are a plateau, and a real drift with small
+    errors is seen as one."""
+    a = FrontAnalysis(T, FrontSettings(min_start=1.0, plateau_decades=0.5, plateau_sigma=2.0, plateau_resolution=0.2))
+    nw = len(a.windows)
+    A = np.full(nw, 0.1)
+    value = {"fit_dA": A[None, :] - A[:, None], "fit_A": A}
+    noisy = {"fit_dA": np.full((nw, nw), 0.012)}  # 2 x 0.012 = 24% of A: a 20% drift could hide in it
+    assert a.select(value, noisy) == (0, "unresolved")
+    z, bound = a.plateau_tests(value, noisy)
+    assert np.nanmin(bound) == pytest.approx(0.24) and np.nanmax(z) == 0
+    assert a.select(value, {"fit_dA": np.full((nw, nw), 0.004)}) == (0, "plateau")  # 8%: resolved
+    drift = 0.1 * (1 + 0.3 * np.log10(T[[w[0] for w in a.windows]]))  # +30% per decade of starts
+    k, verdict = a.select({"fit_dA": drift[None, :] - drift[:, None], "fit_A": drift}, {"fit_dA": np.full((nw, nw), 0.002)})
+    assert verdict == "drifting"
 
 
 def synthetic_run(h_true, n=400, sigma=0.02, seed=0, times=None):

@@ -60,7 +60,8 @@ def test_threshold_scaling_groups_by_other_parameters_and_skips_unreached_points
     )
     rows = threshold_scaling(fits, ["L", "W", "gamma"])
     assert [r["gamma"] for r in rows] == [1.0, 2.0]
-    assert rows[0]["status"] == "fitted" and rows[1]["status"].startswith("fewer than 2")
+    assert rows[0]["outcome"] == "fitted" and rows[1]["outcome"].startswith("fewer than 2")
+    assert rows[1]["status"] == "undetermined"
 
 
 # -- error coverage against the truth (statistical, with negative controls) --------------------------
@@ -90,7 +91,7 @@ def test_bootstrap_error_of_W_star_covers_the_truth(err_scale, ok):
     """68% nominal; a deliberately understated input error (negative control) must fail the same check."""
     rng = np.random.default_rng(5)
     rows = [avalanche_crossing(synthetic_front_fits(rng, err_scale), ["L", "W"], 400, seed=i)[0] for i in range(REPEATS)]
-    assert all(r["status"] == "crossing" for r in rows)
+    assert all(r["outcome"] == "crossing" for r in rows)
     c = coverage([r["W_star"] for r in rows], [r["W_star_err"] for r in rows], W_STAR)
     assert (0.60 <= c <= 0.76) is ok, c  # binomial scatter over 300 repeats: 2.7%
 
