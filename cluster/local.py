@@ -92,7 +92,7 @@ def _forget_unimportable_main() -> None:
         del main.__file__
 
 
-def connect(address: str, timeout: float = 10.0) -> Client:
+def connect(address: str, timeout: float = 30.0) -> Client:
     """A client of a running scheduler: ``tcp://HOST:PORT``, or a scheduler file (``*.json``).
 
     Raises ClusterError naming the problem: a scheduler file that is missing or

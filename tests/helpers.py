@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["SMALL_SPEC", "assert_tables_identical", "read_tables", "run_cli", "small_spec"]
+__all__ = ["HANG_GUARD", "SMALL_SPEC", "assert_tables_identical", "partials", "read_tables", "run_cli", "small_spec", "wait_until"]
 
 SMALL_SPEC = """
 name = "small"
@@ -58,7 +60,29 @@ def read_tables(run_dir) -> dict[str, pd.DataFrame]:
     return read(run_dir)
 
 
-def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+def run_cli(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "ensemble", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout
     )
+
+
+#: Seconds after which a wait counts as hung. Only a stuck process reaches it: tests decide how far a run gets
+#: by counting (tests/ensemble/gated_kernel.py), never by how fast the machine is.
+HANG_GUARD = 600.0
+
+
+def wait_until(done, what: str, proc: subprocess.Popen | None = None) -> None:
+    """Poll ``done()`` until it is true; fail if ``proc`` ends first, or if nothing happens for HANG_GUARD seconds."""
+    start = time.monotonic()
+    while not done():
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"the process ended (rc {proc.returncode}) before {what}: {str(err)[-2000:]}")
+        if time.monotonic() - start > HANG_GUARD:
+            raise AssertionError(f"hung: {what} did not happen within {HANG_GUARD:g} s")
+        time.sleep(0.02)
+
+
+def partials(run_dir) -> list[Path]:
+    """The partial files of a run directory."""
+    return sorted(Path(run_dir).glob("partials/*/*.npz"))

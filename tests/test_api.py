@@ -13,7 +13,7 @@ import pytest
 import ensemble
 from ensemble.describe import kernel_info
 from ensemble.models import builtin_kernels
-from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
+from tests.helpers import HANG_GUARD, assert_tables_identical, read_tables, run_cli, small_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,7 +65,7 @@ def test_a_script_piped_to_python_runs_on_the_local_cluster(tmp_path):
     """Spawned workers used to fail on '<stdin>' and leave a half-made directory."""
     code = (f"import ensemble\nr = ensemble.run({small_spec()!r}, out={str(tmp_path / 'p')!r}, workers=2)\n"
             "print('front rows', len(r.fits.query(\"fit == 'front'\")))\n")  # fmt: skip
-    res = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    res = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, cwd=tmp_path, timeout=HANG_GUARD)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "front rows 2" in res.stdout and "FileNotFoundError" not in res.stderr
 

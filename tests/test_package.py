@@ -12,10 +12,16 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 import sys
 from pathlib import Path
 
 import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 # pymetis: the METIS nested-dissection ordering behind xxz_bubble's sparse LU (numerics, not a framework)
@@ -158,3 +164,80 @@ def test_numba_kernels_are_nogil_cached_and_serial():
         assert d.targetoptions.get("nogil") is True, f"{name} must be nogil=True"
         assert not d.targetoptions.get("parallel"), f"{name}: no parallel=True inside kernels Dask runs"
         assert type(d._cache).__name__ == "FunctionCache", f"{name} must be cache=True"
+
+
+# -- the tests themselves: no clock thresholds, no silent optional skips (issue 22) ------------------------------
+
+CLOCKS = {"time", "perf_counter", "monotonic", "process_time", "perf_counter_ns", "monotonic_ns", "time_ns"}
+
+
+def _test_files():
+    return [p for p in sorted((ROOT / "tests").rglob("*.py")) if p.name != "helpers.py"]
+
+
+def _calls(text: str):
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Call):
+            f = node.func
+            yield node, (f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else "")
+
+
+def clock_problems(path: Path, text: str) -> list[str]:
+    """Calls in a test that read a clock, or bound a wait by less than the hang guard: a test that depends on
+    timing measures a count or a ratio instead (tests/helpers.py holds the one clock, wait_until's hang guard)."""
+    from tests.helpers import HANG_GUARD
+
+    out = []
+    for node, name in _calls(text):
+        if name in CLOCKS and isinstance(node.func, ast.Attribute) and getattr(node.func.value, "id", "") == "time" \
+                or name in CLOCKS - {"time"} and isinstance(node.func, ast.Name):  # fmt: skip
+            out.append(f"{path}:{node.lineno} reads a clock ({name})")
+        for kw in node.keywords:
+            if kw.arg == "timeout" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, int | float) \
+                    and kw.value.value < HANG_GUARD:  # fmt: skip
+                out.append(f"{path}:{node.lineno} waits at most {kw.value.value} s, less than the hang guard {HANG_GUARD:g} s")
+    return out
+
+
+def test_no_test_depends_on_the_speed_of_the_machine():
+    problems = [p for f in _test_files() for p in clock_problems(f.relative_to(ROOT), f.read_text())]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_clock_check_catches_a_wall_clock_threshold():
+    assert clock_problems(Path("t.py"), "t0 = time.perf_counter()\nassert time.time() - t0 < 60\n")
+    assert clock_problems(Path("t.py"), "proc.communicate(timeout=120)\n")
+    assert not clock_problems(Path("t.py"), "proc.communicate(timeout=HANG_GUARD)\nwait_until(done, 'x', proc)\n")
+
+
+def _optional_modules() -> set[str]:
+    """Import names of the optional dependencies declared in pyproject.toml (every extra)."""
+    doc = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    names = set()
+    for reqs in doc["project"].get("optional-dependencies", {}).values():
+        for r in reqs:
+            names.add(re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0].strip().lower().replace("-", "_"))
+    return names
+
+
+def skip_problems(path: Path, text: str, declared: set[str]) -> list[str]:
+    """pytest.importorskip calls without a reason, or of a package that no extra of pyproject.toml declares."""
+    out = []
+    for node, name in _calls(text):
+        if name != "importorskip" or not node.args or not isinstance(node.args[0], ast.Constant):
+            continue
+        module = str(node.args[0].value)
+        if not any(kw.arg == "reason" for kw in node.keywords):
+            out.append(f"{path}:{node.lineno}: importorskip({module!r}) without reason=")
+        if module.split(".")[0].lower() not in declared:
+            out.append(f"{path}:{node.lineno}: {module} is in no extra of pyproject.toml")
+    return out
+
+
+def test_optional_packages_are_declared_and_their_skips_say_why():
+    """A test that needs an optional package imports it with pytest.importorskip(NAME, reason=...), and NAME is in an
+    extra of pyproject.toml, so that `pip install ".[test]"` (or the named extra) is what makes it run."""
+    declared = _optional_modules()
+    problems = [p for f in _test_files() for p in skip_problems(f.relative_to(ROOT), f.read_text(), declared)]
+    assert not problems, "\n".join(problems)
+    assert skip_problems(Path("t.py"), "pytest.importorskip('nosuchpackage')\n", declared)  # the check can fail

@@ -13,7 +13,7 @@ from cluster import job_script, load_job_config
 from cluster.errors import ClusterConfigError
 from cluster.jobs import parse_walltime
 from ensemble import MemoryStore, execute, parse_spec
-from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
+from tests.helpers import HANG_GUARD, assert_tables_identical, read_tables, run_cli, small_spec
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -96,7 +96,7 @@ def slurm():
     assert res.returncode == 0, res.stderr + res.stdout
     yield
     subprocess.run(["scancel", "--user", "root"], capture_output=True)
-    subprocess.run([str(ROOT / "cluster" / "slurm_local.sh"), "stop"], capture_output=True, timeout=60)
+    subprocess.run([str(ROOT / "cluster" / "slurm_local.sh"), "stop"], capture_output=True, timeout=HANG_GUARD)
 
 
 @pytest.mark.slurm

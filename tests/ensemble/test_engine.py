@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -138,24 +137,28 @@ def _partials(run_dir: Path) -> list[Path]:
 
 
 def test_killed_run_resumes_to_identical_tables(tmp_path):
+    """SIGKILL after exactly 6 of 60 tasks (the rest wait at a gate): the resume runs the other 54 and equals a
+    clean run bit for bit."""
+    from tests.ensemble.gated_kernel import SPEC as GATED, Gate
+    from tests.helpers import wait_until
+
+    gate = Gate(tmp_path / "gate").create(allow=6)
     spec = tmp_path / "spec.toml"
-    spec.write_text(small_spec(realizations=60, batch_size=2, block_size=2, L=24, stop=400.0))
+    spec.write_text(GATED.format(seed=5, n=30, gate=gate.path))
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "ensemble", "run", spec, "--out", out, "--executor", "serial", "--no-progress"]
-    proc = subprocess.Popen(list(map(str, cmd)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while len(_partials(out)) < 6 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
+    proc = subprocess.Popen(list(map(str, cmd)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: len(_partials(out)) == 6 and gate.taken() == 7, "6 finished tasks and the 7th waiting", proc)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = len(_partials(out))
-    assert proc.returncode == -signal.SIGKILL and 6 <= done < 60, "the run must be killed mid-way"
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL and len(_partials(out)) == 6
     assert not (out / "tables").exists()
 
-    res = subprocess.run(list(map(str, cmd)) + ["--resume"], capture_output=True, text=True, timeout=300)
+    gate.release()
+    res = subprocess.run(list(map(str, cmd)) + ["--resume"], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
-    assert f"ran {(60 - done) * 2} realizations" in res.stdout
-    assert f"resumed: {done * 2} realizations were already done" in res.stdout
+    assert "ran 54 realizations" in res.stdout
+    assert "resumed: 6 realizations were already done" in res.stdout
     assert len(_partials(out)) == 60
 
     exp = parse_spec(spec.read_text(), name="spec")

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +18,12 @@ import pytest
 
 from ensemble import MemoryStore, parse_spec, execute
 from tests.ensemble.faulty_kernel import SPEC as FAULTY_SPEC
-from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
+from tests.ensemble.gated_kernel import SPEC as GATED_SPEC
+from tests.ensemble.gated_kernel import Gate
+from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 pytestmark = pytest.mark.cluster
-
-# ~10 ms realizations, 4 per task: about 3 s of work for 2 workers
-SPEC = small_spec(realizations=160, batch_size=4, block_size=4, L=40, stop=1000.0)
-
 
 def partials(run_dir: Path) -> list[Path]:
     return sorted((run_dir / "partials").glob("*/*.npz"))
@@ -39,60 +36,58 @@ def start(spec: Path, out: Path, *extra) -> subprocess.Popen:
     )
 
 
-def wait_for_partials(out: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while len(partials(out)) < n and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    assert proc.poll() is None and len(partials(out)) >= n, "the run ended before it could be interrupted"
-
-
 def worker_processes(driver: subprocess.Popen) -> list[psutil.Process]:
     kids = psutil.Process(driver.pid).children(recursive=True)
     return [p for p in kids if "spawn_main" in " ".join(p.cmdline())]
 
 
-@pytest.fixture(scope="module")
-def clean_tables():
-    return execute(parse_spec(SPEC), MemoryStore()).tables
-
-
 @pytest.fixture
-def spec_file(tmp_path) -> Path:
-    p = tmp_path / "spec.toml"
-    p.write_text(SPEC)
-    return p
+def gated(tmp_path):
+    """2 x 40 one-realization tasks behind a gate that lets 8 through: the run stops after exactly 8 tasks, with a
+    task waiting inside each worker, until the test opens the gate."""
+    gate = Gate(tmp_path / "gate").create(allow=8)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(GATED_SPEC.format(seed=11, n=40, gate=gate.path))
+    return spec, gate
 
 
-def test_worker_killed_mid_run_every_realization_counted_once(tmp_path, spec_file, clean_tables):
+def _clean(spec: Path):
+    return execute(parse_spec(spec.read_text()), MemoryStore()).tables
+
+
+def test_worker_killed_mid_run_every_realization_counted_once(tmp_path, gated):
+    spec, gate = gated
     out = tmp_path / "run"
-    proc = start(spec_file, out)
+    proc = start(spec, out)
     try:
-        wait_for_partials(out, 8, proc)
+        wait_until(lambda: len(partials(out)) == 8 and gate.taken() == 10, "8 tasks done and one waiting per worker", proc)
         workers = worker_processes(proc)
         assert len(workers) == 2
-        workers[0].send_signal(signal.SIGKILL)
-        stdout, stderr = proc.communicate(timeout=300)
+        workers[0].send_signal(signal.SIGKILL)  # with a task in it
+        gate.release()
+        stdout, stderr = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, stderr
     tables = read_tables(out)
-    assert (tables["summary"]["n"] == 160).all()
-    assert_tables_identical(tables, clean_tables)
+    assert (tables["summary"]["n"] == 40).all()
+    assert_tables_identical(tables, _clean(spec))
 
 
-def test_driver_killed_mid_run_resumes_to_identical_tables(tmp_path, spec_file, clean_tables):
+def test_driver_killed_mid_run_resumes_to_identical_tables(tmp_path, gated):
+    spec, gate = gated
     out = tmp_path / "run"
-    proc = start(spec_file, out)
-    wait_for_partials(out, 8, proc)
+    proc = start(spec, out)
+    wait_until(lambda: len(partials(out)) == 8 and gate.taken() == 10, "8 tasks done and one waiting per worker", proc)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, as a node failure would
     proc.communicate()
-    done = len(partials(out))
-    assert done < 80 and not (out / "tables").exists()
-    res = run_cli("run", spec_file, "--out", out, "--workers", "2", "--resume", "--no-progress", cwd=ROOT)
+    assert len(partials(out)) == 8 and not (out / "tables").exists()
+    gate.release()
+    res = run_cli("run", spec, "--out", out, "--workers", "2", "--resume", "--no-progress", cwd=ROOT, timeout=600)
     assert res.returncode == 0, res.stderr
-    assert "resumed:" in res.stdout
-    assert_tables_identical(read_tables(out), clean_tables)
+    assert "resumed: 8 realizations were already done" in res.stdout
+    assert_tables_identical(read_tables(out), _clean(spec))
 
 
 FAULTY = FAULTY_SPEC.format(extra="")

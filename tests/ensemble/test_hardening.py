@@ -14,7 +14,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -144,10 +143,15 @@ def test_duplicate_zip_rows_are_refused(tmp_path):
 
 # -- one writer per run directory ----------------------------------------------------------------------------
 
-from tests.ensemble.slow_kernel import SPEC as SLOW_SPEC  # noqa: E402
+from tests.ensemble.gated_kernel import SPEC as GATED_SPEC  # noqa: E402
+from tests.ensemble.gated_kernel import Gate  # noqa: E402
+from tests.helpers import wait_until  # noqa: E402
 
-SLOW = SLOW_SPEC.format(seed=99, n=40, delay=0.1)  # 8 s of realizations, one block each
-QUICK = SLOW_SPEC.format(seed=99, n=20, delay=0.05)
+
+def _gated(tmp_path: Path, allow: int, n: int = 20, seed: int = 99) -> tuple[Path, Gate]:
+    """A spec of 2 x n one-realization tasks whose realizations wait at a gate that lets ``allow`` through."""
+    gate = Gate(tmp_path / f"gate-{seed}").create(allow)
+    return spec_file(tmp_path, GATED_SPEC.format(seed=seed, n=n, gate=gate.path), f"gated-{seed}.toml"), gate
 
 
 def _start(spec: Path, out: Path, *extra) -> subprocess.Popen:
@@ -155,39 +159,43 @@ def _start(spec: Path, out: Path, *extra) -> subprocess.Popen:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_partials(out: Path, n: int, proc, timeout: float = 120.0) -> None:
-    t0 = time.time()
-    while len(_partials(out)) < n:
-        assert proc.poll() is None, proc.communicate()
-        assert time.time() - t0 < timeout
-        time.sleep(0.05)
+def _wait_for_partials(out: Path, n: int, proc) -> None:
+    wait_until(lambda: len(_partials(out)) >= n, f"{n} partials in {out}", proc)
+
+
+def _reference(spec: Path):
+    return execute(parse_spec(spec.read_text()), MemoryStore()).tables
 
 
 def test_second_writer_is_refused_naming_the_holder_and_the_run_completes(tmp_path):
-    spec, out = spec_file(tmp_path, SLOW), tmp_path / "run"
+    (spec, gate), out = _gated(tmp_path, allow=2), tmp_path / "run"
     first = _start(spec, out)
-    _wait_for_partials(out, 2, first)
+    _wait_for_partials(out, 2, first)  # and it waits at the gate: it holds the run until the test opens it
     second = run_cli("run", spec, "--out", out, "--executor", "serial", "--resume", "--no-progress")
     line = one_line_error(second, "in use by process", str(first.pid))
     assert "ensemble run" in line  # the holder's command
     refit = run_cli("fit", out)
     one_line_error(refit, "in use by process")
-    _, err = first.communicate(timeout=300)
+    gate.release()
+    _, err = first.communicate(timeout=600)
     assert first.returncode == 0, err
-    assert_tables_identical(read_tables(out), execute(parse_spec(SLOW), MemoryStore()).tables)
+    assert_tables_identical(read_tables(out), _reference(spec))
 
 
-def test_lock_of_a_killed_driver_does_not_block_resume(tmp_path):
-    spec, out = spec_file(tmp_path, QUICK), tmp_path / "run"
+def test_lock_of_a_killed_driver_does_not_block_resume_and_is_named(tmp_path):
+    (spec, gate), out = _gated(tmp_path, allow=3), tmp_path / "run"
     proc = _start(spec, out)
     _wait_for_partials(out, 3, proc)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     holder = json.loads((out / ".lock").read_text())
     assert holder["pid"] == proc.pid  # the stale record is still there ...
+    gate.release()
     res = serial_run(spec, out, "--resume")  # ... but the lock went with the process
     assert res.returncode == 0, res.stderr
-    assert_tables_identical(read_tables(out), execute(parse_spec(QUICK), MemoryStore()).tables)
+    assert f"process {proc.pid}" in res.stderr and "ended without releasing the run" in res.stderr
+    assert_tables_identical(read_tables(out), _reference(spec))
+    assert (out / ".lock").read_text() == ""  # a clean end leaves no record: the next holder is not warned
 
 
 # -- refits record their settings; figures follow the tables -------------------------------------------------
@@ -270,17 +278,13 @@ def test_a_run_failing_at_once_leaves_no_directory_and_the_fixed_spec_runs(tmp_p
 
 def test_a_directory_left_without_finished_blocks_does_not_block_a_fixed_spec(tmp_path):
     out = tmp_path / "run"
-    spec = spec_file(tmp_path, QUICK)
+    spec, gate = _gated(tmp_path, allow=0)  # no realization may finish
     proc = _start(spec, out)
-    t0 = time.time()
-    while not (out / "run.json").exists():  # killed after the directory was made, before any block finished
-        assert time.time() - t0 < 60 and proc.poll() is None
-        time.sleep(0.01)
+    wait_until(lambda: (out / "run.json").exists() and gate.taken() >= 1, "the first realization to start", proc)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
-    for p in _partials(out):
-        p.unlink()
-    fixed = spec_file(tmp_path, SLOW_SPEC.format(seed=7, n=4, delay=0.0), "fixed.toml")
+    assert not _partials(out)
+    fixed, open_gate = _gated(tmp_path, allow=10**6, n=4, seed=7)
     res = run_cli("run", fixed, "--out", out, "--executor", "serial", "--no-progress", "--resume")
     assert res.returncode == 0 and "starting over" in res.stderr, res.stderr
 
@@ -354,9 +358,9 @@ def test_full_disk_before_and_during_the_run(tmp_path):
         one_line_error(serial_run(spec_file(tmp_path, big, "big.toml"), small / "run"), "MiB free")
         assert not (small / "run").exists()
         # the estimate fits, but another writer fills the disk mid-run: a clear message, exit 1, a resumable directory
-        text = small_spec(realizations=800, batch_size=4, block_size=4, L=30, stop=40.0)
+        spec, gate = _gated(tmp_path, allow=4, n=40)
         out = small / "run"
-        proc = _start(spec_file(tmp_path, text, "mid.toml"), out)
+        proc = _start(spec, out)
         _wait_for_partials(out, 4, proc)
         with open(small / "filler", "wb") as f:
             try:
@@ -365,13 +369,14 @@ def test_full_disk_before_and_during_the_run(tmp_path):
                     f.flush()
             except OSError:
                 pass
-        _, err = proc.communicate(timeout=120)
+        gate.release()
+        _, err = proc.communicate(timeout=600)
         res = subprocess.CompletedProcess(proc.args, proc.returncode, "", err)
         one_line_error(res, "no space left", "--resume", code=1)
         (small / "filler").unlink()
         res = serial_run(out / "spec.toml", out, "--resume")
         assert res.returncode == 0 and "resumed" in res.stdout, res.stderr
-        assert_tables_identical(read_tables(out), execute(parse_spec(text), MemoryStore()).tables)
+        assert_tables_identical(read_tables(out), _reference(spec))
     finally:
         subprocess.run(["umount", str(small)])
 
@@ -461,18 +466,18 @@ def test_memory_option_that_cannot_be_parsed(tmp_path, memory):
 
 
 def test_unreachable_batch_controller_times_out_with_one_line(tmp_path):
-    """A fake scontrol that never answers stands in for a SLURM controller that is down."""
-    bin_dir = tmp_path / "bin"
+    """A fake scontrol that never answers stands in for a SLURM controller that is down: it is asked once, given
+    up on after its timeout, and nothing is submitted or written (counted: the fake logs every call)."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
     bin_dir.mkdir()
     for tool in ("scontrol", "sbatch", "squeue", "scancel"):
-        (bin_dir / tool).write_text("#!/bin/sh\nsleep 60\n")
+        (bin_dir / tool).write_text(f"#!/bin/sh\necho {tool} >> {calls}\nsleep 60\n")
         (bin_dir / tool).chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    t0 = time.time()
     res = subprocess.run([sys.executable, "-m", "ensemble", "run", str(spec_file(tmp_path, small_spec())), "--out",
-                          str(tmp_path / "run"), "--cluster", "slurm"], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
-    one_line_error(res, "SLURM controller", "did not answer")
-    assert time.time() - t0 < 60 and not (tmp_path / "run").exists()
+                          str(tmp_path / "run"), "--cluster", "slurm"], capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    one_line_error(res, "SLURM controller", "did not answer within 15 s")
+    assert calls.read_text().split() == ["scontrol"] and not (tmp_path / "run").exists()
 
 
 USER_KERNEL = """

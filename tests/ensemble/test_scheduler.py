@@ -6,13 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from ensemble import MemoryStore, parse_spec, execute
-from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
+from tests.helpers import HANG_GUARD, assert_tables_identical, read_tables, run_cli, small_spec, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 pytestmark = pytest.mark.cluster
@@ -29,9 +28,7 @@ def external_cluster(tmp_path_factory):
         [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--scheduler-file", sf,
          "--no-dashboard"], **common,
     )  # fmt: skip
-    deadline = time.time() + 60
-    while not sf.exists() and time.time() < deadline:
-        time.sleep(0.1)
+    wait_until(sf.exists, "the scheduler file", sched)
     worker = subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", sf, "--nworkers", "2",
          "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"], **common,
@@ -39,12 +36,12 @@ def external_cluster(tmp_path_factory):
     from distributed import Client
 
     with Client(scheduler_file=str(sf)) as c:
-        c.wait_for_workers(2, timeout=60)
+        c.wait_for_workers(2, timeout=HANG_GUARD)
     yield sf, json.loads(sf.read_text())["address"]
     for p in (worker, sched):
         p.terminate()
     for p in (worker, sched):
-        p.wait(timeout=30)
+        p.wait(timeout=HANG_GUARD)
 
 
 @pytest.mark.parametrize("how", ["address", "scheduler-file"])
@@ -63,7 +60,7 @@ def test_run_on_existing_scheduler_equals_serial(external_cluster, tmp_path, how
 def test_unreachable_scheduler_fails_before_making_a_directory(tmp_path):
     spec = tmp_path / "s.toml"
     spec.write_text(small_spec())
-    res = run_cli("run", spec, "--out", tmp_path / "run", "--scheduler", "tcp://127.0.0.1:9", timeout=120)
+    res = run_cli("run", spec, "--out", tmp_path / "run", "--scheduler", "tcp://127.0.0.1:9", timeout=HANG_GUARD)
     assert res.returncode != 0
     assert "Traceback" not in res.stderr and "127.0.0.1:9" in res.stderr
     assert not (tmp_path / "run").exists()

@@ -11,6 +11,7 @@ import pytest
 
 from ensemble import SpecError, parse_spec
 from ensemble.seeding import point_key
+from tests.helpers import HANG_GUARD
 
 GOOD = """
 kernel = "anderson_trajectory"
@@ -178,7 +179,7 @@ def test_block_and_batch_sizes():
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "ensemble", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    return subprocess.run([sys.executable, "-m", "ensemble", *args], capture_output=True, text=True, cwd=cwd, timeout=HANG_GUARD)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 
 from kernels import xxz_bubble as kb
 from kernels._params import ParameterError
+from tests.helpers import HANG_GUARD
 
 SX = np.array([[0.0, 0.5], [0.5, 0.0]])
 SZ = np.array([[0.5, 0.0], [0.0, -0.5]])  # basis (up, down)
@@ -213,7 +214,7 @@ def test_memory_estimate_covers_a_measured_realization():
         "kb.realize(p, kb.sample(p, np.random.default_rng(0)))\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=HANG_GUARD, check=True)
     peak = int(out.stdout.split()[-1])
     est = kb.memory_bytes(kb.Params(L=14, n_goe=4))
     assert peak < est < 4 * peak, (peak, est)
@@ -260,7 +261,7 @@ def _equals_shift_invert_and_full(p, H, method):
 @pytest.mark.parametrize("L,n_goe,W", [(10, 4, 3.0), (12, 4, 6.0), (12, 0, 3.0)])
 def test_pardiso_equals_shift_invert_and_full(L, n_goe, W):
     """PARDISO's LDL^T path: eigenvalues to 1e-9 and purities to 1e-8 of SuperLU's and of dense LAPACK's."""
-    pytest.importorskip("pypardiso")
+    pytest.importorskip("pypardiso", reason="PARDISO (pypardiso, the [pardiso] extra; in [test] on x86-64 only, where Intel MKL exists)")
     p = kb.Params(L=L, n_goe=n_goe, W=W, method="pardiso")
     d = kb.sample(p, np.random.default_rng(L))
     H = kb.hamiltonian(p, d)
@@ -283,7 +284,7 @@ def test_pardiso_without_its_package_is_refused_naming_the_field(monkeypatch):
 
 def test_pardiso_memory_estimate_is_far_below_superlu_at_the_papers_sizes():
     """The pre-scheduling check must see PARDISO's smaller factor: L = 16 + 4 within 2 GiB, L = 18 + 4 within 24 GiB."""
-    pytest.importorskip("pypardiso")
+    pytest.importorskip("pypardiso", reason="PARDISO (pypardiso, the [pardiso] extra; in [test] on x86-64 only, where Intel MKL exists)")
     for L, most in ((16, 2 * 2**30), (18, 24 * 2**30)):
         p, s = kb.Params(L=L, n_goe=4, method="pardiso"), kb.Params(L=L, n_goe=4, method="shift_invert")
         assert kb.memory_bytes(p) < most < kb.memory_bytes(s)
