@@ -269,6 +269,9 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
     out = Path(out) if out is not None else Path("runs") / exp.name
     if client is not None and (executor is not None or scheduler is not None):
         raise UsageError("client", client, "either client, executor or scheduler, not more than one")
+    if client is not None and getattr(client, "status", "running") != "running":
+        raise UsageError("client", f"a distributed.Client that is {client.status}", "an open client (this one is closed: "
+                         "make a new one, or leave client out for a local cluster)")  # fmt: skip
     kind = executor if isinstance(executor, str) else ("dask" if scheduler else "local")
     if isinstance(executor, str) and executor not in ("local", "serial", "dask"):
         raise UsageError("executor", executor, 'one of "local", "serial", "dask", or an executor object')
@@ -409,8 +412,8 @@ class Run:
         s = self.summary
         rows = s[s["observable"] == observable]
         if rows.empty:
-            known = ", ".join(sorted(set(s["observable"])))
-            raise KeyError(f"no observable {observable!r} in {self.path}; the summary has: {known}")
+            known = sorted(set(s["observable"]))
+            raise UsageError("observable", observable, f"an observable of the run in {self.path}: {', '.join(known)}")
         axes = [c for c in axis_columns(s) if rows[c].notna().any()]
         dims = self.spec.swept_names + axes
         data = rows[dims + ["mean", "sem", "n"]]

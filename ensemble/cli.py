@@ -319,7 +319,20 @@ def cmd_query(args) -> int:
         df.to_csv(sys.stdout, index=False)
     else:
         print(df.to_string(index=False) if len(df) else "(no rows)")
+    _note_left_out(args.dir)
     return 0
+
+
+def _note_left_out(run_dirs) -> None:
+    """A catalog's runs whose tables are not in it (no tables yet, a damaged record): said, never silent."""
+    from .query import survey
+
+    found, catalog = survey(run_dirs)
+    left = [(r, why) for r, why in found if why is not None]
+    if catalog and left:
+        shown = "; ".join(f"{r}: {why}" for r, why in left[:3]) + ("; ..." if len(left) > 3 else "")
+        print(f"ensemble: note: {len(left)} of {len(found)} runs are not in the tables ({shown}); the runs view "
+              "lists them with the reason (column problem)", file=sys.stderr)  # fmt: skip
 
 
 def _settings(items: list[str]) -> dict:

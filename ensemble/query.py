@@ -19,7 +19,7 @@ gives DuckDB its usual access, for exports.
 
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,15 +27,22 @@ import duckdb
 import pandas as pd
 
 from .errors import RunDirectoryError, UsageError
+from .rundir import Layout, is_run, read_record
 
 __all__ = ["connect", "find_runs", "query", "run_names", "runs_table"]
 
 
 def find_runs(paths: str | Path | Iterable[str | Path]) -> tuple[list[Path], bool]:
-    """Run directories named by ``paths`` (runs, or directories holding runs), and whether this is a catalog.
+    """Run directories with tables named by ``paths`` (runs, or directories holding runs), and whether this is a
+    catalog. A single path that is a run is not a catalog (its tables keep their columns). Runs of a catalog
+    that have no tables or a damaged record are left out of the tables (:func:`survey` says which and why)."""
+    found, catalog = survey(paths)
+    return [r for r, problem in found if problem is None], catalog
 
-    A single path that is a run is not a catalog (its tables keep their columns).
-    """
+
+def survey(paths: str | Path | Iterable[str | Path]) -> tuple[list[tuple[Path, str | None]], bool]:
+    """Every run directory named by ``paths`` or found below them, each with why its tables cannot be queried
+    (None: they can); and whether this is a catalog. RunDirectoryError if a path does not exist or holds no run."""
     paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not paths:
         raise UsageError("DIR", [], "one or more run directories (or directories holding runs)")
@@ -43,32 +50,65 @@ def find_runs(paths: str | Path | Iterable[str | Path]) -> tuple[list[Path], boo
     for p in paths:
         if not p.exists():
             raise RunDirectoryError(f"{p} does not exist")
-        if (p / "run.json").is_file():
+        if is_run(p):
             runs.append(p)
             continue
-        found = sorted({m.parent for m in p.rglob("run.json") if (m.parent / "tables").is_dir()}) if p.is_dir() else []
-        if not found:
-            raise RunDirectoryError(f"{p} is not a run directory (no run.json) and holds no runs with tables")
-        runs += found
-    catalog = len(paths) > 1 or not (paths[0] / "run.json").is_file()
-    return list(dict.fromkeys(runs)), catalog
+        below = _runs_below(p) if p.is_dir() else []
+        if not below:
+            raise RunDirectoryError(f"{p} is not a run directory (no run.json) and holds no runs")
+        runs += below
+    runs = list(dict.fromkeys(runs))
+    catalog = len(paths) > 1 or not is_run(paths[0])
+    found = [(r, _problem(r)) for r in runs]
+    if not catalog and found[0][1] is not None:
+        raise RunDirectoryError(f"{runs[0]}: {found[0][1]}")
+    if not any(problem is None for _, problem in found):
+        raise RunDirectoryError(f"no run below {', '.join(map(str, paths))} has tables: "
+                                + "; ".join(f"{r}: {why}" for r, why in found[:3]))  # fmt: skip
+    return found, catalog
 
 
-def _tables(run_dir: Path, catalog: bool) -> dict[str, Path]:
-    tables = run_dir / "tables"
-    found = {p.stem: p for p in sorted(tables.glob("*.parquet"))} if tables.is_dir() else {}
-    if not found and not catalog:
-        raise RunDirectoryError(f"{run_dir} has no tables yet (expected {tables}/summary.parquet); finish the run first")
-    return found
+def _runs_below(root: Path) -> list[Path]:
+    """Run directories below ``root``, following symbolic links to directories (each real directory once, so a
+    link loop ends) and not looking inside a run (its partials can be many)."""
+    out, seen = [], set()
+    for here, dirs, _ in os.walk(root, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        if is_run(here) and Path(here) != root:
+            out.append(Path(here))
+            dirs[:] = []
+        dirs.sort()
+    return sorted(out)
 
 
-def runs_table(runs: list[Path], names: list[str] | None = None) -> pd.DataFrame:
-    """One row per run: its name (see :func:`run_names`), directory and provenance from its run.json."""
+def _problem(run: Path) -> str | None:
+    """Why the tables of ``run`` cannot be queried, or None."""
+    try:
+        read_record(run)
+    except RunDirectoryError as e:
+        return " ".join(str(e).split())
+    if not Layout(run).table_files():
+        return f"no tables yet (expected {Layout(run).tables}/summary.parquet): running, or not finished"
+    return None
+
+
+def _tables(run_dir: Path) -> dict[str, Path]:
+    return {p.stem: p for p in Layout(run_dir).table_files()}
+
+
+def runs_table(runs: list[Path], names: list[str] | None = None, problems: list[str | None] | None = None) -> pd.DataFrame:
+    """One row per run: its name (see :func:`run_names`), directory and provenance from its run.json, and
+    ``problem``: why its tables are not in the catalog (null when they are)."""
     rows = []
-    for r, name in zip(runs, names or run_names(runs)):
+    problems = problems or [None] * len(runs)
+    for r, name, problem in zip(runs, names or run_names(runs), problems):
         try:
-            doc = json.loads((r / "run.json").read_text())
-        except (OSError, ValueError):
+            doc = read_record(r)
+        except RunDirectoryError:
             doc = {}
         spec, env = doc.get("spec", {}), doc.get("environment", {}) or {}
         git = env.get("git") or {}
@@ -77,25 +117,26 @@ def runs_table(runs: list[Path], names: list[str] | None = None) -> pd.DataFrame
             "model": spec.get("model"), "seed": spec.get("seed"), "n_points": len(doc.get("points", [])),
             "realizations": sum(p.get("realizations", 0) or 0 for p in doc.get("points", [])),
             "created": doc.get("created"), "git_revision": git.get("revision"), "git_dirty": git.get("dirty"),
-            "host": env.get("host"), "version": (env.get("versions") or {}).get("mbl-ensemble"),
+            "host": env.get("host"), "version": (env.get("versions") or {}).get("mbl-ensemble"), "problem": problem,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def run_names(runs: list[Path]) -> list[str]:
     """Each run's directory relative to the runs' common parent (``kicks``, ``deep/ipr``): unique and recognizable."""
-    import os
-
-    full = [r.resolve() for r in runs]
+    full = [Path(os.path.abspath(r)) for r in runs]  # as found (a run linked into a catalog keeps the link's name)
     base = Path(os.path.commonpath(full)) if len(full) > 1 else full[0].parent
     return [p.relative_to(base).as_posix() or p.name for p in full]
 
 
 def connect(run_dirs, writable: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per table (and ``runs`` for a catalog); see the module docstring."""
-    runs, catalog = find_runs(run_dirs)
-    per_run = [_tables(r, catalog) for r in runs]
-    names = dict(zip(runs, run_names(runs)))
+    found, catalog = survey(run_dirs)
+    everyone = [r for r, _ in found]
+    all_names = dict(zip(everyone, run_names(everyone)))
+    runs = [r for r, problem in found if problem is None]
+    per_run = [_tables(r) for r in runs]
+    names = {r: all_names[r] for r in runs}
     con = duckdb.connect()
     for table in sorted({t for tables in per_run for t in tables}):
         files = [(run, tables[table]) for run, tables in zip(runs, per_run) if table in tables]
@@ -104,11 +145,18 @@ def connect(run_dirs, writable: bool = False) -> duckdb.DuckDBPyConnection:
         except (duckdb.Error, OSError, ValueError):  # an unreadable table must not hide the others
             continue
     if catalog:
-        con.register("runs", runs_table(runs, [names[r] for r in runs]))
+        con.register("runs", runs_table(everyone, [all_names[r] for r in everyone], [p for _, p in found]))
+    con.execute(f"SET memory_limit = '{_memory_limit()}'")  # a query's result must not take the machine
     if not writable:
         con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
+    con.execute("SET lock_configuration = true")
     return con
+
+
+def _memory_limit() -> str:
+    import psutil
+
+    return f"{max(256, int(0.4 * psutil.virtual_memory().total / 2**20))}MB"
 
 
 def _single(path: Path):
@@ -136,13 +184,59 @@ def _sql(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+#: Longest SQL text accepted (a query, not a data file).
+MAX_SQL = 1_000_000
+
+
 def query(run_dirs, sql: str, writable: bool = False) -> pd.DataFrame:
-    """Run ``sql`` against the tables of one run, several runs, or the runs below a directory."""
+    """Run ``sql`` against the tables of one run, several runs, or the runs below a directory.
+
+    With ``writable``, DuckDB may read and write files (exports: ``COPY ... TO 'file'``), except inside the run
+    directories queried: a statement naming a path there is refused, so no query rewrites a run's own files.
+    """
+    if not isinstance(sql, str):
+        raise UsageError("SQL", sql, 'a query as text, e.g. "SELECT * FROM fits"')
+    if len(sql) > MAX_SQL:
+        raise UsageError("SQL", f"{len(sql)} characters", f"a query of at most {MAX_SQL} characters")
     if not _has_statement(sql):
         raise UsageError("SQL", sql, 'a query, e.g. "SELECT * FROM fits" (this text holds no statement)')
+    if writable:
+        _refuse_paths_into_runs(sql, [r for r, _ in survey(run_dirs)[0]])
     with connect(run_dirs, writable) as con:
         result = con.sql(sql)
         return pd.DataFrame() if result is None else result.df()
+
+
+def _string_literals(sql: str):
+    """The text of every string literal of ``sql`` (DuckDB's tokenizer finds them; '' is a quote inside one)."""
+    for start, kind in duckdb.tokenize(sql):
+        if kind != duckdb.token_type.string_const or sql[start] != "'":
+            continue
+        i, out = start + 1, []
+        while i < len(sql):
+            if sql[i] == "'" and sql[i + 1 : i + 2] == "'":
+                out.append("'")
+                i += 2
+            elif sql[i] == "'":
+                break
+            else:
+                out.append(sql[i])
+                i += 1
+        yield "".join(out)
+
+
+def _refuse_paths_into_runs(sql: str, runs: list[Path]) -> None:
+    """UsageError if a string literal of ``sql`` names a path inside one of ``runs`` (globs included)."""
+    roots = [Path(os.path.realpath(r)) for r in runs]
+    for text in _string_literals(sql):
+        if not text.strip() or "\n" in text or not any(c in text for c in "/.*?~"):  # a value, not a path
+            continue
+        prefix = text.split("*", 1)[0].split("?", 1)[0] or "."
+        where = Path(os.path.realpath(Path(prefix).expanduser()))
+        for root in roots:
+            if where == root or root in where.parents:
+                raise UsageError("SQL", text, f"a path outside the run directories queried (this one is inside {root}: "
+                                 "a query never writes into a run; export to another directory)")  # fmt: skip
 
 
 def _has_statement(sql: str) -> bool:

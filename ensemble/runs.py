@@ -43,7 +43,8 @@ def read_tables(path: str | Path) -> dict[str, pd.DataFrame]:
     tables = Path(path) / "tables"
     files = sorted(tables.glob("*.parquet")) if tables.is_dir() else []
     if not files:
-        raise RunDirectoryError(f"{path} has no tables yet (expected {tables}/summary.parquet); finish the run first")
+        raise RunDirectoryError(f"{path} has no tables (expected {tables}/summary.parquet): finish the run, or, if it "
+                                f"has finished, rebuild them from its partials with ensemble fit {path}")  # fmt: skip
     return {f.stem: pd.read_parquet(f) for f in files}
 
 

@@ -132,6 +132,9 @@ def mismatch(found: dict | None, first: int, counts, exp, pt) -> str | None:
     if first < 0 or first >= pt.n_blocks:
         return f"blocks {first}..{first + len(counts) - 1} outside 0..{pt.n_blocks - 1}"
     if usable_blocks(first, counts, pt) == 0:
+        now = len(pt.block_range(first))
+        if len(counts) == 1 and 0 < int(counts[0]) < now:
+            return f"the run grew: its last block held {int(counts[0])} realizations and now holds {now}, so it is computed again"
         return "another block layout (realizations per block differ)"
     return None
 
@@ -321,7 +324,13 @@ class DirectoryStore:
                 continue  # the full read below would fail too: left to --resume to set aside
             if (k := usable_blocks(first, counts, pt)) > 0:
                 headers.append((first, first + k, p))
-        for start, stop, p in _cover(headers, pt.n_blocks, pt.key):
+        try:
+            pieces = _cover(headers, pt.n_blocks, pt.key)
+        except RunDirectoryError as e:  # say why blocks are missing when this read set partials aside
+            here = [f"{q.name}: {why}" for q, why in self.set_aside if q.parent.name == f"{pt.key:016x}"]
+            raise RunDirectoryError(f"{e}" if not here else f"{str(e).split(';')[0]} ({'; '.join(here[:2])}); run again "
+                                    "with --resume") from None  # fmt: skip
+        for start, stop, p in pieces:
             blocks = self._verified(p, exp, pt)
             if blocks is None:
                 raise RunDirectoryError(f"{p} does not belong to this run ({self.set_aside[-1][1]}); run again with --resume")

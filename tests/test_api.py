@@ -41,7 +41,7 @@ def test_to_xarray_labels_swept_parameters_and_axes(tmp_path):
     assert ds["sem"].sel(W=6.0, site=3, t=row.t).item() == row["sem"]
     assert ds.attrs["L"] == 10 and ds.attrs["observable"] == "Sz0"
     assert set(r.to_xarray("Ir").dims) == {"W", "t"}
-    with pytest.raises(KeyError, match="no observable"):
+    with pytest.raises(ensemble.UsageError, match="an observable of the run"):
         r.to_xarray("nope")
 
 

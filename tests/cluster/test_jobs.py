@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,38 @@ def test_job_cluster_scheduler_runs_without_work_stealing(kind):
         assert "stealing" in plain.scheduler.extensions
     finally:
         plain.close()
+
+
+@pytest.mark.slurm
+@pytest.mark.cluster
+def test_driver_terminated_on_slurm_jobs_resumes_to_the_same_bytes(slurm, tmp_path):
+    """SIGTERM of the driver while SLURM jobs run its tasks (6 done, the rest waiting at a gate): one clear line,
+    the jobs cancelled, the finished blocks kept; the resume's tables equal an uninterrupted run's, byte for byte."""
+    from tests.ensemble.gated_kernel import SPEC as GATED, Gate
+    from tests.helpers import partials, wait_until
+
+    gate = Gate(tmp_path / "gate").create(allow=6)
+    spec = tmp_path / "s.toml"
+    spec.write_text(GATED.format(seed=4, n=6, gate=gate.path))
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(f"slurm:\n  cores: 1\n  memory: 2GiB\n  walltime: '00:20:00'\n  log_directory: {tmp_path / 'logs'}\n"
+                    f"  job_prologue: ['export PYTHONPATH={ROOT}']\n")  # the workers import the test's kernel
+    args = ["--cluster", "slurm", "--cluster-config", jobs, "--max-jobs", "2", "--no-progress"]
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "ensemble", "run", str(spec), "--out", str(out), *map(str, args)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    wait_until(lambda: len(partials(out)) == 6 and gate.taken() > 6, "6 tasks done and one waiting in a job", proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=HANG_GUARD)
+    assert proc.returncode == 143 and "terminated (SIGTERM)" in err and "6 finished task(s) are kept" in err, err
+    assert "Traceback" not in err
+    wait_until(lambda: not subprocess.run(["squeue", "-h"], capture_output=True, text=True).stdout.strip(),
+               "the jobs to end")  # fmt: skip
+    gate.release()
+    res = run_cli("run", spec, "--out", out, "--resume", *args, cwd=ROOT)
+    assert res.returncode == 0 and "resumed: 6 realizations" in res.stdout, res.stderr
+    clean = tmp_path / "clean"
+    assert run_cli("run", spec, "--out", clean, "--executor", "serial", "--no-progress", cwd=ROOT).returncode == 0
+    for name in ("summary.parquet", "fits.parquet"):
+        if (clean / "tables" / name).exists():
+            assert (out / "tables" / name).read_bytes() == (clean / "tables" / name).read_bytes()
