@@ -1,18 +1,25 @@
-"""Deployment: the Dask executor on a local cluster of processes, an existing scheduler, or SLURM/PBS jobs."""
+"""Deployment: executor backends registered with the engine through the entry-point group ``mbl_ensemble.executors``
+(``pyproject.toml``): a local Dask cluster of processes (``local``), an existing scheduler (``dask``), SLURM and
+PBS jobs (``slurm``, ``pbs``). The engine finds them by name and never imports this package; it depends on the
+engine's executor protocol and errors only."""
 
-from . import pbs, slurm  # noqa: F401  (register the batch-system backends)
+from . import pbs, slurm  # noqa: F401  (register the batch systems)
 from .errors import ClusterConfigError, ClusterError
 from .executor import DaskExecutor, WarmKernel
-from .jobs import BACKENDS, JobConfig, check_controller, job_cluster, job_script, load_job_config
-from .local import WORKER_ENV, connect, local_cluster
+from .jobs import BATCH_SYSTEMS, JobBackend, JobConfig, check_controller, job_cluster, job_script, load_job_config
+from .local import WORKER_ENV, LocalBackend, local_cluster
+from .scheduler import SchedulerBackend, connect
 
 __all__ = [
-    "BACKENDS",
+    "BATCH_SYSTEMS",
     "WORKER_ENV",
     "ClusterConfigError",
     "ClusterError",
     "DaskExecutor",
+    "JobBackend",
     "JobConfig",
+    "LocalBackend",
+    "SchedulerBackend",
     "WarmKernel",
     "check_controller",
     "connect",

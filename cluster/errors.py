@@ -1,11 +1,14 @@
-"""Errors of deployment: a job configuration that is wrong, a cluster that cannot be reached."""
+"""Errors of deployment: a job configuration that is wrong, a cluster that cannot be reached. Both belong to the
+engine's error family (:mod:`ensemble.errors`), so the command line reports them without knowing this package."""
 
 from __future__ import annotations
+
+from ensemble.errors import ExecutorError, UsageError
 
 __all__ = ["ClusterConfigError", "ClusterError"]
 
 
-class ClusterConfigError(ValueError):
+class ClusterConfigError(UsageError):
     """Bad job resources (a YAML file or a command-line option), found before anything is submitted.
 
     Parameters
@@ -18,10 +21,9 @@ class ClusterConfigError(ValueError):
     """
 
     def __init__(self, field: str, value: object, allowed: str):
-        self.field, self.value, self.allowed = field, value, allowed
-        text = repr(value)
-        super().__init__(f"{field} = {text if len(text) <= 80 else text[:77] + '...'}: allowed: {allowed}")
+        super().__init__(field, value, allowed)
+        self.field = field
 
 
-class ClusterError(RuntimeError):
+class ClusterError(ExecutorError):
     """The Dask cluster asked for cannot be reached or started."""

@@ -1,6 +1,6 @@
 """The Dask executor: tasks submitted to a Dask client, a bounded window in flight, results streamed back.
 
-It follows the engine's executor protocol (:class:`ensemble.executors.Executor`),
+It implements the engine's executor protocol (:class:`ensemble.executors.Executor`),
 on any client: a local cluster of processes, an existing scheduler, or
 SLURM/PBS jobs. The result of a run never depends on it: results are merged
 in block order by the store, not in completion order.
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from distributed import Client, WorkerPlugin, as_completed
 
-from ensemble.executors import warmup
+from ensemble.executors import Executor, warmup
 
 __all__ = ["DaskExecutor", "WarmKernel"]
 
@@ -35,12 +35,16 @@ class WarmKernel(WorkerPlugin):
         warmup(self.module)
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Run tasks on a Dask cluster through ``client``.
 
     Parameters
     ----------
     client : distributed.Client
+    name : str
+        For messages ("local Dask cluster", "SLURM jobs (0-4 x 8 cores)").
+    threads : int
+        BLAS threads each task may use (what the workers were started with).
     window : int, optional
         Futures in flight at once (default: 4 per worker thread). The driver
         never holds more, whatever the number of tasks.
@@ -52,24 +56,18 @@ class DaskExecutor:
         Bytes per worker, when the workers do not report a limit (jobs not yet started).
     close_client : bool
         Close the client with the executor (False for a client the caller made and keeps using).
-    threads : int, optional
-        BLAS threads each task may use (default: what the cluster it owns was started with, else 1).
     """
 
     def __init__(
-        self, client: Client, window: int | None = None, owns=None, max_workers: int | None = None,
-        worker_memory: int | None = None, close_client: bool = True, threads: int | None = None,
+        self, client: Client, name: str, threads: int = 1, window: int | None = None, owns=None,
+        max_workers: int | None = None, worker_memory: int | None = None, close_client: bool = True,
     ):  # fmt: skip
+        super().__init__(name, max_workers or max(1, sum(client.nthreads().values())), threads)
         self.client = client
         self._close_client = close_client
         self._worker_memory = worker_memory
-        self.name = getattr(owns, "ensemble_name", None) or (
-            "local Dask cluster" if owns is not None else f"Dask scheduler {client.scheduler.address}"
-        )
-        self.workers = max_workers or max(1, sum(client.nthreads().values()))
         self.window = window or 4 * self.workers
         self._owns = owns
-        self.threads = threads or getattr(owns, "ensemble_threads", 1)
         self._token = uuid.uuid4().hex[:8]
 
     @property
@@ -126,9 +124,3 @@ class DaskExecutor:
             self.client.close()
         if self._owns is not None:
             self._owns.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

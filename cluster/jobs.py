@@ -1,7 +1,7 @@
 """HPC batch systems through dask-jobqueue: what every backend shares.
 
 Each batch system is one short module (:mod:`cluster.slurm`,
-:mod:`cluster.pbs`) defining a :class:`Backend` whose class attributes hold
+:mod:`cluster.pbs`) defining a :class:`BatchSystem` whose class attributes hold
 what differs (the dask-jobqueue cluster class, the command that checks the
 controller answers). A :class:`JobConfig` is read from
 ``cluster/jobqueue.yaml`` (documented defaults), optionally a user's YAML
@@ -35,12 +35,13 @@ from ensemble.errors import did_you_mean
 from .errors import ClusterConfigError, ClusterError
 from .local import QUIET_SCHEDULER, worker_env
 
-__all__ = ["BACKENDS", "DEFAULTS", "Backend", "JobConfig", "check_controller", "job_cluster", "job_script", "load_job_config"]
+__all__ = ["BATCH_SYSTEMS", "DEFAULTS", "BatchSystem", "JobBackend", "JobConfig", "check_controller", "job_cluster", "job_script",
+           "load_job_config"]  # fmt: skip
 
 DEFAULTS = Path(__file__).with_name("jobqueue.yaml")
 
 
-class Backend:
+class BatchSystem:
     """A batch system: subclasses set the class attributes (see cluster/slurm.py, cluster/pbs.py).
 
     Attributes
@@ -67,13 +68,13 @@ class Backend:
         return getattr(dask_jobqueue, self.cluster_class)
 
 
-#: name -> backend; filled by the backend modules
-BACKENDS: dict[str, Backend] = {}
+#: name -> batch system; filled by the batch systems' modules
+BATCH_SYSTEMS: dict[str, BatchSystem] = {}
 
 
-def register(backend: type[Backend]) -> type[Backend]:
-    BACKENDS[backend.name] = backend()
-    return backend
+def register(system: type[BatchSystem]) -> type[BatchSystem]:
+    BATCH_SYSTEMS[system.name] = system()
+    return system
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,8 @@ def parse_walltime(text: str) -> int:
 
 def load_job_config(kind: str, path: str | Path | None = None, overrides: dict | None = None) -> JobConfig:
     """Defaults, then the user's YAML file, then command-line overrides; validated."""
-    if kind not in BACKENDS:
-        raise ClusterConfigError("--cluster", kind, f"one of {', '.join(BACKENDS)}")
+    if kind not in BATCH_SYSTEMS:
+        raise ClusterConfigError("--cluster", kind, f"one of {', '.join(BATCH_SYSTEMS)}")
     values = _section(DEFAULTS, kind)
     if path is not None:
         values.update(_section(Path(path), kind))
@@ -189,7 +190,7 @@ def _job_kwargs(cfg: JobConfig) -> dict:
         # per worker, whose BLAS uses cfg.threads threads; the job still books all cfg.cores (book_cores)
         cores=cfg.processes,
         processes=cfg.processes,
-        **(BACKENDS[cfg.kind].book_cores(cfg) if cfg.threads > 1 else {}),
+        **(BATCH_SYSTEMS[cfg.kind].book_cores(cfg) if cfg.threads > 1 else {}),
         memory=cfg.memory,
         walltime=cfg.walltime,
         queue=cfg.queue,
@@ -211,7 +212,7 @@ def check_controller(cfg: JobConfig, timeout: float = 15.0) -> None:
     Without this, dask-jobqueue keeps resubmitting to an unreachable controller
     and the run hangs with repeated errors.
     """
-    backend = BACKENDS[cfg.kind]
+    backend = BATCH_SYSTEMS[cfg.kind]
     cmd = " ".join(backend.probe)
     try:
         res = subprocess.run(list(backend.probe), capture_output=True, text=True, timeout=timeout)
@@ -231,15 +232,13 @@ def _new_cluster(cfg: JobConfig):
     import dask
 
     with dask.config.set(QUIET_SCHEDULER):
-        return BACKENDS[cfg.kind].cluster_type()(**_job_kwargs(cfg))
+        return BATCH_SYSTEMS[cfg.kind].cluster_type()(**_job_kwargs(cfg))
 
 
 def job_cluster(cfg: JobConfig):
     """A started dask-jobqueue cluster scaling adaptively between min_jobs and max_jobs."""
     cluster = _new_cluster(cfg)
     cluster.adapt(minimum_jobs=cfg.min_jobs, maximum_jobs=cfg.max_jobs)
-    cluster.ensemble_name = f"{cfg.kind.upper()} jobs ({cfg.min_jobs}-{cfg.max_jobs} x {cfg.cores} cores)"
-    cluster.ensemble_threads = cfg.threads
     return cluster
 
 
@@ -250,3 +249,59 @@ def job_script(cfg: JobConfig) -> str:
         return cluster.job_script()
     finally:
         cluster.close()
+
+
+#: The job options a command line may set (``--cores`` ... ``--job-prologue``), and the YAML file's option.
+JOB_OPTIONS = ("cores", "memory", "walltime", "queue", "account", "min_jobs", "max_jobs", "job_prologue")
+
+
+class JobBackend:
+    """Workers in the jobs of a batch system (an executor backend, :class:`ensemble.executors.Backend`)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def configure(self, request, options: dict):
+        """The request with its job configuration: cluster/jobqueue.yaml, then ``options["cluster_config"]``
+        (a YAML file), then the other options; its threads are the jobs' threads."""
+        import dataclasses
+
+        overrides = {k: options.get(k) for k in (*JOB_OPTIONS, "threads")}  # the command line over the YAML files
+        cfg = load_job_config(self.name, options.get("cluster_config"), overrides)
+        return dataclasses.replace(request, jobs=cfg, threads=cfg.threads)
+
+    def _config(self, request) -> JobConfig:
+        return request.jobs if request.jobs is not None else load_job_config(self.name)
+
+    def planned_workers(self, request) -> int:
+        cfg = self._config(request)
+        return cfg.max_jobs * cfg.processes
+
+    def planned_memory_per_worker(self, request) -> int:
+        from dask.utils import parse_bytes
+
+        cfg = self._config(request)
+        return parse_bytes(cfg.memory) // cfg.processes
+
+    def time_limit(self, request) -> float:
+        return float(self._config(request).walltime_seconds)
+
+    def preflight(self, request) -> None:
+        check_controller(self._config(request))
+
+    def make(self, request):
+        from distributed import Client
+
+        from .executor import DaskExecutor
+
+        cfg = self._config(request)
+        cluster = job_cluster(cfg)
+        most = cfg.max_jobs * cfg.processes  # adaptive clusters may start with no workers: the window is for the most
+        return DaskExecutor(Client(cluster), name=f"{cfg.kind.upper()} jobs ({cfg.min_jobs}-{cfg.max_jobs} x {cfg.cores} cores)",
+                            threads=cfg.threads, window=4 * most, owns=cluster, max_workers=most,
+                            worker_memory=self.planned_memory_per_worker(request))  # fmt: skip
+
+    def job_script(self, request) -> str:
+        """The batch script the jobs would run, and their adaptive range (nothing is submitted)."""
+        cfg = self._config(request)
+        return job_script(cfg) + f"# adaptive: {cfg.min_jobs}..{cfg.max_jobs} jobs; worker lifetime {cfg.lifetime} (walltime {cfg.walltime})\n"

@@ -14,20 +14,19 @@ them once, at import; each task then limits BLAS to its run's count
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-from pathlib import Path
 
 import dask
 from distributed import Client, LocalCluster
 
-from ensemble.executors import default_workers
+from ensemble.executors import ExecutorRequest, default_workers
 
-from .errors import ClusterError
+from .errors import ClusterConfigError
+from .executor import DaskExecutor
 
-__all__ = ["WORKER_ENV", "connect", "local_cluster", "scheduler_address", "worker_env"]
+__all__ = ["BACKEND", "WORKER_ENV", "LocalBackend", "local_cluster", "worker_env"]
 
 
 #: Dask settings of the workers that keep their event loop off the task thread's back: the
@@ -74,7 +73,6 @@ def local_cluster(n_workers: int | None = None, dashboard: bool = True, threads:
             silence_logs=logging.ERROR,
             env=env,
         )
-    cluster.ensemble_threads = threads
     return cluster
 
 
@@ -92,30 +90,40 @@ def _forget_unimportable_main() -> None:
         del main.__file__
 
 
-def connect(address: str, timeout: float = 30.0) -> Client:
-    """A client of a running scheduler: ``tcp://HOST:PORT``, or a scheduler file (``*.json``).
-
-    Raises ClusterError naming the problem: a scheduler file that is missing or
-    holds no address, or a scheduler that does not answer within ``timeout`` seconds.
-    """
-    if address.endswith(".json") or os.path.isfile(address):
-        address = scheduler_address(address)
-    try:
-        return Client(address, timeout=timeout)
-    except (OSError, TimeoutError, ValueError, TypeError) as e:
-        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+def refuse_job_options(kind: str, options: dict) -> None:
+    """UsageError for batch-job options given to a backend that starts no jobs (they would be ignored)."""
+    given = sorted(k for k, v in options.items() if v not in (None, (), []))
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ClusterConfigError(flag, options[given[0]], f"only with --cluster slurm or pbs (the {kind} executor starts no jobs)")
 
 
-def scheduler_address(path: str) -> str:
-    """The address in a Dask scheduler file (written by ``dask scheduler --scheduler-file``)."""
-    try:
-        doc = json.loads(Path(path).read_text())
-        address = doc["address"]
-    except OSError as e:
-        raise ClusterError(f"cannot read the scheduler file {path} ({e.strerror})") from None
-    except (ValueError, KeyError, TypeError):
-        raise ClusterError(f"{path} is not a Dask scheduler file (expected JSON with an \"address\", as "
-                           "dask scheduler --scheduler-file writes)") from None  # fmt: skip
-    if not isinstance(address, str) or "://" not in address:
-        raise ClusterError(f"{path}: the scheduler address {address!r} is not an address like tcp://HOST:PORT")
-    return address
+class LocalBackend:
+    """A Dask cluster of worker processes on this machine (the default executor)."""
+
+    name = "local"
+
+    def configure(self, request: ExecutorRequest, options: dict) -> ExecutorRequest:
+        refuse_job_options(self.name, options)
+        return request
+
+    def planned_workers(self, request: ExecutorRequest) -> int:
+        return request.workers or default_workers(request.threads)
+
+    def planned_memory_per_worker(self, request: ExecutorRequest) -> int:
+        import psutil  # LocalCluster's default limit: the machine's memory shared by the workers
+
+        return int(psutil.virtual_memory().total // self.planned_workers(request))
+
+    def time_limit(self, request: ExecutorRequest) -> None:
+        return None
+
+    def preflight(self, request: ExecutorRequest) -> None:
+        pass
+
+    def make(self, request: ExecutorRequest) -> DaskExecutor:
+        cluster = local_cluster(request.workers, threads=request.threads)
+        return DaskExecutor(Client(cluster), name="local Dask cluster", threads=request.threads, owns=cluster)
+
+
+BACKEND = LocalBackend()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .jobs import Backend, register
+from .jobs import BatchSystem, JobBackend, register
 
-__all__ = ["Pbs"]
+__all__ = ["BACKEND", "Pbs"]
 
 
 @register
-class Pbs(Backend):
+class Pbs(BatchSystem):
     name = "pbs"
     cluster_class = "PBSCluster"
     probe = ("qstat", "-B")
@@ -18,3 +18,6 @@ class Pbs(Backend):
         from dask_jobqueue.pbs import pbs_format_bytes_ceil
 
         return {"resource_spec": f"select=1:ncpus={cfg.cores}:mem={pbs_format_bytes_ceil(parse_bytes(cfg.memory))}"}
+
+
+BACKEND = JobBackend("pbs")

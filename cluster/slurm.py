@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from .jobs import Backend, register
+from .jobs import BatchSystem, JobBackend, register
 
-__all__ = ["Slurm"]
+__all__ = ["BACKEND", "Slurm"]
 
 
 @register
-class Slurm(Backend):
+class Slurm(BatchSystem):
     name = "slurm"
     cluster_class = "SLURMCluster"
     probe = ("scontrol", "ping")
 
     def book_cores(self, cfg):
         return {"job_cpu": cfg.cores}  # #SBATCH --cpus-per-task
+
+
+BACKEND = JobBackend("slurm")

@@ -19,15 +19,18 @@ importing the engine does not import Dask's distributed scheduler.
 """
 
 from .describe import kernel_info
-from .errors import RealizationError, RunDirectoryError, SpecError, UsageError
+from .errors import EnsembleError, ExecutorError, RealizationError, RunDirectoryError, SpecError, UsageError
 from .runner import RunResult
 from .runner import run as execute
 from .query import query
 from .spec import Experiment, Point, load_spec, parse_spec
-from .store import DirectoryStore, MemoryStore, open_run_dir
+from .lifecycle import open_run_dir
+from .store import DirectoryStore, MemoryStore
 
 __all__ = [
     "DirectoryStore",
+    "EnsembleError",
+    "ExecutorError",
     "Experiment",
     "MemoryStore",
     "Point",

@@ -17,89 +17,62 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import UsageError
-from .executors import SerialExecutor, default_workers
+from .executors import DEFAULT_MAX_REALIZATION_HOURS, Executor, ExecutorRequest, backend
 from .runs import axis_columns, load_run, manifest, read_tables
 from .spec import Experiment
 
 __all__ = [
     "DEFAULT_MAX_REALIZATION_HOURS",
-    "EXECUTORS",
     "Run",
     "open_run",
     "as_experiment",
     "make_executor",
     "planned_memory_per_worker",
+    "request_for",
     "run",
     "run_into",
     "extend",
+    "grown_experiment",
     "grown_spec",
+    "refit",
     "time_limit",
 ]
 
-EXECUTORS = ("local", "serial", "dask", "slurm", "pbs")
-#: Longest estimated realization run without being asked (--max-realization-hours), outside batch jobs.
-DEFAULT_MAX_REALIZATION_HOURS = 48.0
+
+def request_for(kind: str = "local", workers: int | None = None, scheduler: str | None = None, jobs=None,
+                threads: int = 1, client=None, options: dict | None = None) -> ExecutorRequest:  # fmt: skip
+    """The executor request of a name and its options, resolved by its backend (``options``: the command line's job
+    options; ``jobs``: a job configuration made already). A ``client`` or a ``scheduler`` means an existing Dask cluster."""
+    if client is not None or (scheduler is not None and kind in ("local", "dask")):
+        kind = "dask"
+    request = ExecutorRequest(kind=kind, workers=workers, threads=threads, scheduler=scheduler, client=client, jobs=jobs)
+    b = backend(kind)
+    return request if jobs is not None else b.configure(request, options or {})
 
 
-def planned_memory_per_worker(kind: str, workers: int | None = None, jobs=None, threads: int = 1) -> int | None:
-    """Bytes a realization may use on a worker of the executor ``kind`` would start (None: known only after connecting)."""
-    import psutil
-
-    if kind in ("slurm", "pbs"):
-        from dask.utils import parse_bytes
-
-        return parse_bytes(jobs.memory) // jobs.processes
-    if kind == "local":  # LocalCluster's default limit: the machine's memory shared by the workers
-        return int(psutil.virtual_memory().total // (workers or default_workers(threads)))
-    if kind == "serial":
-        return int(psutil.virtual_memory().available)
-    return None
+def planned_memory_per_worker(request: ExecutorRequest) -> int | None:
+    """Bytes a realization may use on a worker of the executor ``request`` would start (None: known only after connecting)."""
+    return backend(request.kind).planned_memory_per_worker(request)
 
 
-def time_limit(jobs=None, hours: float | None = None) -> float:
-    """Seconds one realization may take: ``hours`` if given, else a batch job's walltime, else 48 hours."""
+def time_limit(request: ExecutorRequest | None = None, hours: float | None = None) -> float:
+    """Seconds one realization may take: ``hours`` if given, else the backend's limit (a batch job's walltime), else 48 hours."""
     if hours is not None:
         return 3600.0 * hours
-    if jobs is not None:
-        return float(jobs.walltime_seconds)
-    return 3600.0 * DEFAULT_MAX_REALIZATION_HOURS
+    limit = backend(request.kind).time_limit(request) if request is not None else None
+    return float(limit) if limit is not None else 3600.0 * DEFAULT_MAX_REALIZATION_HOURS
 
 
 def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None, jobs=None,
-                  threads: int = 1):  # fmt: skip
-    """An executor by name: "serial", "local" (a local Dask cluster), "dask" (``scheduler`` address),
-    or "slurm"/"pbs" (batch jobs described by ``jobs``, a cluster.JobConfig, whose ``threads`` counts).
-
-    ``threads``: BLAS threads per realization; a local cluster then starts cores // threads workers.
-    """
-    if kind in ("slurm", "pbs"):
-        from dask.utils import parse_bytes
-        from distributed import Client
-
-        from cluster import DaskExecutor, check_controller, job_cluster
-
-        check_controller(jobs)
-        cluster = job_cluster(jobs)
-        # adaptive clusters may start with no workers: size the window for the most there can be
-        most = jobs.max_jobs * jobs.processes
-        per_worker = parse_bytes(jobs.memory) // jobs.processes
-        return DaskExecutor(Client(cluster), window=4 * most, owns=cluster, max_workers=most, worker_memory=per_worker)
-    if scheduler is not None or kind == "dask":
-        from cluster import DaskExecutor, connect
-
-        if scheduler is None:
-            raise UsageError("--scheduler", None, "a scheduler address for the dask executor, e.g. tcp://HOST:8786")
-        return DaskExecutor(connect(scheduler), threads=threads)
-    if kind == "serial":
-        return SerialExecutor(threads)
-    if kind == "local":
-        from distributed import Client
-
-        from cluster import DaskExecutor, local_cluster
-
-        cluster = local_cluster(workers, threads=threads)
-        return DaskExecutor(Client(cluster), owns=cluster)
-    raise UsageError("executor", kind, f"one of {', '.join(EXECUTORS)}")
+                  threads: int = 1, client=None) -> Executor:  # fmt: skip
+    """An executor by name: "serial", "local" (a local Dask cluster), "dask" (``scheduler`` address or ``client``),
+    or "slurm"/"pbs" (batch jobs described by ``jobs``, a job configuration, whose ``threads`` counts), or any
+    backend a plugin registers. ``threads``: BLAS threads per realization; a local cluster then starts
+    cores // threads workers."""
+    request = request_for(kind, workers, scheduler, jobs, threads, client)
+    b = backend(request.kind)
+    b.preflight(request)
+    return b.make(request)
 
 
 def as_experiment(spec, name: str = "experiment"):
@@ -119,39 +92,34 @@ def _stderr(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def run_into(exp, out, *, kind: str = "local", executor=None, client=None, workers: int | None = None,
-             scheduler: str | None = None, jobs=None, resume: bool = False, progress: bool = False,
-             max_realization_hours: float | None = None, drop_points: bool = False, threads: int = 1,
-             note=_stderr):  # fmt: skip
+def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Executor | None = None,
+             resume: bool = False, progress: bool = False, max_realization_hours: float | None = None,
+             drop_points: bool = False, note=_stderr):  # fmt: skip
     """Run ``exp`` into the directory ``out``: every check first, then the run, then the tables.
 
-    The executor is ``executor`` (an object of the executor protocol), or a
-    Dask executor on ``client`` (left open), or one made by name (``kind``,
-    with ``workers``, ``scheduler``, ``jobs`` and ``threads``). Checks before anything starts
-    or is written: memory and time per realization, the output directory, the
-    batch controller. A directory this call made is removed again if the run
-    fails before finishing a block. Returns ``(RunResult, DirectoryStore)``.
+    The executor is ``executor`` (the caller's, left open), or the one ``request`` describes (started here
+    and closed after). Checks before anything starts or is written: memory and time per realization, the
+    output directory, the backend's own (a batch controller that answers). A directory this call made is
+    removed again if the run fails before finishing a block. Returns ``(RunResult, DirectoryStore)``.
     """
+    from .lifecycle import adopt_layout, check_run_dir, open_run_dir, preflight
     from .limits import check_size
     from .rundir import is_run
     from .runner import check_limits
     from .runner import run as execute
-    from .store import adopt_layout, check_run_dir, open_run_dir, preflight
 
+    request = request or ExecutorRequest()
     out = Path(out)
     if resume and is_run(out):
         exp = adopt_layout(out, exp)  # a growing run keeps its block layout
         check_size(exp)  # again, with the run's block sizes
-    limit = time_limit(jobs, max_realization_hours)
-    planned = executor.memory_per_worker if executor is not None else (None if client is not None else
-                                                                        planned_memory_per_worker(kind, workers, jobs, threads))  # fmt: skip
+    limit = time_limit(request if executor is None else None, max_realization_hours)
+    planned = executor.memory_per_worker if executor is not None else planned_memory_per_worker(request)
     check_limits(exp, planned, limit)
     state = check_run_dir(out, exp, resume, drop_points)
     preflight(out, exp)
-    if jobs is not None:
-        from cluster import check_controller
-
-        check_controller(jobs)
+    if executor is None:
+        backend(request.kind).preflight(request)
     created = not out.exists()
     store = open_run_dir(out, exp, resume, drop_points)
     if store.previous_holder:
@@ -162,11 +130,12 @@ def run_into(exp, out, *, kind: str = "local", executor=None, client=None, worke
     elif state == "grow":
         note(f"{out}: the run grows to this spec; every finished block is kept (history in run.json)")
     try:
-        with _executor(kind, executor, client, workers, scheduler, jobs, threads) as ex:
+        with _Borrowed(executor) if executor is not None else backend(request.kind).make(request) as ex:
             check_limits(exp, ex.memory_per_worker, limit)
+            adaptive = request.jobs is not None and executor is None
             note(f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
-                 f"({_per_point(exp)}); executor: {ex.name}, {'up to ' if jobs else ''}{ex.workers} worker(s)"
-                 + (f" of {ex.threads} BLAS threads" if getattr(ex, "threads", 1) > 1 else ""))  # fmt: skip
+                 f"({_per_point(exp)}); executor: {ex.name}, {'up to ' if adaptive else ''}{ex.workers} worker(s)"
+                 + (f" of {ex.threads} BLAS threads" if ex.threads > 1 else ""))  # fmt: skip
             if ex.dashboard:
                 note(f"dashboard: {ex.dashboard}")
             result = execute(exp, store, ex, progress=progress)
@@ -189,16 +158,6 @@ class _Borrowed:
 
     def __exit__(self, *exc):
         pass
-
-
-def _executor(kind, executor, client, workers, scheduler, jobs, threads=1):
-    if executor is not None:
-        return _Borrowed(executor)
-    if client is not None:
-        from cluster import DaskExecutor
-
-        return DaskExecutor(client, close_client=False, threads=threads)
-    return make_executor(kind, workers, scheduler, jobs, threads)
 
 
 def _per_point(exp) -> str:
@@ -245,7 +204,7 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
         Run on this Dask client (the Dask convention; it is left open).
     executor : str or executor, optional
         "local" (default: a local Dask cluster of one single-threaded worker per core),
-        "serial" (this process), or an executor object (see :mod:`ensemble.executors`).
+        "serial" (this process), another registered backend, or an Executor (see :mod:`ensemble.executors`).
     workers : int, optional
         Workers of the local cluster.
     scheduler : str, optional
@@ -272,13 +231,13 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
     if client is not None and getattr(client, "status", "running") != "running":
         raise UsageError("client", f"a distributed.Client that is {client.status}", "an open client (this one is closed: "
                          "make a new one, or leave client out for a local cluster)")  # fmt: skip
+    if executor is not None and not isinstance(executor, str | Executor):
+        raise UsageError("executor", executor, "a backend's name (serial, local, dask, ...) or an ensemble.executors.Executor")
     kind = executor if isinstance(executor, str) else ("dask" if scheduler else "local")
-    if isinstance(executor, str) and executor not in ("local", "serial", "dask"):
-        raise UsageError("executor", executor, 'one of "local", "serial", "dask", or an executor object')
-    obj = None if isinstance(executor, str) or executor is None else executor
-    run_into(exp, out, kind=kind, executor=obj, client=client, workers=workers, scheduler=scheduler, resume=resume,
-             progress=progress, max_realization_hours=max_realization_hours, drop_points=drop_points,
-             threads=threads)  # fmt: skip
+    obj = executor if isinstance(executor, Executor) else None
+    request = None if obj is not None else request_for(kind, workers, scheduler, None, threads, client)
+    run_into(exp, out, request=request, executor=obj, resume=resume, progress=progress,
+             max_realization_hours=max_realization_hours, drop_points=drop_points)  # fmt: skip
     refresh_plots(out, note=_stderr)
     return Run(out)
 
@@ -286,51 +245,77 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
 def grown_spec(run_dir, realizations: int | None = None, more: int | None = None) -> str:
     """The run's spec text with ``realizations`` set to N, or ``more`` added to every point's count.
 
-    The ``realizations = ...`` line is rewritten in place (comments kept); a
-    spec whose line cannot be found is written anew.
+    The spec the run recorded is edited as a parsed TOML document (tomlkit), so its comments and layout stay.
     """
-    import re
+    import tomlkit
 
-    from .spec import tomllib
+    from .rundir import read_record, recorded_spec
 
-    text = (Path(run_dir) / "spec.toml").read_text()
-    doc = tomllib.loads(text)
-    old = doc.get("realizations")
+    for option, n in (("realizations", realizations), ("more", more)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise UsageError(option, n, "an integer >= 1")
     if (realizations is None) == (more is None):
-        raise UsageError("--realizations/--more", (realizations, more), "exactly one of them")
+        raise UsageError("realizations/more", (realizations, more), "exactly one of them")
+    doc = tomlkit.parse(recorded_spec(run_dir, read_record(run_dir)))
+    old = doc.get("realizations")
     if realizations is not None:
-        value = int(realizations)
+        doc["realizations"] = int(realizations)
     elif isinstance(old, dict):
-        value = {**old, "values": [int(n) + more for n in old["values"]]}
+        old["values"] = [int(n) + more for n in old["values"]]
     else:
-        value = int(old) + more
-    line = "realizations = " + (f"{{ by = {_toml(value['by'])}, values = {value['values']} }}" if isinstance(value, dict) else str(value))
-    new, count = re.subn(r"(?m)^realizations\s*=.*$", line, text, count=1)
-    if count == 1 and tomllib.loads(new).get("realizations") == value:
-        return new
-    import tomli_w
-
-    doc["realizations"] = value
-    return "# rewritten by ensemble extend (the original is in history/)\n" + tomli_w.dumps(doc)
+        doc["realizations"] = int(old) + more
+    return tomlkit.dumps(doc)
 
 
-def _toml(v) -> str:
-    return f'"{v}"' if isinstance(v, str) else str(v)
+def grown_experiment(run_dir, realizations: int | None = None, more: int | None = None) -> Experiment:
+    """The run's experiment grown to ``realizations`` per point (or by ``more``): what ``extend`` runs."""
+    from .runs import load_run
+    from .spec import parse_spec
+
+    return parse_spec(grown_spec(run_dir, realizations, more), name=load_run(run_dir).name)
 
 
-def extend(run_dir, realizations: int | None = None, more: int | None = None, **options):
+def extend(run_dir, realizations: int | None = None, more: int | None = None, **options) -> Run:
     """Grow the run in ``run_dir`` (a Run or a directory) to ``realizations`` per point (or ``more``) and run the new blocks.
 
     Every finished block is reused; the tables equal those of a fresh run of
     the grown spec with the run's block sizes, bit for bit. ``options`` are
     those of :func:`run` (executor, client, workers, ...). Returns the Run.
     """
-    from .runs import load_run
-    from .spec import parse_spec
+    run_dir = run_dir.path if isinstance(run_dir, Run) else Path(run_dir)
+    return run(grown_experiment(run_dir, realizations, more), out=run_dir, resume=True, **options)
 
-    run_dir = getattr(run_dir, "path", run_dir)  # a Run or its directory
-    exp = parse_spec(grown_spec(run_dir, realizations, more), name=load_run(run_dir).name)
-    return run(exp, out=run_dir, resume=True, **options)
+
+def refit(run_dir, window: tuple[float, float] | None = None, min_start: float | None = None,
+          settings: dict | None = None, from_spec: bool = False, origin: str = "refit", note=_stderr):  # fmt: skip
+    """Recompute the tables and fits of the run in ``run_dir`` from its partials (no kernel runs), with [fit] settings
+    replaced: ``window``, ``min_start`` and any other key of the model's [fit] (``settings``). By default the
+    settings start from those the tables were last computed with (tables/manifest.json); ``from_spec`` starts
+    from the spec's own. Returns ``(experiment, tables, store)``; ``ensemble fit`` is this function."""
+    from .lock import RunLock
+    from .runs import load_run
+    from .settings import to_dict
+    from .spec import with_fit
+    from .store import DirectoryStore
+    from .tables import summarize
+
+    run_dir = run_dir.path if isinstance(run_dir, Run) else Path(run_dir)
+    exp = load_run(run_dir)
+    with DirectoryStore(run_dir, RunLock(run_dir).acquire()) as store:
+        overrides = dict(settings or {})
+        if window is not None:
+            overrides["window"] = [float(w) for w in window]
+        if min_start is not None:
+            overrides["min_start"] = min_start
+        recorded = (store.record("manifest") or {}).get("fit")
+        base = None if from_spec or recorded is None else {k: v for k, v in recorded.items() if v is not None}
+        spec_fit = exp.fit
+        exp = with_fit(exp, overrides, base)
+        if base is not None and exp.fit != spec_fit:
+            note(f"fit settings: {to_dict(exp.fit)}, as the tables were last computed (tables/manifest.json); "
+                 "from_spec (--from-spec) for the spec's own")  # fmt: skip
+        tables = summarize(exp, store, origin=origin)
+    return exp, tables, store
 
 
 def open_run(path: str | Path) -> Run:
@@ -431,6 +416,12 @@ class Run:
         """More realizations (to ``realizations`` per point, or ``more`` per point), reusing every block; see
         :func:`ensemble.api.extend` (``options``: executor, client, workers, ...)."""
         return extend(self.path, realizations=realizations, more=more, **options)
+
+    def refit(self, window: tuple[float, float] | None = None, min_start: float | None = None, **settings) -> Run:
+        """Recompute tables and fits from the partials with other [fit] settings (see :func:`ensemble.api.refit`)."""
+        refit(self.path, window=window, min_start=min_start, settings=settings)
+        refresh_plots(self.path, note=_stderr)
+        return self.reload()
 
     def status(self):
         """Progress (done/total per point, rate, ETA) and provisional tables from the blocks finished so far."""

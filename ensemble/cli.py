@@ -8,10 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
-from cluster import ClusterConfigError, ClusterError
-
-from .errors import RealizationError, RunDirectoryError, SpecError, UsageError
-from .store import StorageError
+from .errors import ExecutorError, RealizationError, RunDirectoryError, SpecError, UsageError
+from .files import StorageError
 
 __all__ = ["main"]
 
@@ -38,13 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as e:
         print(f"ensemble: error in spec: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (UsageError, ClusterConfigError) as e:
+    except UsageError as e:
         print(f"ensemble: error in options: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except StorageError as e:  # mid-run: finished blocks are kept
         print(f"ensemble: run stopped: {e}", file=sys.stderr)
         return EXIT_FAILED
-    except (RunDirectoryError, ClusterError) as e:
+    except (RunDirectoryError, ExecutorError) as e:
         print(f"ensemble: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RealizationError as e:
@@ -197,7 +195,8 @@ def _job_options(p, required: bool) -> None:
                    help="BLAS threads per worker, for big dense realizations (rmt_bath at 2^14, TEBD at large chi): "
                         "cores/T workers on this machine or per job (default 1)")  # fmt: skip
     g = p.add_argument_group("HPC batch jobs (dask-jobqueue); defaults in cluster/jobqueue.yaml")
-    g.add_argument("--cluster", choices=["slurm", "pbs"], required=required, help="run the workers in SLURM or PBS jobs")
+    g.add_argument("--cluster", metavar="{slurm,pbs}", required=required,
+                   help="run the workers in SLURM or PBS jobs (or the jobs of another registered executor backend)")
     g.add_argument("--cluster-config", type=Path, metavar="FILE.yaml", help="job resources (overrides the defaults)")
     g.add_argument("--cores", type=_positive_int, help="cores per job (cores / threads workers)")
     g.add_argument("--memory", help="memory per job, e.g. 16GiB")
@@ -209,11 +208,21 @@ def _job_options(p, required: bool) -> None:
     g.add_argument("--job-prologue", action="append", metavar="LINE", help="shell line run before the workers (repeatable)")
 
 
-def _job_config(args):
-    from cluster import load_job_config
+#: Job options of the command line, handed to the executor backend (which refuses them if it starts no jobs).
+JOB_OPTIONS = ("cluster_config", "cores", "threads", "memory", "walltime", "queue", "account", "min_jobs", "max_jobs",
+               "job_prologue")  # fmt: skip
 
-    keys = ("cores", "threads", "memory", "walltime", "queue", "account", "min_jobs", "max_jobs", "job_prologue")
-    return load_job_config(args.cluster, args.cluster_config, {k: getattr(args, k) for k in keys})
+
+def _request(args):
+    """The executor request of the command line: --cluster, --scheduler or --executor, with their options."""
+    from .api import request_for
+
+    if getattr(args, "cluster", None) and getattr(args, "scheduler", None):
+        raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
+    kind = args.cluster or ("dask" if getattr(args, "scheduler", None) else getattr(args, "executor", "local"))
+    options = {k: getattr(args, k, None) for k in JOB_OPTIONS}
+    return request_for(kind, getattr(args, "workers", None), getattr(args, "scheduler", None), None, args.threads or 1,
+                       options=options)  # fmt: skip
 
 
 def _positive_float(text: str) -> float:
@@ -240,11 +249,9 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_extend(args) -> int:
-    from .api import grown_spec
-    from .runs import load_run
-    from .spec import parse_spec
+    from .api import grown_experiment
 
-    exp = parse_spec(grown_spec(args.dir, args.realizations, args.more), name=load_run(args.dir).name)
+    exp = grown_experiment(args.dir, args.realizations, args.more)
     args.out, args.resume, args.drop_points = args.dir, True, False
     return _run(exp, args)
 
@@ -259,15 +266,9 @@ def _run(exp, args) -> int:
     from .api import refresh_plots, run_into
 
     out = args.out = args.out or Path("runs") / exp.name
-    if args.cluster and args.scheduler:
-        raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
-    jobs = _job_config(args) if args.cluster else None
-    kind = args.cluster or ("dask" if args.scheduler else args.executor)
-    result, store = run_into(exp, out, kind=kind, workers=args.workers, scheduler=args.scheduler, jobs=jobs,
-                             resume=args.resume, progress=not args.no_progress,
+    result, store = run_into(exp, out, request=_request(args), resume=args.resume, progress=not args.no_progress,
                              max_realization_hours=args.max_realization_hours,
-                             drop_points=getattr(args, "drop_points", False),
-                             threads=jobs.threads if jobs else (args.threads or 1))  # fmt: skip
+                             drop_points=getattr(args, "drop_points", False))  # fmt: skip
     _print_set_aside(store)
     if result.realizations_skipped:
         print(f"resumed: {result.realizations_skipped} realizations were already done")
@@ -293,11 +294,13 @@ def _print_set_aside(store) -> None:
 
 
 def cmd_job_script(args) -> int:
-    from cluster import job_script
+    from .executors import backend
 
-    cfg = _job_config(args)
-    print(job_script(cfg), end="")
-    print(f"# adaptive: {cfg.min_jobs}..{cfg.max_jobs} jobs; worker lifetime {cfg.lifetime} (walltime {cfg.walltime})")
+    request = _request(args)
+    b = backend(request.kind)
+    if not hasattr(b, "job_script"):
+        raise UsageError("--cluster", args.cluster, f"a backend that submits jobs (the {b.name} executor writes no job script)")
+    print(b.job_script(request), end="")
     return 0
 
 
@@ -364,32 +367,12 @@ def _table_names(run_dirs) -> list[str]:
 
 
 def cmd_fit(args) -> int:
-    from .runs import load_run
-    from .settings import to_dict
-    from .spec import with_fit
-    from .store import DirectoryStore, RunLock
-    from .tables import summarize
+    from .api import refit, refresh_plots
 
-    exp = load_run(args.dir)
-    with DirectoryStore(args.dir, RunLock(args.dir).acquire()) as store:
-        overrides = {}
-        if args.window:
-            overrides["window"] = list(args.window)
-        if args.min_start is not None:
-            overrides["min_start"] = args.min_start
-        overrides.update(_settings(args.settings))
-        recorded = (store.record("manifest") or {}).get("fit")
-        base = None if args.from_spec or recorded is None else {k: v for k, v in recorded.items() if v is not None}
-        spec_fit = exp.fit
-        exp = with_fit(exp, overrides, base)
-        if base is not None and exp.fit != spec_fit:
-            print(f"fit settings: {to_dict(exp.fit)}, as the tables were last computed (tables/manifest.json); "
-                  "--from-spec for the spec's own")  # fmt: skip
-        tables = summarize(exp, store, origin=" ".join(["ensemble fit", *sys.argv[2:]]))
+    exp, tables, store = refit(args.dir, window=args.window, min_start=args.min_start, settings=_settings(args.settings),
+                               from_spec=args.from_spec, origin=" ".join(["ensemble fit", *sys.argv[2:]]), note=print)  # fmt: skip
     _print_set_aside(store)
     _report(exp, tables, store)
-    from .api import refresh_plots
-
     refresh_plots(args.dir)
     return 0
 
@@ -455,38 +438,42 @@ def cmd_replay(args) -> int:
 
 def cmd_validate(args) -> int:
     from .api import planned_memory_per_worker, time_limit
-    from .runner import check_limits, estimate
+    from .cost import estimates
+    from .executors import backend
+    from .runner import check_limits
     from .spec import load_spec
     from .tasks import plan
 
     exp = load_spec(args.spec)
-    jobs = _job_config(args) if args.cluster else None
-    kind = args.cluster or "local"
-    memory = planned_memory_per_worker(kind, args.workers, jobs, args.threads or 1)
+    request = _request(args)
+    memory = planned_memory_per_worker(request)
     tasks = sum(1 for _ in plan(exp))
     print(f"{args.spec}: valid. kernel {exp.kernel.name} ({exp.model.name} analysis), {len(exp.points)} point(s), "
           f"{exp.total_realizations} realizations, {tasks} tasks")  # fmt: skip
-    cost = estimate(exp)
-    for pt, (seconds, mem) in zip(exp.points, cost):
+    cost = estimates(exp)
+    for pt, e in zip(exp.points, cost):
         t = getattr(pt.params, "times", None)
         times = f"  {len(t)} times {t[0]:g}..{t[-1]:g}" if t else ""
-        mem_text = f"{mem / 2**20:.0f} MiB" if mem is not None else "memory not declared"
+        mem_text = f"{e.memory / 2**20:.0f} MiB" if e.memory is not None else "memory not declared"
         print(
             f"  point {pt.index}: {pt.label or '(no sweep)'}  key {pt.key:016x}  {pt.realizations} realizations "
-            f"in {pt.n_blocks} blocks of {pt.block_size}{times}  ~{_human_seconds(seconds)} and {mem_text} per realization"
+            f"in {pt.n_blocks} blocks of {pt.block_size}{times}  ~{_human_seconds(e.seconds)} ({e.source}) and "
+            f"{mem_text} per realization"
         )
-    total = sum(s * pt.realizations for pt, (s, _) in zip(exp.points, cost))
-    workers = _planned_workers(args, jobs)
-    print(f"estimated cost: {total / 3600:.3g} CPU-hours (calibrated on the reference machine, benchmarks/bench_cost.py); "
-          f"about {_human_seconds(total / workers)} on {workers} worker(s)")  # fmt: skip
-    check_limits(exp, memory, time_limit(jobs, args.max_realization_hours))
-    where = f"{kind} jobs" if jobs else f"a local cluster of {workers} worker(s)"
+    total = sum(e.seconds * pt.realizations for pt, e in zip(exp.points, cost))
+    workers = backend(request.kind).planned_workers(request)
+    how = ("the kernel's cost model, calibrated on the reference machine (benchmarks/bench_cost.py)" if exp.kernel.declares_cost
+           else "measured here: the kernel declares no cost model")  # fmt: skip
+    print(f"estimated cost: {total / 3600:.3g} CPU-hours ({how}); about {_human_seconds(total / workers)} on {workers} worker(s)")
+    check_limits(exp, memory, time_limit(request, args.max_realization_hours))
+    where = f"{request.kind} jobs" if request.jobs is not None else f"a {request.kind} executor of {workers} worker(s)"
     print(f"fits {where}: at most {memory / 2**30:.1f} GiB per worker" if memory else "")
     return 0
 
 
 def cmd_reproduce(args) -> int:
     from .api import planned_memory_per_worker, time_limit
+    from .executors import backend
     from .reproduce import collect_figures, find_specs, resolve_paper
     from .runner import check_limits, estimate
     from .runs import write_figures
@@ -495,11 +482,9 @@ def cmd_reproduce(args) -> int:
     paper = resolve_paper(args.paper)
     specs = find_specs(paper, args.scale, args.specs)
     exps = [load_spec(s) for s in specs]  # every spec valid before anything runs
-    if args.cluster and args.scheduler:
-        raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
-    jobs = _job_config(args) if args.cluster else None
-    memory = planned_memory_per_worker(args.cluster or "local", args.workers, jobs, args.threads or 1)
-    workers = _planned_workers(args, jobs)
+    request = _request(args)
+    memory = planned_memory_per_worker(request)
+    workers = backend(request.kind).planned_workers(request)
     out = args.out or Path("runs") / f"paper{paper.number}-{args.scale}"
     print(f"paper {paper.number}: {paper.title}; {args.scale} scale, {len(exps)} spec(s), into {out}")
     remote = bool(args.cluster or args.scheduler)
@@ -512,7 +497,7 @@ def cmd_reproduce(args) -> int:
         print(f"  {spec}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name}, "
               f"~{seconds / 3600:.3g} CPU-hours" + (f", up to {peak / 2**30:.2g} GiB per realization" if peak else ""))  # fmt: skip
         if remote or args.scale == "laptop":  # against the workers that would run it
-            check_limits(exp, memory, time_limit(jobs, args.max_realization_hours))
+            check_limits(exp, memory, time_limit(request, args.max_realization_hours))
     print(f"estimated cost: {total / 3600:.3g} CPU-hours, about {_human_seconds(total / workers)} on {workers} worker(s)")
     if args.plan or (args.scale == "paper" and not remote):
         if not args.plan:
@@ -535,15 +520,6 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-def _planned_workers(args, jobs) -> int:
-    """Workers the command would run on: all jobs' workers, or the local cluster's (cores // threads by default)."""
-    from .executors import default_workers
-
-    if jobs:
-        return jobs.max_jobs * jobs.processes
-    return args.workers or default_workers(args.threads or 1)
-
-
 def _human_seconds(s: float) -> str:
     for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
         if s >= size:
@@ -553,15 +529,20 @@ def _human_seconds(s: float) -> str:
 
 def cmd_kernels(args) -> int:
     from .describe import kernel_info
-    from .models import builtin_kernels, resolve_kernel
+    from .models import kernel_names, kernel_plugin, resolve_kernel
 
     if args.name:
         print(kernel_info(args.name))
         return 0
-    for name in builtin_kernels():
-        kernel, model = resolve_kernel(name)
+    for name in kernel_names():
+        plugin = kernel_plugin(name)
+        try:
+            kernel, model = resolve_kernel(name)
+        except SpecError as e:  # a plugin that cannot be loaded is listed with why, not hidden
+            print(f"{name}: cannot be loaded ({e.allowed})\n    from: {plugin.source}")
+            continue
         params = ", ".join(n for n in kernel.param_names if n != "times")
-        print(f"{name}: {kernel.summary}\n    parameters: {params}\n    analysis: {model.name}")
+        print(f"{name}: {kernel.summary}\n    parameters: {params}\n    analysis: {model.name}\n    from: {plugin.source}")
     return 0
 
 

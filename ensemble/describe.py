@@ -4,44 +4,17 @@ their axes, sample times, and the [fit] settings of its analysis (``ensemble ker
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import re
 from dataclasses import dataclass
 
-from .models import resolve_kernel
+from kernels._interface import parameter_docs
+
+from .models import kernel_plugin, resolve_kernel
 
 __all__ = ["KernelInfo", "kernel_info", "parameter_docs"]
 
-_ENTRY = re.compile(r"^(\s*)([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s*:\s*(.*)$")
-
-
-def parameter_docs(cls: type) -> dict[str, tuple[str, str]]:
-    """name -> (type, description) from the numpydoc-style entries of ``cls`` and its bases' docstrings.
-
-    An entry naming one field wins over one that documents several together.
-    """
-    out: dict[str, tuple[str, str, int]] = {}
-    for klass in cls.__mro__:
-        doc = inspect.cleandoc(klass.__dict__.get("__doc__") or "")
-        lines = doc.splitlines()
-        i = 0
-        while i < len(lines):
-            m = _ENTRY.match(lines[i])
-            if not m:
-                i += 1
-                continue
-            indent, names, typ = len(m.group(1)), [n.strip() for n in m.group(2).split(",")], m.group(3).strip()
-            body = []
-            i += 1
-            while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
-                body.append(lines[i].strip())
-                i += 1
-            text = " ".join(b for b in body if b)
-            for n in names:
-                if n not in out or out[n][2] > len(names):
-                    out[n] = (typ, text, len(names))
-    return {k: (t, d) for k, (t, d, _) in out.items()}
-
+#: What ``ensemble kernels NAME`` prints for a parameter its kernel does not describe (the conformance test
+#: keeps registered kernels from having one).
+NO_DOC = "(no description: add one to the Params docstring or the field's metadata)"
 
 @dataclass(frozen=True)
 class KernelInfo:
@@ -56,9 +29,12 @@ class KernelInfo:
     default_times: dict | None
     time_step: str | None
     fit_settings: list[dict]
+    source: str = ""
+    cost: str = ""
 
     def __str__(self) -> str:
-        out = [f"{self.name}: {self.summary}", f"analysis: {self.analysis} ({self.analysis_description})", "", "parameters:"]
+        out = [f"{self.name}: {self.summary}", f"from: {self.source}", f"analysis: {self.analysis} ({self.analysis_description})",
+               f"cost: {self.cost}", "", "parameters:"]  # fmt: skip
         width = max(len(p["name"]) for p in self.parameters)
         for p in self.parameters:
             out.append(f"  {p['name']:<{width}}  = {p['default']!r:<12} {p['type']:<14} {p['doc']}")
@@ -87,9 +63,14 @@ def kernel_info(name: str) -> KernelInfo:
             continue
         default = f.default if f.default is not dataclasses.MISSING else None
         typ, doc = docs.get(f.name, (type(default).__name__, ""))
-        params.append({"name": f.name, "default": default, "type": typ, "doc": doc or "(undocumented)"})
+        params.append({"name": f.name, "default": default, "type": typ or type(default).__name__, "doc": doc or NO_DOC})
     schema = kernel.schema(kernel.warmup_params())
-    observables = [{"name": k, "axes": list(axes), "doc": kernel.observables.get(k, "")} for k, axes in schema.items()]
+    observables = [{"name": k, "axes": list(axes), "doc": kernel.observables.get(k, ""), "units": kernel.units.get(k, "")}
+                   for k, axes in schema.items()]  # fmt: skip
     fits = [{"name": f.name, "default": f.default, "doc": f.metadata.get("doc", "")} for f in dataclasses.fields(model.Settings)]
+    plugin = kernel_plugin(name)
+    source = plugin.source + ("" if plugin.builtin else f" (plugin: {plugin.value})") if plugin else f"module {kernel.path}"
+    cost = ("its cost model (CPU seconds, calibrated)" if kernel.declares_cost
+            else "measured at validate and run time (no cost model)")  # fmt: skip
     return KernelInfo(kernel.name, kernel.summary, model.name, model.description, params, observables,
-                      kernel.default_times, kernel.time_step, fits)  # fmt: skip
+                      kernel.default_times, kernel.time_step, fits, source, cost)  # fmt: skip

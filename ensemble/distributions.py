@@ -78,7 +78,7 @@ def parse_distributions(table: object, kernel, params) -> tuple[Distribution, ..
     if not isinstance(table, dict):
         raise SpecError("distributions", table, "a table of observable = { bins, range, pool, typical }")
     schema = kernel.schema(params)
-    declared = getattr(kernel.module, "DISTRIBUTIONS", {})
+    declared = kernel.distributions
     out = []
     for name, opts in table.items():
         field = f"distributions.{name}"

@@ -1,13 +1,24 @@
-"""Errors the engine reports to users."""
+"""Errors the engine reports to users: one family under :class:`EnsembleError`, each naming what is wrong.
+
+``SpecError`` (a spec's field, value and what is allowed), ``UsageError`` (an option or argument, likewise),
+``RunDirectoryError`` (a run directory that cannot be used as asked; ``StorageError`` below it when writing
+fails mid-run), ``RealizationError`` (a realization failed; how to replay it), ``ExecutorError`` (a cluster
+that cannot be reached or started). The command line prints each as one line.
+"""
 
 from __future__ import annotations
 
 import difflib
 
-__all__ = ["RealizationError", "RunDirectoryError", "SpecError", "UsageError", "did_you_mean"]
+__all__ = ["EnsembleError", "ExecutorError", "RealizationError", "RunDirectoryError", "SpecError", "UsageError",
+           "did_you_mean"]  # fmt: skip
 
 
-class SpecError(ValueError):
+class EnsembleError(Exception):
+    """Base of every error the engine raises on purpose (catch this to catch them all)."""
+
+
+class SpecError(EnsembleError, ValueError):
     """Bad input in an experiment spec, found before anything is scheduled.
 
     Parameters
@@ -27,11 +38,11 @@ class SpecError(ValueError):
         super().__init__(f"{field} = {_show(value)}: allowed: {allowed}")
 
 
-class RunDirectoryError(RuntimeError):
+class RunDirectoryError(EnsembleError, RuntimeError):
     """The output directory cannot be used as asked (exists, or belongs to another spec)."""
 
 
-class UsageError(ValueError):
+class UsageError(EnsembleError, ValueError):
     """A bad command-line option or API argument (not part of a spec): names the option, the value and what is allowed."""
 
     def __init__(self, option: str, value: object, allowed: str):
@@ -39,7 +50,7 @@ class UsageError(ValueError):
         super().__init__(f"{option} = {_show(value)}: allowed: {allowed}")
 
 
-class RealizationError(RuntimeError):
+class RealizationError(EnsembleError, RuntimeError):
     """A realization failed; the message and fields hold what is needed to replay it alone.
 
     Attributes
@@ -57,6 +68,10 @@ class RealizationError(RuntimeError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ExecutorError(EnsembleError, RuntimeError):
+    """The executor asked for cannot be reached or started (a scheduler, a batch controller)."""
 
 
 def _show(value: object) -> str:

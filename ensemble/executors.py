@@ -1,63 +1,131 @@
-"""Executors: run tasks and stream ``(task, result)`` pairs back as they finish.
+"""Executors: run tasks and stream ``(task, result)`` pairs back as they finish, and the registry that finds them.
 
-The engine needs only this protocol (:class:`Executor`); it ships the serial
-executor, which runs every task in this process. The Dask executor (a local
-cluster, an existing scheduler, SLURM/PBS jobs) lives in :mod:`cluster`.
+The engine needs only :class:`Executor` (one typed base class). It ships :class:`SerialExecutor`, which runs
+every task in this process; the others (a local Dask cluster, an existing scheduler, SLURM/PBS jobs) are
+*backends* found through the entry-point group ``mbl_ensemble.executors`` (name -> an object following
+:class:`Backend`), which :mod:`cluster` fills from ``pyproject.toml``. The engine never imports them by name.
 
-The result of a run never depends on the executor: results are merged in
-block order by the store, not in completion order.
+The result of a run never depends on the executor: results are merged in block order by the store, not in
+completion order.
 """
 
 from __future__ import annotations
 
+import abc
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from kernels._interface import load
 
-__all__ = ["Executor", "SerialExecutor", "default_workers", "warmup"]
+from .errors import UsageError
+from .plugins import entry_points
+
+__all__ = [
+    "DEFAULT_MAX_REALIZATION_HOURS",
+    "GROUP",
+    "Backend",
+    "Executor",
+    "ExecutorRequest",
+    "SerialExecutor",
+    "backend",
+    "backend_names",
+    "default_workers",
+    "make_executor",
+    "warmup",
+]
+
+#: The entry-point group of executor backends.
+GROUP = "mbl_ensemble.executors"
+#: Longest estimated realization run without being asked (--max-realization-hours), outside batch jobs.
+DEFAULT_MAX_REALIZATION_HOURS = 48.0
 
 
-class Executor(Protocol):
+class Executor(abc.ABC):
     """What the runner needs from an executor.
 
-    Attributes
+    Parameters
     ----------
     name : str
-        For messages ("serial", "local Dask cluster", ...).
+        For messages ("serial", "local Dask cluster", "SLURM jobs (0-4 x 8 cores)").
     workers : int
         Workers (or the most an adaptive cluster can grow to).
     threads : int
-        BLAS threads each task may use (optional attribute; 1 if absent).
-    memory_per_worker : int or None
-        Bytes a realization may use on a worker (None: unknown).
-    dashboard : str or None
-        Address of a dashboard, if any.
+        BLAS threads each task may use.
     """
 
-    name: str
-    workers: int
+    def __init__(self, name: str, workers: int, threads: int = 1):
+        self.name, self.workers, self.threads = name, int(workers), int(threads)
 
     @property
-    def memory_per_worker(self) -> int | None: ...
+    @abc.abstractmethod
+    def memory_per_worker(self) -> int | None:
+        """Bytes a realization may use on a worker (None: unknown)."""
 
     @property
-    def dashboard(self) -> str | None: ...
+    def dashboard(self) -> str | None:
+        """Address of a dashboard, if any."""
+        return None
 
+    @abc.abstractmethod
     def warm(self, module: str) -> None:
         """Compile (or load) the kernel's code wherever tasks will run, before the first task."""
 
-    def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
+    @abc.abstractmethod
+    def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, Any]]:
         """Yield ``(task, fn(task))`` for every task, in completion order."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the executor started (a cluster it owns)."""
 
-    def __enter__(self): ...
+    def __enter__(self):
+        return self
 
-    def __exit__(self, *exc): ...
+    def __exit__(self, *exc):
+        self.close()
+
+
+@dataclass(frozen=True)
+class ExecutorRequest:
+    """What was asked for: a backend by name and its options (``jobs``: the backend's own job configuration)."""
+
+    kind: str = "local"
+    workers: int | None = None
+    threads: int = 1
+    scheduler: str | None = None
+    client: Any = None
+    jobs: Any = None
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An executor backend (registered under ``mbl_ensemble.executors``)."""
+
+    name: str
+
+    def configure(self, request: ExecutorRequest, options: dict) -> ExecutorRequest:
+        """The request with the backend's own options (e.g. job resources from the command line) resolved and
+        validated; UsageError naming a bad one."""
+
+    def planned_workers(self, request: ExecutorRequest) -> int:
+        """Workers the executor would have (the most, for an adaptive one)."""
+
+    def planned_memory_per_worker(self, request: ExecutorRequest) -> int | None:
+        """Bytes a realization may use on one of them (None: known only after connecting)."""
+
+    def time_limit(self, request: ExecutorRequest) -> float | None:
+        """Seconds a task may last (a batch job's walltime), or None."""
+
+    def preflight(self, request: ExecutorRequest) -> None:
+        """Refuse, before anything is written, what cannot work (a batch controller that does not answer)."""
+
+    def make(self, request: ExecutorRequest) -> Executor:
+        """Start (or connect) and return the executor."""
 
 
 def default_workers(threads: int = 1) -> int:
@@ -68,9 +136,8 @@ def default_workers(threads: int = 1) -> int:
 def warmup(module: str, check_cache: bool = False) -> str:
     """Compile (or load from the Numba cache) every jitted path of a kernel module.
 
-    Runs one tiny realization. With ``check_cache`` (the driver, before any
-    worker starts), first drops cached machine code that predates an edit of
-    the kernel sources (see :mod:`kernels._cache`). Returns the module path.
+    Runs one tiny realization. With ``check_cache`` (the driver, before any worker starts), first drops cached
+    machine code that predates an edit of the kernel sources (see :mod:`kernels._cache`). Returns the path.
     """
     if check_cache:
         from kernels._cache import ensure_fresh
@@ -81,15 +148,11 @@ def warmup(module: str, check_cache: bool = False) -> str:
     return module
 
 
-class SerialExecutor:
+class SerialExecutor(Executor):
     """Run every task in this process, in plan order."""
 
-    name = "serial"
-    workers = 1
-    dashboard = None
-
     def __init__(self, threads: int = 1):
-        self.threads = threads
+        super().__init__("serial", 1, threads)
 
     @property
     def memory_per_worker(self) -> int:
@@ -100,15 +163,64 @@ class SerialExecutor:
     def warm(self, module: str) -> None:
         warmup(module, check_cache=True)
 
-    def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
+    def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, Any]]:
         for task in tasks:
             yield task, fn(task)
 
-    def close(self) -> None:
+
+class _Serial:
+    """The built-in backend: this process."""
+
+    name = "serial"
+
+    def configure(self, request, options):
+        return request
+
+    def planned_workers(self, request):
+        return 1
+
+    def planned_memory_per_worker(self, request):
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+
+    def time_limit(self, request):
+        return None
+
+    def preflight(self, request):
         pass
 
-    def __enter__(self):
-        return self
+    def make(self, request):
+        return SerialExecutor(request.threads)
 
-    def __exit__(self, *exc):
-        self.close()
+
+@lru_cache(maxsize=1)
+def _registry() -> dict[str, Backend]:
+    found = {"serial": _Serial()}
+    for name, obj in entry_points(GROUP).items():
+        found.setdefault(name, obj)
+    return found
+
+
+def backend_names() -> list[str]:
+    return list(_registry())
+
+
+def backend(kind: str) -> Backend:
+    """The backend registered as ``kind``; UsageError naming the ones there are."""
+    registry = _registry()
+    if kind not in registry:
+        raise UsageError("executor", kind, f"one of {', '.join(registry)}")
+    return registry[kind]
+
+
+def make_executor(request: ExecutorRequest | str = "local", **options) -> Executor:
+    """An executor: ``make_executor("serial")``, ``make_executor("local", workers=2)``, or a request."""
+    if isinstance(request, str):
+        request = ExecutorRequest(kind=request, **{k: v for k, v in options.items() if k in _FIELDS})
+    b = backend(request.kind)
+    b.preflight(request)
+    return b.make(request)
+
+
+_FIELDS = {f.name for f in dataclasses.fields(ExecutorRequest)}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 from tqdm import tqdm
 
+from .cost import estimates
 from .errors import RealizationError, SpecError
 from .executors import SerialExecutor
 from .tables import summarize
@@ -50,14 +51,14 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
     todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
-    pending = list(plan(exp, done, threads=getattr(executor, "threads", 1)))
+    pending = list(plan(exp, done, threads=executor.threads))
     n_tasks = len(pending)
     weight = _cost_weights(exp)
     work = sum(weight[t.key] * len(t.indices) for t in pending)
     if todo:
         _warm(executor, exp)
-    # The bar counts work (realizations weighted by the kernel's relative cost, if it
-    # declares one), so that the ETA holds when points differ in cost by orders of magnitude.
+    # The bar counts work (realizations weighted by their estimated CPU seconds), so that
+    # the ETA holds when points differ in cost by orders of magnitude.
     fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
     record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
     with tqdm(total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
@@ -81,9 +82,9 @@ class _ProgressRecord:
     EVERY = 5.0
 
     def __init__(self, store, executor, exp, todo: int, work: float, n_tasks: int):
-        self.path = getattr(store, "path", None)
+        self.path = store.path
         self.fields = {"executor": executor.name, "workers": executor.workers,
-                       "threads": getattr(executor, "threads", 1), "todo": todo, "work_total": work,
+                       "threads": executor.threads, "todo": todo, "work_total": work,
                        "tasks_total": n_tasks, "started": _now()}  # fmt: skip
         self.t0 = self.last = time.perf_counter()
         self.work_done = 0.0
@@ -121,8 +122,8 @@ def _warm(executor, exp) -> None:
 
 
 def _cost_weights(exp) -> dict[int, float]:
-    """Relative cost per realization of every point: the kernel's ``cost(params)`` (1 if it declares none)."""
-    return {pt.key: float(exp.kernel.cost(pt.params)) for pt in exp.points}
+    """CPU seconds per realization of every point (the kernel's cost model, or measured: :mod:`ensemble.cost`)."""
+    return {pt.key: e.seconds for pt, e in zip(exp.points, estimates(exp))}
 
 
 def check_memory(exp, memory_per_worker: int | None) -> None:
@@ -150,15 +151,15 @@ def check_memory(exp, memory_per_worker: int | None) -> None:
 def check_limits(exp, memory_per_worker: int | None, max_seconds: float | None) -> None:
     """Refuse, before anything is scheduled, points that cannot fit a worker or cannot finish.
 
-    Memory: the kernel's ``memory_bytes(params)``. Time: its ``cost(params)``,
-    the estimated CPU seconds of one realization (calibrated on the reference
-    machine; see ``ensemble validate``), against ``max_seconds``.
+    Memory: the kernel's ``memory_bytes(params)``. Time: the estimated CPU seconds of one realization (its
+    ``cost(params)``, calibrated on the reference machine, or a measurement: :mod:`ensemble.cost`), against
+    ``max_seconds``.
     """
     check_memory(exp, memory_per_worker)
     if max_seconds is None:
         return
-    for pt in exp.points:
-        need = float(exp.kernel.cost(pt.params))
+    for pt, e in zip(exp.points, estimates(exp)):
+        need = e.seconds
         if need > max_seconds:
             raise SpecError(
                 f"point {pt.index} ({pt.label or 'no sweep'})",
@@ -186,5 +187,5 @@ def _duration(seconds: float) -> str:
 
 
 def estimate(exp) -> list[tuple[float, int | None]]:
-    """(CPU seconds, bytes) of one realization of every point, from the kernel's cost and memory models."""
-    return [(float(exp.kernel.cost(pt.params)), exp.kernel.memory_bytes(pt.params)) for pt in exp.points]
+    """(CPU seconds, bytes) of one realization of every point (cost model or measurement, see :mod:`ensemble.cost`)."""
+    return [(e.seconds, e.memory) for e in estimates(exp)]

@@ -54,7 +54,7 @@ def write_figures(path: str | Path) -> list[Path]:
 
     matplotlib.use("Agg")
     from .display import save_figures
-    from .store import RunLock
+    from .lock import RunLock
 
     exp = load_run(path)
     with RunLock(path):  # no refit or resume rewrites the tables while they are drawn

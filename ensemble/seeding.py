@@ -53,37 +53,38 @@ def _canonical(v):
     return v
 
 
-def identifying_params(params) -> dict:
+def identifying_params(kernel, params) -> dict:
     """canonical_params without the fields a kernel added after runs existed, while at their old behaviour.
 
-    The Params class lists such fields in ``SEED_OMIT_AT`` (e.g.
-    ``{"unraveling": "kicks"}``); leaving them out of point keys and of the
-    spec's results hash keeps earlier specs' keys, so their run directories
-    still resume and their tables still reproduce bit for bit.
+    The kernel's ``Params.SEED_OMIT_AT`` lists such fields (e.g. ``{"unraveling": "kicks"}``; read through
+    :class:`kernels._interface.KernelModule`); leaving them out of point keys and of the spec's results hash
+    keeps earlier specs' keys, so their run directories still resume and their tables still reproduce bit
+    for bit.
     """
-    omit = getattr(type(params), "SEED_OMIT_AT", {})
+    omit = kernel.seed_omit_at
     return {k: v for k, v in canonical_params(params).items() if not (k in omit and v == omit[k])}
 
 
-def point_key(kernel: str, params) -> int:
-    """64-bit key of a parameter point: sha256 of kernel name and sorted identifying parameter values."""
-    values = {k: v for k, v in identifying_params(params).items() if k not in SEED_EXCLUDED}
-    text = json.dumps([kernel, values], sort_keys=True, separators=(",", ":"))
+def point_key(kernel, params) -> int:
+    """64-bit key of a parameter point of ``kernel`` (a KernelModule): sha256 of the kernel's name and its sorted
+    identifying parameter values."""
+    values = {k: v for k, v in identifying_params(kernel, params).items() if k not in SEED_EXCLUDED}
+    text = json.dumps([kernel.name, values], sort_keys=True, separators=(",", ":"))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
-def fingerprint(kernel: str, params) -> str:
+def fingerprint(kernel, params) -> str:
     """Hash of the kernel and *every* parameter value, sample times included: what a partial was computed for.
 
     Unlike the point key (which leaves out the times, so that a longer run keeps
     its noise), two fingerprints agree only if the partials are interchangeable.
-    A Params class may add what its values resolve to (``fingerprint_extra()``,
+    The kernel may add what the values resolve to (``Params.fingerprint_extra()``,
     e.g. the eigensolver an "auto" chose), so that partials computed when the
     same values resolved otherwise are refused; an empty dict adds nothing
     (fingerprints of earlier runs are kept).
     """
-    parts = [kernel, canonical_params(params)]
-    extra = params.fingerprint_extra() if hasattr(params, "fingerprint_extra") else {}
+    parts = [kernel.name, canonical_params(params)]
+    extra = kernel.fingerprint_extra(params)
     if extra:
         parts.append(extra)
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"))

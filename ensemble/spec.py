@@ -173,7 +173,7 @@ class Experiment:
         doc = {
             "kernel": self.kernel.name,
             "seed": self.seed,
-            "points": [[identifying_params(p.params), p.realizations, p.block_size] for p in self.points],
+            "points": [[identifying_params(self.kernel, p.params), p.realizations, p.block_size] for p in self.points],
         }
         if self.distributions:
             doc["distributions"] = dist_digest(self.distributions)
@@ -483,7 +483,7 @@ def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times:
             where = ", ".join(f"{k} = {v!r}" for k, v in swept.items()) or "the fixed parameters"
             raise SpecError("params", where, f"values kernel {kernel.name} accepts: its Params raised "
                                              f"{type(e).__name__}: {' '.join(str(e).split())}") from None  # fmt: skip
-        key = point_key(kernel.name, params)
+        key = point_key(kernel, params)
         if key in seen:
             raise _duplicate(seen[key], swept, sweep, linked)
         seen[key] = swept

@@ -107,7 +107,7 @@ def _lock_holder(path: Path) -> str | None:
 def _valid_blocks(path: Path, exp) -> dict[int, list[tuple[Path, int, int]]]:
     """Per point key, the partial files whose headers belong to this run: (file, first block, stop block)."""
     from .rundir import Layout
-    from .store import usable_range
+    from .partials import usable_range
 
     out: dict[int, list] = {}
     layout = Layout(path)
@@ -156,12 +156,12 @@ class _ProvisionalStore:
         self.path = None
 
     def chunks(self, exp, pt):
-        from .store import _read_partial
+        from .partials import read_partial
 
         taken: set[int] = set()
         for p, first, stop in sorted(self.files[pt.key], key=lambda f: f[1]):
             try:
-                blocks, _ = _read_partial(p)
+                blocks, _ = read_partial(p)
             except Exception:  # being written, or damaged: the final run will deal with it
                 continue
             for b in range(first, stop):

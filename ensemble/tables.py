@@ -109,7 +109,7 @@ def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str, store_version
     import datetime
 
     from .settings import to_dict
-    from .store import versions
+    from .provenance import versions
 
     return {
         "computed": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -127,7 +127,7 @@ def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str, store_version
 def kernel_histograms(kernel, schema: Mapping[str, dict]) -> dict[str, tuple[np.ndarray, int]]:
     """Histograms a kernel makes within a realization (``HISTOGRAMS = {output: bin axis}``): bin edges and axis index."""
     out = {}
-    for name, axis in getattr(kernel.module, "HISTOGRAMS", {}).items():
+    for name, axis in kernel.histograms.items():
         if name not in schema:
             continue
         centres = np.asarray(schema[name][axis], dtype=float)

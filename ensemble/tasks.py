@@ -21,7 +21,7 @@ from kernels._interface import KernelModule, load
 from .distributions import derived_observables
 from .errors import RealizationError
 from .reduce import BlockMoments, NonFiniteSample, welford
-from .seeding import realization_rng
+from .seeding import fingerprint, realization_rng
 
 __all__ = ["Task", "block_range", "plan", "run_task"]
 
@@ -48,6 +48,7 @@ class Task:
     realizations: int
     distributions: tuple = ()  # ensemble.distributions.Distribution: arrays derived in the worker
     threads: int = 1  # BLAS threads of each realization (the executor's threads per worker)
+    fingerprint: str = ""  # of the kernel and every parameter value (what its partial is bound to)
 
     @property
     def name(self) -> str:
@@ -73,6 +74,7 @@ def plan(exp, done: dict[int, set[int]] | None = None, threads: int = 1) -> Iter
     for pt in exp.points:
         have = done.get(pt.key, set())
         missing = [b for b in range(pt.n_blocks) if b not in have]
+        bound = fingerprint(exp.kernel, pt.params)
         for first, stop in _runs(missing, exp.blocks_per_task(pt)):
             yield Task(
                 kernel=exp.kernel.name,
@@ -87,6 +89,7 @@ def plan(exp, done: dict[int, set[int]] | None = None, threads: int = 1) -> Iter
                 realizations=pt.realizations,
                 distributions=exp.distributions,
                 threads=threads,
+                fingerprint=bound,
             )
 
 

@@ -1,17 +1,21 @@
-"""The kernel protocol: what a module must define to be run by the engine, and the defaults of the optional hooks.
+"""The kernel protocol: every hook the engine reads off a kernel module, with its default and its meaning.
 
-A kernel is one module (``kernels/<NAME>.py`` for the built-in ones, any
-importable module for a user's own, named in a spec as
-``kernel = "module:package.module"``). Required:
+A kernel is one module: a built-in one in ``kernels/``, a plugin's registered in the entry-point group
+``mbl_ensemble.kernels`` (name -> module), or any importable module named in a spec as
+``kernel = "module:package.module"``. :func:`load` resolves it into a :class:`KernelModule`, the typed
+object the engine holds; no other module of the engine reads a hook off a kernel module.
 
+Required
+--------
 ``Params``
-    A frozen dataclass of the parameters that validates itself in
-    ``__post_init__``, raising :class:`kernels._params.ParameterError` naming
-    the field, the value and what is allowed. A field ``times`` (tuple of
-    float) makes the kernel time-resolved: the spec's ``[times]`` fills it.
+    A frozen dataclass of the parameters that validates itself in ``__post_init__``, raising
+    :class:`kernels._params.ParameterError` naming the field, the value and what is allowed. Every field is
+    documented, in the class docstring's numpydoc ``Parameters`` section or in the field's
+    ``metadata={"doc": ...}`` (``ensemble kernels NAME`` prints it; a conformance test fails on an
+    undocumented field of any registered kernel). A field ``times`` (tuple of float) makes the kernel
+    time-resolved: the spec's ``[times]`` fills it.
 ``sample(params, rng) -> draws``
-    Every random input of one realization, from the ``numpy.random.Generator``
-    the engine hands in.
+    Every random input of one realization, from the ``numpy.random.Generator`` the engine hands in.
 ``realize(params, draws) -> dict[str, ndarray]``
     The deterministic physics of one realization.
 ``schema(params) -> dict[str, dict[str, ndarray]]``
@@ -19,50 +23,67 @@ importable module for a user's own, named in a spec as
 ``warmup_params() -> Params``
     A tiny point that runs every compiled path (for warming the Numba cache).
 
-Optional (defaults in :data:`OPTIONAL`):
-
+Optional (defaults in :data:`OPTIONAL`)
+---------------------------------------
 ``NAME`` (str)
-    The kernel's name; built-in kernels must set it to their module's name.
-    Default: the last component of the module path.
+    The kernel's name; built-in kernels set it to their module's name. Default: the module path's last part.
 ``ANALYSIS`` (str)
-    The analysis family in ``ensemble.models`` that derives quantities and
-    fits from the averages ("front", "ipr", ...); default "means" (tables of
-    means and errors only).
+    The analysis model that derives quantities and fits from the averages: a model registered in the
+    entry-point group ``mbl_ensemble.models`` ("front", "ipr", ...) or ``"module:package.module"`` (a module
+    defining ``MODEL``). Default ``"means"``: tables, a report of final values, a figure of every observable.
 ``SUMMARY`` (str)
     One line for listings; default: the first line of the module docstring.
 ``OBSERVABLES`` (dict)
-    Output name -> what it is, for ``ensemble kernels NAME``; default: none.
+    Output name -> what it is, for ``ensemble kernels NAME`` and reports; default: none.
+``UNITS`` (dict)
+    Output name -> its unit or scale (e.g. ``"1/J"``); used in axis labels and datasets. Default: none.
+``LABELS`` (dict)
+    Output name -> its symbol in matplotlib mathtext (e.g. ``"$I_r$"``), for figures. Default: the name.
 ``DEFAULT_TIMES`` (dict)
     ``{"start", "stop", "num"}`` of the log grid used when a spec has no ``[times]``.
 ``TIME_STEP`` (str)
-    The parameter whose multiples the sample times must be (e.g. "tau"): a
-    spec's log grid is snapped to it.
+    The parameter whose multiples the sample times must be (e.g. "tau"): a spec's log grid is snapped to it.
 ``cost(params) -> float``
-    Relative work of one realization (weights the progress bar); default 1.
+    CPU seconds of one realization on the reference machine (calibrated: ``benchmarks/bench_cost.py``). It
+    weights the progress bar, sizes tasks and is checked against time limits. Without it the engine
+    *measures* a few realizations of the spec's points instead (``validate`` says which it used).
 ``memory_bytes(params) -> int``
-    Peak memory of one realization, for the check before scheduling; default: not declared.
+    Peak memory of one realization in bytes, for the check before scheduling; default: not declared.
 ``memory_options(params) -> dict``
     Other settings of the same point (a spec change, e.g. ``'method = "polfed"'``) -> their peak memory,
     offered when a realization does not fit a worker; default: none.
-``SEED_OMIT_AT`` (dict, on ``Params``)
-    Fields added after runs existed, left out of seeding keys at these values.
+``DISTRIBUTIONS`` (dict)
+    Output name -> (lo, hi): the default range of its histogram when a spec's ``[distributions]`` asks for
+    one without a range; default: none.
+``HISTOGRAMS`` (dict)
+    Output name -> the axis along which that output is already a density (the kernel histograms within a
+    realization, e.g. ``{"r_hist": "ratio"}``): its quantiles are derived like a spec's distributions.
 
-:func:`load` resolves a module into a :class:`KernelModule`, the typed object
-the engine holds: every hook present, with the defaults filled in, checked once.
+On ``Params`` (optional)
+------------------------
+``SEED_OMIT_AT`` (dict, class attribute)
+    Fields added after runs existed -> the value at which they are left out of seeding keys and results
+    hashes (e.g. ``{"unraveling": "kicks"}``), so earlier runs keep their keys.
+``fingerprint_extra(self) -> dict``
+    What the values resolve to where that can change without the values changing (e.g. the eigensolver an
+    ``"auto"`` picked): added to each partial's fingerprint, so partials computed otherwise are refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["OPTIONAL", "REQUIRED", "Kernel", "KernelInterfaceError", "KernelModule", "load"]
+__all__ = ["OPTIONAL", "PARAMS_OPTIONAL", "REQUIRED", "Kernel", "KernelInterfaceError", "KernelModule", "load",
+           "parameter_docs"]  # fmt: skip
 
 REQUIRED = ("Params", "sample", "realize", "schema", "warmup_params")
 
@@ -79,25 +100,31 @@ def _no_options(params) -> dict:
     return {}
 
 
-#: Optional hooks and their defaults (SUMMARY defaults to the docstring's first line).
+#: Optional module hooks and their defaults (SUMMARY defaults to the docstring's first line; ``cost``'s default
+#: is a placeholder the engine replaces by a measurement, see ``KernelModule.declares_cost``).
 OPTIONAL = {
     "NAME": None,
     "ANALYSIS": "means",
     "SUMMARY": None,
     "OBSERVABLES": {},
+    "UNITS": {},
+    "LABELS": {},
     "DEFAULT_TIMES": None,
     "TIME_STEP": None,
     "cost": _unit_cost,
     "memory_bytes": _undeclared_memory,
     "memory_options": _no_options,
+    "DISTRIBUTIONS": {},
+    "HISTOGRAMS": {},
 }
+#: Optional hooks on ``Params`` and their defaults.
+PARAMS_OPTIONAL = {"SEED_OMIT_AT": {}, "fingerprint_extra": None}
 
 
 @runtime_checkable
 class Kernel(Protocol):
-    """Static form of the protocol (see the module docstring)."""
+    """Static form of the required part of the protocol (see the module docstring)."""
 
-    NAME: str
     Params: type
 
     def sample(self, params: Any, rng: np.random.Generator) -> Any: ...
@@ -115,9 +142,9 @@ class KernelInterfaceError(TypeError):
 
 @dataclass(frozen=True, eq=False)
 class KernelModule:
-    """A kernel module resolved once: every hook callable, optional ones defaulted.
+    """A kernel module resolved once: every hook present, optional ones defaulted. Pickles by import path.
 
-    Pickles by import path, so it can travel to workers.
+    The engine reads hooks from here only (not off the module).
     """
 
     path: str
@@ -136,6 +163,12 @@ class KernelModule:
     cost: Callable
     memory_bytes: Callable
     memory_options: Callable = _no_options
+    units: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+    distributions: dict = field(default_factory=dict)
+    histograms: dict = field(default_factory=dict)
+    #: Whether ``cost`` is the kernel's own model (else the engine measures realizations).
+    declares_cost: bool = False
 
     @property
     def param_names(self) -> list[str]:
@@ -145,6 +178,16 @@ class KernelModule:
     @property
     def has_times(self) -> bool:
         return "times" in self.param_names
+
+    @property
+    def seed_omit_at(self) -> dict:
+        """``Params.SEED_OMIT_AT``: fields left out of seeding keys at these values."""
+        return dict(getattr(self.Params, "SEED_OMIT_AT", PARAMS_OPTIONAL["SEED_OMIT_AT"]))
+
+    def fingerprint_extra(self, params) -> dict:
+        """``params.fingerprint_extra()`` (what the values resolve to), or {}."""
+        extra = getattr(params, "fingerprint_extra", None)
+        return dict(extra()) if callable(extra) else {}
 
     def run(self, params, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Draw and evolve one realization."""
@@ -168,7 +211,7 @@ def load(path: str) -> KernelModule:
     Raises
     ------
     KernelInterfaceError
-        When a required name is missing or not of the right kind.
+        When a required name is missing or a hook is not of the right kind.
     Exception
         Whatever importing the module raises (the caller reports it).
     """
@@ -185,6 +228,12 @@ def load(path: str) -> KernelModule:
     for hook in ("cost", "memory_bytes", "memory_options"):
         if not callable(hooks[hook]):
             raise KernelInterfaceError(f"{path}.{hook} must be callable")
+    for hook in ("OBSERVABLES", "UNITS", "LABELS", "DISTRIBUTIONS", "HISTOGRAMS"):
+        if not isinstance(hooks[hook], dict):
+            raise KernelInterfaceError(f"{path}.{hook} must be a dict")
+    omit = getattr(mod.Params, "SEED_OMIT_AT", {})
+    if not isinstance(omit, dict):
+        raise KernelInterfaceError(f"{path}.Params.SEED_OMIT_AT must be a dict")
     summary = hooks["SUMMARY"] or ((mod.__doc__ or "").strip().splitlines() or [path])[0]
     return KernelModule(
         path=path,
@@ -203,4 +252,44 @@ def load(path: str) -> KernelModule:
         cost=hooks["cost"],
         memory_bytes=hooks["memory_bytes"],
         memory_options=hooks["memory_options"],
+        units=dict(hooks["UNITS"]),
+        labels=dict(hooks["LABELS"]),
+        distributions=dict(hooks["DISTRIBUTIONS"]),
+        histograms=dict(hooks["HISTOGRAMS"]),
+        declares_cost=hasattr(mod, "cost"),
     )
+
+
+_ENTRY = re.compile(r"^(\s*)([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s*:\s*(.*)$")
+
+
+def parameter_docs(cls: type) -> dict[str, tuple[str, str]]:
+    """Field name -> (type, description) of a Params class: a field's ``metadata["doc"]`` (and ``metadata["type"]``),
+    else its numpydoc entry in the docstring of the class or a base (an entry naming one field wins over one
+    that documents several together); "" where there is none."""
+    out: dict[str, tuple[str, str, int]] = {}
+    for klass in cls.__mro__:
+        doc = inspect.cleandoc(klass.__dict__.get("__doc__") or "")
+        lines = doc.splitlines()
+        i = 0
+        while i < len(lines):
+            m = _ENTRY.match(lines[i])
+            if not m:
+                i += 1
+                continue
+            indent, names, typ = len(m.group(1)), [n.strip() for n in m.group(2).split(",")], m.group(3).strip()
+            body = []
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
+                body.append(lines[i].strip())
+                i += 1
+            text = " ".join(b for b in body if b)
+            for n in names:
+                if n not in out or out[n][2] > len(names):
+                    out[n] = (typ, text, len(names))
+    docs = {k: (t, d) for k, (t, d, _) in out.items()}
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("doc"):
+            default_type = type(f.default).__name__ if f.default is not dataclasses.MISSING else ""
+            docs[f.name] = (str(f.metadata.get("type", docs.get(f.name, (default_type, ""))[0])), str(f.metadata["doc"]))
+    return docs

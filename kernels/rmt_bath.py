@@ -41,6 +41,7 @@ import numpy as np
 from scipy.linalg import eigh
 
 from ._params import ParameterError, check_choice, check_int, check_nonnegative, check_positive, check_real
+from .levels import gap_ratios
 from .spectral import eigenspaces, histogram, nearest_levels, require_nondegenerate, tie_tolerance
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "bath_hamiltonian",
     "cost",
     "gap_ratio",
+    "gap_ratios",
     "hamiltonian",
     "memory_bytes",
     "operators",
@@ -282,18 +284,9 @@ def hamiltonian(p: Params, d: Draws) -> np.ndarray:
     return H
 
 
-def gap_ratios(E: np.ndarray) -> np.ndarray:
-    """r = min(s_k, s_k+1) / max(s_k, s_k+1) over the central half of the sorted spectrum (0/0 dropped)."""
-    lo, hi = E.size // 4, E.size - E.size // 4
-    s = np.diff(E[lo:hi])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.minimum(s[1:], s[:-1]) / np.maximum(s[1:], s[:-1])
-    return r[np.isfinite(r)]
-
-
 def gap_ratio(E: np.ndarray) -> float:
     """Mean gap ratio over the central half of the sorted spectrum."""
-    return float(np.mean(gap_ratios(E)))
+    return float(np.mean(gap_ratios(E, "central half")))
 
 
 #: Bins of the gap-ratio histogram on [0, 1]
@@ -329,7 +322,7 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
         c = V.T @ phi
         w = np.add.reduceat(c * c, spaces, axis=0)  # weight of O psi in each eigenspace
         D += np.log(1.0 / np.sum(w * w, axis=0))
-    ratios = gap_ratios(E)
+    ratios = gap_ratios(E, "central half")
     out = {"D": D / states.size, "r": np.array(np.mean(ratios)),
            "r_hist": histogram(ratios, _ratio_edges(), tol=tol) / (max(ratios.size, 1) * np.diff(_ratio_edges()))}  # fmt: skip
     if "r_bath" in schema(p):

@@ -46,6 +46,7 @@ from scipy.linalg import eigh, eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
 from ._params import ParameterError, check_choice, check_int, check_nonnegative, check_real
+from .levels import gap_ratios
 from .polfed import BLOCK as POLFED_DEFAULT_BLOCK
 from .polfed import min_dim as polfed_min_dim
 from .polfed import polfed
@@ -536,14 +537,6 @@ def _pardiso_solver(A: sp.csc_matrix):
     return solve, lambda: ps.free_memory(everything=True)
 
 
-def gap_ratios(E: np.ndarray) -> np.ndarray:
-    """r_n = min(d_n, d_n+1) / max(d_n, d_n+1) of consecutive sorted levels (0/0 exact degeneracies dropped)."""
-    s = np.diff(np.sort(E))
-    lo, hi = np.minimum(s[1:], s[:-1]), np.maximum(s[1:], s[:-1])
-    ok = hi > 0
-    return lo[ok] / hi[ok]
-
-
 def observables(p: Params, E: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray]:
     """State-averaged outputs of one realization from its eigenpairs (V: dim x k)."""
     spins = _chain_operators(p.L, p.n_up)[0]
@@ -561,7 +554,7 @@ def observables(p: Params, E: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray
         hist[d] = histogram(vals, edges, tol=1e-9) / (vals.size * np.diff(edges))
     out = {"gamma": gam.mean(axis=1), "gamma_gamma": gam @ gam.T / k, "mag_hist": hist}
     if p.n_eig >= 3:  # a gap ratio needs three levels
-        r, edges = gap_ratios(E), _ratio_edges(p)
+        r, edges = gap_ratios(E, "all"), _ratio_edges(p)
         n = max(r.size, 1)  # (fewer than three levels given: no ratio, a NaN mean that the engine refuses)
         out.update(r=np.array(r.sum() / r.size if r.size else np.nan), r_hist=histogram(r, edges, tol=1e-9) / (n * np.diff(edges)))
     return out

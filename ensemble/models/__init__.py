@@ -1,79 +1,116 @@
-"""Analysis families, one package each; this module holds the only list of them.
+"""Analysis models, and the resolution of a spec's ``kernel`` into a kernel and its model.
 
-A kernel names its family in ``ANALYSIS`` (see :mod:`kernels._interface`);
-:func:`model_named` returns the model, :func:`resolve_kernel` resolves a
-spec's ``kernel`` into the kernel module and its model, once.
+Models and kernels are found through the entry-point groups ``mbl_ensemble.models`` and
+``mbl_ensemble.kernels`` (:mod:`ensemble.plugins`; the built-in ones are registered in this project's
+``pyproject.toml`` like any plugin). A kernel names its model in ``ANALYSIS``: a registered name, or
+``"module:package.module"`` (a module defining ``MODEL``). A spec names its kernel by its registered name
+or as ``"module:package.module"``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
-import pkgutil
-from functools import lru_cache
+from collections.abc import Iterator, Mapping
 
-import kernels
 from kernels._interface import KernelInterfaceError, KernelModule, load
 
 from ..errors import SpecError, did_you_mean
-from . import bubble, front, impurity, ipr, quench
-from .base import MEANS, Model
+from ..plugins import GROUPS, Plugin, registered
+from .base import Model
 
-__all__ = ["MODELS", "USER_PREFIX", "Model", "builtin_kernels", "model_named", "resolve_kernel"]
+__all__ = ["MODELS", "USER_PREFIX", "Model", "builtin_kernels", "kernel_names", "kernel_plugin", "model_named",
+           "resolve_kernel"]  # fmt: skip
 
-#: Every analysis family, by the name kernels give in ANALYSIS.
-MODELS: dict[str, Model] = {m.name: m for m in (MEANS, front.MODEL, ipr.MODEL, bubble.MODEL, quench.MODEL, impurity.MODEL)}
-
-#: A spec's ``kernel = "module:package.module"`` runs a user's own kernel module.
+#: A spec's ``kernel = "module:package.module"`` (and a kernel's ``ANALYSIS = "module:..."``) names a module directly.
 USER_PREFIX = "module:"
 
 
+class _Models(Mapping):
+    """Every registered model by name, loaded on first use."""
+
+    def __getitem__(self, name: str) -> Model:
+        plugin = registered(GROUPS["models"]).get(name)
+        if plugin is None:
+            raise KeyError(name)
+        return _model_module(plugin.value, f"model {name!r} of {plugin.source}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registered(GROUPS["models"]))
+
+    def __len__(self) -> int:
+        return len(registered(GROUPS["models"]))
+
+
+#: Every registered analysis model, by the name kernels give in ANALYSIS.
+MODELS: Mapping[str, Model] = _Models()
+
+
+def _model_module(path: str, what: str) -> Model:
+    module = importlib.import_module(path)
+    model = getattr(module, "MODEL", None)
+    if not isinstance(model, Model):
+        raise KernelInterfaceError(f"{what}: module {path} must define MODEL, an ensemble.models.Model")
+    return model
+
+
 def model_named(name: str) -> Model:
-    return MODELS[name]
+    """A registered model, or the MODEL of ``"module:package.module"``; SpecError naming the choices otherwise."""
+    if name in MODELS:
+        return MODELS[name]
+    if name.startswith(USER_PREFIX):
+        path = name[len(USER_PREFIX) :]
+        try:
+            return _model_module(path, f"ANALYSIS = {name!r}")
+        except KernelInterfaceError as e:
+            raise SpecError("kernel", name, f"a kernel whose ANALYSIS names a model ({e})") from None
+        except Exception as e:  # importing it failed
+            raise SpecError("kernel", name, f"an importable analysis module (importing {path} raised "
+                                            f"{type(e).__name__}: {_one_line(e)})") from None  # fmt: skip
+    raise SpecError("kernel", name, f"a kernel whose ANALYSIS is a registered model ({', '.join(MODELS)}) or "
+                                    '"module:package.module"')  # fmt: skip
 
 
-@lru_cache(maxsize=1)
+def kernel_names() -> tuple[str, ...]:
+    """Every registered kernel's name (built-in and plugins), sorted."""
+    return tuple(sorted(registered(GROUPS["kernels"])))
+
+
 def builtin_kernels() -> tuple[str, ...]:
-    """Names of the built-in kernels: the public modules of the kernels package that define NAME.
+    """The kernels this package registers itself."""
+    return tuple(sorted(n for n, p in registered(GROUPS["kernels"]).items() if p.builtin))
 
-    The others (chebyshev, spin_basis, spectral, ...) are numerics the kernels share.
-    """
-    names = []
-    for info in pkgutil.iter_modules(kernels.__path__):
-        if not info.name.startswith("_") and hasattr(importlib.import_module(f"kernels.{info.name}"), "NAME"):
-            names.append(info.name)
-    return tuple(sorted(names))
+
+def kernel_plugin(name: str) -> Plugin | None:
+    """The registration of kernel ``name`` (None for ``module:...`` kernels)."""
+    return registered(GROUPS["kernels"]).get(name)
 
 
 def resolve_kernel(ref: object) -> tuple[KernelModule, Model]:
-    """The kernel module and model of a spec's ``kernel`` value; SpecError naming the problem otherwise.
-
-    A built-in kernel ``name`` is the module ``kernels.<name>``; ``"module:package.module"`` is a
-    user's own module following the same protocol.
-    """
-    names = builtin_kernels()
+    """The kernel module and model of a spec's ``kernel`` value; SpecError naming the problem otherwise."""
+    names = kernel_names()
     if isinstance(ref, str) and ref in names:
-        kernel = load(f"kernels.{ref}")
+        plugin = kernel_plugin(ref)
+        kernel = _load(plugin.value, ref, f"kernel {ref!r} of {plugin.source}")
     elif isinstance(ref, str) and ref.startswith(USER_PREFIX):
-        kernel = _user_kernel(ref)
+        path = ref[len(USER_PREFIX) :]
+        if not path or not all(part.isidentifier() for part in path.split(".")):
+            raise SpecError("kernel", ref, 'a dotted module path after "module:", e.g. kernel = "module:mypackage.mykernel"')
+        kernel = _load(path, ref, ref)
     else:
         raise SpecError("kernel", ref, f"{did_you_mean(ref, names)}one of {', '.join(names)}, or \"module:your.kernel.module\"")
-    if kernel.analysis not in MODELS:
-        raise SpecError("kernel", ref, f"a kernel whose ANALYSIS is one of {', '.join(MODELS)} (got {kernel.analysis!r})")
-    return kernel, MODELS[kernel.analysis]
+    return kernel, model_named(kernel.analysis)
 
 
-def _user_kernel(ref: str) -> KernelModule:
-    path = ref[len(USER_PREFIX) :]
-    if not path or not all(part.isidentifier() for part in path.split(".")):
-        raise SpecError("kernel", ref, 'a dotted module path after "module:", e.g. kernel = "module:mypackage.mykernel"')
+def _load(path: str, name: str, what: str) -> KernelModule:
     try:
         kernel = load(path)
     except KernelInterfaceError as e:
-        raise SpecError("kernel", ref, f"a module following the kernel protocol ({e})") from None
+        raise SpecError("kernel", name, f"a module following the kernel protocol ({e})") from None
     except Exception as e:  # any failure at import: missing module, syntax error, an exception of its own
-        raise SpecError("kernel", ref, f"an importable module (importing it raised {type(e).__name__}: {_one_line(e)})") from None
-    return dataclasses.replace(kernel, name=ref)
+        raise SpecError("kernel", name, f"an importable module (importing {what} raised {type(e).__name__}: "
+                                        f"{_one_line(e)})") from None  # fmt: skip
+    return kernel if kernel.name == name else dataclasses.replace(kernel, name=name)
 
 
 def _one_line(e: BaseException) -> str:

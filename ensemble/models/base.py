@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..settings import from_table
 
-__all__ = ["MEANS", "Model", "NoSettings", "PointAnalysis", "gap_ratio_density", "gap_ratio_figure", "groups"]
+__all__ = ["Model", "NoSettings", "PointAnalysis", "gap_ratio_figure", "groups"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class PointAnalysis(Protocol):
 
 
 class Model:
-    """Base class and the "means" model (tables of means and errors, no fits).
+    """Base class of the analysis models (the default one, "means", is :mod:`ensemble.models.means`).
 
     Attributes
     ----------
@@ -67,8 +67,8 @@ class Model:
         The observable a report suggests querying first (None: the first of the schema).
     """
 
-    name = "means"
-    description = "means and standard errors of the kernel's observables, no fits"
+    name = ""
+    description = ""
     Settings: type = NoSettings
     tables: tuple[str, ...] = ()
     headline: str | None = None
@@ -122,9 +122,6 @@ class Model:
         return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(self.Settings)}
 
 
-MEANS = Model()
-
-
 def groups(df: pd.DataFrame, params: list[str], over: tuple[str, ...]) -> Iterator[tuple[dict, pd.DataFrame]]:
     """Rows of ``df`` grouped by every parameter of ``params`` not in ``over`` (one group if none is left)."""
     keys = [p for p in params if p not in over]
@@ -136,23 +133,10 @@ def groups(df: pd.DataFrame, params: list[str], over: tuple[str, ...]) -> Iterat
         yield dict(zip(keys, values)), g
 
 
-def gap_ratio_density(r: np.ndarray, kind: str) -> np.ndarray:
-    """P(r) of r = min(s_n, s_n+1) / max(s_n, s_n+1) on [0, 1]: the GOE surmise or Poisson levels.
-
-    Atas, Bogomolny, Giraud and Roux, PRL 110, 084101 (2013): for the ratio s_n+1/s_n,
-    P_GOE(x) = (27/8)(x + x^2)/(1 + x + x^2)^(5/2) and P_Poisson(x) = 1/(1 + x)^2; folding x and 1/x
-    onto [0, 1] doubles them. (The surmise's mean, 0.536, is 1% above the large-matrix 0.5307.)
-    """
-    r = np.asarray(r, dtype=float)
-    if kind == "GOE":
-        return 2 * (27 / 8) * (r + r * r) / (1 + r + r * r) ** 2.5
-    if kind == "Poisson":
-        return 2 / (1 + r) ** 2
-    raise ValueError(f"kind must be GOE or Poisson, got {kind!r}")
-
-
 def gap_ratio_figure(plt, summary: pd.DataFrame, swept: list[str]):
     """P(r) of every point (mean density with its error) against the GOE surmise and Poisson levels."""
+    from kernels.levels import gap_ratio_density
+
     from ..display import label
 
     h = summary[summary.observable == "r_hist"]

@@ -152,9 +152,9 @@ def test_job_cluster_scheduler_runs_without_work_stealing(kind):
     finally:
         cluster.close()
     assert dask.config.get("distributed.scheduler.work-stealing")  # the setting did not leak into the process
-    from cluster.jobs import BACKENDS, _job_kwargs
+    from cluster.jobs import BATCH_SYSTEMS, _job_kwargs
 
-    plain = BACKENDS[kind].cluster_type()(**_job_kwargs(load_job_config(kind)))  # control: Dask's default
+    plain = BATCH_SYSTEMS[kind].cluster_type()(**_job_kwargs(load_job_config(kind)))  # control: Dask's default
     try:
         assert "stealing" in plain.scheduler.extensions
     finally:

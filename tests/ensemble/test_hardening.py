@@ -386,7 +386,7 @@ def test_full_disk_mid_run_in_process(tmp_path, monkeypatch):
     import errno
 
     from ensemble import open_run_dir
-    from ensemble.store import StorageError
+    from ensemble.files import StorageError
 
     exp = parse_spec(small_spec())
     store = open_run_dir(tmp_path / "run", exp, resume=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -12,6 +13,8 @@ import pytest
 from ensemble import DirectoryStore, MemoryStore, open_run_dir, parse_spec, execute
 from ensemble.query import query
 from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +184,9 @@ def test_report_and_plots_handle_a_string_parameter_sweep(tmp_path):
 
 def test_progress_is_weighted_by_the_kernels_cost():
     """Progress counts estimated CPU seconds: a dimension-13,728 xxz_bubble point weighs ~100x a 1008 one;
-    a kernel without a cost model (a user's) weighs 1 per realization."""
+    a kernel without a cost model (a user's) is measured."""
     from ensemble import parse_spec
+    from ensemble.cost import estimates
     from ensemble.runner import _cost_weights
 
     exp = parse_spec('kernel = "xxz_bubble"\nseed = 1\nrealizations = 2\nbatch_size = 1\n[sweep]\nL = [10, 14]\n')
@@ -190,4 +194,39 @@ def test_progress_is_weighted_by_the_kernels_cost():
     assert 50 < w[1] / w[0] < 1000
     from tests.ensemble.faulty_kernel import SPEC
 
-    assert set(_cost_weights(parse_spec(SPEC.format(extra=""))).values()) == {1.0}
+    faulty = parse_spec(SPEC.format(extra=""))
+    assert [e.source for e in estimates(faulty)] == ["measured"] and estimates(faulty)[0].seconds < 0.01
+
+
+CPU = """
+kernel = "module:tests.ensemble.cpu_kernel"
+seed = 2
+realizations = 4
+[sweep]
+cpu = [0.05, 0.2]
+"""
+
+
+def test_a_kernel_without_a_cost_model_is_measured_in_cpu_seconds():
+    """A kernel spending a known CPU time per realization (0.05 s, 0.2 s): the measurement finds it within 30%
+    whatever else the machine runs (CPU time, not wall time), validate says it measured, and a realization
+    that never ends is stopped (negative control: its estimate is a lower bound, said so)."""
+    from ensemble import parse_spec
+    from ensemble.cost import estimates
+
+    got = estimates(parse_spec(CPU))
+    assert [e.source for e in got] == ["measured", "measured"]
+    for want, e in zip((0.05, 0.2), got):
+        assert 1.0 <= e.seconds / want < 1.3, (want, e.seconds)
+    stuck = estimates(parse_spec(CPU.replace("[0.05, 0.2]", "[1000.0]")), budget=1.0, patience=3.0)
+    assert stuck[0].source.startswith("measured (at least") and 2.0 < stuck[0].seconds < 30.0
+
+
+def test_validate_says_where_the_cost_comes_from(tmp_path):
+    spec = tmp_path / "cpu.toml"
+    spec.write_text(CPU)
+    res = run_cli("validate", spec, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "(measured)" in res.stdout and "measured here: the kernel declares no cost model" in res.stdout
+    res = run_cli("validate", ROOT / "examples" / "fig4a_anderson.toml")
+    assert "(cost model)" in res.stdout and "calibrated" in res.stdout

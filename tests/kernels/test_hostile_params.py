@@ -46,7 +46,8 @@ def test_negative_zero_is_the_same_point_as_zero():
     kernel = load("kernels.anderson_trajectory")
     a = kernel.Params(L=4, W=0.0, times=(0.05,))
     b = kernel.Params(L=4, W=-0.0, times=(0.05,))
-    assert point_key("anderson_trajectory", a) == point_key("anderson_trajectory", b)
+    kernel = load("kernels.anderson_trajectory")
+    assert point_key(kernel, a) == point_key(kernel, b)
     assert np.signbit(b.W) == np.False_
 
 

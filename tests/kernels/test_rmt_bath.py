@@ -251,7 +251,7 @@ def test_goe_bath_by_level_spacing():
 
 def test_gap_ratio_density_closed_forms():
     """The surmise's mean is 4 - 2 sqrt(3) (GOE) and Poisson's 2 ln 2 - 1; both densities are normalized."""
-    from ensemble.models.base import gap_ratio_density
+    from kernels.levels import gap_ratio_density
 
     r = np.linspace(0, 1, 400001)
     for kind, mean in (("GOE", 4 - 2 * math.sqrt(3)), ("Poisson", 2 * math.log(2) - 1)):
@@ -263,7 +263,7 @@ def test_gap_ratio_density_closed_forms():
 def test_goe_bath_gap_ratio_distribution_follows_the_surmise_not_poisson():
     """P(r) of a 2^8 GOE bath alone (no LIOMs), pooled over 30 samples, per bin within 4.5 errors of the
     GOE surmise (whose 1% offset from large matrices is far below these errors); Poisson is rejected."""
-    from ensemble.models.base import gap_ratio_density
+    from kernels.levels import gap_ratio_density
 
     p = k.Params(bath="goe", l_b=8, n_lioms=0)
     rng = np.random.default_rng(11)

@@ -42,6 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit, minimize_scalar
 
+from kernels.levels import R_GOE, R_POISSON
+
 from ...seeding import analysis_rng
 from ...settings import integer, setting
 from ...resolution import EDGE, LIMIT, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing, quadratic_vertex, worst
@@ -63,8 +65,6 @@ __all__ = [
 
 #: Critical localization length xi_* = 1 / log 2
 XI_STAR = 1.0 / math.log(2.0)
-R_GOE = 0.5307
-R_POISSON = 2 * math.log(2) - 1
 XI_BOUNDS = (0.05, 50.0)
 
 

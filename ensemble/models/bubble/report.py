@@ -3,6 +3,8 @@ the beta maximizing r (SM Fig. 6)."""
 
 from __future__ import annotations
 
+from kernels.levels import R_GOE, R_POISSON
+
 from ...display import label, missing
 from ...resolution import note
 
@@ -14,7 +16,7 @@ def report(exp, tables) -> list[str]:
     if "fit" not in fits:
         return []
     pts = fits[fits["fit"] == "bubble_point"]
-    lines = ["", "Mean gap ratio r (GOE 0.5307, Poisson 0.3863) and site-averaged purity (Eq. 5)"]
+    lines = ["", f"Mean gap ratio r (GOE {R_GOE:.4f}, Poisson {R_POISSON:.4f}) and site-averaged purity (Eq. 5)"]
     for _, r in pts.iterrows():
         ratio = f"r = {r.r_mean:.4f} +- {r.r_mean_err:.4f}   " if not missing(r, "r_mean") else ""
         lines.append(f"  {label(r, swept)}: {ratio}purity = {r.gamma_avg:.4f} +- {r.gamma_avg_err:.4f}")
