@@ -1,4 +1,5 @@
-"""Command line: ``ensemble run | extend | query | fit | plot | status | replay | validate | reproduce | kernels``."""
+"""Command line: ``ensemble run | extend | query | fit | plot | status | replay | validate | reproduce | kernels |
+new-kernel | job-script``."""
 
 from __future__ import annotations
 
@@ -183,6 +184,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="refuse points whose one realization is estimated to take longer (default: 48)")
     _job_options(rr, required=False)
     rr.set_defaults(func=cmd_reproduce, resume=False, drop_points=False)
+
+    nk = sub.add_parser("new-kernel", help="write a working, tested skeleton of your own kernel and analysis (a plugin)")
+    nk.add_argument("name", help="the kernel's name, a lowercase Python identifier (e.g. my_chain)")
+    nk.add_argument("--out", type=Path, help="a new or empty directory for it (default: ./NAME)")
+    nk.set_defaults(func=cmd_new_kernel)
 
     k = sub.add_parser("kernels", help="list the kernels, or describe one: parameters, observables, fit settings")
     k.add_argument("name", nargs="?", help="a kernel to describe (a built-in name or module:package.module)")
@@ -525,6 +531,17 @@ def _human_seconds(s: float) -> str:
         if s >= size:
             return f"{s / size:.3g} {unit}"
     return f"{s:.3g} s"
+
+
+def cmd_new_kernel(args) -> int:
+    from .template import write_skeleton
+
+    out = args.out or Path(args.name)
+    for path in write_skeleton(args.name, out):
+        print(path)
+    print(f"next: cd {out} && python3 -m pip install -e . && python3 -m pytest test_{args.name}.py "
+          f"&& ensemble kernels {args.name}  (CONTRIBUTING.md explains each file)")
+    return 0
 
 
 def cmd_kernels(args) -> int:

@@ -6,6 +6,9 @@ from kernels._cache import ensure_fresh
 
 ensure_fresh()  # before any kernel is compiled or loaded in this session
 
+#: tests/fixtures holds packages and runs the tests install or copy (a plugin with its own tests): not ours to collect
+collect_ignore = ["fixtures"]
+
 @pytest.fixture(scope="session")
 def local_executor():
     """A real 2-worker local Dask cluster (processes), shared by the tests that need one."""

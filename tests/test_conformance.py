@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ensemble import MemoryStore, SpecError, parse_spec, execute
-from ensemble.models import MODELS, builtin_kernels, resolve_kernel
+from ensemble.models import MODELS, builtin_kernels, kernel_names, resolve_kernel
 from ensemble.resolution import STATUSES
 from ensemble.tables import table_names
 from kernels._interface import OPTIONAL, KernelModule, load
@@ -40,6 +40,25 @@ def test_kernel_follows_the_protocol(name):
     cost = kernel.cost(p)
     assert math.isfinite(cost) and cost > 0
     assert len(kernel.summary) < 160
+
+
+@pytest.mark.parametrize("name", kernel_names())
+def test_every_registered_kernel_documents_its_parameters(name):
+    """Built-in and plugin kernels alike: ``ensemble kernels NAME`` has a description for every parameter."""
+    from ensemble.describe import NO_DOC, kernel_info
+
+    info = kernel_info(name)
+    assert info.parameters and not [p["name"] for p in info.parameters if p["doc"] == NO_DOC]
+    assert info.source  # where it comes from (package and version)
+
+
+def test_an_undocumented_parameter_is_caught():
+    from dataclasses import make_dataclass
+
+    from kernels._interface import parameter_docs
+
+    bare = make_dataclass("Params", [("x", float, 1.0)], frozen=True)
+    assert parameter_docs(bare).get("x", ("", ""))[1] == ""  # the conformance check above would fail on it
 
 
 def test_protocol_defaults_are_in_one_place():
@@ -83,6 +102,14 @@ SHAPES = {
         number=("J_int", "[0.0, 1.0]"),
         string=("config", '["junction", "ladder"]'),
         zipped=("W_s", "[1.0, 2.0]", "W_e", "[0.0, 1.0]"),
+    ),
+    "means": dict(
+        kernel="module:tests.ensemble.means_kernel",
+        params="L = 3\nW = 1.0",
+        times="[times]\nvalues = [0.5, 5.0, 50.0]",
+        number=("W", "[1.0, 3.0]"),
+        string=("kind", '["plain", "shifted"]'),
+        zipped=("L", "[3, 4]", "W", "[1.0, 2.0]"),
     ),
     "impurity": dict(
         kernel="boson_impurity",

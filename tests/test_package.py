@@ -255,3 +255,42 @@ def test_optional_packages_are_declared_and_their_skips_say_why():
     problems = [p for f in _test_files() for p in skip_problems(f.relative_to(ROOT), f.read_text(), declared)]
     assert not problems, "\n".join(problems)
     assert skip_problems(Path("t.py"), "pytest.importorskip('nosuchpackage')\n", declared)  # the check can fail
+
+
+# -- the kernel protocol in one place (issue 23) ----------------------------------------------------------------------
+
+
+def hook_reads(text: str, where: str) -> list[str]:
+    """Places in a module's text that read a kernel hook directly: getattr/hasattr by the hook's name, an attribute of
+    a kernel's ``.module``, ``.SEED_OMIT_AT``, or ``params.fingerprint_extra()`` (the KernelModule's own
+    ``seed_omit_at`` and ``fingerprint_extra(params)`` are the way)."""
+    from kernels._interface import OPTIONAL, PARAMS_OPTIONAL, REQUIRED
+
+    hooks = set(OPTIONAL) | set(PARAMS_OPTIONAL) | set(REQUIRED)
+    out = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("getattr", "hasattr") and len(node.args) >= 2:
+            name = node.args[1]
+            if isinstance(name, ast.Constant) and name.value in hooks:
+                out.append(f"{where}:{node.lineno} {node.func.id}(..., {name.value!r})")
+        if isinstance(node, ast.Attribute) and node.attr in hooks and isinstance(node.value, ast.Attribute) \
+                and node.value.attr == "module":  # fmt: skip
+            out.append(f"{where}:{node.lineno} .module.{node.attr}")
+        if isinstance(node, ast.Attribute) and node.attr == "SEED_OMIT_AT":
+            out.append(f"{where}:{node.lineno} .SEED_OMIT_AT")
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "fingerprint_extra" and not node.args:
+            out.append(f"{where}:{node.lineno} .fingerprint_extra()")
+    return out
+
+
+def test_no_module_outside_the_interface_reads_a_kernel_hook():
+    files = [p for top in ("ensemble", "cluster") for p in sorted((ROOT / top).rglob("*.py"))]
+    problems = [p for f in files for p in hook_reads(f.read_text(), str(f.relative_to(ROOT)))]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_hook_check_can_fail():
+    bad = ("def f(kernel, params):\n    a = getattr(kernel.module, 'HISTOGRAMS', {})\n"
+           "    return a, type(params).SEED_OMIT_AT, kernel.module.UNITS, params.fingerprint_extra()\n")  # fmt: skip
+    assert len(hook_reads(bad, "bad.py")) == 4
+    assert not hook_reads("def g(kernel, p):\n    return kernel.histograms, kernel.fingerprint_extra(p)\n", "ok.py")

@@ -27,10 +27,11 @@ def report(exp, tables) -> list[str]:
         if rows.empty:
             continue
         where = rows["where"].iloc[0]
-        lines += ["", f"{obs}{' ' + exp.kernel.observables[obs] if obs in exp.kernel.observables else ''}"
-                  + (f", at {where}" if where else ""), header(swept) + f"{'mean':>12}{'sem':>11}{'n':>8}"]  # fmt: skip
+        w, e = max(12, 2 + rows.text.str.len().max()), max(11, 2 + rows.err.str.len().max())
+        lines += ["", f"{obs}{': ' + exp.kernel.observables[obs] if obs in exp.kernel.observables else ''}"
+                  + (f", at {where}" if where else ""), header(swept) + f"{'mean':>{w}}{'sem':>{e}}{'n':>8}"]  # fmt: skip
         for _, r in rows.iloc[:MAX_POINTS].iterrows():
-            lines.append(cell(r, swept) + f"{r.text:>12}{r.err:>11}{int(r.n):>8}")
+            lines.append(cell(r, swept) + f"{r.text:>{w}}{r.err:>{e}}{int(r.n):>8}")
         if len(rows) > MAX_POINTS:
             lines.append(f"  ... {len(rows) - MAX_POINTS} more points (the summary table has them all)")
     return lines
