@@ -51,10 +51,10 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
     todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
-    pending = list(plan(exp, done, threads=executor.threads))
-    n_tasks = len(pending)
     weight = _cost_weights(exp)
-    work = sum(weight[t.key] * len(t.indices) for t in pending)
+    n_tasks, work = 0, 0.0
+    for t in plan(exp, done, threads=executor.threads):  # counted, not kept: the executor streams a fresh plan
+        n_tasks, work = n_tasks + 1, work + weight[t.key] * len(t.indices)
     if todo:
         _warm(executor, exp)
     # The bar counts work (realizations weighted by their estimated CPU seconds), so that
@@ -63,7 +63,7 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
     with tqdm(total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
               bar_format=fmt) as bar:  # fmt: skip
-        for task, blocks in executor.map(run_task, iter(pending)):
+        for task, blocks in executor.map(run_task, plan(exp, done, threads=executor.threads)):
             store.put(task, blocks)
             n = len(task.indices)
             count, tasks = count + n, tasks + 1

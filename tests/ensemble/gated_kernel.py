@@ -45,10 +45,13 @@ class Params:
         Scale of the output.
     gate : str
         Directory of the gate (see the module docstring); empty: no gate.
+    delay : float
+        Wall seconds each realization sleeps (a worker kept busy without using a core), >= 0.
     """
 
     a: float = 1.0
     gate: str = ""
+    delay: float = 0.0
     times: tuple[float, ...] = field(default=(1.0,))
 
 
@@ -72,6 +75,8 @@ def sample(p: Params, rng: np.random.Generator):
 def realize(p: Params, z: np.ndarray):
     if p.gate:
         Gate(p.gate).wait_for_turn()
+    if p.delay > 0:
+        time.sleep(p.delay)
     return {"x": p.a * z}
 
 
