@@ -20,11 +20,11 @@ importing the engine does not import Dask's distributed scheduler.
 
 from .describe import kernel_info
 from .errors import EnsembleError, ExecutorError, RealizationError, RunDirectoryError, SpecError, UsageError
+from .lifecycle import open_run_dir
+from .query import query
 from .runner import RunResult
 from .runner import run as execute
-from .query import query
 from .spec import Experiment, Point, load_spec, parse_spec
-from .lifecycle import open_run_dir
 from .store import DirectoryStore, MemoryStore
 
 __all__ = [

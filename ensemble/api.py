@@ -18,6 +18,7 @@ import pandas as pd
 
 from .errors import UsageError
 from .executors import DEFAULT_MAX_REALIZATION_HOURS, Executor, ExecutorRequest, backend
+from .rundir import Layout
 from .runs import axis_columns, load_run, manifest, read_tables
 from .spec import Experiment
 
@@ -167,13 +168,13 @@ def _per_point(exp) -> str:
 
 def _discard_if_empty(out: Path, ours: bool) -> None:
     """Remove a run directory this call made if the run failed before it finished a block."""
-    if ours and out.is_dir() and not any((out / "partials").rglob("*.npz")):
+    if ours and out.is_dir() and not Layout(out).has_partials():
         shutil.rmtree(out, ignore_errors=True)
 
 
 def refresh_plots(run_dir: Path, note=print) -> None:
     """Tables were rewritten: figures drawn from the old ones are redrawn (or removed, if that fails)."""
-    plots = Path(run_dir) / "plots"
+    plots = Layout(run_dir).plots
     old = sorted(plots.glob("*.png")) if plots.is_dir() else []
     if not old:
         return
@@ -357,7 +358,7 @@ class Run:
         """Where the run came from: versions, git revision, host, command, creation time, and the tables' record."""
         keys = ("environment", "created", "command", "history")
         out = {k: self._doc.get(k) for k in keys if k in self._doc}
-        manifest = self.path / "tables" / "manifest.json"
+        manifest = Layout(self.path).table_record("manifest")
         if manifest.exists():
             out["tables"] = json.loads(manifest.read_text())
         return out

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import ExecutorError, RealizationError, RunDirectoryError, SpecError, UsageError
 from .files import StorageError
+from .rundir import Layout, is_run
 
 __all__ = ["main"]
 
@@ -81,7 +82,9 @@ def _what_is_kept(args) -> str:
     out = getattr(args, "out", None)
     if out is None or getattr(args, "func", None) not in (cmd_run, cmd_extend, cmd_reproduce):
         return "nothing was written"
-    blocks = sum(1 for _ in Path(out).glob("partials/*/*.npz")) if Path(out).is_dir() else 0
+    from .rundir import Layout
+
+    blocks = len(Layout(out).partial_files())
     if not blocks:
         return f"no block had finished, so nothing is kept{'' if Path(out).exists() else ' (no run directory left)'}"
     resume = f"ensemble run {Path(out) / 'spec.toml'} --out {out} --resume" if args.func is cmd_extend else "the same command with --resume"
@@ -369,7 +372,9 @@ def _table_names(run_dirs) -> list[str]:
     from .query import find_runs
 
     runs, catalog = find_runs(run_dirs)
-    return sorted({p.stem for r in runs for p in (r / "tables").glob("*.parquet")} | ({"runs"} if catalog else set()))
+    from .rundir import Layout
+
+    return sorted({p.stem for r in runs for p in Layout(r).table_files()} | ({"runs"} if catalog else set()))
 
 
 def cmd_fit(args) -> int:
@@ -514,7 +519,7 @@ def cmd_reproduce(args) -> int:
     dirs = []
     for exp in exps:
         args.out = out / exp.name
-        args.resume = (args.out / "run.json").exists()  # a second call continues and refits
+        args.resume = is_run(args.out)  # a second call continues and refits
         print(f"\n== {exp.name}")
         _run(exp, args)
         write_figures(args.out)
@@ -570,11 +575,11 @@ def _report(exp, tables, store) -> None:
     """The model's report, then where the tables are and how to query them."""
     for line in exp.model.report(exp, tables):
         print(line)
-    path = getattr(store, "path", None)
+    path = store.path
     if path is None:
         return
     n = len(tables["summary"])
-    others = sorted(f.name for f in (path / "tables").glob("*.parquet") if f.name != "summary.parquet")
+    others = sorted(f.name for f in Layout(path).table_files() if f.name != "summary.parquet")
     print(f"\nTables in {path / 'tables'}: " + ", ".join([f"summary.parquet ({n} rows)"] + others))
     summary = tables["summary"]
     obs = exp.model.headline if exp.model.headline in set(summary["observable"]) else summary["observable"].iloc[0]

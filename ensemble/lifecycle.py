@@ -46,7 +46,7 @@ def check_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False
         return "grow"
     if path.exists() and not path.is_dir():
         raise RunDirectoryError(f"{path} exists and is not a directory; choose another --out")
-    if path.exists() and any(p.name != ".lock" for p in path.iterdir()):
+    if path.exists() and any(p != Layout(path).lock for p in path.iterdir()):
         raise RunDirectoryError(f"{path} exists and is not a run directory; choose a new or empty --out")
     return "new"
 
@@ -176,8 +176,9 @@ def open_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False)
         if state == "grow":
             old = read_record(path)
             history = old.get("history", []) + [{"time": _now(), "command": _command(), **growth(old, exp, drop_points, path)}]
-            makedirs(path / "history")
-            shutil.copy2(path / "spec.toml", path / "history" / f"spec-{_now().replace(':', '')}.toml")
+            layout = Layout(path)
+            makedirs(layout.history)
+            shutil.copy2(layout.spec, layout.history / f"spec-{_now().replace(':', '')}.toml")
             write_manifest(path, exp, created=old.get("created"), history=history)
         elif state != "resume":
             write_manifest(path, exp)

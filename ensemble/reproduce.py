@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
+from .rundir import Layout
 
 __all__ = ["PAPERS", "Paper", "collect_figures", "find_specs", "resolve_paper"]
 
@@ -83,7 +84,7 @@ def collect_figures(run_dirs: list[Path], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     copied = []
     for d in run_dirs:
-        for png in sorted((d / "plots").glob("*.png")):
+        for png in sorted(Layout(d).plots.glob("*.png")):
             target = out / f"{d.name}__{png.name}"
             shutil.copyfile(png, target)
             copied.append(target)

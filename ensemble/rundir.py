@@ -84,6 +84,10 @@ class Layout:
     def has_partials(self) -> bool:
         return self.partials.is_dir() and any(self.partials.rglob("*.npz"))
 
+    def partial_files(self) -> list[Path]:
+        """Every partial file of every point (sorted)."""
+        return sorted(self.partials.glob("*/*.npz")) if self.partials.is_dir() else []
+
 
 def is_run(path: str | Path) -> bool:
     """Whether ``path`` holds a run's record (it may still be damaged: :func:`read_record` says)."""

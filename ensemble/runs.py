@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import RunDirectoryError
-from .rundir import block_sizes, read_record, recorded_spec
+from .rundir import Layout, block_sizes, read_record, recorded_spec
 from .spec import Experiment, parse_spec, with_block_sizes
 
 __all__ = ["axis_columns", "load_run", "manifest", "read_tables", "write_figures"]
@@ -40,7 +40,7 @@ def manifest(path: Path) -> dict:
 
 def read_tables(path: str | Path) -> dict[str, pd.DataFrame]:
     """Every table of a run directory by name; RunDirectoryError if there is none yet."""
-    tables = Path(path) / "tables"
+    tables = Layout(path).tables
     files = sorted(tables.glob("*.parquet")) if tables.is_dir() else []
     if not files:
         raise RunDirectoryError(f"{path} has no tables (expected {tables}/summary.parquet): finish the run, or, if it "
@@ -58,7 +58,7 @@ def write_figures(path: str | Path) -> list[Path]:
 
     exp = load_run(path)
     with RunLock(path):  # no refit or resume rewrites the tables while they are drawn
-        return save_figures(exp.model.figures(exp, read_tables(path)), Path(path) / "plots")
+        return save_figures(exp.model.figures(exp, read_tables(path)), Layout(path).plots)
 
 
 def axis_columns(summary: pd.DataFrame) -> list[str]:

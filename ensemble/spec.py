@@ -52,11 +52,11 @@ import numpy as np
 from kernels._interface import KernelModule
 from kernels._params import ParameterError
 
-from .limits import check_points, check_size
 from .distributions import digest as dist_digest
 from .distributions import parse_distributions
 from .distributions import to_dict as dist_dict
 from .errors import SpecError, did_you_mean
+from .limits import check_points, check_size
 from .models import Model, resolve_kernel
 from .seeding import identifying_params, point_key
 from .settings import to_dict

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .lock import holder_of
+from .rundir import Layout
 from .runs import load_run
 
 __all__ = ["PointStatus", "Status", "provisional_tables", "status"]
@@ -82,32 +84,11 @@ def _human(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
-def _lock_holder(path: Path) -> str | None:
-    """The holder's description if a process holds the run's lock, else None (probed with a shared, non-blocking flock)."""
-    lock = path / ".lock"
-    if not lock.exists():
-        return None
-    fd = os.open(lock, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    except OSError as e:
-        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return None
-        try:
-            h = json.loads(os.read(fd, 4096).decode(errors="replace"))
-            return f"pid {h['pid']} on {h['host']} since {h['since']}"
-        except (ValueError, KeyError):
-            return "another process"
-    finally:
-        os.close(fd)
-
-
 def _valid_blocks(path: Path, exp) -> dict[int, list[tuple[Path, int, int]]]:
     """Per point key, the partial files whose headers belong to this run: (file, first block, stop block)."""
-    from .rundir import Layout
     from .partials import usable_range
+    from .lock import holder_of
+from .rundir import Layout
 
     out: dict[int, list] = {}
     layout = Layout(path)
@@ -132,10 +113,10 @@ def status(path: str | Path, tables: bool = True) -> Status:
     for pt in exp.points:
         blocks = {b for _, first, stop in files[pt.key] for b in range(first, stop)}
         points.append(PointStatus(pt.index, pt.label or "(no sweep)", sum(len(pt.block_range(b)) for b in blocks), pt.realizations))
-    holder = _lock_holder(path)
+    holder = holder_of(path)
     rate = eta = updated = None
     try:
-        prog = json.loads((path / "progress.json").read_text())
+        prog = json.loads(Layout(path).progress.read_text())
         rate, updated = prog.get("rate"), prog.get("updated")
         remaining = prog.get("work_total", 0) - prog.get("work_done", 0)
         eta = remaining / prog["work_rate"] if prog.get("work_rate") else None
@@ -199,5 +180,5 @@ def write_progress(path: Path, **fields) -> None:
     from .files import atomic_write
 
     doc = {"updated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "pid": os.getpid(), **fields}
-    atomic_write(path / "progress.json", lambda f: f.write(json.dumps(doc).encode()))
+    atomic_write(Layout(path).progress, lambda f: f.write(json.dumps(doc).encode()))
 

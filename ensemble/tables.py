@@ -108,8 +108,8 @@ def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str, store_version
     """What a set of tables was computed with (see :func:`summarize`)."""
     import datetime
 
-    from .settings import to_dict
     from .provenance import versions
+    from .settings import to_dict
 
     return {
         "computed": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

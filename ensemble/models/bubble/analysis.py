@@ -44,9 +44,19 @@ from scipy.optimize import curve_fit, minimize_scalar
 
 from kernels.levels import R_GOE, R_POISSON
 
+from ...resolution import (
+    EDGE,
+    LIMIT,
+    RESOLVED,
+    UNDETERMINED,
+    classify,
+    grid_effect,
+    quadratic_crossing,
+    quadratic_vertex,
+    worst,
+)
 from ...seeding import analysis_rng
 from ...settings import integer, setting
-from ...resolution import EDGE, LIMIT, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing, quadratic_vertex, worst
 from ..base import groups
 
 __all__ = [

@@ -23,8 +23,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...seeding import analysis_rng
 from ...resolution import EDGE, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing, worst
+from ...seeding import analysis_rng
 from ..base import groups
 from .analysis import A_BOUND, AVALANCHE_BOUND
 

@@ -33,8 +33,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ...seeding import analysis_rng
 from ...resolution import RESOLVED, classify, worst
+from ...seeding import analysis_rng
 from ..base import groups
 
 __all__ = ["IprAnalysis", "cross_point_rows", "crossover_length", "log_centre_dos", "semicircle"]
