@@ -22,6 +22,8 @@ import pandas as pd
 
 from .lock import holder_of
 from .rundir import Layout
+from .lock import holder_of
+from .rundir import Layout
 from .runs import load_run
 
 __all__ = ["PointStatus", "Status", "provisional_tables", "status"]
@@ -87,8 +89,6 @@ def _human(seconds: float) -> str:
 def _valid_blocks(path: Path, exp) -> dict[int, list[tuple[Path, int, int]]]:
     """Per point key, the partial files whose headers belong to this run: (file, first block, stop block)."""
     from .partials import usable_range
-    from .lock import holder_of
-from .rundir import Layout
 
     out: dict[int, list] = {}
     layout = Layout(path)
