@@ -11,8 +11,6 @@ realizations in them), and are never written to ``tables/``.
 from __future__ import annotations
 
 import datetime as _dt
-import errno
-import fcntl
 import json
 import os
 from dataclasses import dataclass, field
@@ -20,8 +18,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from .lock import holder_of
-from .rundir import Layout
 from .lock import holder_of
 from .rundir import Layout
 from .runs import load_run
