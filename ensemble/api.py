@@ -116,7 +116,8 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
         check_size(exp)  # again, with the run's block sizes
     limit = time_limit(request if executor is None else None, max_realization_hours)
     planned = executor.memory_per_worker if executor is not None else planned_memory_per_worker(request)
-    check_limits(exp, planned, limit)
+    workers = executor.workers if executor is not None else backend(request.kind).planned_workers(request)
+    check_limits(exp, planned, limit, workers)
     state = check_run_dir(out, exp, resume, drop_points)
     preflight(out, exp)
     if executor is None:
@@ -132,7 +133,7 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
         note(f"{out}: the run grows to this spec; every finished block is kept (history in run.json)")
     try:
         with _Borrowed(executor) if executor is not None else backend(request.kind).make(request) as ex:
-            check_limits(exp, ex.memory_per_worker, limit)
+            check_limits(exp, ex.memory_per_worker, limit, ex.workers)
             adaptive = request.jobs is not None and executor is None
             note(f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
                  f"({_per_point(exp)}); executor: {ex.name}, {'up to ' if adaptive else ''}{ex.workers} worker(s)"

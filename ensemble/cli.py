@@ -452,16 +452,17 @@ def cmd_validate(args) -> int:
     from .cost import estimates
     from .executors import backend
     from .runner import check_limits
+    from .scheduling import schedule
     from .spec import load_spec
-    from .tasks import plan
 
     exp = load_spec(args.spec)
     request = _request(args)
     memory = planned_memory_per_worker(request)
-    tasks = sum(1 for _ in plan(exp))
-    print(f"{args.spec}: valid. kernel {exp.kernel.name} ({exp.model.name} analysis), {len(exp.points)} point(s), "
-          f"{exp.total_realizations} realizations, {tasks} tasks")  # fmt: skip
+    workers = backend(request.kind).planned_workers(request)
     cost = estimates(exp)
+    sched = schedule(exp, workers, [e.seconds for e in cost])
+    print(f"{args.spec}: valid. kernel {exp.kernel.name} ({exp.model.name} analysis), {len(exp.points)} point(s), "
+          f"{exp.total_realizations} realizations")  # fmt: skip
     for pt, e in zip(exp.points, cost):
         t = getattr(pt.params, "times", None)
         times = f"  {len(t)} times {t[0]:g}..{t[-1]:g}" if t else ""
@@ -472,11 +473,17 @@ def cmd_validate(args) -> int:
             f"{mem_text} per realization"
         )
     total = sum(e.seconds * pt.realizations for pt, e in zip(exp.points, cost))
-    workers = backend(request.kind).planned_workers(request)
     how = ("the kernel's cost model, calibrated on the reference machine (benchmarks/bench_cost.py)" if exp.kernel.declares_cost
            else "measured here: the kernel declares no cost model")  # fmt: skip
-    print(f"estimated cost: {total / 3600:.3g} CPU-hours ({how}); about {_human_seconds(total / workers)} on {workers} worker(s)")
-    check_limits(exp, memory, time_limit(request, args.max_realization_hours))
+    print(f"estimated cost: {total / 3600:.3g} CPU-hours ({how})")
+    lengths = sorted(sched.task_seconds.values())
+    size = (f"batch_size = {exp.batch_size}" if not sched.automatic else
+            f"sized automatically: up to {exp.scheduling.task_seconds:g} s of CPU each, at least "
+            f"{exp.scheduling.tasks_per_worker} per worker")  # fmt: skip
+    span = _human_seconds(lengths[0]) if lengths[0] == lengths[-1] else f"{_human_seconds(lengths[0])}..{_human_seconds(lengths[-1])}"
+    print(f"tasks: {sched.tasks} of ~{span} of CPU each ({size}); parallel wall estimate "
+          f"{_human_seconds(sched.wall_seconds)} on {workers} worker(s) of the {request.kind} executor")  # fmt: skip
+    check_limits(exp, memory, time_limit(request, args.max_realization_hours), workers)
     where = f"{request.kind} jobs" if request.jobs is not None else f"a {request.kind} executor of {workers} worker(s)"
     print(f"fits {where}: at most {memory / 2**30:.1f} GiB per worker" if memory else "")
     return 0
@@ -508,7 +515,7 @@ def cmd_reproduce(args) -> int:
         print(f"  {spec}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name}, "
               f"~{seconds / 3600:.3g} CPU-hours" + (f", up to {peak / 2**30:.2g} GiB per realization" if peak else ""))  # fmt: skip
         if remote or args.scale == "laptop":  # against the workers that would run it
-            check_limits(exp, memory, time_limit(request, args.max_realization_hours))
+            check_limits(exp, memory, time_limit(request, args.max_realization_hours), workers)
     print(f"estimated cost: {total / 3600:.3g} CPU-hours, about {_human_seconds(total / workers)} on {workers} worker(s)")
     if args.plan or (args.scale == "paper" and not remote):
         if not args.plan:

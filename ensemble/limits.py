@@ -46,7 +46,8 @@ def summary_rows(exp) -> int:
 
 
 def _tasks(exp) -> int:
-    return sum(-(-pt.n_blocks // exp.blocks_per_task(pt)) for pt in exp.points)
+    """Tasks of a spec that fixes batch_size (0 otherwise: the schedule sizes them, and is checked when made)."""
+    return 0 if exp.batch_size is None else sum(-(-pt.n_blocks // exp.blocks_per_task(pt)) for pt in exp.points)
 
 
 def check_size(exp) -> None:

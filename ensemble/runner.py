@@ -10,6 +10,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from .cost import estimates
+from .limits import MAX_TASKS
+from .scheduling import schedule
 from .errors import RealizationError, SpecError
 from .executors import SerialExecutor
 from .tables import summarize
@@ -52,8 +54,9 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     todo = exp.total_realizations - skipped
     start, count, tasks = time.perf_counter(), 0, 0
     weight = _cost_weights(exp)
+    blocks = schedule(exp, executor.workers, [weight[pt.key] for pt in exp.points]).blocks_per_task
     n_tasks, work = 0, 0.0
-    for t in plan(exp, done, threads=executor.threads):  # counted, not kept: the executor streams a fresh plan
+    for t in plan(exp, done, executor.threads, blocks):  # counted, not kept: the executor streams a fresh plan
         n_tasks, work = n_tasks + 1, work + weight[t.key] * len(t.indices)
     if todo:
         _warm(executor, exp)
@@ -63,8 +66,8 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
     with tqdm(total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
               bar_format=fmt) as bar:  # fmt: skip
-        for task, blocks in executor.map(run_task, plan(exp, done, threads=executor.threads)):
-            store.put(task, blocks)
+        for task, moments in executor.map(run_task, plan(exp, done, executor.threads, blocks)):
+            store.put(task, moments)
             n = len(task.indices)
             count, tasks = count + n, tasks + 1
             rate = count / max(time.perf_counter() - start, 1e-9)
@@ -148,7 +151,7 @@ def check_memory(exp, memory_per_worker: int | None) -> None:
             )
 
 
-def check_limits(exp, memory_per_worker: int | None, max_seconds: float | None) -> None:
+def check_limits(exp, memory_per_worker: int | None, max_seconds: float | None, workers: int = 1) -> None:
     """Refuse, before anything is scheduled, points that cannot fit a worker or cannot finish.
 
     Memory: the kernel's ``memory_bytes(params)``. Time: the estimated CPU seconds of one realization (its
@@ -156,6 +159,10 @@ def check_limits(exp, memory_per_worker: int | None, max_seconds: float | None) 
     ``max_seconds``.
     """
     check_memory(exp, memory_per_worker)
+    sched = schedule(exp, workers)
+    if sched.tasks > MAX_TASKS:
+        raise SpecError("scheduling.task_seconds", exp.scheduling.task_seconds, f"tasks of more work: this run would make "
+                        f"{sched.tasks:.3g} tasks, at most {MAX_TASKS} (or a larger batch_size)")  # fmt: skip
     if max_seconds is None:
         return
     for pt, e in zip(exp.points, estimates(exp)):
@@ -168,7 +175,7 @@ def check_limits(exp, memory_per_worker: int | None, max_seconds: float | None) 
                 "--max-realization-hours if the estimate is what you want",
             )
         # a task's blocks are saved when the task ends: one that cannot end within the limit saves nothing
-        per_task = min(pt.realizations, exp.blocks_per_task(pt) * pt.block_size)
+        per_task = min(pt.realizations, sched.blocks_per_task[pt.key] * pt.block_size)
         if need * per_task > max_seconds:
             fit = max(1, int(max_seconds // max(need, 1e-300)))
             raise SpecError(

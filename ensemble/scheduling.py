@@ -64,7 +64,9 @@ def schedule(exp, workers: int, seconds: list[float] | None = None, done: dict[i
     else:
         target, least = exp.scheduling.task_seconds, exp.scheduling.tasks_per_worker * max(1, workers)
         fit = {k: max(1, min(n_blocks[k], int(target // per_block[k]))) for k in n_blocks}
-        blocks = _cap_for_tasks(fit, n_blocks, least)
+        capped = _cap_for_tasks(fit, n_blocks, least)
+        # the same number of tasks per point, as even as whole blocks allow (100 blocks in 8 tasks: 13, not 14)
+        blocks = {k: -(-n_blocks[k] // -(-n_blocks[k] // capped[k])) for k in capped}
     task_seconds = {k: blocks[k] * per_block[k] for k in blocks}
     durations = _durations(exp, blocks, per_block, done or {})
     return Schedule(blocks, task_seconds, len(durations), workers, _makespan(durations, workers), exp.batch_size is None)

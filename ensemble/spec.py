@@ -8,7 +8,7 @@ root seed, the sample times and the fit settings::
     seed = 2024
     realizations = 240          # per parameter point, or per value of a swept parameter:
                                 # realizations = { by = "L", values = [500, 300, 100] }
-    batch_size = 20             # realizations per task (rounded up to whole blocks)
+    # batch_size = 20           # realizations per task (whole blocks); default: sized from the cost, see [scheduling]
     # block_size = 4            # realizations per jackknife block (default ceil(realizations/100))
 
     [params]                    # fixed parameters of the kernel
@@ -57,6 +57,7 @@ from .distributions import parse_distributions
 from .distributions import to_dict as dist_dict
 from .errors import SpecError, did_you_mean
 from .limits import check_points, check_size
+from .scheduling import Scheduling, check_scheduling
 from .models import Model, resolve_kernel
 from .seeding import identifying_params, point_key
 from .settings import to_dict
@@ -77,6 +78,7 @@ TOP_KEYS = (
     "realizations",
     "batch_size",
     "block_size",
+    "scheduling",
     "params",
     "sweep",
     "times",
@@ -139,7 +141,7 @@ class Experiment:
     description: str
     seed: int
     realizations: Any  # as given: an int, or {"by": name, "values": [...]}
-    batch_size: int
+    batch_size: int | None  # as given; None: tasks sized from the cost estimate (ensemble.scheduling)
     block_size: int | None  # as given; None: ceil(realizations / 100) per point
     fixed: dict
     sweep: dict
@@ -148,11 +150,12 @@ class Experiment:
     points: tuple[Point, ...]
     source: str = ""
     linked: dict = dataclasses.field(default_factory=dict)  # [sweep.zip]: name -> values, one per row
+    scheduling: Scheduling = dataclasses.field(default_factory=Scheduling)  # [scheduling]: task sizes
     distributions: tuple = ()  # [distributions]: ensemble.distributions.Distribution, one per observable
 
-    def blocks_per_task(self, pt: Point) -> int:
-        """Whole blocks per task: ``batch_size`` rounded up to a multiple of the point's block size."""
-        return -(-self.batch_size // pt.block_size)
+    def blocks_per_task(self, pt: Point) -> int | None:
+        """Whole blocks per task the spec fixes: ``batch_size`` rounded up to whole blocks (None: automatic)."""
+        return None if self.batch_size is None else -(-self.batch_size // pt.block_size)
 
     @property
     def total_realizations(self) -> int:
@@ -189,6 +192,7 @@ class Experiment:
             "seed": self.seed,
             "realizations": self.realizations,
             "batch_size": self.batch_size,
+            **({"scheduling": to_dict(self.scheduling)} if self.scheduling != Scheduling() else {}),
             "block_size": self.block_size,
             "params": self.fixed,
             "sweep": {k: list(v) for k, v in self.sweep.items()},
@@ -234,7 +238,8 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
             raise SpecError(f"sweep.{k}", v, f"a parameter either in [params] or in [sweep], not both ({k} is in both)")
     linked = _linked(linked, pnames, fixed, sweep)
     count_of, counts = _realizations(doc, sweep, linked)
-    batch_size = _int(doc, "batch_size", 1, max(counts))
+    batch_size = _int(doc, "batch_size", 1, None) if "batch_size" in doc else None
+    scheduling = check_scheduling(doc.get("scheduling"))
     block_size = _int(doc, "block_size", 1, None) if "block_size" in doc else None
     check_points(math.prod(len(v) for v in sweep.values()) * (len(next(iter(linked.values()))) if linked else 1))
     seed = _int(doc, "seed", 0, None)
@@ -257,6 +262,7 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         seed=seed,
         realizations=doc["realizations"],
         batch_size=batch_size,
+        scheduling=scheduling,
         block_size=block_size,
         fixed=dict(fixed),
         sweep={k: tuple(v) for k, v in sweep.items()},

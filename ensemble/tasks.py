@@ -64,18 +64,23 @@ class Task:
             yield block_range(b, self.block_size, self.realizations)
 
 
-def plan(exp, done: dict[int, set[int]] | None = None, threads: int = 1) -> Iterator[Task]:
+def plan(exp, done: dict[int, set[int]] | None = None, threads: int = 1, blocks: dict[int, int] | None = None) -> Iterator[Task]:
     """Tasks covering every block not in ``done`` (point key -> finished block indices).
 
-    Points in sweep order; within a point, maximal runs of missing blocks are
-    cut into tasks of ``exp.blocks_per_task(point)`` blocks.
+    Points in sweep order; within a point, maximal runs of missing blocks are cut into tasks of
+    ``blocks[point key]`` blocks (default: the spec's ``batch_size``, or the schedule for one worker,
+    :func:`ensemble.scheduling.schedule`).
     """
     done = done or {}
+    if blocks is None:
+        from .scheduling import schedule
+
+        blocks = schedule(exp, 1).blocks_per_task
     for pt in exp.points:
         have = done.get(pt.key, set())
         missing = [b for b in range(pt.n_blocks) if b not in have]
         bound = fingerprint(exp.kernel, pt.params)
-        for first, stop in _runs(missing, exp.blocks_per_task(pt)):
+        for first, stop in _runs(missing, blocks[pt.key]):
             yield Task(
                 kernel=exp.kernel.name,
                 module=exp.kernel.path,
