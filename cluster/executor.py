@@ -17,6 +17,8 @@ from ensemble.executors import Executor, warmup
 
 __all__ = ["DaskExecutor", "WarmKernel"]
 
+_END = object()
+
 
 class WarmKernel(WorkerPlugin):
     """Load a kernel's compiled code on every worker, including workers that join later.
@@ -93,28 +95,39 @@ class DaskExecutor(Executor):
         self.client.register_plugin(WarmKernel(module))
 
     def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
+        """Keep up to ``window`` tasks in flight, drawing more after each result; a ``None`` drawn from ``tasks``
+        means "nothing to submit until a result comes back" (a live plan, e.g. precision goals)."""
         it = iter(tasks)
         pending: dict[str, tuple[object, object]] = {}
         ac = as_completed()
+        exhausted = False
 
-        def submit(task) -> None:
-            fut = self.client.submit(fn, task, key=f"{task.kernel}-{task.name}-{self._token}")
-            pending[fut.key] = (task, fut)
-            ac.add(fut)
+        def fill() -> None:
+            nonlocal exhausted
+            while not exhausted and len(pending) < self.window:
+                task = next(it, _END)
+                if task is _END:
+                    exhausted = True
+                elif task is None:
+                    return
+                else:
+                    fut = self.client.submit(fn, task, key=f"{task.kernel}-{task.name}-{self._token}")
+                    pending[fut.key] = (task, fut)
+                    ac.add(fut)
 
-        for task in it:
-            submit(task)
-            if len(pending) >= self.window:
-                break
+        fill()
         try:
-            for fut in ac:
+            while pending:
+                if self.cancelled is not None:  # a cancellable run: wait for a result, or the cancel
+                    while not ac.has_ready():
+                        if self.cancelled.wait(0.05):
+                            return
+                fut = next(ac)
                 task, _ = pending.pop(fut.key)
                 result = fut.result()  # re-raises a task's error here, with its traceback
                 fut.release()
                 yield task, result
-                nxt = next(it, None)
-                if nxt is not None:
-                    submit(nxt)
+                fill()
         finally:
             if pending:
                 self.client.cancel([f for _, f in pending.values()])

@@ -4,6 +4,8 @@ From Python::
 
     import ensemble
     r = ensemble.run("examples/fig4a_anderson.toml", out="runs/fig4a")   # or client=..., executor="serial"
+    s = ensemble.submit("examples/fig4a_anderson.toml", out="runs/fig4a")  # returns at once: s.status(),
+    r = s.result()                          # s.wait(), s.cancel() (resumable), s.result() -> Run
     r.fits                                  # pandas DataFrames: summary, fits, ...
     r.to_xarray("h")                        # mean and sem over the swept parameters and t
     r.figures()                             # matplotlib figures
@@ -19,7 +21,7 @@ importing the engine does not import Dask's distributed scheduler.
 """
 
 from .describe import kernel_info
-from .errors import EnsembleError, ExecutorError, RealizationError, RunDirectoryError, SpecError, UsageError
+from .errors import Cancelled, EnsembleError, ExecutorError, RealizationError, RunDirectoryError, SpecError, UsageError
 from .lifecycle import open_run_dir
 from .query import query
 from .runner import RunResult
@@ -50,9 +52,13 @@ __all__ = [
     "query",
     "extend",
     "run",
+    "submit",
+    "Submission",
+    "Cancelled",
 ]
 
-_FRONT = {"make_executor": "api", "run": "api", "extend": "api", "open_run": "api", "Run": "api"}
+_FRONT = {"make_executor": "api", "run": "api", "submit": "api", "extend": "api", "open_run": "api", "Run": "api",
+          "Submission": "submission"}
 
 
 def __getattr__(name: str):

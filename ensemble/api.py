@@ -10,6 +10,7 @@ and :mod:`cluster`; the command line goes through the same functions).
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "planned_memory_per_worker",
     "request_for",
     "run",
+    "submit",
     "run_into",
     "extend",
     "grown_experiment",
@@ -95,13 +97,15 @@ def _stderr(text: str) -> None:
 
 def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Executor | None = None,
              resume: bool = False, progress: bool = False, max_realization_hours: float | None = None,
-             drop_points: bool = False, note=_stderr):  # fmt: skip
+             drop_points: bool = False, note=_stderr, cancel=None, on_open=None):  # fmt: skip
     """Run ``exp`` into the directory ``out``: every check first, then the run, then the tables.
 
     The executor is ``executor`` (the caller's, left open), or the one ``request`` describes (started here
     and closed after). Checks before anything starts or is written: memory and time per realization, the
     output directory, the backend's own (a batch controller that answers). A directory this call made is
     removed again if the run fails before finishing a block. Returns ``(RunResult, DirectoryStore)``.
+    ``cancel`` (a threading.Event) stops the run (:class:`~ensemble.errors.Cancelled`); ``on_open()`` is
+    called once every check has passed and the directory is held (what :func:`submit` waits for).
     """
     from .lifecycle import adopt_layout, check_run_dir, open_run_dir, preflight
     from .limits import check_size
@@ -124,6 +128,8 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
         backend(request.kind).preflight(request)
     created = not out.exists()
     store = open_run_dir(out, exp, resume, drop_points)
+    if on_open is not None:
+        on_open()
     if store.previous_holder:
         note(f"{out}: the previous holder, {store.previous_holder}, ended without releasing the run (killed?); "
              "its finished blocks are kept and the run goes on")  # fmt: skip
@@ -140,7 +146,7 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
                  + (f" of {ex.threads} BLAS threads" if ex.threads > 1 else ""))  # fmt: skip
             if ex.dashboard:
                 note(f"dashboard: {ex.dashboard}")
-            result = execute(exp, store, ex, progress=progress)
+            result = execute(exp, store, ex, progress=progress, cancel=cancel)
     except BaseException:
         _discard_if_empty(out, created or state == "replace")
         raise
@@ -224,6 +230,15 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
         For big dense realizations (rmt_bath at 2^13-2^14, TEBD at large chi). LAPACK results may differ
         in the last bits between thread counts: resume a run with the count it started with.
     """
+    exp, out, request, obj = _resolve(spec, out, client, executor, workers, scheduler, threads)
+    run_into(exp, out, request=request, executor=obj, resume=resume, progress=progress,
+             max_realization_hours=max_realization_hours, drop_points=drop_points)  # fmt: skip
+    refresh_plots(out, note=_stderr)
+    return Run(out)
+
+
+def _resolve(spec, out, client, executor, workers, scheduler, threads):
+    """``run``'s arguments checked: the experiment, the directory, and a request or an executor object."""
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise UsageError("threads", threads, "a positive integer (BLAS threads per worker)")
     exp = as_experiment(spec, name=Path(out).name if out is not None else "experiment")
@@ -238,14 +253,41 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
     kind = executor if isinstance(executor, str) else ("dask" if scheduler else "local")
     obj = executor if isinstance(executor, Executor) else None
     request = None if obj is not None else request_for(kind, workers, scheduler, None, threads, client)
-    run_into(exp, out, request=request, executor=obj, resume=resume, progress=progress,
-             max_realization_hours=max_realization_hours, drop_points=drop_points)  # fmt: skip
-    refresh_plots(out, note=_stderr)
-    return Run(out)
+    return exp, out, request, obj
 
 
-def grown_spec(run_dir, realizations: int | None = None, more: int | None = None) -> str:
-    """The run's spec text with ``realizations`` set to N, or ``more`` added to every point's count.
+def submit(spec, out=None, *, client=None, executor=None, workers: int | None = None, scheduler: str | None = None,
+           resume: bool = False, progress: bool | None = None, max_realization_hours: float | None = None,
+           drop_points: bool = False, threads: int = 1):  # fmt: skip
+    """Start a run and return at once with a :class:`~ensemble.submission.Submission` handle.
+
+    The arguments are :func:`run`'s. Every check (the spec, the directory, memory and time limits) is made
+    before this returns, and a bad one raises here; the run itself goes on in a background thread of this
+    process (on the executor asked for), so a notebook stays free. ``progress`` defaults to a bar in a
+    notebook (tqdm's notebook widget) and none elsewhere. The handle has ``status()``, ``wait()``,
+    ``cancel()`` (finished blocks kept: ``submit(..., resume=True)`` or ``ensemble run --resume`` goes on)
+    and ``result()`` -> :class:`Run`.
+    """
+    from .submission import Submission, in_notebook
+
+    exp, out, request, obj = _resolve(spec, out, client, executor, workers, scheduler, threads)
+    progress = in_notebook() if progress is None else bool(progress)
+    sub = Submission(exp, out)
+
+    def work(cancel, on_open):
+        run_into(exp, out, request=request, executor=obj, resume=resume, progress=progress,
+                 max_realization_hours=max_realization_hours, drop_points=drop_points, cancel=cancel,
+                 on_open=on_open)  # fmt: skip
+        refresh_plots(out, note=_stderr)
+        return Run(out)
+
+    return sub.start(work)
+
+
+def grown_spec(run_dir, realizations: int | None = None, more: int | None = None, sem: float | None = None,
+               err: float | None = None, max_realizations: int | None = None) -> str:  # fmt: skip
+    """The run's spec text grown: ``realizations`` per point, or ``more`` added to every point's count; or, for a
+    run with a precision goal, a tighter goal (``sem`` or ``err``) and/or a higher cap (``max_realizations``).
 
     The spec the run recorded is edited as a parsed TOML document (tomlkit), so its comments and layout stay.
     """
@@ -253,31 +295,49 @@ def grown_spec(run_dir, realizations: int | None = None, more: int | None = None
 
     from .rundir import read_record, recorded_spec
 
-    for option, n in (("realizations", realizations), ("more", more)):
+    for option, n in (("realizations", realizations), ("more", more), ("max_realizations", max_realizations)):
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
             raise UsageError(option, n, "an integer >= 1")
-    if (realizations is None) == (more is None):
-        raise UsageError("realizations/more", (realizations, more), "exactly one of them")
+    for option, x in (("sem", sem), ("err", err)):
+        if x is not None and (isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x < math.inf):
+            raise UsageError(option, x, "a number > 0")
+    counts, goals = [realizations, more], [sem, err]
+    if sum(v is not None for v in counts + goals) > 1 or (all(v is None for v in counts + goals) and max_realizations is None):
+        raise UsageError("realizations/more/sem/err", (realizations, more, sem, err),
+                         "exactly one of them (or max_realizations alone, with a precision goal)")  # fmt: skip
     doc = tomlkit.parse(recorded_spec(run_dir, read_record(run_dir)))
+    goal = doc.get("precision")
+    if goal is None and (sem, err, max_realizations) != (None, None, None):
+        raise UsageError("sem/err/max_realizations", (sem, err, max_realizations), "a run with a [precision] goal")
+    if goal is not None:
+        for key, value in (("sem", sem), ("err", err)):
+            if value is not None:
+                if key not in goal:
+                    raise UsageError(key, value, f"{'err' if key == 'sem' else 'sem'}: the goal of this run is a "
+                                     f"{'fit' if key == 'sem' else 'observable'} error")  # fmt: skip
+                goal[key] = float(value)
+        if max_realizations is not None:
+            goal["max_realizations"] = int(max_realizations)
     old = doc.get("realizations")
     if realizations is not None:
         doc["realizations"] = int(realizations)
-    elif isinstance(old, dict):
+    elif more is not None and isinstance(old, dict):
         old["values"] = [int(n) + more for n in old["values"]]
-    else:
+    elif more is not None:
         doc["realizations"] = int(old) + more
     return tomlkit.dumps(doc)
 
 
-def grown_experiment(run_dir, realizations: int | None = None, more: int | None = None) -> Experiment:
-    """The run's experiment grown to ``realizations`` per point (or by ``more``): what ``extend`` runs."""
+def grown_experiment(run_dir, realizations: int | None = None, more: int | None = None, **goal) -> Experiment:
+    """The run's experiment grown (see :func:`grown_spec`): what ``extend`` runs."""
     from .runs import load_run
     from .spec import parse_spec
 
-    return parse_spec(grown_spec(run_dir, realizations, more), name=load_run(run_dir).name)
+    return parse_spec(grown_spec(run_dir, realizations, more, **goal), name=load_run(run_dir).name)
 
 
-def extend(run_dir, realizations: int | None = None, more: int | None = None, **options) -> Run:
+def extend(run_dir, realizations: int | None = None, more: int | None = None, *, sem: float | None = None,
+           err: float | None = None, max_realizations: int | None = None, **options) -> Run:  # fmt: skip
     """Grow the run in ``run_dir`` (a Run or a directory) to ``realizations`` per point (or ``more``) and run the new blocks.
 
     Every finished block is reused; the tables equal those of a fresh run of
@@ -285,7 +345,8 @@ def extend(run_dir, realizations: int | None = None, more: int | None = None, **
     those of :func:`run` (executor, client, workers, ...). Returns the Run.
     """
     run_dir = run_dir.path if isinstance(run_dir, Run) else Path(run_dir)
-    return run(grown_experiment(run_dir, realizations, more), out=run_dir, resume=True, **options)
+    exp = grown_experiment(run_dir, realizations, more, sem=sem, err=err, max_realizations=max_realizations)
+    return run(exp, out=run_dir, resume=True, **options)
 
 
 def refit(run_dir, window: tuple[float, float] | None = None, min_start: float | None = None,
@@ -415,8 +476,9 @@ class Run:
         return self.spec.model.figures(self.spec, self.tables)
 
     def extend(self, realizations: int | None = None, more: int | None = None, **options) -> Run:
-        """More realizations (to ``realizations`` per point, or ``more`` per point), reusing every block; see
-        :func:`ensemble.api.extend` (``options``: executor, client, workers, ...)."""
+        """More realizations (to ``realizations`` per point, or ``more`` per point), or a tighter precision goal
+        (``sem=``/``err=``, ``max_realizations=``), reusing every block; see :func:`ensemble.api.extend`
+        (``options``: executor, client, workers, ...)."""
         return extend(self.path, realizations=realizations, more=more, **options)
 
     def refit(self, window: tuple[float, float] | None = None, min_start: float | None = None, **settings) -> Run:

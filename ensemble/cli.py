@@ -115,9 +115,12 @@ def _parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("extend", help="more realizations for a run: every finished block is reused")
     ex.add_argument("dir", type=Path, help="the run directory")
-    how = ex.add_mutually_exclusive_group(required=True)
+    how = ex.add_mutually_exclusive_group()
     how.add_argument("--realizations", type=_positive_int, metavar="N", help="N realizations at every point")
     how.add_argument("--more", type=_positive_int, metavar="N", help="N more realizations at every point")
+    how.add_argument("--sem", type=_positive_float, metavar="X", help="a precision goal's new sem (a tighter goal)")
+    how.add_argument("--err", type=_positive_float, metavar="X", help="a precision goal's new error of its fit column")
+    ex.add_argument("--max-realizations", type=_positive_int, metavar="N", help="a precision goal's new cap per point")
     ex.add_argument("--executor", choices=["local", "serial"], default="local")
     ex.add_argument("--workers", type=_positive_int)
     ex.add_argument("--scheduler", metavar="ADDRESS")
@@ -260,7 +263,8 @@ def _positive_int(text: str) -> int:
 def cmd_extend(args) -> int:
     from .api import grown_experiment
 
-    exp = grown_experiment(args.dir, args.realizations, args.more)
+    exp = grown_experiment(args.dir, args.realizations, args.more, sem=args.sem, err=args.err,
+                           max_realizations=args.max_realizations)  # fmt: skip
     args.out, args.resume, args.drop_points = args.dir, True, False
     return _run(exp, args)
 

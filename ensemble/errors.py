@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["EnsembleError", "ExecutorError", "RealizationError", "RunDirectoryError", "SpecError", "UsageError",
-           "did_you_mean"]  # fmt: skip
+__all__ = ["Cancelled", "EnsembleError", "ExecutorError", "RealizationError", "RunDirectoryError", "SpecError",
+           "UsageError", "did_you_mean"]  # fmt: skip
 
 
 class EnsembleError(Exception):
@@ -72,6 +72,10 @@ class RealizationError(EnsembleError, RuntimeError):
 
 class ExecutorError(EnsembleError, RuntimeError):
     """The executor asked for cannot be reached or started (a scheduler, a batch controller)."""
+
+
+class Cancelled(EnsembleError, RuntimeError):
+    """The run was cancelled (``Submission.cancel()``): every finished block is kept and the run resumes."""
 
 
 def _show(value: object) -> str:

@@ -59,6 +59,10 @@ class Executor(abc.ABC):
         BLAS threads each task may use.
     """
 
+    #: Set by the runner while it maps: once the event is set, ``map`` may return early (a cancelled run);
+    #: an executor that waits on results should poll it rather than block without bound.
+    cancelled: Any = None
+
     def __init__(self, name: str, workers: int, threads: int = 1):
         self.name, self.workers, self.threads = name, int(workers), int(threads)
 
@@ -78,7 +82,10 @@ class Executor(abc.ABC):
 
     @abc.abstractmethod
     def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, Any]]:
-        """Yield ``(task, fn(task))`` for every task, in completion order."""
+        """Yield ``(task, fn(task))`` for every task, in completion order, drawing tasks as there is room.
+
+        ``tasks`` may yield ``None``: nothing can be submitted until a result comes back (a live plan, whose
+        next tasks depend on results). With nothing in flight, a ``None`` ends the map."""
 
     def close(self) -> None:
         """Release what the executor started (a cluster it owns)."""
@@ -165,6 +172,8 @@ class SerialExecutor(Executor):
 
     def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, Any]]:
         for task in tasks:
+            if task is None:  # nothing in flight here: nothing will come back
+                return
             yield task, fn(task)
 
 

@@ -19,7 +19,8 @@ from .rundir import ENTRIES, FORMAT, Layout, block_sizes, read_record, write_rec
 from .seeding import canonical_params, fingerprint
 from .store import DirectoryStore
 
-__all__ = ["adopt_layout", "check_run_dir", "estimated_bytes", "growth", "open_run_dir", "preflight", "write_manifest"]
+__all__ = ["adopt_layout", "check_run_dir", "estimated_bytes", "growth", "open_run_dir", "preflight", "record_precision",
+           "write_manifest"]  # fmt: skip
 
 
 def check_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False) -> str:
@@ -213,3 +214,10 @@ def _jsonable(params) -> dict:
     d = canonical_params(params)
     d.pop("times", None)
     return d
+
+
+def record_precision(path: str | Path, doc: dict) -> None:
+    """Record in run.json what a precision run reached (the caller holds the run's lock)."""
+    record = read_record(path)
+    record["precision"] = doc
+    write_record(path, record)

@@ -70,9 +70,11 @@ def mismatch(found: dict | None, first: int, counts, exp, pt) -> str | None:
                            ("distributions", "other [distributions]")):  # fmt: skip
             if found.get(field) != want.get(field):
                 return why
-    if first < 0 or first >= pt.n_blocks:
+    if first < 0:
         return f"blocks {first}..{first + len(counts) - 1} outside 0..{pt.n_blocks - 1}"
-    if usable_blocks(first, counts, pt) == 0:
+    if first >= pt.n_blocks:  # blocks beyond the point's realizations now: kept, unused (a growing run takes them)
+        return None
+    if usable_blocks(first, counts, pt) == 0 and first < pt.n_blocks:
         now = len(pt.block_range(first))
         if len(counts) == 1 and 0 < int(counts[0]) < now:
             return f"the run grew: its last block held {int(counts[0])} realizations and now holds {now}, so it is computed again"

@@ -7,12 +7,12 @@ import time
 from dataclasses import dataclass
 
 import pandas as pd
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from .cost import estimates
 from .limits import MAX_TASKS
 from .scheduling import schedule
-from .errors import RealizationError, SpecError
+from .errors import Cancelled, RealizationError, SpecError
 from .executors import SerialExecutor
 from .tables import summarize
 from .tasks import plan, run_task
@@ -29,13 +29,15 @@ class RunResult:
     tasks_run: int
     seconds: float
     realizations_skipped: int = 0
+    #: With precision goals: what run.json records of them (goal; per point realizations, status, error).
+    precision: dict | None = None
 
     @property
     def rate(self) -> float:
         return self.realizations_run / self.seconds if self.seconds > 0 else float("nan")
 
 
-def run(exp, store, executor=None, progress: bool = False) -> RunResult:
+def run(exp, store, executor=None, progress: bool = False, cancel=None) -> RunResult:
     """Compute every block of ``exp`` missing from ``store``, then build the tables.
 
     Parameters
@@ -46,9 +48,27 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
     executor : Executor, optional
         Default: serial, in this process (:mod:`cluster` has the Dask executor).
     progress : bool
-        Show a progress bar with rate and ETA on stderr.
+        Show a progress bar with rate and ETA (a notebook's widget in Jupyter, else text on stderr).
+    cancel : threading.Event, optional
+        Once set, the run stops after the task in hand (a Dask executor stops waiting at once) and raises
+        :class:`~ensemble.errors.Cancelled`; every finished block is in the store already.
     """
     executor = executor or SerialExecutor()
+    executor.cancelled = cancel
+    try:
+        if exp.precision is not None:
+            return _run_to_goal(exp, store, executor, progress, cancel)
+        return _run_fixed(exp, store, executor, progress, cancel)
+    finally:
+        executor.cancelled = None
+
+
+def _stopped(cancel) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("the run was cancelled; every finished block is kept (resume it to go on)")
+
+
+def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
     done = store.done_blocks(exp)
     skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
     todo = exp.total_realizations - skipped
@@ -74,9 +94,53 @@ def run(exp, store, executor=None, progress: bool = False) -> RunResult:
             bar.set_postfix_str(f"{count}/{todo} real, {rate:.3g} real/s, batches {tasks}/{n_tasks}", refresh=False)
             bar.update(weight[task.key] * n)
             record.update(count, tasks, weight[task.key] * n)
+            _stopped(cancel)
+    _stopped(cancel)
     record.update(count, tasks, 0.0, final=True)
     seconds = time.perf_counter() - start
     return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
+
+
+def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
+    """A run with a precision goal: blocks in index order to each point's checks (:mod:`ensemble.precision`)."""
+    from .precision import Tracker, with_realizations
+
+    weight = _cost_weights(exp)
+    start_exp = with_realizations(exp, {pt.key: -(-pt.realizations // pt.block_size) * pt.block_size for pt in exp.points})
+    blocks = schedule(start_exp, executor.workers, [weight[pt.key] for pt in exp.points]).blocks_per_task
+    probe = Tracker(exp, store, {}, blocks)
+    done = store.done_blocks(probe.full)
+    skipped = sum(len(v) * probe.bs[k] for k, v in done.items())
+    tracker = Tracker(exp, store, done, blocks)
+    tracker.settle_all()  # a resume replays every decision the finished blocks allow, running nothing
+    start, count, tasks = time.perf_counter(), 0, 0
+    if tracker.active():
+        _warm(executor, exp)
+    record = _ProgressRecord(store, executor, exp, 0, tracker.eta_work(weight), 0, tracker=tracker, weight=weight)
+    fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
+    with tqdm(total=max(tracker.eta_work(weight), 1e-9), desc=exp.name, disable=not progress or not tracker.active(),
+              file=sys.stderr, smoothing=0.1, bar_format=fmt) as bar:  # fmt: skip
+        for task, moments in executor.map(run_task, tracker.live(executor.threads)):
+            store.put(task, moments)
+            checked = tracker.evaluations
+            tracker.completed(task)
+            n = len(task.indices)
+            count, tasks = count + n, tasks + 1
+            running = sum(1 for g in tracker.groups if g.status == "running")
+            bar.total = bar.n + weight[task.key] * n + tracker.eta_work(weight)
+            bar.set_postfix_str(f"{count} real, {running}/{len(tracker.groups)} still short of the goal", refresh=False)
+            bar.update(weight[task.key] * n)
+            record.update(count, tasks, weight[task.key] * n, force=tracker.evaluations > checked)  # a new error: say it
+            _stopped(cancel)
+    _stopped(cancel)
+    record.update(count, tasks, 0.0, final=True)
+    seconds = time.perf_counter() - start
+    doc = tracker.record()
+    if store.path is not None:
+        from .lifecycle import record_precision
+
+        record_precision(store.path, doc)
+    return RunResult(summarize(tracker.final(), store), count, tasks, seconds, realizations_skipped=skipped, precision=doc)
 
 
 class _ProgressRecord:
@@ -84,8 +148,9 @@ class _ProgressRecord:
 
     EVERY = 5.0
 
-    def __init__(self, store, executor, exp, todo: int, work: float, n_tasks: int):
+    def __init__(self, store, executor, exp, todo: int, work: float, n_tasks: int, tracker=None, weight=None):
         self.path = store.path
+        self.tracker, self.weight = tracker, weight
         self.fields = {"executor": executor.name, "workers": executor.workers,
                        "threads": executor.threads, "todo": todo, "work_total": work,
                        "tasks_total": n_tasks, "started": _now()}  # fmt: skip
@@ -103,7 +168,10 @@ class _ProgressRecord:
         elapsed = max(now - self.t0, 1e-9)
         from .status import write_progress
 
-        write_progress(self.path, **self.fields, done=count, tasks_done=tasks, rate=count / elapsed,
+        extra = {}
+        if self.tracker is not None:  # precision goals: the work still needed comes from the errors, per point
+            extra = {"work_total": self.work_done + self.tracker.eta_work(self.weight), "precision": self.tracker.record()}
+        write_progress(self.path, **{**self.fields, **extra}, done=count, tasks_done=tasks, rate=count / elapsed,
                        work_done=self.work_done, work_rate=self.work_done / elapsed, finished=final)  # fmt: skip
 
 

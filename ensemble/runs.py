@@ -30,7 +30,13 @@ def load_run(path: str | Path) -> Experiment:
     if model is not None and model != exp.model.name:
         raise RunDirectoryError(f"{path}: run.json names the {model} analysis, its spec the {exp.model.name} analysis")
     recorded = block_sizes(doc)
-    return with_block_sizes(exp, recorded) if recorded else exp
+    exp = with_block_sizes(exp, recorded) if recorded else exp
+    reached = (doc.get("precision") or {}).get("points")
+    if reached and exp.precision is not None:  # a run to a precision goal: the realizations each point reached
+        from .precision import with_realizations
+
+        exp = with_realizations(exp, {int(k, 16): v["realizations"] for k, v in reached.items()})
+    return exp
 
 
 def manifest(path: Path) -> dict:

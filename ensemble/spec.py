@@ -57,6 +57,7 @@ from .distributions import parse_distributions
 from .distributions import to_dict as dist_dict
 from .errors import SpecError, did_you_mean
 from .limits import check_points, check_size
+from .precision import Precision, parse_precision
 from .scheduling import Scheduling, check_scheduling
 from .models import Model, resolve_kernel
 from .seeding import identifying_params, point_key
@@ -79,6 +80,7 @@ TOP_KEYS = (
     "batch_size",
     "block_size",
     "scheduling",
+    "precision",
     "params",
     "sweep",
     "times",
@@ -151,6 +153,7 @@ class Experiment:
     source: str = ""
     linked: dict = dataclasses.field(default_factory=dict)  # [sweep.zip]: name -> values, one per row
     scheduling: Scheduling = dataclasses.field(default_factory=Scheduling)  # [scheduling]: task sizes
+    precision: Precision | None = None  # [precision]: run each point to an error bar (ensemble.precision)
     distributions: tuple = ()  # [distributions]: ensemble.distributions.Distribution, one per observable
 
     def blocks_per_task(self, pt: Point) -> int | None:
@@ -180,6 +183,8 @@ class Experiment:
         }
         if self.distributions:
             doc["distributions"] = dist_digest(self.distributions)
+        if self.precision is not None:  # the goal decides how many realizations each point gets
+            doc["precision"] = self.precision.to_dict()
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
     def to_dict(self) -> dict:
@@ -200,6 +205,7 @@ class Experiment:
             "times": self.times,
             "fit": to_dict(self.fit),
             **({"distributions": dist_dict(self.distributions)} if self.distributions else {}),
+            **({"precision": self.precision.to_dict()} if self.precision is not None else {}),
         }
 
 
@@ -254,6 +260,7 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     fit = model.settings(_table(doc, "fit"))
     points = _points(kernel, fixed, sweep, linked, times, count_of, block_size)
     distributions = parse_distributions(doc.get("distributions"), kernel, points[0].params)
+    precision = parse_precision(doc.get("precision"), kernel, model, points, lambda pt: pt.block_size)
     exp = Experiment(
         kernel=kernel,
         model=model,
@@ -272,6 +279,7 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         source=text,
         linked={k: tuple(v) for k, v in linked.items()},
         distributions=distributions,
+        precision=precision,
     )
     model.check(exp)
     check_size(exp)

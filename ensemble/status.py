@@ -30,10 +30,16 @@ STALE_SECONDS = 60.0
 
 @dataclass
 class PointStatus:
+    """One point: realizations done of its target; with a precision goal, its error, the goal and its state
+    ("running", "goal": reached, "cap": stopped at max_realizations)."""
+
     index: int
     label: str
     done: int
     total: int
+    error: float | None = None
+    goal: float | None = None
+    state: str | None = None
 
 
 @dataclass
@@ -59,6 +65,8 @@ class Status:
 
     @property
     def finished(self) -> bool:
+        if any(p.state is not None for p in self.points):  # a precision run: every point reached its goal or cap
+            return all(p.state in ("goal", "cap") for p in self.points)
         return self.done >= self.total
 
     def __str__(self) -> str:
@@ -71,7 +79,11 @@ class Status:
             lines.append(f"rate {self.rate:.3g} realizations/s (at {self.updated}){eta}")
         width = max((len(p.label) for p in self.points), default=0)
         for p in self.points:
-            lines.append(f"  point {p.index}: {p.label:<{width}}  {p.done}/{p.total}")
+            line = f"  point {p.index}: {p.label:<{width}}  {p.done}/{p.total}"
+            if p.state is not None:
+                err = "not yet measured" if p.error is None else f"error {p.error:.3g}"
+                line += f"  {err}, goal {p.goal:g}: " + {"goal": "reached", "cap": "stopped at the cap"}.get(p.state, "running")
+            lines.append(line)
         return "\n".join(lines)
 
 
@@ -104,13 +116,9 @@ def status(path: str | Path, tables: bool = True) -> Status:
     """Progress of the run in ``path`` (going or not) and, with ``tables``, provisional tables."""
     path = Path(path)
     exp = load_run(path)
-    files = _valid_blocks(path, exp)
-    points = []
-    for pt in exp.points:
-        blocks = {b for _, first, stop in files[pt.key] for b in range(first, stop)}
-        points.append(PointStatus(pt.index, pt.label or "(no sweep)", sum(len(pt.block_range(b)) for b in blocks), pt.realizations))
     holder = holder_of(path)
     rate = eta = updated = None
+    prog = {}
     try:
         prog = json.loads(Layout(path).progress.read_text())
         rate, updated = prog.get("rate"), prog.get("updated")
@@ -118,6 +126,23 @@ def status(path: str | Path, tables: bool = True) -> Status:
         eta = remaining / prog["work_rate"] if prog.get("work_rate") else None
     except (OSError, ValueError, KeyError):
         pass
+    goal = None
+    if exp.precision is not None:  # the targets are each point's current check (the driver's record, or run.json's)
+        from .precision import with_realizations
+        from .rundir import read_record
+
+        goal = (prog.get("precision") if holder is not None else None) or read_record(path).get("precision")
+        if goal:
+            exp = with_realizations(exp, {int(k, 16): v["realizations"] for k, v in goal["points"].items()})
+    files = _valid_blocks(path, exp)
+    points = []
+    for pt in exp.points:
+        blocks = {b for _, first, stop in files[pt.key] for b in range(first, stop)}
+        p = PointStatus(pt.index, pt.label or "(no sweep)", sum(len(pt.block_range(b)) for b in blocks), pt.realizations)
+        if exp.precision is not None:
+            rec = (goal or {}).get("points", {}).get(f"{pt.key:016x}", {})
+            p.goal, p.error, p.state = exp.precision.goal, rec.get("error"), rec.get("status", "running")
+        points.append(p)
     st = Status(path, holder is not None, points, rate, eta, updated, holder)
     if tables and not st.finished and st.done:
         st.tables = provisional_tables(exp, path, files)

@@ -113,7 +113,9 @@ class Model:
     def _part(self, name: str):
         """The module ``name`` of this model's package, imported on first use (matplotlib only when drawing)."""
         package = type(self).__module__
-        if package == __name__ or importlib.util.find_spec(f"{package}.{name}") is None:
+        if package == __name__ or not hasattr(importlib.import_module(package), "__path__"):
+            return None  # the base class, or a model in a single module (its methods are its parts)
+        if importlib.util.find_spec(f"{package}.{name}") is None:
             return None
         return importlib.import_module(f"{package}.{name}")
 

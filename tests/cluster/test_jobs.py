@@ -194,3 +194,76 @@ def test_driver_terminated_on_slurm_jobs_resumes_to_the_same_bytes(slurm, tmp_pa
     for name in ("summary.parquet", "fits.parquet"):
         if (clean / "tables" / name).exists():
             assert (out / "tables" / name).read_bytes() == (clean / "tables" / name).read_bytes()
+
+
+GOAL_ON_JOBS = """
+kernel = "module:tests.ensemble.gated_kernel"
+seed = 5
+realizations = 4
+block_size = 1
+batch_size = 1
+[params]
+gate = "{gate}"
+[sweep]
+a = [0.0, 1.0]
+[times]
+values = [1.0, 2.0]
+[precision]
+observable = "x"
+where = {{ t = 2.0 }}
+sem = 0.01
+max_realizations = 5
+"""
+
+
+def _running_jobs() -> int:
+    out = subprocess.run(["squeue", "-h", "-t", "R"], capture_output=True, text=True).stdout
+    return len(out.strip().splitlines())
+
+
+def _jobs() -> int:
+    return len(subprocess.run(["squeue", "-h"], capture_output=True, text=True).stdout.strip().splitlines())
+
+
+@pytest.mark.slurm
+@pytest.mark.cluster
+def test_the_job_cluster_shrinks_as_points_reach_their_goal(slurm, tmp_path):
+    """Precision goals on SLURM jobs (--max-jobs 2): 2 points' first checks (8 tasks) run on 2 jobs; one point
+    reaches the goal there (a = 0: no spread), the other needs one block more (its cap), held at the gate: the
+    cluster shrinks to 1 job while only that block can run, and to none when the run is done; the tables equal
+    a serial run's."""
+    from tests.ensemble.gated_kernel import Gate
+    from tests.helpers import wait_until
+
+    gate = Gate(tmp_path / "gate").create(allow=0)
+    spec = tmp_path / "goal.toml"
+    spec.write_text(GOAL_ON_JOBS.format(gate=gate.path))
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(f"slurm:\n  cores: 1\n  memory: 2GiB\n  walltime: '00:20:00'\n  log_directory: {tmp_path / 'logs'}\n"
+                    f"  job_prologue: ['export PYTHONPATH={ROOT}']\n")  # fmt: skip
+    out = tmp_path / "run"
+    env = {**os.environ, "DASK_DISTRIBUTED__ADAPTIVE__TARGET_DURATION": "0.1s"}  # scale up to the bound at once
+    args = ["--cluster", "slurm", "--cluster-config", str(jobs), "--max-jobs", "2", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "ensemble", "run", str(spec), "--out", str(out), *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        wait_until(lambda: _running_jobs() == 2, "two jobs running the first checks", proc)
+        gate.set(8)  # every first check; the second point's fifth block waits at the gate
+        wait_until(lambda: gate.taken() >= 9, "the one block left to be started", proc)
+        wait_until(lambda: _jobs() == 1, "the cluster to shrink to one job", proc)
+        gate.release()
+        stdout, err = proc.communicate(timeout=HANG_GUARD)
+    finally:
+        gate.release()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    wait_until(lambda: _jobs() == 0, "no job left once the run is done")
+    status = run_cli("status", out, "--no-tables")
+    assert status.stdout.count("goal 0.01: reached") == 1 and "stopped at the cap" in status.stdout, status.stdout
+    clean = tmp_path / "clean"
+    assert run_cli("run", spec, "--out", clean, "--executor", "serial", "--no-progress", cwd=ROOT).returncode == 0
+    for name in ("summary.parquet", "fits.parquet"):
+        if (clean / "tables" / name).exists():
+            assert (out / "tables" / name).read_bytes() == (clean / "tables" / name).read_bytes()
