@@ -20,6 +20,7 @@ into a ``MemoryStore`` or a run directory (``open_run_dir``).
 importing the engine does not import Dask's distributed scheduler.
 """
 
+from ._version import __version__
 from .describe import kernel_info
 from .errors import Cancelled, EnsembleError, ExecutorError, RealizationError, RunDirectoryError, SpecError, UsageError
 from .lifecycle import open_run_dir
@@ -30,6 +31,7 @@ from .spec import Experiment, Point, load_spec, parse_spec
 from .store import DirectoryStore, MemoryStore
 
 __all__ = [
+    "__version__",
     "DirectoryStore",
     "EnsembleError",
     "ExecutorError",
@@ -53,12 +55,19 @@ __all__ = [
     "extend",
     "run",
     "submit",
+    "validate",
+    "Plan",
     "Submission",
     "Cancelled",
 ]
 
-_FRONT = {"make_executor": "api", "run": "api", "submit": "api", "extend": "api", "open_run": "api", "Run": "api",
+_FRONT = {"make_executor": "api", "run": "api", "submit": "api", "validate": "api", "Plan": "api", "extend": "api", "open_run": "api", "Run": "api",
           "Submission": "submission"}
+
+
+def __dir__() -> list[str]:
+    """The public API, including the names loaded on first use (tab completion in a notebook)."""
+    return sorted(set(__all__) | {k for k in globals() if not k.startswith("_")})
 
 
 def __getattr__(name: str):

@@ -13,7 +13,10 @@ import json
 import math
 import shutil
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -33,6 +36,8 @@ __all__ = [
     "request_for",
     "run",
     "submit",
+    "validate",
+    "Plan",
     "run_into",
     "extend",
     "grown_experiment",
@@ -84,11 +89,74 @@ def as_experiment(spec, name: str = "experiment"):
 
     if isinstance(spec, Experiment):
         return spec
+    if isinstance(spec, Mapping):  # a dict or a parsed TOML document: recorded as TOML text all the same
+        return parse_spec(spec_text(spec), name=name)
     if isinstance(spec, str) and "\n" in spec and "kernel" in spec:
         return parse_spec(spec, name=name)
     if isinstance(spec, str | Path):
         return load_spec(spec)
-    raise UsageError("spec", spec, "an Experiment, the path of a spec file, or spec text (TOML)")
+    raise UsageError("spec", spec, "an Experiment, a dict, the path of a spec file, or spec text (TOML)")
+
+
+def spec_text(spec: Mapping) -> str:
+    """A spec given as a dict (or a parsed TOML document) as TOML text, which the run records."""
+    import tomlkit
+
+    try:
+        return tomlkit.dumps(spec)
+    except (TypeError, ValueError) as e:
+        raise UsageError("spec", spec, f"a dict of TOML values (strings, numbers, booleans, lists, tables): {e}") from None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What :func:`validate` found: the points, their cost and the tasks they make on the executor asked for."""
+
+    experiment: Any
+    points: pd.DataFrame
+    cpu_hours: float
+    tasks: int
+    task_seconds: tuple[float, float]
+    wall_seconds: float
+    executor: str
+    workers: int
+
+    def __repr__(self) -> str:
+        e = self.experiment
+        lo, hi = self.task_seconds
+        return (f"<Plan {e.name}: kernel {e.kernel.name}, {len(e.points)} point(s), {e.total_realizations} realizations, "
+                f"~{self.cpu_hours:.3g} CPU-hours; {self.tasks} tasks of {lo:.3g}-{hi:.3g} s, "
+                f"~{self.wall_seconds:.3g} s on {self.workers} {self.executor} worker(s)>")  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<p>{html.escape(repr(self)[1:-1])}</p>" + self.points.to_html(index=False, max_rows=20)
+
+
+def validate(spec, *, executor: str = "local", workers: int | None = None, threads: int = 1) -> Plan:
+    """Check a spec (a dict, TOML text, a file or an Experiment) and say what it would run, before anything runs.
+
+    Raises :class:`~ensemble.errors.SpecError` naming the field, the value and what is allowed. Returns a
+    :class:`Plan`: per point its parameters, realizations, blocks and estimated seconds per realization (the
+    kernel's cost model, or measured here), and the tasks and parallel wall time on ``executor``.
+    """
+    from .cost import estimates
+    from .runner import check_limits
+    from .scheduling import schedule
+
+    exp = as_experiment(spec)
+    request = request_for(executor, workers, None, None, threads, None)
+    n_workers = backend(request.kind).planned_workers(request)
+    cost = estimates(exp)
+    sched = schedule(exp, n_workers, [c.seconds for c in cost])
+    check_limits(exp, planned_memory_per_worker(request), time_limit(request), n_workers)
+    rows = [{"point": pt.index, "label": pt.label or "(no sweep)", "realizations": pt.realizations, "blocks": pt.n_blocks,
+             "block_size": pt.block_size, "seconds_per_realization": c.seconds, "cost": c.source,
+             "memory_MiB": None if c.memory is None else c.memory / 2**20} for pt, c in zip(exp.points, cost)]  # fmt: skip
+    lengths = sorted(sched.task_seconds.values())
+    total = sum(c.seconds * pt.realizations for pt, c in zip(exp.points, cost)) / 3600
+    return Plan(exp, pd.DataFrame(rows), total, sched.tasks, (lengths[0], lengths[-1]), sched.wall_seconds, request.kind, n_workers)
 
 
 def _stderr(text: str) -> None:
@@ -381,6 +449,20 @@ def refit(run_dir, window: tuple[float, float] | None = None, min_start: float |
     return exp, tables, store
 
 
+def _short(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _plain_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    """pandas' nullable columns as numpy ones (int64 where nothing is missing, else float64), as xarray and
+    netCDF want them."""
+    out = df.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.api.extensions.ExtensionDtype) and out[c].dtype.kind in "iufb":
+            out[c] = out[c].astype("float64" if out[c].isna().any() or out[c].dtype.kind == "f" else "int64")
+    return out
+
+
 def open_run(path: str | Path) -> Run:
     """The run in directory ``path`` (finished or not), for reading from Python."""
     return Run(path)
@@ -404,6 +486,29 @@ class Run:
         return (f"Run({str(self.path)!r}: {s.kernel.name}, {s.model.name} analysis, {len(s.points)} point(s), "
                 f"{s.total_realizations} realizations)")  # fmt: skip
 
+    def _repr_html_(self) -> str:
+        """Points with their realizations, and the key fits with their status (a notebook's display)."""
+        import html
+
+        from .display_html import table
+
+        s = self.spec
+        head = (f"<p><b>Run {html.escape(s.name)}</b> in <code>{html.escape(str(self.path))}</code>: kernel "
+                f"{html.escape(s.kernel.name)}, {html.escape(s.model.name)} analysis, {len(s.points)} point(s), "
+                f"{s.total_realizations} realizations</p>")  # fmt: skip
+        pts = self.points.drop(columns=["key"])
+        out = head + table(list(pts.columns), pts.values.tolist(), caption="points")
+        try:
+            fits = self.fits
+        except Exception:  # a run without tables yet
+            return out
+        if not fits.empty:
+            keep = [c for c in fits.columns if c in s.swept_names or c in ("fit", "status")]
+            values = [c for c in fits.columns if f"{c}_err" in fits.columns][:3]
+            cols = keep + [c for v in values for c in (v, f"{v}_err")]
+            out += table(cols, [[_short(v) for v in r] for r in fits[cols].values.tolist()], caption="fits")
+        return out
+
     @property
     def name(self) -> str:
         return self.spec.name
@@ -418,7 +523,7 @@ class Run:
     @property
     def provenance(self) -> dict:
         """Where the run came from: versions, git revision, host, command, creation time, and the tables' record."""
-        keys = ("environment", "created", "command", "history")
+        keys = ("environment", "created", "command", "history", "precision")
         out = {k: self._doc.get(k) for k in keys if k in self._doc}
         manifest = Layout(self.path).table_record("manifest")
         if manifest.exists():
@@ -452,9 +557,13 @@ class Run:
         return query(self.path, sql, writable=writable)
 
     def to_xarray(self, observable: str):
-        """The observable as an ``xarray.Dataset`` of ``mean``, ``sem`` and ``n`` over the swept parameters and
-        its own axes (t, site, ...); the fixed parameters go to ``attrs``.
+        """The observable as an ``xarray.Dataset`` over the swept parameters and its own axes (t, site, ...),
+        following the CF conventions.
 
+        The data variable is named after the observable (``long_name`` from the kernel's description,
+        ``units`` where the kernel declares them, ``estimator``), with its standard error ``<name>_sem``
+        (``standard_name``-style link: ``ancillary_variables``) and realization count ``<name>_n`` beside it;
+        coordinates carry their units too; the fixed parameters, the run and the version go to ``attrs``.
         Zipped parameters become separate dimensions; combinations the sweep did not run are NaN.
         """
         s = self.summary
@@ -464,12 +573,81 @@ class Run:
             raise UsageError("observable", observable, f"an observable of the run in {self.path}: {', '.join(known)}")
         axes = [c for c in axis_columns(s) if rows[c].notna().any()]
         dims = self.spec.swept_names + axes
-        data = rows[dims + ["mean", "sem", "n"]]
+        data = _plain_dtypes(rows[dims + ["mean", "sem", "n"]])
         ds = data.set_index(dims).to_xarray() if dims else data.iloc[0].to_frame().T.reset_index(drop=True).to_xarray()
+        ds = ds.rename({"mean": observable, "sem": f"{observable}_sem", "n": f"{observable}_n"})
+        kernel = self.spec.kernel
+        units = kernel.units
+        described = {**self.spec.model.observable_docs(), **kernel.observables} if hasattr(self.spec.model, "observable_docs") \
+            else dict(kernel.observables)  # fmt: skip
+        name = described.get(observable, observable)
+        estimator = str(rows["estimator"].iloc[0])
+        main = {"long_name": name, "estimator": estimator, "ancillary_variables": f"{observable}_sem {observable}_n"}
+        if observable in units:
+            main["units"] = units[observable]
+        ds[observable].attrs.update(main)
+        ds[f"{observable}_sem"].attrs.update(long_name=f"standard error of {observable} ({estimator})",
+                                             **({"units": units[observable]} if observable in units else {}))  # fmt: skip
+        ds[f"{observable}_n"].attrs.update(long_name=f"realizations averaged in {observable}", units="1")
+        for c in dims:
+            ds[c].attrs.setdefault("long_name", c)
+            if c in units:
+                ds[c].attrs["units"] = units[c]
         fixed = {k: v for k, v in rows.iloc[0].items() if k in self.spec.params_names and k not in dims}
-        ds.attrs.update(observable=observable, run=self.name, estimator=str(rows["estimator"].iloc[0]),
+        from .provenance import package_version
+
+        ds.attrs.update(Conventions="CF-1.10", title=f"{observable} of run {self.name}", observable=observable,
+                        run=self.name, kernel=kernel.name, estimator=estimator,
+                        source=f"mbl-ensemble {package_version()}",
                         **{k: v.item() if hasattr(v, "item") else v for k, v in fixed.items()})  # fmt: skip
         return ds
+
+    def fits_to_xarray(self, fit: str | None = None):
+        """A fits table as an ``xarray.Dataset`` over the swept parameters it varies with (one variable per
+        numeric column; errors ``*_err`` linked by ``ancillary_variables``; ``status`` kept as strings)."""
+        f = self.fits
+        if "fit" in f.columns and fit is not None:
+            if fit not in set(f["fit"]):
+                raise UsageError("fit", fit, f"a fit of the run: {', '.join(sorted(set(f['fit'])))}")
+            f = f[f["fit"] == fit]
+        elif "fit" in f.columns and f["fit"].nunique() > 1:
+            raise UsageError("fit", fit, f"one of the run's fits: {', '.join(sorted(set(f['fit'])))}")
+        dims = [c for c in self.spec.swept_names if c in f.columns and f[c].notna().any()]
+        f = _plain_dtypes(f.dropna(axis=1, how="all"))
+        ds = f.set_index(dims).to_xarray() if dims and not f.duplicated(dims).any() else f.reset_index(drop=True).to_xarray()
+        for v in list(ds.data_vars):
+            if f"{v}_err" in ds.data_vars:
+                ds[v].attrs["ancillary_variables"] = f"{v}_err"
+                ds[f"{v}_err"].attrs["long_name"] = f"error of {v}"
+        ds.attrs.update(Conventions="CF-1.10", run=self.name, kernel=self.spec.kernel.name)
+        return ds
+
+    def to_netcdf(self, path: str | Path, observables: list[str] | None = None) -> Path:
+        """Write observables (default: every one of the run) to one netCDF file, a group-free Dataset per
+        observable merged on shared coordinates (needs scipy's netCDF3 writer, or netCDF4/h5netcdf if installed)."""
+        return self._write(Path(path), observables, "netcdf")
+
+    def to_zarr(self, path: str | Path, observables: list[str] | None = None) -> Path:
+        """Write observables to a Zarr store (the optional extra ``zarr``: ``pip install "mbl-ensemble[zarr]"``)."""
+        try:
+            import zarr  # noqa: F401
+        except ImportError:
+            raise UsageError("to_zarr", str(path), 'the zarr package: pip install "mbl-ensemble[zarr]"') from None
+        return self._write(Path(path), observables, "zarr")
+
+    def _write(self, path: Path, observables, how: str) -> Path:
+        import xarray as xr
+
+        names = observables or sorted(set(self.summary["observable"]))
+        ds = xr.merge([self.to_xarray(o) for o in names], combine_attrs="drop_conflicts", join="outer")
+        ds.attrs.pop("observable", None)
+        ds.attrs["title"] = f"run {self.name}"
+        ds = ds.assign_coords({c: ds[c] for c in ds.coords})
+        if how == "zarr":
+            ds.to_zarr(path, mode="w")
+        else:
+            ds.to_netcdf(path)
+        return path
 
     def figures(self) -> dict:
         """The model's figures of this run, as matplotlib Figures by name (nothing is written)."""

@@ -92,7 +92,10 @@ def _what_is_kept(args) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
     p = _Parser(prog="ensemble", description="Monte-Carlo ensembles of disordered, noisy spin chains.")
+    p.add_argument("--version", action="version", version=f"ensemble (mbl-ensemble) {__version__}")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     r = sub.add_parser("run", help="run a spec into a run directory of Parquet tables")

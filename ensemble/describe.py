@@ -53,6 +53,24 @@ class KernelInfo:
         return "\n".join(out)
 
 
+    def __repr__(self) -> str:
+        from .display_html import head_and_rows
+
+        return head_and_rows(str(self).splitlines())
+
+    def _repr_html_(self) -> str:
+        from .display_html import table
+
+        import html
+
+        params = table(["parameter", "default", "type", "meaning"],
+                       [[p["name"], repr(p["default"]), p["type"], p["doc"]] for p in self.parameters])  # fmt: skip
+        obs = table(["observable", "axes", "meaning"], [[o["name"], ", ".join(o["axes"]) or "scalar", o["doc"]]
+                                                         for o in self.observables])  # fmt: skip
+        return (f"<p><b>{html.escape(self.name)}</b>: {html.escape(self.summary)}<br>from {html.escape(self.source)}; "
+                f"analysis {html.escape(self.analysis)}; cost {html.escape(self.cost)}</p>{params}{obs}")
+
+
 def kernel_info(name: str) -> KernelInfo:
     """Parameters, observables and fit settings of the kernel ``name`` (built-in, or ``module:...``)."""
     kernel, model = resolve_kernel(name)

@@ -37,9 +37,19 @@ import pandas as pd
 
 from .errors import SpecError
 
-__all__ = ["KEYS", "Precision", "Tracker", "next_check", "parse_precision", "with_realizations"]
+__all__ = ["FIELDS", "KEYS", "Precision", "Tracker", "next_check", "parse_precision", "with_realizations"]
 
-KEYS = ("observable", "where", "sem", "fit", "column", "err", "max_realizations")
+#: The keys of [precision], with what they mean (the docs' spec reference is generated from this).
+FIELDS = {
+    "observable": "a summary observable (the kernel's, or one its analysis derives) whose error is the goal",
+    "where": "coordinates of the observable's axes, e.g. { t = 1000.0 } (each must be one of the axis values)",
+    "sem": "the goal for the observable's standard error (with observable)",
+    "fit": "a fit table of the analysis (instead of observable), e.g. \"front\"",
+    "column": "the fits column whose error column (COLUMN_err) is the goal (with fit)",
+    "err": "the goal for that error (with fit)",
+    "max_realizations": "the cap per point (required); points that reach it are reported as stopped at the cap",
+}
+KEYS = tuple(FIELDS)
 #: Factor of the next check: (error / goal)^2 times this margin, clamped to [GROW_MIN, GROW_MAX].
 MARGIN, GROW_MIN, GROW_MAX = 1.1, 1.25, 4.0
 

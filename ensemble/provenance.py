@@ -16,11 +16,11 @@ DIST_NAME = "mbl-ensemble"
 
 
 def package_version() -> str | None:
-    """This package's version (recorded in every partial: a table says which versions its blocks came from)."""
-    try:
-        return metadata.version(DIST_NAME)
-    except metadata.PackageNotFoundError:
-        return None
+    """This package's version (recorded in every partial: a table says which versions its blocks came from);
+    the same as ``ensemble.__version__`` and ``ensemble --version``."""
+    from ._version import __version__
+
+    return __version__
 
 
 def versions() -> dict:

@@ -71,22 +71,31 @@ else:  # pragma: no cover
 
 __all__ = ["Experiment", "Point", "load_spec", "parse_spec", "resolve_times", "with_block_sizes", "with_fit"]
 
-TOP_KEYS = (
-    "kernel",
-    "name",
-    "description",
-    "seed",
-    "realizations",
-    "batch_size",
-    "block_size",
-    "scheduling",
-    "precision",
-    "params",
-    "sweep",
-    "times",
-    "fit",
-    "distributions",
-)
+#: Every top-level key of a spec, with what it means (the docs' spec reference is generated from this).
+SPEC_FIELDS = {
+    "kernel": "the kernel: a registered name (`ensemble kernels` lists them) or `module:package.module` (required)",
+    "name": "the run's name (default: the spec file's name); the default run directory is runs/<name>",
+    "description": "free text, kept with the run",
+    "seed": "the root seed, an integer >= 0 (required): realization r of a point gets "
+            "SeedSequence(seed, spawn_key=(point_key, r))",
+    "realizations": "realizations per point: an integer, or { by = PARAM, values = [...] } with one count per "
+                    "value of a swept parameter (with [precision]: where every point starts)",
+    "batch_size": "realizations per task, rounded up to whole blocks (default: sized from the cost model, see "
+                  "[scheduling])",
+    "block_size": "realizations per jackknife block (default: ceil(realizations / 100) per point); a run keeps its "
+                  "block sizes when it grows",
+    "scheduling": "task sizing when batch_size is not set: task_seconds (CPU seconds per task, default 60) and "
+                  "tasks_per_worker (default 4)",
+    "precision": "a precision goal: observable + where + sem, or fit + column + err, and max_realizations",
+    "params": "fixed kernel parameters (defaults from the kernel's Params)",
+    "sweep": "swept kernel parameters, a list each (Cartesian product, last key fastest); [sweep.zip] holds "
+             "parameters that vary together",
+    "times": "sample times: start, stop, num (log-spaced) or values = [...] (kernels with a time axis)",
+    "fit": "settings of the kernel's analysis (`ensemble kernels NAME` lists them with defaults)",
+    "distributions": "observables whose per-realization distributions are kept (histograms), where the kernel "
+                     "declares them",
+}
+TOP_KEYS = tuple(SPEC_FIELDS)
 TIMES_KEYS = ("start", "stop", "num", "values")
 DEFAULT_BLOCKS = 100
 

@@ -87,6 +87,21 @@ class Status:
         return "\n".join(lines)
 
 
+    def __repr__(self) -> str:
+        from .display_html import head_and_rows
+
+        return head_and_rows(str(self).splitlines())
+
+    def _repr_html_(self) -> str:
+        from .display_html import table
+
+        head = str(self).splitlines()[0]
+        rows = [[p.index, p.label, f"{p.done}/{p.total}"] + ([("-" if p.error is None else f"{p.error:.3g}"), f"{p.goal:g}",
+                p.state] if p.state is not None else []) for p in self.points]  # fmt: skip
+        header = ["point", "parameters", "realizations"] + (["error", "goal", "state"] if any(p.state for p in self.points) else [])
+        return table(header, rows, caption=head)
+
+
 def _human(seconds: float) -> str:
     for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:

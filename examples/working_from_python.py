@@ -40,7 +40,7 @@ print(front.to_string(index=False))
 
 # %% An observable as a labelled array over the swept parameters and its axes, with mean and sem
 h = run.to_xarray("h")
-print(h["mean"].sel(W=6.0).values.round(3))
+print(h["h"].sel(W=6.0).values.round(3))
 
 # %% Distributions: quantiles and typical values have their own rows in the summary
 print(run.query("SELECT W, observable, mean, sem FROM summary WHERE observable LIKE 'Ig.%' AND observable != 'Ig.hist' ORDER BY W"))

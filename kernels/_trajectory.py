@@ -214,6 +214,12 @@ TRAJECTORY_OBSERVABLES = {
     "Ig": "imbalance with the bath",
 }
 
+#: Units or scales of the outputs and axes (hbar = 1; J the hopping): times in units of 1/J.
+TRAJECTORY_UNITS = {"t": "1/J", "site": "1", "Sz0": "1", "Szg": "1", "I0": "1", "Ig": "1"}
+#: Symbols for figures (matplotlib mathtext).
+TRAJECTORY_LABELS = {"Sz0": r"$\langle S^z_j\rangle_0$", "Szg": r"$\langle S^z_j\rangle$", "I0": r"$I_0(t)$",
+                     "Ig": r"$I(t)$", "t": r"$J t$", "site": r"site $j$"}  # fmt: skip
+
 #: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
 TRAJECTORY_DISTRIBUTIONS = {"Sz0": (-0.5, 0.5), "Szg": (-0.5, 0.5), "I0": (-1.0, 1.0), "Ig": (-1.0, 1.0)}
 

@@ -35,7 +35,9 @@ from numba import njit
 
 from ._trajectory import (
     TRAJECTORY_DISTRIBUTIONS,
+    TRAJECTORY_LABELS,
     TRAJECTORY_OBSERVABLES,
+    TRAJECTORY_UNITS,
     TrajectoryParams,
     neel_sites,
     observables,
@@ -69,6 +71,8 @@ DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
 #: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
 TIME_STEP = "tau"
 OBSERVABLES = {**TRAJECTORY_OBSERVABLES, "Szg": "<S^z_j>(t) of the exact noise average of Eq. (4) (the two-point function's channel)"}
+UNITS = TRAJECTORY_UNITS
+LABELS = TRAJECTORY_LABELS
 DISTRIBUTIONS = TRAJECTORY_DISTRIBUTIONS
 
 

@@ -39,7 +39,9 @@ from scipy.linalg import expm
 
 from ._trajectory import (
     TRAJECTORY_DISTRIBUTIONS,
+    TRAJECTORY_LABELS,
     TRAJECTORY_OBSERVABLES,
+    TRAJECTORY_UNITS,
     Draws,
     NoisyTrajectoryParams,
     check_draws,
@@ -84,6 +86,8 @@ TIME_STEP = "tau"
 #: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
 DISTRIBUTIONS = TRAJECTORY_DISTRIBUTIONS
 OBSERVABLES = TRAJECTORY_OBSERVABLES
+UNITS = TRAJECTORY_UNITS
+LABELS = TRAJECTORY_LABELS
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ from . import spin_basis as sb
 from ._params import ParameterError, check_positive, check_real
 from ._trajectory import (
     TRAJECTORY_DISTRIBUTIONS,
+    TRAJECTORY_LABELS,
     TRAJECTORY_OBSERVABLES,
+    TRAJECTORY_UNITS,
     Draws,
     NoisyTrajectoryParams,
     check_draws,
@@ -76,6 +78,8 @@ TIME_STEP = "tau"
 #: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
 DISTRIBUTIONS = TRAJECTORY_DISTRIBUTIONS
 OBSERVABLES = TRAJECTORY_OBSERVABLES
+UNITS = TRAJECTORY_UNITS
+LABELS = TRAJECTORY_LABELS
 #: Largest chain: C(24, 12) = 2.7e6 states.
 MAX_L = 24
 

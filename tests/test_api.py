@@ -37,9 +37,19 @@ def test_to_xarray_labels_swept_parameters_and_axes(tmp_path):
     assert set(ds.dims) == {"W", "t", "site"} and ds.sizes["site"] == 10 and list(ds["W"].values) == [2.0, 6.0]
     s = r.summary
     row = s[(s.observable == "Sz0") & (s.W == 6.0) & (s.site == 3)].sort_values("t").iloc[4]
-    assert ds["mean"].sel(W=6.0, site=3, t=row.t).item() == row["mean"]
-    assert ds["sem"].sel(W=6.0, site=3, t=row.t).item() == row["sem"]
+    assert ds["Sz0"].sel(W=6.0, site=3, t=row.t).item() == row["mean"]
+    assert ds["Sz0_sem"].sel(W=6.0, site=3, t=row.t).item() == row["sem"]
     assert ds.attrs["L"] == 10 and ds.attrs["observable"] == "Sz0"
+    # CF conventions: the description, the units, the error linked to the value; units on the time axis
+    assert ds["Sz0"].attrs["long_name"].startswith("<S^z_j>(t) of the chain without the bath")
+    assert ds["Sz0"].attrs["units"] == "1" and ds["Sz0"].attrs["ancillary_variables"] == "Sz0_sem Sz0_n"
+    assert ds["t"].attrs["units"] == "1/J" and ds["Sz0_n"].dtype.kind == "i"
+    path = r.to_netcdf(tmp_path / "r.nc", ["Sz0", "Ir"])
+    import xarray as xr
+
+    with xr.open_dataset(path) as back:
+        assert back["Sz0"].attrs["long_name"] == ds["Sz0"].attrs["long_name"] and "Ir_sem" in back
+        assert float(back["Sz0"].sel(W=6.0, site=3, t=row.t)) == row["mean"]
     assert set(r.to_xarray("Ir").dims) == {"W", "t"}
     with pytest.raises(ensemble.UsageError, match="an observable of the run"):
         r.to_xarray("nope")
@@ -107,7 +117,7 @@ def test_kernel_histograms_integrate_to_one_and_match_the_mean(tmp_path):
     spec = 'kernel = "rmt_bath"\nseed = 2\nrealizations = 20\n[params]\nl_b = 6\nn_lioms = 1\n'
     r = ensemble.run(spec, out=tmp_path / "r", executor="serial")
     ds = r.to_xarray("r_hist")
-    density, ratio = ds["mean"].values, ds["ratio"].values
+    density, ratio = ds["r_hist"].values, ds["ratio"].values
     width = ratio[1] - ratio[0]
     assert abs(density.sum() * width - 1) < 1e-12
     mean_r = r.summary.query("observable == 'r'")["mean"].item()

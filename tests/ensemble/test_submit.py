@@ -24,7 +24,7 @@ def test_submit_returns_at_once_and_its_result_is_the_blocking_runs(tmp_path):
     sub = ensemble.submit(_spec(gate), out=tmp_path / "bg", executor="serial")
     try:
         assert sub.running() and not sub.done()
-        assert not sub.wait(timeout=0.2)  # still held at the gate
+        assert not sub.wait(timeout=HANG_GUARD / 1000)  # still held at the gate: waiting ends at the timeout
         assert "running" in repr(sub) and len(repr(sub).splitlines()) == 1
         assert "<table>" in sub._repr_html_()
         st = sub.status()
@@ -64,7 +64,7 @@ def test_cancel_on_a_local_cluster_stops_at_once_keeps_blocks_and_resumes_to_the
             sub.cancel(timeout=HANG_GUARD)
     assert sub.cancelled() and "resumable" in repr(sub)
     with pytest.raises(Cancelled, match="finished block is kept"):
-        sub.result(timeout=0)
+        sub.result(timeout=HANG_GUARD)  # ended already
     assert len(partials(out)) == 4 and holder_of(out) is None
     gate.release()
     again = ensemble.submit(_spec(gate, n=10), out=out, executor="serial", resume=True).result(timeout=HANG_GUARD)
