@@ -249,16 +249,20 @@ def _discard_if_empty(out: Path, ours: bool) -> None:
 
 def refresh_plots(run_dir: Path, note=print) -> None:
     """Tables were rewritten: figures drawn from the old ones are redrawn (or removed, if that fails)."""
+    from .figstyle import FORMATS
+
     plots = Layout(run_dir).plots
-    old = sorted(plots.glob("*.png")) if plots.is_dir() else []
-    if not old:
+    old = sorted(p for p in plots.iterdir() if p.suffix[1:] in FORMATS or p.name.endswith(".caption.txt")) \
+        if plots.is_dir() else []  # fmt: skip
+    formats = tuple(f for f in FORMATS if any(p.suffix == f".{f}" for p in old))
+    if not formats:
         return
     for p in old:
         p.unlink()
     from .runs import write_figures
 
     try:
-        paths = write_figures(run_dir)
+        paths = write_figures(run_dir, formats=formats)
     except Exception as e:  # a figure that cannot be drawn must not hide the tables
         note(f"the figures in {plots} were drawn from the old tables and are removed; redrawing failed: {e}")
         return
@@ -649,9 +653,15 @@ class Run:
             ds.to_netcdf(path)
         return path
 
-    def figures(self) -> dict:
-        """The model's figures of this run, as matplotlib Figures by name (nothing is written)."""
-        return self.spec.model.figures(self.spec, self.tables)
+    def figures(self, style: str | None = None, size: str | None = None) -> dict:
+        """The model's figures of this run by name, each a ``Captioned(figure, caption)`` (nothing is written;
+        matplotlib's Figure methods work on it directly, e.g. ``figs["x"].savefig(...)``).
+
+        ``style``: a matplotlib style name or ``.mplstyle`` file applied over the project's
+        (``ensemble/style/ensemble.mplstyle``); ``size``: "single" (3.4 in) or "double" (7 in) column, default
+        by the figure's layout. The caption states the spec, kernel, parameters, N_r and version.
+        """
+        return self.spec.model.figures(self.spec, self.tables, style=style, size=size)
 
     def extend(self, realizations: int | None = None, more: int | None = None, **options) -> Run:
         """More realizations (to ``realizations`` per point, or ``more`` per point), or a tighter precision goal

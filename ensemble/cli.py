@@ -156,6 +156,11 @@ def _parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="plot h(t) with its fits, 1/A vs the sweep, and the imbalances")
     pl.add_argument("dir", type=Path)
+    pl.add_argument("--format", default="png", metavar="FMT[,FMT]",
+                    help="png, pdf, svg, or several comma-separated (default png); caption and spec go in the metadata")
+    pl.add_argument("--style", metavar="STYLE", help="a matplotlib style name or .mplstyle file, over the project's")
+    pl.add_argument("--size", choices=["single", "double"], help="journal column: single 3.4 in, double 7 in "
+                    "(default: by the figure's layout)")  # fmt: skip
     pl.set_defaults(func=cmd_plot)
 
     st = sub.add_parser("status", help="progress of a run (going or not) and provisional results from its finished blocks")
@@ -398,7 +403,8 @@ def cmd_fit(args) -> int:
 def cmd_plot(args) -> int:
     from .runs import write_figures
 
-    for path in write_figures(args.dir):
+    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
+    for path in write_figures(args.dir, formats=formats, style=args.style, size=args.size):
         print(path)
     return 0
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["caption", "cell", "format_value", "header", "label", "mark_unresolved", "missing", "save_figures", "value_range"]
+__all__ = ["caption", "cell", "format_value", "header", "label", "mark_unresolved", "math_label", "missing", "save_figures",
+           "symbol", "value_range"]
 
 
 def format_value(v) -> str:
@@ -17,9 +18,29 @@ def format_value(v) -> str:
     return f"{v:g}" if isinstance(v, int | float | np.integer | np.floating) else str(v)
 
 
+def symbol(name: str) -> str:
+    """A parameter's name as mathtext (no dollars): ``W_env`` -> ``W_{\\rm env}``, ``gamma`` -> ``\\gamma``."""
+    greek = {"gamma", "tau", "beta", "alpha", "Delta", "delta", "sigma", "mu", "xi", "omega", "lambda", "eta", "chi"}
+    head, _, sub = name.partition("_")
+    head = f"\\{head}" if head in greek else head
+    return f"{head}_{{\\rm {sub.replace('_', ',')}}}" if sub else head
+
+
 def label(row: Mapping, names: Iterable[str], empty: str = "all") -> str:
-    """``k = v, ...`` of the named parameters of a row (``empty`` if there are none)."""
+    """``k = v, ...`` of the named parameters of a row, for reports (``empty`` if there are none)."""
     return ", ".join(f"{k} = {format_value(row[k])}" for k in names) or empty
+
+
+def math_label(row: Mapping, names: Iterable[str], empty: str = "all") -> str:
+    """:func:`label` for figures: mathtext where the value is a number (``$W_{\\rm env} = 3$``)."""
+    parts = []
+    for k in names:
+        v = row[k]
+        if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+            parts.append(f"${symbol(k)} = {format_value(v)}$")
+        else:
+            parts.append(f"{k} = {format_value(v)}")
+    return ", ".join(parts) or empty
 
 
 def header(names: Iterable[str]) -> str:
@@ -49,12 +70,15 @@ def value_range(values: Iterable) -> str:
 
 
 def caption(exp, summary=None, width: int = 110) -> str:
-    """What a figure of this run shows: spec name, kernel, the parameters the spec sets, the swept ranges, N_r.
+    """What a figure of this run shows: spec name, kernel, the parameters the spec sets, the swept ranges, N_r,
+    and the version that drew it (the caption beside a figure, and in its file's metadata).
 
     N_r is read from the summary table's ``n`` column when there is one (what the
     tables hold), else from the spec.
     """
     import textwrap
+
+    from .provenance import package_version
 
     parts = [f"{k} = {format_value(v)}" for k, v in exp.fixed.items() if k != "times"]
     for k in exp.swept_names:
@@ -65,24 +89,17 @@ def caption(exp, summary=None, width: int = 110) -> str:
         parts.append(f"N_r = {value_range(int(v) for v in n.unique())}" if len(n) else "")
     else:
         parts.append(f"N_r = {value_range(pt.realizations for pt in exp.points)}")
-    text = f"{exp.name} ({exp.kernel.name}): " + ", ".join(p for p in parts if p)
+    text = f"{exp.name} ({exp.kernel.name}): " + ", ".join(p for p in parts if p) + f"; mbl-ensemble {package_version()}"
     return "\n".join(textwrap.wrap(text, width))
 
 
-def save_figures(figures: Mapping[str, object], out: str | Path, dpi: int = 120) -> list[Path]:
-    """Write matplotlib figures as ``out/<name>.png`` (tight layout) and close them; return the paths."""
-    import matplotlib.pyplot as plt
+def save_figures(figures: Mapping[str, object], out: str | Path, formats=("png",), spec_text: str = "",
+                 dpi: int = 300) -> list[Path]:  # fmt: skip
+    """Write figures as ``out/<name>.<format>`` (PNG, PDF, SVG) with caption and spec in the metadata, and
+    ``<name>.caption.txt``; close them; return the image paths (:func:`ensemble.figstyle.save`)."""
+    from .figstyle import save
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, fig in figures.items():
-        path = out / f"{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=dpi)
-        plt.close(fig)
-        paths.append(path)
-    return paths
+    return save(dict(figures), out, formats, spec_text, dpi)
 
 
 def mark_unresolved(ax, x, y, status, color, ms: float = 9, labelled: set | None = None) -> None:

@@ -54,17 +54,21 @@ def read_tables(path: str | Path) -> dict[str, pd.DataFrame]:
     return {f.stem: pd.read_parquet(f) for f in files}
 
 
-def write_figures(path: str | Path) -> list[Path]:
-    """Draw the run's figures with its model and write them to ``path/plots``; return the files."""
+def write_figures(path: str | Path, formats=("png",), style: str | None = None, size: str | None = None) -> list[Path]:
+    """Draw the run's figures with its model and write them to ``path/plots`` (each format asked for, the
+    caption and the spec in the files' metadata); return the files."""
     import matplotlib
 
     matplotlib.use("Agg")
     from .display import save_figures
     from .lock import RunLock
+    from .rundir import read_record, recorded_spec
 
     exp = load_run(path)
+    spec_text = recorded_spec(path, read_record(path))
     with RunLock(path):  # no refit or resume rewrites the tables while they are drawn
-        return save_figures(exp.model.figures(exp, read_tables(path)), Layout(path).plots)
+        return save_figures(exp.model.figures(exp, read_tables(path), style=style, size=size), Layout(path).plots,
+                            formats, spec_text)  # fmt: skip
 
 
 def axis_columns(summary: pd.DataFrame) -> list[str]:

@@ -10,6 +10,8 @@ import matplotlib
 import numpy as np
 import pytest
 
+import ensemble
+
 from ensemble import MemoryStore, SpecError, parse_spec, execute
 from ensemble.models import MODELS, builtin_kernels, kernel_names, resolve_kernel
 from ensemble.resolution import STATUSES
@@ -159,28 +161,71 @@ def test_model_runs_reports_and_draws_every_shape_of_sweep(model, shape):
     lines = exp.model.report(exp, result.tables)
     assert all(isinstance(line, str) for line in lines)
     figs = exp.model.figures(exp, result.tables)
-    assert all(isinstance(f, matplotlib.figure.Figure) for f in figs.values())
+    assert all(isinstance(f.figure, matplotlib.figure.Figure) for f in figs.values())
     for name, f in figs.items():
         check_readable(name, f)
-        plt.close(f)
+        plt.close(f.figure)
 
 
-def check_readable(name, fig):
-    """What every figure must have: a title stating the run (kernel, N_r), no empty or unlabelled panels,
-    and a legend (when there is one) that does not list more entries than can be read."""
+def check_readable(name, item):
+    """What every figure must have: a caption stating the run (kernel, N_r, version) beside it and no spec
+    dump on it (a figure title is at most a short phrase); fonts >= 7 pt at its journal size; no empty or
+    unlabelled panels; legends whose every entry has a label, and not more entries than can be read; panel
+    letters where there is more than one panel."""
+    from ensemble.figstyle import COLUMN_WIDTHS, MAX_SUPTITLE, MIN_FONT_PT, Captioned
+
+    assert isinstance(item, Captioned), f"{name}: figures come with their caption"
+    fig, cap = item.figure, item.caption
+    assert "N_r = " in cap and "(" in cap and "mbl-ensemble" in cap, f"{name}: the caption does not state the run: {cap!r}"
     title = fig._suptitle.get_text() if fig._suptitle is not None else ""
-    assert "N_r = " in title and "(" in title, f"{name}: the figure does not state its parameters: {title!r}"
+    assert len(title) <= MAX_SUPTITLE and "N_r" not in title, f"{name}: a spec dump as the title: {title!r}"
+    assert fig.get_size_inches()[0] in COLUMN_WIDTHS.values(), f"{name}: not a journal column width"
+    from ensemble.figstyle import texts
+
+    ticks = [ax.xaxis.get_tick_params(which="major").get("labelsize", 99) for ax in fig.axes]
+    small = [t.get_text() for t in texts(fig) if t.get_fontsize() < MIN_FONT_PT] + [s for s in ticks if s < MIN_FONT_PT]
+    assert not small, f"{name}: text below {MIN_FONT_PT} pt at print size: {small[:3]}"
+    panels = []
     for ax in fig.axes:
         if not ax.get_visible() or ax.get_label() == "<colorbar>":
             continue
+        panels.append(ax)
         drawn = ax.lines or ax.collections or ax.patches or ax.images or ax.containers
         assert drawn, f"{name}: an empty panel ({ax.get_title()!r})"
         shared = ax.get_shared_x_axes().get_siblings(ax)  # sharex panels label the bottom one
         assert any(a.get_xlabel() for a in shared), f"{name}: a panel without an x label ({ax.get_title()!r})"
         legend = ax.get_legend()
         if legend is not None:
-            assert len(legend.get_texts()) <= 16, f"{name}: a legend of {len(legend.get_texts())} entries"
+            texts = [t.get_text() for t in legend.get_texts()]
+            assert len(texts) <= 16, f"{name}: a legend of {len(texts)} entries"
+            assert all(t.strip() and not t.startswith("_") for t in texts), f"{name}: a legend entry without a label"
     assert any(ax.get_ylabel() for ax in fig.axes), f"{name}: no y label"
+    if len([a for a in panels if a.get_subplotspec() is not None]) > 1:
+        letters = [t for ax in panels for t in ax.texts if t.get_gid() == "panel-letter"]
+        assert letters, f"{name}: several panels without letters"
+
+
+def test_figures_write_vector_formats_with_provenance_in_the_metadata(tmp_path):
+    """PNG text chunks, PDF and SVG metadata hold the caption and the spec; a user style applies on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from PIL import Image
+
+    from ensemble.figstyle import save
+
+    exp = parse_spec(spec_text("means", "none"))
+    figs = exp.model.figures(exp, execute(exp, MemoryStore()).tables, style="ggplot", size="single")
+    name, item = next(iter(figs.items()))
+    assert item.figure.get_size_inches()[0] == 3.4
+    paths = save({name: item}, tmp_path, ("png", "pdf", "svg"), spec_text="seed = 1")
+    assert sorted(p.suffix for p in paths) == [".pdf", ".png", ".svg"]
+    png = Image.open(tmp_path / f"{name}.png").text
+    assert png["Description"] == item.caption and png["Source"] == "seed = 1" and png["Software"].startswith("mbl-ensemble")
+    assert b"N_r" in (tmp_path / f"{name}.pdf").read_bytes() or b"/Subject" in (tmp_path / f"{name}.pdf").read_bytes()
+    assert "N_r = " in (tmp_path / f"{name}.svg").read_text() and (tmp_path / f"{name}.caption.txt").read_text().strip() == item.caption
+    with pytest.raises(ensemble.UsageError, match="style"):
+        exp.model.figures(exp, execute(exp, MemoryStore()).tables, style="no-such-style")
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

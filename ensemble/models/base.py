@@ -93,22 +93,28 @@ class Model:
         part = self._part("report")
         return part.report(exp, tables) if part else []
 
-    def figures(self, exp, tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
-        """matplotlib figures by file stem, from ``figures(exp, tables)`` of the package's figures.py;
-        figures the run's sweep cannot support are left out. Each figure's title states the run's
-        parameters (:func:`ensemble.display.caption`) above any title of its own."""
+    def figures(self, exp, tables: Mapping[str, pd.DataFrame], style: str | None = None,
+                size: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """Figures by file stem, each a :class:`~ensemble.figstyle.Captioned` (figure + caption), from
+        ``figures(exp, tables)`` of the package's figures.py, drawn in the project's style (and ``style`` on top)
+        and finished for a journal column (:func:`ensemble.figstyle.finish`); figures the run's sweep cannot
+        support are left out. The caption states the run (spec, kernel, parameters, N_r, version); the
+        figure carries no such title."""
         part = self._part("figures")
         if not part:
             return {}
-        made = part.figures(exp, tables)
-        if made:
-            from ..display import caption
+        from ..display import caption
+        from ..figstyle import Captioned, finish
+        from ..figstyle import style as figure_style
 
+        with figure_style(style):
+            made = part.figures(exp, tables)
             text = caption(exp, tables.get("summary"))
-            for fig in made.values():
-                title = fig._suptitle.get_text() if fig._suptitle is not None else ""
-                fig.suptitle(text + ("\n" + title if title else ""), fontsize=8)
-        return made
+            out = {}
+            for name, fig in made.items():
+                finish(fig, text, size)
+                out[name] = Captioned(fig, text)
+        return out
 
     def _part(self, name: str):
         """The module ``name`` of this model's package, imported on first use (matplotlib only when drawing)."""
@@ -139,7 +145,7 @@ def gap_ratio_figure(plt, summary: pd.DataFrame, swept: list[str]):
     """P(r) of every point (mean density with its error) against the GOE surmise and Poisson levels."""
     from kernels.levels import gap_ratio_density
 
-    from ..display import label
+    from ..display import math_label as label
 
     h = summary[summary.observable == "r_hist"]
     if h.empty:

@@ -118,10 +118,17 @@ def test_cli_plot_writes_figures(cli_run):
     run_dir, _ = cli_run
     res = run_cli("plot", run_dir)
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["fig2_imbalance.png", "fig4_front.png"]
+    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == ["fig2_imbalance.caption.txt", "fig2_imbalance.png",
+                                                                      "fig4_front.caption.txt", "fig4_front.png"]  # fmt: skip
     for name in ("fig2_imbalance.png", "fig4_front.png"):
         path = run_dir / "plots" / name
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+    res = run_cli("plot", run_dir, "--format", "pdf,svg", "--size", "single")
+    assert res.returncode == 0, res.stderr
+    assert (run_dir / "plots" / "fig4_front.pdf").read_bytes()[:5] == b"%PDF-"
+    assert "<svg" in (run_dir / "plots" / "fig4_front.svg").read_text()
+    bad = run_cli("plot", run_dir, "--format", "jpeg")
+    assert bad.returncode == 2 and "format = 'jpeg'" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_cli_refuses_to_overwrite_a_run(cli_run):

@@ -17,7 +17,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...display import format_value, label, mark_unresolved
+from ...display import format_value, mark_unresolved
+from ...display import math_label as label
+from ...display import symbol
 from .analysis import AVALANCHE_BOUND
 
 __all__ = ["figures"]
@@ -150,24 +152,35 @@ def _fig4(ctx):
     ax = axes[0][0]
     where = _at_largest_L(ctx)
     rows = front[front["L"] == ctx.L_max] if where else front
-    lo, hi = np.inf, -np.inf
-    for i, (_, fit) in enumerate(rows.iterrows()):
-        h = ctx.series("h", **{k: fit[k] for k in ctx.params})
+    series = [ctx.series("h", **{k: fit[k] for k in ctx.params}) for _, fit in rows.iterrows()]
+    means = np.concatenate([h["mean"].to_numpy(float) for h in series]) if series else np.array([])
+    means = means[np.isfinite(means)]
+    # the range is set by the means, not the error bars: at early times h is a ratio of two vanishing sums and
+    # its jackknife errors are huge; points whose error bar exceeds the range are drawn hollow, without it
+    lo, hi = (means.min(), means.max()) if len(means) else (np.nan, np.nan)
+    span = hi - lo if np.isfinite(hi - lo) and hi > lo else np.inf
+    clipped_label = "error bar beyond the axes (hollow)"
+    for i, ((_, fit), h) in enumerate(zip(rows.iterrows(), series)):
         color = f"C{i % 10}"
-        ax.errorbar(h.t, h["mean"], yerr=h["sem"], fmt="o", ms=3, color=color, label=ctx.label(fit, exclude=where))
-        lo, hi = min(lo, h["mean"].min()), max(hi, h["mean"].max())
+        wide = (h["sem"] > 0.5 * span).to_numpy()
+        ax.errorbar(h.t[~wide], h["mean"][~wide], yerr=h["sem"][~wide], fmt="o", ms=3, color=color,
+                    label=ctx.label(fit, exclude=where))  # fmt: skip
+        if wide.any():
+            ax.plot(h.t[wide], h["mean"][wide], "o", ms=3, mfc="none", color=color)
+            if clipped_label:
+                ax.plot([], [], "o", ms=3, mfc="none", color="0.4", label=clipped_label)
+                clipped_label = ""
         if np.isfinite(fit.A):
             tt = np.geomspace(fit.t_start, fit.t_stop, 50)
-            ax.plot(tt, fit.A * np.log(tt) + fit.B, "-", color=color, lw=2)
+            ax.plot(tt, fit.A * np.log(tt) + fit.B, "-", color=color, lw=1.5)
+    ax.plot([], [], "-", color="0.3", lw=1.5, label=r"fit $A \ln t + B$")
     ax.set_xscale("log")
-    ax.set_xlabel("t")
-    ax.set_ylabel("h(t)" + (f" (L = {format_value(ctx.L_max)})" if where else ""))
-    ax.set_title("front h(t); lines: A ln t + B over the fit window", fontsize=9)
-    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
-        # by the means, not the error bars: at early times h is a ratio of two
-        # vanishing sums and its error bars are huge
-        ax.set_ylim(lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo))
-    ax.legend(fontsize=7, ncol=2 if len(rows) > 8 else 1)
+    ax.set_xlabel(r"$J t$")
+    ax.set_ylabel(r"front $h(t)$" + (f" ($L = {format_value(ctx.L_max)}$)" if where else ""))
+    if np.isfinite(span):
+        ax.set_ylim(lo - 0.08 * span, hi + 0.08 * span)
+    swept = [k for k in ctx.swept if k not in where]
+    ax.legend(ncol=2 if len(rows) > 8 else 1, title=", ".join(f"${symbol(k)}$" for k in swept) if swept else None)
     if with_W:
         b = axes[0][1]
         by = [k for k in ctx.swept if k != "W" and k in front.columns]  # one curve per L (and other swept values)
@@ -175,20 +188,23 @@ def _fig4(ctx):
         marked: set = set()
         for i, (key, g) in enumerate(groups):
             g = g.sort_values("W")
-            label = ctx.label(g.iloc[0], exclude=("W",)) if by else "fit"
+            label = ctx.label(g.iloc[0], exclude=("W",)) if by else r"$1/A$ from the front fits"
             color = f"C{i % 10}" if by else "k"
             b.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=4, color=color, label=label)
             if "status" in g:  # slopes without a resolved plateau of A: open markers (not asymptotic)
                 mark_unresolved(b, g.W, g.invA, g["status"], color, labelled=marked)
-        b.axhline(AVALANCHE_BOUND, color="r", ls="--", lw=1, label="2 ln 4 (Eq. 18)")
+        b.axhline(AVALANCHE_BOUND, color="C1", ls="--", lw=1, label=r"avalanche bound $2\ln 4$ (Eq. 18)")
         top = front.invA + front.invA_err
         top = top[np.isfinite(top) & (front.invA > 0)]
         if len(top):
             b.set_ylim(0, 1.1 * max(top.max(), AVALANCHE_BOUND))
-        b.set_xlabel("W")
-        b.set_ylabel("1/A")
-        b.set_title("inverse front slope; the avalanche bound", fontsize=9)
-        b.legend(fontsize=7)
+        else:  # nothing fitted: the sweep's range, and why the panel has no points
+            b.set_xlim(front.W.min() - 0.5, front.W.max() + 0.5)
+            b.set_ylim(0, 1.3 * AVALANCHE_BOUND)
+            b.text(0.5, 0.35, "no front fit: no fit window in the data", transform=b.transAxes, ha="center", color="0.3")
+        b.set_xlabel(r"disorder $W/J$")
+        b.set_ylabel(r"inverse front slope $1/A$")
+        b.legend(title=", ".join(f"${symbol(k)}$" for k in by) if by else None)
     return fig
 
 

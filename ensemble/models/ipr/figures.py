@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ...display import label as _label
+from ...display import math_label as _label
 from ..base import gap_ratio_figure
 from .analysis import crossover_length, semicircle
 

@@ -19,7 +19,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...display import format_value, label
+from ...display import format_value
+from ...display import math_label as label
 
 __all__ = ["MAX_LINES", "MAX_PANELS", "figures"]
 
@@ -101,8 +102,13 @@ def _color(i: int, n: int, plt):
 
 
 def _ylabel(exp, obs: str) -> str:
-    units = getattr(exp.kernel, "units", {}).get(obs)
-    return f"{obs} ({units})" if units else obs
+    """The kernel's symbol for an observable or axis (LABELS, mathtext, its scale included), else its name with
+    its unit (UNITS) where that is not 1."""
+    symbol = exp.kernel.labels.get(obs)
+    if symbol:
+        return symbol
+    units = exp.kernel.units.get(obs)
+    return f"{obs} ({units})" if units and units != "1" else obs
 
 
 def _profile(plt, exp, rows, obs, axes):
@@ -118,16 +124,16 @@ def _profile(plt, exp, rows, obs, axes):
         chosen = _pick(values, MAX_LINES)
         for i, v in enumerate(chosen):
             d = (g[g[line_key] == v] if line_key else g).sort_values(axis)
-            text = f"{line_key} = {format_value(v)}" if line_key else None
+            text = label({line_key: v}, [line_key]) if line_key else None
             _draw(ax, d[axis], d["mean"], d["sem"], _color(i, len(chosen), plt), text, len(d) > BAND_FROM)
         _log_if_time(ax, axis, g[axis])
-        ax.set_xlabel(axis)
+        ax.set_xlabel(_ylabel(exp, axis))
         ax.set_ylabel(_ylabel(exp, obs))
         if where:
             ax.set_title(label(where, list(where)), fontsize=9)
         if line_key:
-            title = f"{len(chosen)} of {len(values)} values" if len(chosen) < len(values) else None
-            ax.legend(fontsize=7, title=title, title_fontsize=7)
+            title = f"{line_key}: {len(chosen)} of {len(values)} values" if len(chosen) < len(values) else line_key
+            ax.legend(title=title)
     if len(panels) > len(shown):
         fig.text(0.5, 0.01, f"{len(shown)} of {len(panels)} panels shown; the summary table has them all", ha="center", fontsize=8)
     return fig
@@ -151,7 +157,7 @@ def _field(plt, exp, rows, obs, axes):
             _draw(ax, d[x_axis], d["mean"], d["sem"], _color(i, len(chosen), plt),
                   f"{line_axis} = {format_value(v)}", len(d) > BAND_FROM)  # fmt: skip
         _log_if_time(ax, x_axis, g[x_axis])
-        ax.set_xlabel(x_axis)
+        ax.set_xlabel(_ylabel(exp, x_axis))
         ax.set_ylabel(_ylabel(exp, obs))
         title = label(where, list(where), empty="")
         if len(axes) > 2:
@@ -186,7 +192,7 @@ def _scalar(plt, exp, rows, obs, axes):
                         label=f"{line_key} = {format_value(v)}" if line_key else None)  # fmt: skip
             if x_key not in numeric:
                 ax.set_xticks(np.arange(len(d)), [format_value(v) for v in d[x_key]])
-        ax.set_xlabel(x_key)
+        ax.set_xlabel(_ylabel(exp, x_key))
         if line_key:
             ax.legend(fontsize=7, title=f"{len(chosen)} of {len(values)} values" if len(chosen) < len(values) else None,
                       title_fontsize=7)  # fmt: skip

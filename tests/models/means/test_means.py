@@ -67,12 +67,12 @@ def test_a_figure_per_observable_against_its_axes(run):
     assert len(panels) == 2 and {ax.get_title() for ax in panels} == {"kind = plain", "kind = shifted"}  # facets
     ax = panels[0]
     assert ax.get_xscale() == "log" and ax.get_xlabel() == "t"  # a time axis over two decades
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["W = 1", "W = 3"]  # a line per swept value
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["$W = 1$", "$W = 3$"]  # a line per swept value
     assert len(ax.containers) == 2  # with error bars
     s = figs["s"]
     assert len([a for a in s.axes if a.get_visible()]) == 4  # one panel per point, a line per site
     for f in figs.values():
-        plt.close(f)
+        plt.close(f.figure)
 
 
 def test_at_most_sixteen_lines_a_panel():
@@ -82,9 +82,9 @@ def test_at_most_sixteen_lines_a_panel():
         "realizations = 200", "realizations = 4"))  # fmt: skip
     figs = exp.model.figures(exp, execute(exp, MemoryStore()).tables)
     legend = figs["m"].axes[0].get_legend()
-    assert len(legend.get_texts()) == 16 and legend.get_title().get_text() == "16 of 20 values"
+    assert len(legend.get_texts()) == 16 and legend.get_title().get_text() == "W: 16 of 20 values"
     for f in figs.values():
-        plt.close(f)
+        plt.close(f.figure)
 
 
 def test_a_users_kernel_gets_figures_from_a_run(tmp_path):

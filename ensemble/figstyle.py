@@ -1,0 +1,144 @@
+"""Figures for a journal: the project's style, column sizes, panel letters, fonts at print size, captions and
+provenance in the files' metadata instead of a title.
+
+Every model's figures go through :func:`finish` (called by ``Model.figures``): the figure is resized to a
+journal column (single 3.4 in, double 7 in; by default double when it has panels side by side), fonts below
+7 pt at that size are raised to 7 pt, panels get letters (a), (b), ..., and the caption (spec, kernel,
+parameters, N_r, version) is attached to the figure, not drawn on it. :func:`save` writes PNG, PDF or SVG with
+the caption and the spec in the file's metadata.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import string
+from pathlib import Path
+from typing import Any, NamedTuple
+
+__all__ = ["COLUMN_WIDTHS", "DEFAULT_STYLE", "FORMATS", "MIN_FONT_PT", "Captioned", "finish", "metadata", "save",
+           "style"]  # fmt: skip
+
+#: The project's default style (one file).
+DEFAULT_STYLE = Path(__file__).with_name("style") / "ensemble.mplstyle"
+#: Journal column widths, inches (APS/Nature-like: single 3.4, double 7.0).
+COLUMN_WIDTHS = {"single": 3.4, "double": 7.0}
+#: No text smaller than this at print size.
+MIN_FONT_PT = 7.0
+FORMATS = ("png", "pdf", "svg")
+#: Longest figure-level title allowed (a short phrase; the provenance goes to the caption).
+MAX_SUPTITLE = 60
+
+
+class Captioned(NamedTuple):
+    """A figure and its caption (what :meth:`ensemble.api.Run.figures` returns per name). Attributes of the
+    matplotlib Figure (``savefig``, ``axes``, ...) are reachable on it directly."""
+
+    figure: Any
+    caption: str
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.figure, name)
+
+
+@contextlib.contextmanager
+def style(user: str | None = None):
+    """The project's style, and a user's (a matplotlib style name or file) on top of it."""
+    import matplotlib.pyplot as plt
+
+    styles = [str(DEFAULT_STYLE)] + ([user] if user else [])
+    if user and user not in plt.style.available and not Path(user).is_file():
+        from .errors import UsageError
+
+        raise UsageError("style", user, f"a matplotlib style ({', '.join(sorted(plt.style.available)[:6])}, ...) or a "
+                         ".mplstyle file")  # fmt: skip
+    with plt.style.context(styles):
+        yield
+
+
+def _panels(fig) -> list:
+    return [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>" and ax.get_subplotspec() is not None]
+
+
+def finish(fig, caption: str, size: str | None = None) -> None:
+    """Make ``fig`` print-ready in place (see the module docstring); ``size``: "single", "double" or None (the
+    figure's own layout decides: double if any row has more than one panel)."""
+    panels = _panels(fig)
+    if size is None:
+        cols = max((ax.get_subplotspec().get_geometry()[1] for ax in panels), default=1)
+        size = "double" if cols > 1 else "single"
+    if size not in COLUMN_WIDTHS:
+        from .errors import UsageError
+
+        raise UsageError("size", size, "single (3.4 in) or double (7 in)")
+    w, h = fig.get_size_inches()
+    width = COLUMN_WIDTHS[size]
+    fig.set_size_inches(width, max(width * h / w, 1.6))
+    if fig._suptitle is not None and len(fig._suptitle.get_text()) > MAX_SUPTITLE:
+        fig._suptitle.set_text("")  # a long title is provenance: the caption has it
+    for text in texts(fig):
+        if text.get_fontsize() < MIN_FONT_PT:
+            text.set_fontsize(MIN_FONT_PT)
+    for ax in fig.axes:
+        ax.tick_params(axis="both", which="both", labelsize=max(MIN_FONT_PT, 7.0))
+    if len(panels) > 1:
+        for letter, ax in zip(string.ascii_lowercase, panels):
+            ax.text(-0.02, 1.02, f"({letter})", transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
+                    fontweight="bold", gid="panel-letter")  # fmt: skip
+    fig.ensemble_caption = caption
+    fig.ensemble_size = size
+    with contextlib.suppress(Exception):  # a layout that cannot be tightened is drawn as it is
+        fig.tight_layout()
+
+
+def texts(fig) -> list:
+    """Every Text of a figure but tick labels (figure texts, titles, axis labels, annotations, legends)."""
+    out = list(fig.texts) + ([fig._suptitle] if fig._suptitle is not None else [])
+    for ax in fig.axes:
+        out += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        legend = ax.get_legend()
+        if legend is not None:
+            out += [*legend.get_texts(), legend.get_title()]
+    for legend in fig.legends:
+        out += [*legend.get_texts(), legend.get_title()]
+    return out
+
+
+def metadata(fmt: str, name: str, caption: str, spec_text: str = "") -> dict:
+    """The file metadata of a figure: title, caption, the spec and the software, in the keys each format has."""
+    from .provenance import package_version
+
+    software = f"mbl-ensemble {package_version()}"
+    if fmt == "png":
+        return {"Title": name, "Description": caption, "Software": software, "Source": spec_text}
+    if fmt == "pdf":
+        return {"Title": name, "Subject": caption, "Creator": software, "Keywords": spec_text.replace("\n", "; ")}
+    if fmt == "svg":
+        return {"Title": name, "Description": caption + ("\n\n" + spec_text if spec_text else ""), "Creator": software}
+    raise ValueError(fmt)
+
+
+def save(figures: dict, out: str | Path, formats=("png",), spec_text: str = "", dpi: int = 300) -> list[Path]:
+    """Write each figure as ``out/<name>.<fmt>`` with its caption and the spec in the metadata, and a
+    ``<name>.caption.txt`` beside; close them; return the image paths."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        from .errors import UsageError
+
+        raise UsageError("format", ",".join(bad), f"one or more of {', '.join(FORMATS)}")
+    paths = []
+    for name, item in figures.items():
+        fig = item.figure if isinstance(item, Captioned) else item
+        caption = getattr(fig, "ensemble_caption", "")
+        for fmt in formats:
+            path = out / f"{name}.{fmt}"
+            fig.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.02, metadata=metadata(fmt, name, caption, spec_text))
+            paths.append(path)
+        (out / f"{name}.caption.txt").write_text(caption + "\n")
+        plt.close(fig)
+    return paths
