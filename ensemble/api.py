@@ -661,7 +661,9 @@ class Run:
         (``ensemble/style/ensemble.mplstyle``); ``size``: "single" (3.4 in) or "double" (7 in) column, default
         by the figure's layout. The caption states the spec, kernel, parameters, N_r and version.
         """
-        return self.spec.model.figures(self.spec, self.tables, style=style, size=size)
+        from .figstyle import draw
+
+        return draw(self.spec.model, self.spec, self.tables, style=style, size=size)
 
     def extend(self, realizations: int | None = None, more: int | None = None, **options) -> Run:
         """More realizations (to ``realizations`` per point, or ``more`` per point), or a tighter precision goal

@@ -15,7 +15,7 @@ import string
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["COLUMN_WIDTHS", "DEFAULT_STYLE", "FORMATS", "MIN_FONT_PT", "Captioned", "finish", "metadata", "save",
+__all__ = ["COLUMN_WIDTHS", "DEFAULT_STYLE", "FORMATS", "MIN_FONT_PT", "Captioned", "draw", "finish", "metadata", "save",
            "style"]  # fmt: skip
 
 #: The project's default style (one file).
@@ -102,6 +102,23 @@ def texts(fig) -> list:
             out += [*legend.get_texts(), legend.get_title()]
     for legend in fig.legends:
         out += [*legend.get_texts(), legend.get_title()]
+    return out
+
+
+def draw(model, exp, tables, style: str | None = None, size: str | None = None) -> dict:
+    """A model's figures of a run, drawn in the project's style (``style`` on top) and finished for a journal:
+    ``{name: Captioned(figure, caption)}``. Works for any model, plugins included (it calls
+    ``model.figures(exp, tables)``)."""
+    from .display import caption
+
+    with globals()["style"](style):
+        made = model.figures(exp, tables) or {}
+        text = caption(exp, tables.get("summary"))
+        out = {}
+        for name, fig in made.items():
+            fig = fig.figure if isinstance(fig, Captioned) else fig
+            finish(fig, text, size)
+            out[name] = Captioned(fig, text)
     return out
 
 

@@ -61,13 +61,14 @@ def write_figures(path: str | Path, formats=("png",), style: str | None = None, 
 
     matplotlib.use("Agg")
     from .display import save_figures
+    from .figstyle import draw
     from .lock import RunLock
     from .rundir import read_record, recorded_spec
 
     exp = load_run(path)
     spec_text = recorded_spec(path, read_record(path))
     with RunLock(path):  # no refit or resume rewrites the tables while they are drawn
-        return save_figures(exp.model.figures(exp, read_tables(path), style=style, size=size), Layout(path).plots,
+        return save_figures(draw(exp.model, exp, read_tables(path), style=style, size=size), Layout(path).plots,
                             formats, spec_text)  # fmt: skip
 
 

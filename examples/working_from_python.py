@@ -45,9 +45,10 @@ print(h["h"].sel(W=6.0).values.round(3))
 # %% Distributions: quantiles and typical values have their own rows in the summary
 print(run.query("SELECT W, observable, mean, sem FROM summary WHERE observable LIKE 'Ig.%' AND observable != 'Ig.hist' ORDER BY W"))
 
-# %% Figures are matplotlib Figures (nothing is written unless you save them)
+# %% Figures: each a (figure, caption) pair for a journal column (nothing is written unless you save them)
 figs = run.figures()
 print(sorted(figs))
+print(figs["fig4_front"].caption)
 
 # %% More realizations: every finished block is reused
 bigger = run.extend(realizations=120, executor="serial")

@@ -58,7 +58,9 @@ def test_to_xarray_labels_swept_parameters_and_axes(tmp_path):
 def test_figures_are_matplotlib_figures_and_query_works(tmp_path):
     r = ensemble.run(small_spec(), out=tmp_path / "r", executor="serial")
     figs = r.figures()
-    assert figs and all(isinstance(f, matplotlib.figure.Figure) for f in figs.values())
+    assert figs and all(isinstance(f.figure, matplotlib.figure.Figure) and "N_r = 24" in f.caption for f in figs.values())
+    f = next(iter(figs.values()))
+    assert f.axes == f.figure.axes  # the Figure's attributes on the pair itself
     assert not (tmp_path / "r" / "plots").exists()  # nothing written
     df = r.query("SELECT W, invA FROM fits WHERE fit = 'front' ORDER BY W")
     assert list(df.W) == [2.0, 6.0]

@@ -160,7 +160,9 @@ def test_model_runs_reports_and_draws_every_shape_of_sweep(model, shape):
         assert fits["status"].isin(STATUSES).all(), fits.loc[~fits["status"].isin(STATUSES), ["fit", "status"]]
     lines = exp.model.report(exp, result.tables)
     assert all(isinstance(line, str) for line in lines)
-    figs = exp.model.figures(exp, result.tables)
+    from ensemble.figstyle import draw
+
+    figs = draw(exp.model, exp, result.tables)
     assert all(isinstance(f.figure, matplotlib.figure.Figure) for f in figs.values())
     for name, f in figs.items():
         check_readable(name, f)
@@ -215,7 +217,9 @@ def test_figures_write_vector_formats_with_provenance_in_the_metadata(tmp_path):
     from ensemble.figstyle import save
 
     exp = parse_spec(spec_text("means", "none"))
-    figs = exp.model.figures(exp, execute(exp, MemoryStore()).tables, style="ggplot", size="single")
+    from ensemble.figstyle import draw
+
+    figs = draw(exp.model, exp, execute(exp, MemoryStore()).tables, style="ggplot", size="single")
     name, item = next(iter(figs.items()))
     assert item.figure.get_size_inches()[0] == 3.4
     paths = save({name: item}, tmp_path, ("png", "pdf", "svg"), spec_text="seed = 1")
@@ -225,7 +229,7 @@ def test_figures_write_vector_formats_with_provenance_in_the_metadata(tmp_path):
     assert b"N_r" in (tmp_path / f"{name}.pdf").read_bytes() or b"/Subject" in (tmp_path / f"{name}.pdf").read_bytes()
     assert "N_r = " in (tmp_path / f"{name}.svg").read_text() and (tmp_path / f"{name}.caption.txt").read_text().strip() == item.caption
     with pytest.raises(ensemble.UsageError, match="style"):
-        exp.model.figures(exp, execute(exp, MemoryStore()).tables, style="no-such-style")
+        draw(exp.model, exp, execute(exp, MemoryStore()).tables, style="no-such-style")
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

@@ -93,28 +93,15 @@ class Model:
         part = self._part("report")
         return part.report(exp, tables) if part else []
 
-    def figures(self, exp, tables: Mapping[str, pd.DataFrame], style: str | None = None,
-                size: str | None = None) -> dict[str, Any]:  # fmt: skip
-        """Figures by file stem, each a :class:`~ensemble.figstyle.Captioned` (figure + caption), from
-        ``figures(exp, tables)`` of the package's figures.py, drawn in the project's style (and ``style`` on top)
-        and finished for a journal column (:func:`ensemble.figstyle.finish`); figures the run's sweep cannot
-        support are left out. The caption states the run (spec, kernel, parameters, N_r, version); the
-        figure carries no such title."""
+    def figures(self, exp, tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        """matplotlib figures by file stem, from ``figures(exp, tables)`` of the package's figures.py; figures
+        the run's sweep cannot support are left out. A model may override this (a plugin's single module does).
+        The engine draws through :func:`ensemble.figstyle.draw`, which applies the style around this call and
+        finishes every figure for a journal (size, fonts, panel letters, caption)."""
         part = self._part("figures")
         if not part:
             return {}
-        from ..display import caption
-        from ..figstyle import Captioned, finish
-        from ..figstyle import style as figure_style
-
-        with figure_style(style):
-            made = part.figures(exp, tables)
-            text = caption(exp, tables.get("summary"))
-            out = {}
-            for name, fig in made.items():
-                finish(fig, text, size)
-                out[name] = Captioned(fig, text)
-        return out
+        return part.figures(exp, tables)
 
     def _part(self, name: str):
         """The module ``name`` of this model's package, imported on first use (matplotlib only when drawing)."""
