@@ -31,7 +31,7 @@ def label(row: Mapping, names: Iterable[str], empty: str = "all") -> str:
     return ", ".join(f"{k} = {format_value(row[k])}" for k in names) or empty
 
 
-def math_label(row: Mapping, names: Iterable[str], empty: str = "all") -> str:
+def math_label(row: Mapping, names: Iterable[str], empty: str = "all points") -> str:
     """:func:`label` for figures: mathtext where the value is a number (``$W_{\\rm env} = 3$``)."""
     parts = []
     for k in names:

@@ -77,6 +77,12 @@ def finish(fig, caption: str, size: str | None = None) -> None:
     fig.set_size_inches(width, max(width * h / w, 1.6))
     if fig._suptitle is not None and len(fig._suptitle.get_text()) > MAX_SUPTITLE:
         fig._suptitle.set_text("")  # a long title is provenance: the caption has it
+    for ax in fig.axes:  # a log axis with nothing positive on it cannot be drawn: linear, and said so
+        for axis, (lo, hi) in (("x", ax.dataLim.intervalx), ("y", ax.dataLim.intervaly)):
+            if getattr(ax, f"get_{axis}scale")() == "log" and not (hi > 0):
+                getattr(ax, f"set_{axis}scale")("linear")
+                ax.text(0.98, 0.02, f"{axis}: no positive values (linear)", transform=ax.transAxes, ha="right",
+                        va="bottom", color="0.4")  # fmt: skip
     for text in texts(fig):
         if text.get_fontsize() < MIN_FONT_PT:
             text.set_fontsize(MIN_FONT_PT)
@@ -117,9 +123,40 @@ def draw(model, exp, tables, style: str | None = None, size: str | None = None) 
         out = {}
         for name, fig in made.items():
             fig = fig.figure if isinstance(fig, Captioned) else fig
+            _fix_cycle_colors(fig)
             finish(fig, text, size)
             out[name] = Captioned(fig, text)
     return out
+
+
+def _fix_cycle_colors(fig) -> None:
+    """Colours given as "C0", "C1", ... are resolved by matplotlib only when drawn; resolve them now, in the
+    style's palette, so that the figure keeps it when saved or shown outside the style."""
+    import re
+
+    from matplotlib.colors import to_hex
+
+    def fixed(c):
+        return to_hex(c, keep_alpha=True) if isinstance(c, str) and re.fullmatch(r"C\d+", c) else None
+
+    from matplotlib.lines import Line2D
+
+    lines, texts_ = [], list(texts(fig))
+    for ax in fig.axes:
+        lines += list(ax.lines)
+        legend = ax.get_legend()
+        if legend is not None:  # its handles are copies, made when the legend was: every line under it
+            lines += legend.findobj(Line2D)
+    for line in lines:
+        for get, put in (("get_color", "set_color"), ("get_markerfacecolor", "set_markerfacecolor"),
+                         ("get_markeredgecolor", "set_markeredgecolor")):  # fmt: skip
+            c = fixed(getattr(line, get)())
+            if c is not None:
+                getattr(line, put)(c)
+    for t in texts_:
+        c = fixed(t.get_color())
+        if c is not None:
+            t.set_color(c)
 
 
 def metadata(fmt: str, name: str, caption: str, spec_text: str = "") -> dict:

@@ -205,6 +205,9 @@ def check_readable(name, item):
     if len([a for a in panels if a.get_subplotspec() is not None]) > 1:
         letters = [t for ax in panels for t in ax.texts if t.get_gid() == "panel-letter"]
         assert letters, f"{name}: several panels without letters"
+    import io
+
+    fig.savefig(io.BytesIO(), format="png", dpi=40)  # draws: every mathtext label must parse
 
 
 def test_figures_write_vector_formats_with_provenance_in_the_metadata(tmp_path):

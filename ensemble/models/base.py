@@ -150,8 +150,8 @@ def gap_ratio_figure(plt, summary: pd.DataFrame, swept: list[str]):
     ax.plot(r, gap_ratio_density(r, "GOE"), "k--", lw=1.2, label="GOE (surmise)")
     ax.plot(r, gap_ratio_density(r, "Poisson"), "k:", lw=1.2, label="Poisson")
     n = int(h["n"].max())
-    ax.set_xlabel("gap ratio r")
-    ax.set_ylabel("P(r)")
+    ax.set_xlabel(r"gap ratio $r$")
+    ax.set_ylabel(r"$P(r)$")
     ax.set_xlim(0, 1)
     ax.set_title(f"gap-ratio distribution ({len(groups)} point(s), up to {n} samples each)", fontsize=9)
     if len(groups) > 10:

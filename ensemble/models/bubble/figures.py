@@ -63,7 +63,7 @@ def _fig2(plt, fits):
             ax.errorbar(g.W, g.r_mean, yerr=g.r_mean_err, fmt="o-", ms=3, color=f"C{i}", label=f"L = {L}")
         ax.axhline(R_GOE, color="k", ls="--", lw=0.8)
         ax.axhline(R_POISSON, color="k", ls=":", lw=0.8)
-        ax.set_xlabel("W")
+        ax.set_xlabel(r"disorder $W/J$")
         ax.set_title("chain + bubble" if bubble else "chain without bubble")
         if len(sel):
             ax.legend(fontsize=7, loc="upper right")
@@ -71,10 +71,10 @@ def _fig2(plt, fits):
         if len(c):
             ins = ax.inset_axes([0.12, 0.1, 0.35, 0.35])
             ins.errorbar(1.0 / c.L_a, c.W_cross, yerr=c.W_cross_err, fmt="s", ms=3)
-            ins.set_xlabel("1/L", fontsize=7)
-            ins.set_ylabel("W cross", fontsize=7)
+            ins.set_xlabel(r"$1/L$", fontsize=7)
+            ins.set_ylabel(r"$W_\times/J$", fontsize=7)
             ins.tick_params(labelsize=6)
-    axes[0].set_ylabel("mean gap ratio r")
+    axes[0].set_ylabel(r"mean gap ratio $\langle r\rangle$")
     return fig
 
 
@@ -97,8 +97,8 @@ def _fig3(plt, summary, fits):
         if len(ref):
             m, e = float(ref.gamma_avg.iloc[0]), float(ref.gamma_avg_err.iloc[0])
             ax.axhspan(m - e, m + e, color=f"C{i}", alpha=0.25, lw=0)
-    ax.set_xlabel("distance i from the bubble")
-    ax.set_ylabel("purity gamma_i")
+    ax.set_xlabel(r"distance $i$ from the bubble (sites)")
+    ax.set_ylabel(r"one-site purity $\gamma_i$")
     ax.set_title(f"L = {L} with bubble; bands: no bubble, L + 2 = {L + 2}")
     ax.legend(fontsize=7)
     return fig
@@ -116,11 +116,11 @@ def _fig4(plt, summary):
         for i, (W, g) in enumerate(sel.groupby("W")):
             g = g.sort_values("L")
             ax.errorbar(g.L, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"W = {W}")
-        ax.set_xlabel("L")
+        ax.set_xlabel(r"chain length $L$")
         ax.set_title("with bubble" if bubble else "without bubble")
         if len(sel):
             ax.legend(fontsize=7)
-    axes[0].set_ylabel(f"purity at distance {d}")
+    axes[0].set_ylabel(rf"purity $\gamma_{{{d}}}$ at distance {d}")
     return fig
 
 
@@ -141,8 +141,8 @@ def _fig5(plt, summary):
             ax.errorbar(g.site, g["mean"], yerr=g["sem"], fmt="o" + ls, ms=3, color=f"C{i}",
                         label=f"W = {W}, " + lab.format(L=g.L.iloc[0]))  # fmt: skip
     ax.axhline(0, color="k", lw=0.5)
-    ax.set_xlabel("r")
-    ax.set_ylabel("C(r)")
+    ax.set_xlabel(r"distance $r$ (sites)")
+    ax.set_ylabel(r"correlation $C(r)$")
     ax.legend(fontsize=6)
     return fig
 
@@ -179,10 +179,10 @@ def _fig6(plt, fits, swept):
             ax.axvline(paper.iloc[0], color="k", ls="--", lw=1, label=f"paper's beta = {paper.iloc[0]:g}")
         ax.axhline(R_GOE, color="0.5", ls=":", lw=0.8)
         ax.set_title(f"n_GOE = {n}; lines and bands: fitted maximum", fontsize=9)
-        ax.set_xlabel("beta (bubble bandwidth, Eq. 4)")
+        ax.set_xlabel(r"bubble bandwidth $\beta$ (Eq. 4)")
         ax.legend(fontsize=7)
     for ax in axes[:, 0]:
-        ax.set_ylabel("mean gap ratio r")
+        ax.set_ylabel(r"mean gap ratio $\langle r\rangle$")
     for ax in axes.ravel()[len(ns):]:
         ax.set_visible(False)
     return fig
@@ -204,9 +204,9 @@ def _fig8(plt, summary, swept):
             ref = g[(g.n_goe == 0) & (g.dist == d)]
             if len(ref):
                 ax.axhline(float(ref["mean"].iloc[0]), color=f"C{i}", ls="--", lw=0.8)
-        ax.set_xlabel("n_GOE")
+        ax.set_xlabel(r"bubble dimension $n_{\rm GOE}$")
         ax.set_title(f"distance i = {d} from the bubble", fontsize=9)
-    axes[0][0].set_ylabel(f"purity gamma_i (L = {L})")
+    axes[0][0].set_ylabel(rf"purity $\gamma_i$ ($L = {L}$)")
     axes[0][0].legend(fontsize=7, title="dashed: no bubble", title_fontsize=7)
     return fig
 
@@ -229,9 +229,9 @@ def _fig7(plt, summary):
             r = ref.groupby("m")["mean"].mean()
             ax.plot(r.index, r.values, color="k", lw=1.2, label="no bubble (all sites)")
         ax.set_yscale("log")
-        ax.set_xlabel("2 <S^z_i>")
+        ax.set_xlabel(r"$2\langle S^z_i\rangle$")
         ax.set_title(f"W = {W}, L = {L}")
-    axes[0][0].set_ylabel("density")
+    axes[0][0].set_ylabel(r"probability density")
     axes[0][0].legend(fontsize=6)
     return fig
 
@@ -262,15 +262,15 @@ def _fig9(plt, summary, fits):
             a.plot(xs, row.gamma_xxz - avalanche_purity(xs, mm.xi, mm.p, row.gamma_xxz, row.n_goe, L), ":",
                    color=f"C{i}", lw=1)  # fmt: skip
     a.axhline(0, color="k", lw=0.5)
-    a.set_xlabel("distance i")
-    a.set_ylabel("gamma_XXZ - gamma_i")
+    a.set_xlabel(r"distance $i$ (sites)")
+    a.set_ylabel(r"$\gamma_{\rm XXZ} - \gamma_i$")
     a.set_title(f"L = {L}: fits delta_0 + A e^(-i/xi) (dashed), Eq. (6) (dotted)")
     a.legend(fontsize=7)
     for i, (Lq, g) in enumerate(shift.groupby("L")):
         g = g.sort_values("W")
         b.errorbar(g.W, g.delta_0, yerr=g.delta_0_err, fmt="o-", ms=3, color=f"C{i}", label=f"L = {Lq}")
     b.axhline(0, color="k", lw=0.5)
-    b.set_xlabel("W")
-    b.set_ylabel("delta_0")
+    b.set_xlabel(r"disorder $W/J$")
+    b.set_ylabel(r"$\delta_0$")
     b.legend(fontsize=7)
     return fig

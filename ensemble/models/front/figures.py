@@ -34,9 +34,25 @@ def figures(exp, tables) -> dict:
     return {name: fig for name, fig in made.items() if fig is not None}
 
 
+#: The papers' own numbers, drawn (hollow, grey) on the figure that reproduces theirs when a run has the paper's
+#: setup: kernel family, fixed parameters, and the figure's readings as (x, y, note).
+READINGS = [
+    {"kernels": ("anderson_trajectory", "anderson_exact"), "fixed": {"L": 100},
+     "figure": "fig4_front", "label": "paper 003, Fig. 4(a) inset",
+     "points": [(3.0, 4.0), (15.0, 10.0)]},
+]
+
+
+def _readings(ctx, figure: str) -> list[dict]:
+    exp = ctx.exp
+    return [r for r in READINGS if r["figure"] == figure and exp.kernel.name in r["kernels"]
+            and all(exp.fixed.get(k) == v for k, v in r["fixed"].items())]  # fmt: skip
+
+
 class _Context:
     def __init__(self, plt, exp, summary, fits):
         self.plt, self.summary, self.fits = plt, summary, fits
+        self.exp = exp
         self.params = exp.params_names
         self.swept = exp.swept_names
         self.L_max = summary["L"].max() if "L" in summary else None
@@ -73,7 +89,7 @@ def _fig2(ctx):
         color = f"C{i % 10}"
         for name, ls in (("I0", "-"), ("Ig", "--")):
             d = ctx.series(name, **sel)
-            axes[0].errorbar(d.t, d["mean"], yerr=d["sem"], fmt=ls, color=color, elinewidth=0.8, label=ctx.label(pt) if ls == "-" else None)
+            axes[0].errorbar(d.t, d["mean"], yerr=d["sem"], fmt=ls, color=color, elinewidth=0.8)
         d = ctx.series("Ir", **sel)
         axes[1].errorbar(d.t, d["mean"], yerr=d["sem"], fmt=".-", color=color, label=ctx.label(pt))
         top = max(top, float(np.nanmax(d["mean"] + d["sem"])) if len(d) else 0.0)
@@ -81,18 +97,22 @@ def _fig2(ctx):
     if len(r_th):
         r = float(r_th.iloc[0])
         if top >= 0.5 * r:  # the threshold line only when the data come near it; else say so
-            axes[1].axhline(r, color="k", ls=":", lw=1, label=f"r_th = {r:g}")
+            axes[1].axhline(r, color="k", ls=":", lw=1, label=f"$r_{{\\rm th}} = {r:g}$")
         else:
-            axes[1].text(0.02, 0.97, f"r_th = {r:g} (above the data)", transform=axes[1].transAxes, va="top", fontsize=7)
-    suffix = f" (L = {format_value(ctx.L_max)})" if where else ""
-    axes[0].set_title("I0 (solid), Ig (dashed)" + suffix, fontsize=9)
-    axes[1].set_title("Ir = (I0 - Ig) / I0" + suffix, fontsize=9)
-    axes[0].set_ylabel("imbalance")
-    axes[1].set_ylabel("relative imbalance Ir")
+            axes[1].text(0.98, 0.03, f"$r_{{\\rm th}} = {r:g}$ (above the data)", transform=axes[1].transAxes,
+                         ha="right", va="bottom", color="0.3")  # fmt: skip
+    suffix = f" ($L = {format_value(ctx.L_max)}$)" if where else ""
+    axes[0].set_title(r"$I_0$ (solid: no bath), $I_\gamma$ (dashed: bath)" + suffix)
+    axes[1].set_title(r"$I_r = (I_0 - I_\gamma)/I_0$" + suffix)
+    axes[0].set_ylabel(r"imbalance $I(t)$")
+    axes[1].set_ylabel(r"relative imbalance $I_r(t)$")
     for ax in axes:
         ax.set_xscale("log")
-        ax.set_xlabel("t")
-        ax.legend(fontsize=7)
+        ax.set_xlabel(r"$J t$")
+    swept = [k for k in ctx.swept if k not in where]
+    # one legend for both panels (the same colour is the same point in each), beside them, off the data
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                   title=", ".join(f"${symbol(k)}$" for k in swept) if swept else None)  # fmt: skip
     return fig
 
 
@@ -122,9 +142,9 @@ def _fig3(ctx):
                 xx = np.linspace(g[x].min(), g[x].max(), 50)
                 ax.plot(xx, np.exp(fit.alpha * xx * val + fit.c), "-", color=color, lw=1)
         ax.set_yscale("log")
-        ax.set_xlabel(x)
+        ax.set_xlabel({"L": r"chain length $L$", "W": r"disorder $W/J$"}.get(x, x))
         ax.legend(fontsize=7)
-    axes[0].set_ylabel("t~")
+    axes[0].set_ylabel(r"threshold time $J\tilde t$")
     titles = []
     for _, fit in scaling.iterrows():
         which = ", ".join(f"{k} = {format_value(fit[k])}" for k in others)
@@ -148,7 +168,8 @@ def _fig4(ctx):
     if not len(front):
         return None
     with_W = "W" in ctx.params and front["W"].nunique() > 1
-    fig, axes = ctx.plt.subplots(1, 2 if with_W else 1, figsize=(12 if with_W else 7, 4.6), squeeze=False)
+    fig, axes = ctx.plt.subplots(1, 2 if with_W else 1, figsize=(12 if with_W else 7, 4.6), squeeze=False,
+                                 gridspec_kw={"width_ratios": [1.25, 1]} if with_W else None)
     ax = axes[0][0]
     where = _at_largest_L(ctx)
     rows = front[front["L"] == ctx.L_max] if where else front
@@ -159,10 +180,10 @@ def _fig4(ctx):
     # its jackknife errors are huge; points whose error bar exceeds the range are drawn hollow, without it
     lo, hi = (means.min(), means.max()) if len(means) else (np.nan, np.nan)
     span = hi - lo if np.isfinite(hi - lo) and hi > lo else np.inf
-    clipped_label = "error bar beyond the axes (hollow)"
+    clipped_label = "error bar off scale"
     for i, ((_, fit), h) in enumerate(zip(rows.iterrows(), series)):
         color = f"C{i % 10}"
-        wide = (h["sem"] > 0.5 * span).to_numpy()
+        wide = (h["sem"] > 0.1 * span).to_numpy()
         ax.errorbar(h.t[~wide], h["mean"][~wide], yerr=h["sem"][~wide], fmt="o", ms=3, color=color,
                     label=ctx.label(fit, exclude=where))  # fmt: skip
         if wide.any():
@@ -180,7 +201,8 @@ def _fig4(ctx):
     if np.isfinite(span):
         ax.set_ylim(lo - 0.08 * span, hi + 0.08 * span)
     swept = [k for k in ctx.swept if k not in where]
-    ax.legend(ncol=2 if len(rows) > 8 else 1, title=", ".join(f"${symbol(k)}$" for k in swept) if swept else None)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, ncol=2 if len(rows) > 12 else 1,
+              title=", ".join(f"${symbol(k)}$" for k in swept) if swept else None)  # beside the panel: off the data
     if with_W:
         b = axes[0][1]
         by = [k for k in ctx.swept if k != "W" and k in front.columns]  # one curve per L (and other swept values)
@@ -188,12 +210,15 @@ def _fig4(ctx):
         marked: set = set()
         for i, (key, g) in enumerate(groups):
             g = g.sort_values("W")
-            label = ctx.label(g.iloc[0], exclude=("W",)) if by else r"$1/A$ from the front fits"
+            label = ctx.label(g.iloc[0], exclude=("W",)) if by else r"$1/A$ (front fits)"
             color = f"C{i % 10}" if by else "k"
             b.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=4, color=color, label=label)
             if "status" in g:  # slopes without a resolved plateau of A: open markers (not asymptotic)
                 mark_unresolved(b, g.W, g.invA, g["status"], color, labelled=marked)
-        b.axhline(AVALANCHE_BOUND, color="C1", ls="--", lw=1, label=r"avalanche bound $2\ln 4$ (Eq. 18)")
+        b.axhline(AVALANCHE_BOUND, color="C1", ls="--", lw=1, label=r"bound $2\ln 4$ (Eq. 18)")
+        for r in _readings(ctx, "fig4_front"):
+            xs, ys = zip(*r["points"])
+            b.plot(xs, ys, "o", ms=7, mfc="none", mec="0.45", mew=1.2, label=r["label"])
         top = front.invA + front.invA_err
         top = top[np.isfinite(top) & (front.invA > 0)]
         if len(top):
@@ -204,7 +229,7 @@ def _fig4(ctx):
             b.text(0.5, 0.35, "no front fit: no fit window in the data", transform=b.transAxes, ha="center", color="0.3")
         b.set_xlabel(r"disorder $W/J$")
         b.set_ylabel(r"inverse front slope $1/A$")
-        b.legend(title=", ".join(f"${symbol(k)}$" for k in by) if by else None)
+        b.legend(loc="lower right", bbox_to_anchor=(1.0, 0.22), markerscale=0.6, title=", ".join(f"${symbol(k)}$" for k in by) if by else None)
     return fig
 
 
@@ -221,8 +246,8 @@ def _fig5(ctx):
             d = ctx.series("Ir", **{k: pt[k] for k in ctx.params})
             ax.errorbar(d.t, pt["L"] * d["mean"], yerr=pt["L"] * d["sem"], fmt=".-", color=f"C{i % 10}", label=ctx.label(pt, exclude=("W",)))
         ax.set_xscale("log")
-        ax.set_xlabel("t")
-        ax.set_ylabel("L Ir(t)")
+        ax.set_xlabel(r"$J t$")
+        ax.set_ylabel(r"$L\, I_r(t)$")
         ax.set_title(f"W = {W:g}" if W is not None else "")
         ax.legend(fontsize=7)
     for ax in axes.ravel()[n:]:

@@ -58,9 +58,9 @@ def _fig3(plt, fits, swept):
             b.plot(x, gg.dD_dos, "D:", mfc="white", color=f"C{i}",
                    label="density-of-states estimate (semicircle)" if i == 0 else None)  # fmt: skip
     b.axhline(math.log(2), color="k", ls="--", lw=1, label="log 2")
-    a.set_ylabel("D(O_B)")
-    b.set_ylabel("discrete slope")
-    b.set_xlabel("number of LIOMs")
+    a.set_ylabel(r"$D(O_B)$")
+    b.set_ylabel(r"discrete slope of $D(O_B)$")
+    b.set_xlabel(r"number of LIOMs $n$")
     a.legend(fontsize=7)
     b.legend(fontsize=7)
     return fig
@@ -83,8 +83,8 @@ def _fig4(plt, summary, fits, params, swept):
     ax.plot(i, row.intercept + row.slope * i, "-", color="C0", label=f"fit: slope {row.slope:.3f} +- {row.slope_err:.3f}")
     ax.plot(i, row.intercept + row.slope + row.slope_theory * (i - 1), "--", color="k",
             label=f"theory slope {row.slope_theory:.3f}")  # fmt: skip
-    ax.set_xlabel("i (0: bath coupling spin)")
-    ax.set_ylabel("D(sigma^x_i)")
+    ax.set_xlabel(r"LIOM $i$ (0: the spin coupled to the bath)")
+    ax.set_ylabel(r"$D(\sigma^x_i)$")
     ax.set_title(_label(row, swept), fontsize=9)
     ax.legend(fontsize=7)
     return fig
@@ -101,8 +101,8 @@ def _fig5(plt, fits, swept):
         ax.errorbar(g.G, g.delta_D, xerr=g.G_err, yerr=g.delta_D_err, fmt="o-", color=f"C{i}", label=_label(g.iloc[0], others))
     ax.axhline(math.log(2), color="k", ls="--", lw=1, label="log 2")
     ax.set_xscale("log")
-    ax.set_xlabel("G")
-    ax.set_ylabel("Delta D(O_B)")
+    ax.set_xlabel(r"coupling $G$")
+    ax.set_ylabel(r"$\Delta D(O_B)$")
     ax.legend(fontsize=7)
     return fig
 
@@ -129,14 +129,14 @@ def _fig6(plt, summary, fits, params, swept):
             w = math.pi * g * g * semicircle(2.0, pt.bandwidth / 2)  # golden rule, GOE bath, h = 1
             b.plot(d.omega / w, d["mean"] * w, "-", color=c)
             b.fill_between(d.omega / w, (d["mean"] - d["sem"]) * w, (d["mean"] + d["sem"]) * w, color=c, alpha=0.25, lw=0)
-    a.set_xlabel("omega")
-    a.set_ylabel("k(omega) (band: one standard error)")
+    a.set_xlabel(r"$\omega/J$")
+    a.set_ylabel(r"hybridization $k(\omega)$")
     a.legend(fontsize=6)
     if b is not None:
         x = np.linspace(-10, 10, 400)
         b.plot(x, 1 / (math.pi * (1 + x * x)), "k--", lw=1, label="Lorentzian of golden-rule width")
-        b.set_xlabel("omega / w_golden rule")
-        b.set_ylabel("k w")
+        b.set_xlabel(r"$\omega / w_{\rm GR}$")
+        b.set_ylabel(r"$k\, w_{\rm GR}$")
         b.set_xlim(-10, 10)
         b.legend(fontsize=7)
     return fig
@@ -163,8 +163,8 @@ def _lc(plt, fits):
             ax.axvline(r.zeta_eff, color="gray", ls=":", lw=1)
     ax.axvline(2 / math.log(2), color="k", ls="--", lw=1, label="2/log 2: l_c -> infinity")
     ax.set_yscale("log")
-    ax.set_xlabel("zeta")
-    ax.set_ylabel("l_c (Eq. 16)")
+    ax.set_xlabel(r"$\zeta$")
+    ax.set_ylabel(r"$l_c$ (Eq. 16)")
     ax.set_title("crossover length; dotted: zeta_eff from the measured slopes", fontsize=9)
     ax.legend(fontsize=7)
     return fig

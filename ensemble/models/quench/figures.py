@@ -80,8 +80,8 @@ def _fig2(plt, summary, params):
             m, e = float(d["mean"].iloc[0]), float(d["sem"].iloc[0])
             a.axhline(m, color=f"C{i}", ls="--", lw=1, label=f"M_{part}, diagonal ensemble ({m:.3f} +- {e:.3f})")
     a.set_xscale("log")
-    a.set_xlabel("J t")
-    a.set_ylabel("staggered magnetization M(t)")
+    a.set_xlabel(r"$J t$")
+    a.set_ylabel(r"staggered magnetization $M(t)$")
     shown = [k for k in ("config", "initial", "J_int", "W_s", "W_e", "operators") if k in sel]
     a.set_title(", ".join(f"{k} = {format_value(sel[k])}" for k in shown), fontsize=8)
     a.legend(fontsize=7)
@@ -91,8 +91,8 @@ def _fig2(plt, summary, params):
     if len(szd):
         b.plot(szd.site, szd["mean"], "r_", ms=14, mew=2, label="diagonal ensemble")
     b.axvline(first["l"] + 0.5, color="k", lw=0.8)
-    b.set_xlabel("site i (system | environment)")
-    b.set_ylabel("<S^z_i> in the window")
+    b.set_xlabel(r"site $i$ (system | environment)")
+    b.set_ylabel(r"$\langle S^z_i\rangle$ in the window")
     b.legend(fontsize=7)
     return fig
 
@@ -109,8 +109,8 @@ def _map(plt, g, quantity, title):
         J, W = grid.columns.to_numpy(float), grid.index.to_numpy(float)
         im = ax.pcolormesh(_edges(J), _edges(W), grid.to_numpy(), cmap="viridis", vmin=lo, vmax=hi, shading="flat")
         fig.colorbar(im, ax=ax, label=f"{quantity}_{part} (window average; errors <= {err:.3f})")
-        ax.set_xlabel("J_int")
-        ax.set_ylabel("W_env")
+        ax.set_xlabel(r"$J_{\rm int}/J$")
+        ax.set_ylabel(r"$W_{\rm env}/J$")
         ax.set_title(f"{quantity}_{part}" + (f" ({title})" if title else ""), fontsize=9)
     return fig
 
@@ -153,10 +153,10 @@ def _fig8(plt, pts, axis, swept):
                 ax.errorbar(c[axis], c[f"M_{part}"], yerr=c[f"M_{part}_err"], fmt="o-", ms=3, color=color, label=label)
         head = ", ".join([f"J_int = {J:g}"] + [f"{k} = {format_value(v)}" for k, v in key.items()])
         for ax, part in zip(row, ("sys", "env")):
-            ax.set_xlabel("W_env" if axis == "W_e" else "l (spins per chain)")
+            ax.set_xlabel(r"$W_{\rm env}/J$" if axis == "W_e" else r"$l$ (spins per chain)")
             ax.set_title(f"M_{part} (window average), {head}", fontsize=8)
             ax.axhline(0.0, color="0.6", lw=0.6)
-        row[0].set_ylabel("M")
+        row[0].set_ylabel(r"$\overline{M}$")
         if values != [None]:
             row[1].legend(fontsize=7, ncol=2 if len(values) > 5 else 1)
     return fig
@@ -179,8 +179,8 @@ def _fig10(plt, pts, fits):
         im = a.pcolormesh(_edges(grid.columns.to_numpy(float)), _edges(grid.index.to_numpy(float)), vals, cmap="viridis",
                           vmin=min(0.0, np.nanmin(vals)), vmax=max(1.0, np.nanmax(vals)), shading="flat")  # fmt: skip
         fig.colorbar(im, ax=a, label=f"M_sys (errors <= {float(np.nanmax(strong.M_sys_err)):.3f})")
-        a.set_xlabel("W_s")
-        a.set_ylabel("W_env")
+        a.set_xlabel(r"$W_{\rm s}/J$")
+        a.set_ylabel(r"$W_{\rm env}/J$")
         a.set_title(f"M_sys, aligned ladder, J_int = {strong.J_int.max():g}", fontsize=9)
     if not comp.empty:
         b = axes.pop(0)
@@ -193,7 +193,7 @@ def _fig10(plt, pts, fits):
             b.errorbar(g.W, g.M_chain, yerr=g.M_chain_err, fmt="o-", color=f"C{2 * i}", label="chain (J_int = 0)" + tag)
             b.errorbar(g.W, g.M_ladder, yerr=g.M_ladder_err, fmt="s:", color=f"C{2 * i + 1}",
                        label=f"ladder, J_int = {g.J_int.max():g}, W_s = W_e = W" + tag)  # fmt: skip
-        b.set_xlabel("W")
-        b.set_ylabel("M_sys (window average)")
+        b.set_xlabel(r"disorder $W/J$")
+        b.set_ylabel(r"$\overline{M}_{\rm sys}$ (window average)")
         b.legend(fontsize=7)
     return fig
