@@ -58,7 +58,7 @@ from kernels._params import ParameterError
 NAME = "$name"
 ANALYSIS = "${name}_decay"
 OBSERVABLES = {"sz": "<sigma^z(t)> after a pi/2 pulse, one field sample"}
-LABELS = {"sz": r"$$\\langle\\sigma^z(t)\\rangle$$"}
+LABELS = {"sz": r"$$\\langle\\sigma^z(t)\\rangle$$", "t": r"time $$t$$"}
 DEFAULT_TIMES = {"start": 0.1, "stop": 20.0, "num": 40}
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ...display import format_value
 from ...display import math_label as label
+from ...display import symbol
 
 __all__ = ["MAX_LINES", "MAX_PANELS", "figures"]
 
@@ -107,8 +108,11 @@ def _ylabel(exp, obs: str) -> str:
     symbol = exp.kernel.labels.get(obs)
     if symbol:
         return symbol
+    from ...display import symbol
+
     units = exp.kernel.units.get(obs)
-    return f"{obs} ({units})" if units and units != "1" else obs
+    name = f"${symbol(obs)}$" if obs.replace("_", "").isalnum() and len(obs) <= 12 else obs
+    return f"{name} ({units})" if units and units != "1" else name
 
 
 def _profile(plt, exp, rows, obs, axes):
@@ -132,7 +136,8 @@ def _profile(plt, exp, rows, obs, axes):
         if where:
             ax.set_title(label(where, list(where)), fontsize=9)
         if line_key:
-            title = f"{line_key}: {len(chosen)} of {len(values)} values" if len(chosen) < len(values) else line_key
+            key = f"${symbol(line_key)}$"
+            title = f"{key}: {len(chosen)} of {len(values)} values" if len(chosen) < len(values) else key
             ax.legend(title=title)
     if len(panels) > len(shown):
         fig.text(0.5, 0.01, f"{len(shown)} of {len(panels)} panels shown; the summary table has them all", ha="center", fontsize=8)

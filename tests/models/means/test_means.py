@@ -66,7 +66,7 @@ def test_a_figure_per_observable_against_its_axes(run):
     panels = [ax for ax in m.axes if ax.get_visible()]
     assert len(panels) == 2 and {ax.get_title() for ax in panels} == {"kind = plain", "kind = shifted"}  # facets
     ax = panels[0]
-    assert ax.get_xscale() == "log" and ax.get_xlabel() == "t"  # a time axis over two decades
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "$t$"  # a time axis over two decades
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["$W = 1$", "$W = 3$"]  # a line per swept value
     assert len(ax.containers) == 2  # with error bars
     s = figs["s"]
@@ -82,7 +82,7 @@ def test_at_most_sixteen_lines_a_panel():
         "realizations = 200", "realizations = 4"))  # fmt: skip
     figs = exp.model.figures(exp, execute(exp, MemoryStore()).tables)
     legend = figs["m"].axes[0].get_legend()
-    assert len(legend.get_texts()) == 16 and legend.get_title().get_text() == "W: 16 of 20 values"
+    assert len(legend.get_texts()) == 16 and legend.get_title().get_text() == "$W$: 16 of 20 values"
     for f in figs.values():
         plt.close(f.figure)
 
