@@ -145,7 +145,7 @@ def gap_ratio_figure(plt, summary: pd.DataFrame, swept: list[str]):
         g = g.sort_values("ratio")
         color = cmap(i / max(1, len(groups) - 1)) if len(groups) > 10 else f"C{i % 10}"
         ax.errorbar(g.ratio, g["mean"], yerr=g["sem"], fmt="o-", ms=2, lw=1, color=color,
-                    label=label(g.iloc[0], keys) if len(groups) <= 10 else None)
+                    label=(label(g.iloc[0], keys) if keys else r"$P(r)$, mean $\pm$ s.e.") if len(groups) <= 10 else None)
     r = np.linspace(0, 1, 200)
     ax.plot(r, gap_ratio_density(r, "GOE"), "k--", lw=1.2, label="GOE (surmise)")
     ax.plot(r, gap_ratio_density(r, "Poisson"), "k:", lw=1.2, label="Poisson")
@@ -153,7 +153,7 @@ def gap_ratio_figure(plt, summary: pd.DataFrame, swept: list[str]):
     ax.set_xlabel(r"gap ratio $r$")
     ax.set_ylabel(r"$P(r)$")
     ax.set_xlim(0, 1)
-    ax.set_title(f"gap-ratio distribution ({len(groups)} point(s), up to {n} samples each)", fontsize=9)
+    ax.text(0.98, 0.97, f"up to {n} gap ratios per point", transform=ax.transAxes, ha="right", va="top", color="0.35")
     if len(groups) > 10:
         sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, len(groups) - 1))
         fig.colorbar(sm, ax=ax, label="point index")

@@ -122,23 +122,24 @@ def _fig6(plt, summary, fits, params, swept):
             d = d[d[k] == pt[k]]
         d = d.sort_values("omega")
         c = f"C{i % 10}"
-        a.plot(d.omega, d["mean"], "-", color=c, label=_label(pt, swept) + _width_note(fits, pt, params))
+        what = _label(pt, swept) if swept else r"mean $\pm$ s.e. (band)"
+        a.plot(d.omega, d["mean"], "-", color=c, label=what + _width_note(fits, pt, params))
         a.fill_between(d.omega, d["mean"] - d["sem"], d["mean"] + d["sem"], color=c, alpha=0.25, lw=0)
         if b is not None and ("bath" not in pt or pt["bath"] == "goe"):
             g = pt.g_probe if pt.g_probe >= 0 else pt.g1 * pt.alpha ** (pt.n_lioms - 1)
             w = math.pi * g * g * semicircle(2.0, pt.bandwidth / 2)  # golden rule, GOE bath, h = 1
             b.plot(d.omega / w, d["mean"] * w, "-", color=c)
             b.fill_between(d.omega / w, (d["mean"] - d["sem"]) * w, (d["mean"] + d["sem"]) * w, color=c, alpha=0.25, lw=0)
-    a.set_xlabel(r"$\omega/J$")
+    a.set_xlabel(r"energy $\omega/\bar h$ (mean LIOM field $\bar h = 1$)")
     a.set_ylabel(r"hybridization $k(\omega)$")
-    a.legend(fontsize=6)
+    a.legend()
     if b is not None:
         x = np.linspace(-10, 10, 400)
         b.plot(x, 1 / (math.pi * (1 + x * x)), "k--", lw=1, label="Lorentzian of golden-rule width")
         b.set_xlabel(r"$\omega / w_{\rm GR}$")
         b.set_ylabel(r"$k\, w_{\rm GR}$")
         b.set_xlim(-10, 10)
-        b.legend(fontsize=7)
+        b.legend()
     return fig
 
 
