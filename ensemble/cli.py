@@ -403,8 +403,18 @@ def cmd_fit(args) -> int:
 def cmd_plot(args) -> int:
     from .runs import write_figures
 
+    from .errors import EnsembleError
+
     formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
-    for path in write_figures(args.dir, formats=formats, style=args.style, size=args.size):
+    try:
+        paths = write_figures(args.dir, formats=formats, style=args.style, size=args.size)
+    except EnsembleError:
+        raise
+    except Exception as e:  # a figure that cannot be drawn: one line, the tables are untouched
+        print(f"ensemble: drawing the figures of {args.dir} failed ({type(e).__name__}: {e}); the tables are "
+              "unchanged (ensemble query / Run.summary still read them)", file=sys.stderr)  # fmt: skip
+        return 1
+    for path in paths:
         print(path)
     return 0
 

@@ -95,7 +95,12 @@ def finish(fig, caption: str, size: str | None = None) -> None:
     fig.ensemble_caption = caption
     fig.ensemble_size = size
     with contextlib.suppress(Exception):  # a layout that cannot be tightened is drawn as it is
-        fig.tight_layout()
+        bottom = 0.0
+        for leg in fig.legends:  # a figure-level legend below the panels: keep room for it
+            leg.set_loc("lower center")
+            leg.set_bbox_to_anchor((0.5, 0.0), transform=fig.transFigure)
+            bottom = max(bottom, leg.get_window_extent(fig.canvas.get_renderer()).height / fig.bbox.height + 0.01)
+        fig.tight_layout(rect=(0.0, bottom, 1.0, 1.0))
 
 
 def texts(fig) -> list:
@@ -147,6 +152,8 @@ def _fix_cycle_colors(fig) -> None:
         legend = ax.get_legend()
         if legend is not None:  # its handles are copies, made when the legend was: every line under it
             lines += legend.findobj(Line2D)
+    for legend in fig.legends:
+        lines += legend.findobj(Line2D)
     for line in lines:
         for get, put in (("get_color", "set_color"), ("get_markerfacecolor", "set_markerfacecolor"),
                          ("get_markeredgecolor", "set_markeredgecolor")):  # fmt: skip
@@ -157,6 +164,20 @@ def _fix_cycle_colors(fig) -> None:
         c = fixed(t.get_color())
         if c is not None:
             t.set_color(c)
+    from matplotlib.collections import Collection
+
+    colls = []
+    for ax in fig.axes:
+        colls += list(ax.collections)
+        legend = ax.get_legend()
+        if legend is not None:
+            colls += legend.findobj(Collection)
+    for legend in fig.legends:
+        colls += legend.findobj(Collection)
+    for coll in colls:  # error bars, bands: colours as resolved now, in the style (not colour-mapped ones)
+        if coll.get_array() is None:
+            coll.set_edgecolor(coll.get_edgecolor())
+            coll.set_facecolor(coll.get_facecolor())
 
 
 def metadata(fmt: str, name: str, caption: str, spec_text: str = "") -> dict:

@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from ...display import math_label as _label
+from ...display import symbol as _symbol
 from ..base import gap_ratio_figure
 from .analysis import R_GOE, R_POISSON, avalanche_purity
 
@@ -89,18 +91,24 @@ def _fig3(plt, summary, fits):
         return None
     L = gd.L.max()
     gd = gd[gd.L == L]
+    fixed = []  # one curve per W: every other swept parameter at one value (its largest), named in the title
+    for k in [c for c in gd.columns[: list(gd.columns).index("observable")] if c not in ("L", "W")]:
+        if gd[k].nunique() > 1:
+            v = gd[k].max()
+            gd = gd[gd[k] == v]
+            fixed.append(f"${_symbol(k)} = {v:g}$" if isinstance(v, float | int | np.number) else f"{k} = {v}")
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for i, (W, g) in enumerate(gd.groupby("W")):
         g = g.sort_values("dist")
-        ax.errorbar(g.dist, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"W = {W}")
+        ax.errorbar(g.dist, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"$W = {W:g}$")
         ref = _refs(fits, L, W)
         if len(ref):
             m, e = float(ref.gamma_avg.iloc[0]), float(ref.gamma_avg_err.iloc[0])
             ax.axhspan(m - e, m + e, color=f"C{i}", alpha=0.25, lw=0)
     ax.set_xlabel(r"distance $i$ from the bubble (sites)")
     ax.set_ylabel(r"one-site purity $\gamma_i$")
-    ax.set_title(f"L = {L} with bubble; bands: no bubble, L + 2 = {L + 2}")
-    ax.legend(fontsize=7)
+    ax.set_title(f"$L = {L}$ with bubble" + (", " + ", ".join(fixed) if fixed else "") + f"; bands: no bubble, $L = {L + 2}$")
+    ax.legend()
     return fig
 
 
@@ -160,27 +168,45 @@ def _fig6(plt, fits, swept):
     curve = [k for k in swept if k not in ("beta", "n_goe") and pts[k].nunique() > 1]
     for ax, n in zip(axes.ravel(), ns):
         g = pts[pts.n_goe == n]
+        marked_peak = False
         for i, (key, c) in enumerate(g.groupby(curve) if curve else [((), g)]):
             key = key if isinstance(key, tuple) else (key,)
             c = c.sort_values("beta")
-            lab = ", ".join(f"{k} = {v:g}" if isinstance(v, float | int) else f"{k} = {v}" for k, v in zip(curve, key))
+            lab = _label(dict(zip(curve, key)), curve) if curve else ""
             color = f"C{i % 10}"
             ax.errorbar(c.beta, c.r_mean, yerr=c.r_mean_err, fmt="o-", ms=3, color=color, label=lab or None)
             pk = peaks[(peaks.n_goe == n)]
             for k, v in zip(curve, key):
                 pk = pk[pk[k] == v] if k in pk else pk
-            if len(pk) and pk.iloc[0].outcome == "peak":
+            if len(pk) and pk.iloc[0].outcome == "peak":  # the fitted maximum and its 68% range, above the curve
                 p = pk.iloc[0]
-                ax.axvspan(p.beta_peak_lo, p.beta_peak_hi, color=color, alpha=0.15, lw=0)
-                ax.axvline(p.beta_peak, color=color, lw=0.8, ls="-" if p.get("status") == "resolved" else ":")
+                y = float(np.nanmax(c.r_mean + c.r_mean_err)) + 0.004 * (i + 1)
+                below, above = max(0.0, p.beta_peak - p.beta_peak_lo), max(0.0, p.beta_peak_hi - p.beta_peak)
+                ax.errorbar([p.beta_peak], [y], xerr=[[below], [above]],
+                            fmt="v", ms=4, color=color, capsize=2, mfc=color if p.get("status") == "resolved" else "none")  # fmt: skip
+                if not marked_peak:
+                    ax.plot([], [], "v", ms=4, color="0.3", label=r"fitted maximum, 68% range (hollow: not resolved)")
+                    marked_peak = True
         paper = _kind(fits, "beta_peak")
         paper = paper[paper.n_goe == n].beta_paper
         if len(paper) and np.isfinite(paper.iloc[0]):
-            ax.axvline(paper.iloc[0], color="k", ls="--", lw=1, label=f"paper's beta = {paper.iloc[0]:g}")
+            ax.axvline(paper.iloc[0], color="k", ls="--", lw=1)
+            ax.set_title(rf"$n_{{\rm GOE}} = {n}$; the paper's choice $\beta = {paper.iloc[0]:g}$ dashed")
+        else:
+            ax.set_title(rf"$n_{{\rm GOE}} = {n}$")
         ax.axhline(R_GOE, color="0.5", ls=":", lw=0.8)
-        ax.set_title(f"n_GOE = {n}; lines and bands: fitted maximum", fontsize=9)
         ax.set_xlabel(r"bubble bandwidth $\beta$ (Eq. 4)")
-        ax.legend(fontsize=7)
+    # one legend for every panel (the same colour is the same curve in each), below them, off the data
+    first = axes.ravel()[0]
+    first.plot([], [], ":", color="0.5", lw=0.8, label=rf"GOE $\langle r\rangle = {R_GOE:.4f}$")
+    first.plot([], [], "--", color="k", lw=1, label=r"the paper's choice of $\beta$")
+    handles, labels = first.get_legend_handles_labels()
+    for ax in axes.ravel()[1:]:  # a maximum marker drawn only in a later panel
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)))  # placed below the panels by figstyle.finish
     for ax in axes[:, 0]:
         ax.set_ylabel(r"mean gap ratio $\langle r\rangle$")
     for ax in axes.ravel()[len(ns):]:

@@ -206,15 +206,22 @@ def _fig4(ctx):
     if with_W:
         b = axes[0][1]
         by = [k for k in ctx.swept if k != "W" and k in front.columns]  # one curve per L (and other swept values)
-        groups = front.groupby(by, sort=True) if by else [(None, front)]
+        groups = list(front.groupby(by, sort=True)) if by else [(None, front)]
         marked: set = set()
+        Ws = np.unique(front.W.to_numpy(float))
+        step = float(np.min(np.diff(Ws))) if len(Ws) > 1 else 1.0
+        offset = 0.06 * step if len(groups) > 1 else 0.0  # series sharing W side by side, not on top of each other
         for i, (key, g) in enumerate(groups):
             g = g.sort_values("W")
             label = ctx.label(g.iloc[0], exclude=("W",)) if by else r"$1/A$ (front fits)"
             color = f"C{i % 10}" if by else "k"
-            b.errorbar(g.W, g.invA, yerr=g.invA_err, fmt="s-", ms=4, color=color, label=label)
+            x = g.W + offset * (i - (len(groups) - 1) / 2)
+            b.errorbar(x, g.invA, yerr=g.invA_err, fmt="s-", ms=4, color=color, label=label)
             if "status" in g:  # slopes without a resolved plateau of A: open markers (not asymptotic)
-                mark_unresolved(b, g.W, g.invA, g["status"], color, labelled=marked)
+                mark_unresolved(b, x, g.invA, g["status"], color, labelled=marked)
+        if offset:
+            b.text(0.02, 0.02, rf"series offset by $\pm${offset * (len(groups) - 1) / 2:.2g} in $W$ for legibility",
+                   transform=b.transAxes, color="0.35")  # fmt: skip
         b.axhline(AVALANCHE_BOUND, color="C1", ls="--", lw=1, label=r"bound $2\ln 4$ (Eq. 18)")
         for r in _readings(ctx, "fig4_front"):
             xs, ys = zip(*r["points"])

@@ -58,7 +58,8 @@ def _fig1(plt, c):
     for j, t in enumerate(pick):
         g = n[(n.t == t) & (n["mean"] > 0)].sort_values("site")
         x = g.site.to_numpy(float) + 1 - i0
-        a.semilogy(x, g["mean"], "o", ms=3, color=f"C{j}", label=f"t = {t:g}")
+        a.errorbar(x, g["mean"], yerr=g["sem"], fmt="o", ms=3, color=f"C{j}", label=f"$J t = {t:.3g}$")
+        a.set_yscale("log")
         lct, Rt = lc[lc.t == t]["mean"].iloc[0], R[R.t == t]["mean"].iloc[0]
         if np.isfinite(lct) and np.isfinite(Rt):
             xs = np.linspace(x.min(), x.max(), 200)
@@ -67,17 +68,20 @@ def _fig1(plt, c):
             a.semilogy(xs, scale * np.exp(eq3_profile(xs, 0.0, lct, Rt)), "--", color=f"C{j}", lw=1)
     a.set_xlabel(r"$x = i - L/2$ (sites)")
     a.set_ylabel(r"coarse-grained $n_c$")
-    a.legend(fontsize=7)
-    b.errorbar(lc.t, lc["mean"], yerr=lc["sem"], fmt="o", ms=3, label="l_c(t), Eq. (3)")
+    row = c.point
+    a.set_title(f"$L = {row.L}$, $U = {row.U:g}$, $W = {row.W:g}$; dashed: Eq. (3) at each time")
+    a.legend()
+    b.errorbar(lc.t, lc["mean"], yerr=lc["sem"], fmt="o", ms=3, label=r"$l_c(t)$ from the Eq. (3) fit")
     row = c.point
     if np.isfinite(row.get("xi_c", np.nan)):
         ts = np.geomspace(lc.t.min(), lc.t.max(), 200)
-        b.plot(ts, eq4_growth(ts, row.xi_c, row.T0), "k--", lw=1, label=f"Eq. (4): xi_c = {row.xi_c:.2f} +- {row.xi_c_err:.2f}")
+        b.plot(ts, eq4_growth(ts, row.xi_c, row.T0), "k--", lw=1,
+               label=rf"Eq. (4): $\xi_c = {row.xi_c:.2f} \pm {row.xi_c_err:.2f}$")  # fmt: skip
     b.set_xscale("log")
     b.set_xlabel(r"$J t$")
     b.set_ylabel(r"$l_c$ (sites)")
-    b.set_title(f"L = {row.L}, U = {row.U:g}, W = {row.W:g}", fontsize=8)
-    b.legend(fontsize=7)
+    b.set_title(f"$L = {row.L}$, $U = {row.U:g}$, $W = {row.W:g}$")
+    b.legend()
     return fig
 
 
@@ -93,7 +97,7 @@ def _fig2(plt, c):
         if len(S):
             t = S.t.unique()[np.argmin(np.abs(S.t.unique() - 130.0))]
             g2 = S[S.t == t].sort_values("cut")
-            b.errorbar(g2.cut, g2["mean"], yerr=g2["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"U = {U:g}, t = {t:g}")
+            b.errorbar(g2.cut, g2["mean"], yerr=g2["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"$U = {U:g}$, $J t = {t:.3g}$")
     a.set_xscale("log")
     a.set_yscale("log")  # the Eq. (3) fit of a not yet exponential early profile gives very long l_c
     a.set_xlabel(r"$J t$")
@@ -156,7 +160,7 @@ def _fig4(plt, c):
     times = sorted(S.t.unique())
     for j, t in enumerate(times[-3:]):
         g = S[S.t == t].sort_values("cut")
-        b.plot(np.abs(g.cut - L / 2), g["mean"], "o", ms=3, color=f"C{j}", label=f"t = {t:g}")
+        b.errorbar(np.abs(g.cut - L / 2), g["mean"], yerr=g["sem"], fmt="o", ms=3, color=f"C{j}", label=f"$J t = {t:.3g}$")
     b.set_xlabel(r"$|i - L/2|$ (sites)")
     b.set_ylabel(r"$S$")
     b.legend(fontsize=7)

@@ -100,18 +100,25 @@ def _fig2(plt, summary, params):
 def _map(plt, g, quantity, title):
     if g.J_int.nunique() < 2 or g.W_e.nunique() < 2 or f"{quantity}_sys" not in g:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.0))
     values = np.concatenate([g[f"{quantity}_{p}"].to_numpy(float) for p in ("sys", "env")])
     lo, hi = min(0.0, float(np.nanmin(values))), max(1.0, float(np.nanmax(values)))
-    for ax, part in zip(axes, ("sys", "env")):
-        grid = g.pivot(index="W_e", columns="J_int", values=f"{quantity}_{part}")  # one row per cell: no silent mean
-        err = float(np.nanmax(g[f"{quantity}_{part}_err"]))
-        J, W = grid.columns.to_numpy(float), grid.index.to_numpy(float)
-        im = ax.pcolormesh(_edges(J), _edges(W), grid.to_numpy(), cmap="viridis", vmin=lo, vmax=hi, shading="flat")
-        fig.colorbar(im, ax=ax, label=f"{quantity}_{part} (window average; errors <= {err:.3f})")
-        ax.set_xlabel(r"$J_{\rm int}/J$")
-        ax.set_ylabel(r"$W_{\rm env}/J$")
-        ax.set_title(f"{quantity}_{part}" + (f" ({title})" if title else ""), fontsize=9)
+    errs = np.concatenate([g[f"{quantity}_{p}_err"].to_numpy(float) for p in ("sys", "env")])
+    emax = float(np.nanmax(errs)) if np.isfinite(errs).any() else 1.0
+    for col, part in enumerate(("sys", "env")):
+        sym = rf"$\overline{{{quantity}}}_{{\rm {part}}}$"
+        for row, (column, cmap, vmin, vmax, what) in enumerate(
+                ((f"{quantity}_{part}", "viridis", lo, hi, sym + " (window average)"),
+                 (f"{quantity}_{part}_err", "magma_r", 0.0, emax, "standard error of " + sym))):  # fmt: skip
+            ax = axes[row][col]
+            grid = g.pivot(index="W_e", columns="J_int", values=column)  # one row per cell: no silent mean
+            J, W = grid.columns.to_numpy(float), grid.index.to_numpy(float)
+            im = ax.pcolormesh(_edges(J), _edges(W), grid.to_numpy(), cmap=cmap, vmin=vmin, vmax=vmax, shading="flat")
+            fig.colorbar(im, ax=ax, label=what)
+            ax.set_xlabel(r"$J_{\rm int}/J$")
+            ax.set_ylabel(r"$W_{\rm env}/J$")
+            if row == 0 and title:
+                ax.set_title(title)
     return fig
 
 
