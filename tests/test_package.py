@@ -294,3 +294,26 @@ def test_the_hook_check_can_fail():
            "    return a, type(params).SEED_OMIT_AT, kernel.module.UNITS, params.fingerprint_extra()\n")  # fmt: skip
     assert len(hook_reads(bad, "bad.py")) == 4
     assert not hook_reads("def g(kernel, p):\n    return kernel.histograms, kernel.fingerprint_extra(p)\n", "ok.py")
+
+
+def test_every_data_file_of_the_packages_is_installed():
+    """A file the packages read at run time (styles, job defaults, scripts) must be in package-data, or a
+    non-editable install (the README's) lacks it; found once for the figure style, so checked for every file."""
+    import fnmatch
+    import subprocess
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    files = subprocess.run(["git", "ls-files", "ensemble", "kernels", "cluster"], cwd=root, capture_output=True,
+                           text=True).stdout.split()  # fmt: skip
+    if not files:
+        pytest.skip("not a git checkout: the package's files cannot be listed")
+    missing = []
+    for f in files:
+        if f.endswith(".py"):
+            continue
+        package, rel = f.split("/", 1)
+        if not any(fnmatch.fnmatch(rel, pattern) for pattern in data.get(package, [])):
+            missing.append(f)
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
