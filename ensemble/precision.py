@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpecError
+from .store import TablesInMemory
 
 __all__ = ["FIELDS", "KEYS", "Precision", "Tracker", "next_check", "parse_precision", "with_realizations"]
 
@@ -181,24 +182,16 @@ def next_check(blocks: int, error: float, goal: float, cap: int) -> int:
     return min(cap, max(blocks + 1, math.ceil(blocks * factor)))
 
 
-class _Prefix:
+class _Prefix(TablesInMemory):
     """A read-only view of a store for tables of the first blocks of each point (kept in memory)."""
 
     def __init__(self, store):
-        self.store, self.tables, self.path = store, {}, None
+        super().__init__()
+        self.store = store
         self.set_aside, self.strays, self.versions = [], [], set()
 
     def chunks(self, exp, pt):
         return self.store.chunks(exp, pt)
-
-    def put_table(self, name, df):
-        self.tables[name] = df
-
-    def drop_table(self, name):
-        self.tables.pop(name, None)
-
-    def put_record(self, name, doc):
-        pass
 
 
 @dataclass

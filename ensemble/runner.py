@@ -19,6 +19,9 @@ from .tasks import plan, run_task
 
 __all__ = ["RunResult", "check_limits", "check_memory", "estimate", "run"]
 
+#: The progress bar of both kinds of run (a fixed N, or precision goals).
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
+
 
 @dataclass
 class RunResult:
@@ -82,10 +85,9 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
         _warm(executor, exp)
     # The bar counts work (realizations weighted by their estimated CPU seconds), so that
     # the ETA holds when points differ in cost by orders of magnitude.
-    fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
     record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
     with tqdm(total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
-              bar_format=fmt) as bar:  # fmt: skip
+              bar_format=BAR_FORMAT) as bar:  # fmt: skip
         for task, moments in executor.map(run_task, plan(exp, done, executor.threads, blocks)):
             store.put(task, moments)
             n = len(task.indices)
@@ -117,9 +119,8 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
     if tracker.active():
         _warm(executor, exp)
     record = _ProgressRecord(store, executor, exp, 0, tracker.eta_work(weight), 0, tracker=tracker, weight=weight)
-    fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
     with tqdm(total=max(tracker.eta_work(weight), 1e-9), desc=exp.name, disable=not progress or not tracker.active(),
-              file=sys.stderr, smoothing=0.1, bar_format=fmt) as bar:  # fmt: skip
+              file=sys.stderr, smoothing=0.1, bar_format=BAR_FORMAT) as bar:  # fmt: skip
         for task, moments in executor.map(run_task, tracker.live(executor.threads)):
             store.put(task, moments)
             checked = tracker.evaluations

@@ -21,6 +21,7 @@ import pandas as pd
 from .lock import holder_of
 from .rundir import Layout
 from .runs import load_run
+from .store import TablesInMemory
 
 __all__ = ["PointStatus", "Status", "provisional_tables", "status"]
 
@@ -164,13 +165,12 @@ def status(path: str | Path, tables: bool = True) -> Status:
     return st
 
 
-class _ProvisionalStore:
+class _ProvisionalStore(TablesInMemory):
     """Reads the finished, intact blocks of a run (whatever their coverage); keeps the tables it is given."""
 
     def __init__(self, files):
+        super().__init__()
         self.files = files
-        self.tables: dict[str, pd.DataFrame] = {}
-        self.path = None
 
     def chunks(self, exp, pt):
         from .partials import read_partial
@@ -185,15 +185,6 @@ class _ProvisionalStore:
                 if b not in taken:
                     taken.add(b)
                     yield blocks.select(b, b + 1)
-
-    def put_table(self, name, df):
-        self.tables[name] = df
-
-    def drop_table(self, name):
-        self.tables.pop(name, None)
-
-    def put_record(self, name, doc):
-        pass
 
 
 def provisional_tables(exp, path: Path, files=None) -> dict[str, pd.DataFrame]:

@@ -28,7 +28,7 @@ from .partials import cover, mismatch, pack, read_header, read_partial, task_bin
 from .reduce import BlockMoments
 from .rundir import Layout, record_format
 
-__all__ = ["DirectoryStore", "MemoryStore", "StorageError", "Store"]
+__all__ = ["DirectoryStore", "MemoryStore", "StorageError", "Store", "TablesInMemory"]
 
 
 @runtime_checkable
@@ -67,6 +67,25 @@ class Store(Protocol):
     def put_record(self, name: str, doc: dict) -> None: ...
 
     def record(self, name: str) -> dict | None: ...
+
+
+class TablesInMemory:
+    """The table side of a store, kept in memory and written nowhere: the base of read-only views that take
+    their blocks from elsewhere (provisional tables of a running run, the tables a precision check evaluates)."""
+
+    path = None
+
+    def __init__(self):
+        self.tables: dict[str, pd.DataFrame] = {}
+
+    def put_table(self, name: str, df: pd.DataFrame) -> None:
+        self.tables[name] = df
+
+    def drop_table(self, name: str) -> None:
+        self.tables.pop(name, None)
+
+    def put_record(self, name: str, doc: dict) -> None:
+        pass
 
 
 class MemoryStore:
