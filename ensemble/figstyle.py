@@ -57,6 +57,9 @@ def style(user: str | None = None):
         yield
 
 
+_style_context = style  # for draw(), whose ``style`` argument shadows the name
+
+
 def _panels(fig) -> list:
     return [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>" and ax.get_subplotspec() is not None]
 
@@ -87,7 +90,7 @@ def finish(fig, caption: str, size: str | None = None) -> None:
         if text.get_fontsize() < MIN_FONT_PT:
             text.set_fontsize(MIN_FONT_PT)
     for ax in fig.axes:
-        ax.tick_params(axis="both", which="both", labelsize=max(MIN_FONT_PT, 7.0))
+        ax.tick_params(axis="both", which="both", labelsize=MIN_FONT_PT)
     if len(panels) > 1:
         for letter, ax in zip(string.ascii_lowercase, panels):
             ax.text(-0.02, 1.02, f"({letter})", transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
@@ -122,7 +125,7 @@ def draw(model, exp, tables, style: str | None = None, size: str | None = None) 
     ``model.figures(exp, tables)``)."""
     from .display import caption
 
-    with globals()["style"](style):
+    with _style_context(style):
         made = model.figures(exp, tables) or {}
         text = caption(exp, tables.get("summary"))
         out = {}

@@ -133,7 +133,7 @@ def _fig3(ctx):
             g = g.sort_values(x)
             color = f"C{i % 10}"
             yerr = np.vstack([g.t_tilde - g.t_tilde * np.exp(-g.ln_t_tilde_err), g.t_tilde * np.exp(g.ln_t_tilde_err) - g.t_tilde])
-            text = ", ".join([f"{by} = {format_value(val)}"] + [f"{k} = {format_value(v)}" for k, v in rest.items()])
+            text = label({by: val, **rest}, [by, *others])
             ax.errorbar(g[x], g.t_tilde, yerr=yerr, fmt="o", color=color, label=text)
             if "status" in g:
                 mark_unresolved(ax, g[x], g.t_tilde, g["status"], color, labelled=marked.setdefault(id(ax), set()))
@@ -145,12 +145,14 @@ def _fig3(ctx):
         ax.set_xlabel({"L": r"chain length $L$", "W": r"disorder $W/J$"}.get(x, x))
         ax.legend(fontsize=7)
     axes[0].set_ylabel(r"threshold time $J\tilde t$")
-    titles = []
+    lines = []  # the Eq. (9) fits, in the figure (a short title, the numbers in a panel) and not only the report
     for _, fit in scaling.iterrows():
-        which = ", ".join(f"{k} = {format_value(fit[k])}" for k in others)
-        titles.append(f"{which + ': ' if which else ''}alpha = {fit.alpha:.4f} +- {fit.alpha_err:.4f}, W~ = {fit.W_tilde:.2f} +- {fit.W_tilde_err:.2f}")
-    if titles:
-        fig.suptitle("ln t~ = alpha L W + c; " + "; ".join(titles), fontsize=8)
+        which = label(fit, others, empty="")
+        lines.append(f"{which + ': ' if which else ''}$\\alpha = {fit.alpha:.4f} \\pm {fit.alpha_err:.4f}$, "
+                     f"$\\tilde W = {fit.W_tilde:.2f} \\pm {fit.W_tilde_err:.2f}$")  # fmt: skip
+    if lines:
+        fig.suptitle(r"Eq. (9): $\ln \tilde t = \alpha L W + c$")
+        axes[1].text(0.98, 0.02, "\n".join(lines), transform=axes[1].transAxes, ha="right", va="bottom")
     return fig
 
 
