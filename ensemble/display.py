@@ -18,12 +18,32 @@ def format_value(v) -> str:
     return f"{v:g}" if isinstance(v, int | float | np.integer | np.floating) else str(v)
 
 
+_GREEK = {"gamma", "tau", "beta", "alpha", "Delta", "delta", "sigma", "mu", "xi", "omega", "lambda", "eta", "chi", "zeta",
+          "theta", "phi", "rho", "Gamma", "Omega"}
+
+
 def symbol(name: str) -> str:
     """A parameter's name as mathtext (no dollars): ``W_env`` -> ``W_{\\rm env}``, ``gamma`` -> ``\\gamma``."""
-    greek = {"gamma", "tau", "beta", "alpha", "Delta", "delta", "sigma", "mu", "xi", "omega", "lambda", "eta", "chi"}
     head, _, sub = name.partition("_")
-    head = f"\\{head}" if head in greek else head
+    head = f"\\{head}" if head in _GREEK else head
     return f"{head}_{{\\rm {sub.replace('_', ',')}}}" if sub else head
+
+
+def is_symbol(name: str) -> bool:
+    """Whether a parameter's name is a mathematical symbol (``W``, ``J_int``, ``gamma``, ``n_goe``) rather than a
+    word (``unraveling``, ``method``): only symbols are set in math italic."""
+    head = name.partition("_")[0]
+    return len(head) == 1 or head in _GREEK
+
+
+def math_name(name: str) -> str:
+    """A parameter's name for a figure: ``$J_{\\rm int}$`` for a symbol, the word itself otherwise."""
+    return f"${symbol(name)}$" if is_symbol(name) else name
+
+
+def math_names(names: Iterable[str]) -> str:
+    """:func:`math_name` of several parameters, comma-separated (a legend's title)."""
+    return ", ".join(math_name(k) for k in names)
 
 
 def label(row: Mapping, names: Iterable[str], empty: str = "all") -> str:
@@ -31,15 +51,19 @@ def label(row: Mapping, names: Iterable[str], empty: str = "all") -> str:
     return ", ".join(f"{k} = {format_value(row[k])}" for k in names) or empty
 
 
-def math_label(row: Mapping, names: Iterable[str], empty: str = "all points") -> str:
-    """:func:`label` for figures: mathtext where the value is a number (``$W_{\\rm env} = 3$``)."""
+def math_label(row: Mapping, names: Iterable[str], empty: str = "all points", symbols: Mapping | None = None) -> str:
+    """:func:`label` for figures: mathtext where the value is a number (``$W_{\\rm env} = 3$``); ``symbols``
+    overrides the mathtext of some names (``{"W_e": r"W_{\\rm env}"}``)."""
     parts = []
+    symbols = symbols or {}
     for k in names:
         v = row[k]
-        if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
-            parts.append(f"${symbol(k)} = {format_value(v)}$")
+        number = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
+        sym = symbols.get(k) or (symbol(k) if is_symbol(k) else None)
+        if number and sym:
+            parts.append(f"${sym} = {format_value(v)}$")
         else:
-            parts.append(f"{k} = {format_value(v)}")
+            parts.append(f"{f'${sym}$' if sym else k} = {format_value(v)}")
     return ", ".join(parts) or empty
 
 

@@ -11,6 +11,7 @@ the caption and the spec in the file's metadata.
 from __future__ import annotations
 
 import contextlib
+import re
 import string
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -117,6 +118,46 @@ def texts(fig) -> list:
     for legend in fig.legends:
         out += [*legend.get_texts(), legend.get_title()]
     return out
+
+
+_GREEK = ("alpha|beta|gamma|delta|Delta|epsilon|zeta|eta|theta|kappa|lambda|mu|nu|xi|pi|rho|sigma|tau|phi|chi|psi|"
+          "omega|Omega|Gamma")
+#: Notation written as plain text where mathtext belongs (matched outside ``$...$``): subscripts (W_env),
+#: Greek letters spelled out (omega), a one-letter symbol given a value (W = 3) or a function of t (h(t)),
+#: ASCII operators (+-, ->), a ratio of symbols (1/A).
+_PLAIN = re.compile(
+    r"\b[A-Za-z]{1,3}_[A-Za-z0-9{]\w*"
+    r"|\b(?:log|ln|exp)\s*[0-9(]"
+    rf"|\b(?:{_GREEK})\b"
+    r"|(?<![\w.])[A-Za-z](?:_\w+)?\s*=\s*[-+0-9]"
+    r"|(?<![\w.])[A-Za-z]\((?:t|i|r|\\omega|omega)[,)]"
+    r"|\+-|->|<=|>="
+    r"|(?<![\w.])1/[A-Za-z]\b"
+)
+#: A word set in math italic (``$unraveling$``): mathtext is for symbols, not names.
+_MATH_WORD = re.compile(r"(?<![\\{])\b[a-z]{4,}\b")
+
+
+def plain_notation(text: str) -> list[str]:
+    """The fragments of a figure text that write mathematical notation as plain text (``"omega"``, ``"W_env"``,
+    ``"L = 6"``, ``"h(t)"``, ``"+-"``), or set a word in math italic (``"$unraveling$"``). Empty for a text that
+    follows the figure standard; the conformance tests apply it to every label, title and legend entry."""
+    parts = re.split(r"(?<!\\)\$", text)
+    if len(parts) % 2 == 0:  # an odd number of dollars: matplotlib shows it as it is
+        return [text]
+    found = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            found += [m.group(0) for m in _PLAIN.finditer(part)]
+        else:
+            bare = re.sub(r"\\(?:rm|mathrm|text|mathit|operatorname)\s*(?:\{[^}]*\}|\s\w+)|\\[A-Za-z]+", " ", part)
+            found += [f"${m.group(0)}$" for m in _MATH_WORD.finditer(bare)]
+    return found
+
+
+def notation_faults(fig) -> list[str]:
+    """``plain_notation`` over every text of a figure but tick labels: ``["'omega' in 'omega / J'", ...]``."""
+    return [f"{bad!r} in {t.get_text()!r}" for t in texts(fig) for bad in plain_notation(t.get_text())]
 
 
 def draw(model, exp, tables, style: str | None = None, size: str | None = None) -> dict:

@@ -205,9 +205,26 @@ def check_readable(name, item):
     if len([a for a in panels if a.get_subplotspec() is not None]) > 1:
         letters = [t for ax in panels for t in ax.texts if t.get_gid() == "panel-letter"]
         assert letters, f"{name}: several panels without letters"
+    from ensemble.figstyle import notation_faults
+
+    plain = notation_faults(fig)
+    assert not plain, f"{name}: notation written as plain text, not mathtext: {plain[:4]}"
     import io
 
     fig.savefig(io.BytesIO(), format="png", dpi=40)  # draws: every mathtext label must parse
+
+
+@pytest.mark.parametrize("text, faults", [
+    ("omega / J", ["omega"]), ("W_env", ["W_env"]), ("L = 6", ["L = 6"]), ("front h(t)", ["h(t)"]),
+    ("fit: 1.0 +- 0.1", ["+-"]), ("1/A", ["1/A"]), ("$unraveling$", ["$unraveling$"]), ("log 2", ["log 2"]),
+    (r"$\omega / J$", []), (r"$W_{\rm env} = 3$", []), (r"$n_{\rm lioms} = 2$", []), ("unraveling = jumps", []),
+    (r"mean $\pm$ s.e. (Eq. 4)", []), (r"bound $2\ln 4$", []), (r"$\overline{M}_{\rm sys}$", []),
+])  # fmt: skip
+def test_plain_text_notation_is_caught(text, faults):
+    """The check the figures pass must fail on the faults the issue listed (a negative control for it)."""
+    from ensemble.figstyle import plain_notation
+
+    assert plain_notation(text) == faults
 
 
 def test_figures_write_vector_formats_with_provenance_in_the_metadata(tmp_path):

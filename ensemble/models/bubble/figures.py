@@ -62,7 +62,7 @@ def _fig2(plt, fits):
         sel = pts[(pts.n_goe > 0) == bubble]
         for i, (L, g) in enumerate(sel.groupby("L")):
             g = g.sort_values("W")
-            ax.errorbar(g.W, g.r_mean, yerr=g.r_mean_err, fmt="o-", ms=3, color=f"C{i}", label=f"L = {L}")
+            ax.errorbar(g.W, g.r_mean, yerr=g.r_mean_err, fmt="o-", ms=3, color=f"C{i}", label=f"$L = {L}$")
         ax.axhline(R_GOE, color="k", ls="--", lw=0.8)
         ax.axhline(R_POISSON, color="k", ls=":", lw=0.8)
         ax.set_xlabel(r"disorder $W/J$")
@@ -123,7 +123,7 @@ def _fig4(plt, summary):
         sel = gd[(gd.n_goe > 0) == bubble]
         for i, (W, g) in enumerate(sel.groupby("W")):
             g = g.sort_values("L")
-            ax.errorbar(g.L, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"W = {W}")
+            ax.errorbar(g.L, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"$W = {W:g}$")
         ax.set_xlabel(r"chain length $L$")
         ax.set_title("with bubble" if bubble else "without bubble")
         if len(sel):
@@ -140,14 +140,14 @@ def _fig5(plt, summary):
     bub = C[C.n_goe > 0]
     L = bub.L.max() if len(bub) else None
     for i, W in enumerate(sorted(C.W.unique())):
-        for sel, ls, lab in ((bub[bub.L == L] if L else bub, "-", "bubble, L = {L}"),
-                             (C[(C.n_goe == 0) & (C.L == (L + 2 if L else C.L.max()))], "--", "no bubble, L = {L}")):  # fmt: skip
+        for sel, ls, lab in ((bub[bub.L == L] if L else bub, "-", "bubble, $L = {L}$"),
+                             (C[(C.n_goe == 0) & (C.L == (L + 2 if L else C.L.max()))], "--", "no bubble, $L = {L}$")):  # fmt: skip
             g = sel[sel.W == W].sort_values("site")
             if g.empty:
                 continue
             g = g[g.site <= g.L.iloc[0] // 2]
             ax.errorbar(g.site, g["mean"], yerr=g["sem"], fmt="o" + ls, ms=3, color=f"C{i}",
-                        label=f"W = {W}, " + lab.format(L=g.L.iloc[0]))  # fmt: skip
+                        label=f"$W = {W:g}$, " + lab.format(L=g.L.iloc[0]))  # fmt: skip
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel(r"distance $r$ (sites)")
     ax.set_ylabel(r"correlation $C(r)$")
@@ -226,12 +226,12 @@ def _fig8(plt, summary, swept):
     for ax, d in zip(axes[0], dists):
         for i, (W, g) in enumerate(gd.groupby("W")):
             b = g[(g.n_goe > 0) & (g.dist == d)].sort_values("n_goe")
-            ax.errorbar(b.n_goe, b["mean"], yerr=b["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"W = {W:g}")
+            ax.errorbar(b.n_goe, b["mean"], yerr=b["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"$W = {W:g}$")
             ref = g[(g.n_goe == 0) & (g.dist == d)]
             if len(ref):
                 ax.axhline(float(ref["mean"].iloc[0]), color=f"C{i}", ls="--", lw=0.8)
         ax.set_xlabel(r"bubble dimension $n_{\rm GOE}$")
-        ax.set_title(f"distance i = {d} from the bubble", fontsize=9)
+        ax.set_title(f"distance $i = {d}$ from the bubble", fontsize=9)
     axes[0][0].set_ylabel(rf"purity $\gamma_i$ ($L = {L}$)")
     axes[0][0].legend(fontsize=7, title="dashed: no bubble", title_fontsize=7)
     return fig
@@ -249,14 +249,14 @@ def _fig7(plt, summary):
     for ax, W in zip(axes[0], Ws):
         b = bub[(bub.L == L) & (bub.W == W)]
         for j, (d, g) in enumerate(b.groupby("dist")):
-            ax.plot(g.m, g["mean"], color=plt.cm.viridis(j / max(1, b.dist.nunique() - 1)), lw=1, label=f"i = {d}")
+            ax.plot(g.m, g["mean"], color=plt.cm.viridis(j / max(1, b.dist.nunique() - 1)), lw=1, label=f"$i = {d}$")
         ref = h[(h.n_goe == 0) & (h.L == L + 2) & (h.W == W)]
         if len(ref):
             r = ref.groupby("m")["mean"].mean()
             ax.plot(r.index, r.values, color="k", lw=1.2, label="no bubble (all sites)")
         ax.set_yscale("log")
         ax.set_xlabel(r"$2\langle S^z_i\rangle$")
-        ax.set_title(f"W = {W}, L = {L}")
+        ax.set_title(f"$W = {W:g}$, $L = {L}$")
     axes[0][0].set_ylabel(r"probability density")
     axes[0][0].legend(fontsize=6)
     return fig
@@ -278,7 +278,7 @@ def _fig9(plt, summary, fits):
             continue
         x = g.dist.to_numpy(float)
         a.errorbar(x, row.gamma_xxz - g["mean"], yerr=np.hypot(g["sem"], row.gamma_xxz_err), fmt="o", ms=3,
-                   color=f"C{i}", label=f"W = {row.W}")  # fmt: skip
+                   color=f"C{i}", label=f"$W = {row.W:g}$")  # fmt: skip
         xs = np.linspace(0, x.max(), 100)
         if math.isfinite(row.fit_xi):
             a.plot(xs, row.delta_0 + row.fit_A * np.exp(-xs / row.fit_xi), "--", color=f"C{i}", lw=1)
@@ -290,11 +290,11 @@ def _fig9(plt, summary, fits):
     a.axhline(0, color="k", lw=0.5)
     a.set_xlabel(r"distance $i$ (sites)")
     a.set_ylabel(r"$\gamma_{\rm XXZ} - \gamma_i$")
-    a.set_title(f"L = {L}: fits delta_0 + A e^(-i/xi) (dashed), Eq. (6) (dotted)")
+    a.set_title(rf"$L = {L}$: fits $\delta_0 + A e^{{-i/\xi}}$ (dashed), Eq. (6) (dotted)")
     a.legend(fontsize=7)
     for i, (Lq, g) in enumerate(shift.groupby("L")):
         g = g.sort_values("W")
-        b.errorbar(g.W, g.delta_0, yerr=g.delta_0_err, fmt="o-", ms=3, color=f"C{i}", label=f"L = {Lq}")
+        b.errorbar(g.W, g.delta_0, yerr=g.delta_0_err, fmt="o-", ms=3, color=f"C{i}", label=f"$L = {Lq}$")
     b.axhline(0, color="k", lw=0.5)
     b.set_xlabel(r"disorder $W/J$")
     b.set_ylabel(r"$\delta_0$")

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ...display import format_value, mark_unresolved
 from ...display import math_label as label
-from ...display import symbol
+from ...display import math_names
 from .analysis import AVALANCHE_BOUND
 
 __all__ = ["figures"]
@@ -112,7 +112,7 @@ def _fig2(ctx):
     swept = [k for k in ctx.swept if k not in where]
     # one legend for both panels (the same colour is the same point in each), beside them, off the data
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-                   title=", ".join(f"${symbol(k)}$" for k in swept) if swept else None)  # fmt: skip
+                   title=math_names(swept) if swept else None)  # fmt: skip
     return fig
 
 
@@ -204,7 +204,7 @@ def _fig4(ctx):
         ax.set_ylim(lo - 0.08 * span, hi + 0.08 * span)
     swept = [k for k in ctx.swept if k not in where]
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, ncol=2 if len(rows) > 12 else 1,
-              title=", ".join(f"${symbol(k)}$" for k in swept) if swept else None)  # beside the panel: off the data
+              title=math_names(swept) if swept else None)  # beside the panel: off the data
     if with_W:
         b = axes[0][1]
         by = [k for k in ctx.swept if k != "W" and k in front.columns]  # one curve per L (and other swept values)
@@ -238,7 +238,7 @@ def _fig4(ctx):
             b.text(0.5, 0.35, "no front fit: no fit window in the data", transform=b.transAxes, ha="center", color="0.3")
         b.set_xlabel(r"disorder $W/J$")
         b.set_ylabel(r"inverse front slope $1/A$")
-        b.legend(loc="lower right", bbox_to_anchor=(1.0, 0.22), markerscale=0.6, title=", ".join(f"${symbol(k)}$" for k in by) if by else None)
+        b.legend(loc="lower right", bbox_to_anchor=(1.0, 0.22), markerscale=0.6, title=math_names(by) if by else None)
     return fig
 
 
@@ -257,7 +257,7 @@ def _fig5(ctx):
         ax.set_xscale("log")
         ax.set_xlabel(r"$J t$")
         ax.set_ylabel(r"$L\, I_r(t)$")
-        ax.set_title(f"W = {W:g}" if W is not None else "")
+        ax.set_title(f"$W = {W:g}$" if W is not None else "")
         ax.legend(fontsize=7)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)

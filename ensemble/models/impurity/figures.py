@@ -92,7 +92,7 @@ def _fig2(plt, c):
     for j, (U, g) in enumerate(c.pts.groupby("U")):
         row = g.sort_values("L").iloc[-1]
         lc = c.obs("l_c", row).sort_values("t")
-        a.errorbar(lc.t, lc["mean"], yerr=lc["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"U = {U:g}, L = {row.L}")
+        a.errorbar(lc.t, lc["mean"], yerr=lc["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"$U = {U:g}$, $L = {row.L}$")
         S = c.obs("S", row)
         if len(S):
             t = S.t.unique()[np.argmin(np.abs(S.t.unique() - 130.0))]
@@ -122,7 +122,7 @@ def _fig3(plt, c):
     L, i0 = int(c.point["L"]), int(c.point["c_site"])
     for j, i in enumerate(sorted({i0, max(2, i0 - L // 4), min(L - 3, i0 + L // 4)})):
         g = ld[ld.site == i].sort_values("t")
-        b.errorbar(g.t, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"i = {i}")
+        b.errorbar(g.t, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{j}", label=f"$i = {i}$")
     b.set_xscale("log")
     b.set_xlabel(r"$J t$")
     b.set_ylabel(r"$l_d(t, i)$ (sites)")

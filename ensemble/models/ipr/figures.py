@@ -57,7 +57,7 @@ def _fig3(plt, fits, swept):
         if "dD_dos" in gg and gg.dD_dos.notna().any():
             b.plot(x, gg.dD_dos, "D:", mfc="white", color=f"C{i}",
                    label="density-of-states estimate (semicircle)" if i == 0 else None)  # fmt: skip
-    b.axhline(math.log(2), color="k", ls="--", lw=1, label="log 2")
+    b.axhline(math.log(2), color="k", ls="--", lw=1, label=r"$\ln 2$")
     a.set_ylabel(r"$D(O_B)$")
     b.set_ylabel(r"discrete slope of $D(O_B)$")
     b.set_xlabel(r"number of LIOMs $n$")
@@ -78,9 +78,9 @@ def _fig4(plt, summary, fits, params, swept):
     idx = [0 if o == "x0" else int(o[1:]) for o in labels if o.startswith("x")]
     vals = D[D.op.str.startswith("x")]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.errorbar(idx, vals["mean"], yerr=vals["sem"], fmt="o", color="C0", label="D(sigma^x_i)")
+    ax.errorbar(idx, vals["mean"], yerr=vals["sem"], fmt="o", color="C0", label=r"$D(\sigma^x_i)$, mean $\pm$ s.e.")
     i = np.arange(1, int(row.n_lioms) + 1)
-    ax.plot(i, row.intercept + row.slope * i, "-", color="C0", label=f"fit: slope {row.slope:.3f} +- {row.slope_err:.3f}")
+    ax.plot(i, row.intercept + row.slope * i, "-", color="C0", label=rf"fit: slope ${row.slope:.3f} \pm {row.slope_err:.3f}$")
     ax.plot(i, row.intercept + row.slope + row.slope_theory * (i - 1), "--", color="k",
             label=f"theory slope {row.slope_theory:.3f}")  # fmt: skip
     ax.set_xlabel(r"LIOM $i$ (0: the spin coupled to the bath)")
@@ -99,7 +99,7 @@ def _fig5(plt, fits, swept):
     for i, (key, g) in enumerate(th.groupby(others) if others else [((), th)]):
         g = g.sort_values("G")
         ax.errorbar(g.G, g.delta_D, xerr=g.G_err, yerr=g.delta_D_err, fmt="o-", color=f"C{i}", label=_label(g.iloc[0], others))
-    ax.axhline(math.log(2), color="k", ls="--", lw=1, label="log 2")
+    ax.axhline(math.log(2), color="k", ls="--", lw=1, label=r"$\ln 2$")
     ax.set_xscale("log")
     ax.set_xlabel(r"coupling $G$")
     ax.set_ylabel(r"$\Delta D(O_B)$")
@@ -158,14 +158,14 @@ def _lc(plt, fits):
     zeta = np.linspace(1.5, 2 / math.log(2) * 0.999, 200)
     fig, ax = plt.subplots(figsize=(6, 4))
     for l_b in (4, 6, 9):
-        ax.plot(zeta, [crossover_length(z, l_b) for z in zeta], label=f"l_b = {l_b}")
+        ax.plot(zeta, [crossover_length(z, l_b) for z in zeta], label=rf"$l_{{\rm b}} = {l_b}$")
     for _, r in cross.iterrows():
         if math.isfinite(r.zeta_eff):
             ax.axvline(r.zeta_eff, color="gray", ls=":", lw=1)
-    ax.axvline(2 / math.log(2), color="k", ls="--", lw=1, label="2/log 2: l_c -> infinity")
+    ax.axvline(2 / math.log(2), color="k", ls="--", lw=1, label=r"$\zeta = 2/\ln 2$: $l_c \to \infty$")
     ax.set_yscale("log")
     ax.set_xlabel(r"$\zeta$")
     ax.set_ylabel(r"$l_c$ (Eq. 16)")
-    ax.set_title("crossover length; dotted: zeta_eff from the measured slopes", fontsize=9)
+    ax.set_title(r"crossover length; dotted: $\zeta_{\rm eff}$ from the measured slopes", fontsize=9)
     ax.legend(fontsize=7)
     return fig

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ...display import format_value
 from ...display import math_label as label
-from ...display import symbol
+from ...display import math_name
 
 __all__ = ["MAX_LINES", "MAX_PANELS", "figures"]
 
@@ -108,10 +108,8 @@ def _ylabel(exp, obs: str) -> str:
     symbol = exp.kernel.labels.get(obs)
     if symbol:
         return symbol
-    from ...display import symbol
-
     units = exp.kernel.units.get(obs)
-    name = f"${symbol(obs)}$" if obs.replace("_", "").isalnum() and len(obs) <= 12 else obs
+    name = math_name(obs) if obs.replace("_", "").isalnum() and len(obs) <= 12 else obs
     return f"{name} ({units})" if units and units != "1" else name
 
 
@@ -136,7 +134,7 @@ def _profile(plt, exp, rows, obs, axes):
         if where:
             ax.set_title(label(where, list(where)), fontsize=9)
         if line_key:
-            key = f"${symbol(line_key)}$"
+            key = math_name(line_key)
             title = f"{key}: {len(chosen)} of {len(values)} values" if len(chosen) < len(values) else key
             ax.legend(title=title)
     if len(panels) > len(shown):
@@ -160,13 +158,13 @@ def _field(plt, exp, rows, obs, axes):
         for i, v in enumerate(chosen):
             d = g[g[line_axis] == v].sort_values(x_axis)
             _draw(ax, d[x_axis], d["mean"], d["sem"], _color(i, len(chosen), plt),
-                  f"{line_axis} = {format_value(v)}", len(d) > BAND_FROM)  # fmt: skip
+                  label({line_axis: v}, [line_axis]), len(d) > BAND_FROM)  # fmt: skip
         _log_if_time(ax, x_axis, g[x_axis])
         ax.set_xlabel(_ylabel(exp, x_axis))
         ax.set_ylabel(_ylabel(exp, obs))
         title = label(where, list(where), empty="")
         if len(axes) > 2:
-            title += ("; " if title else "") + ", ".join(f"{a} = {format_value(g[a].min())}" for a in axes[2:])
+            title += ("; " if title else "") + label({a: g[a].min() for a in axes[2:]}, axes[2:])
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, title=f"{len(chosen)} of {len(values)} values" if len(chosen) < len(values) else None,
                   title_fontsize=7)  # fmt: skip
@@ -194,7 +192,7 @@ def _scalar(plt, exp, rows, obs, axes):
             d = (rows[rows[line_key] == v] if line_key else rows).sort_values(x_key)
             x = d[x_key] if x_key in numeric else np.arange(len(d))
             ax.errorbar(x, d["mean"], yerr=d["sem"], fmt="o-", ms=3, color=_color(i, len(chosen), plt),
-                        label=f"{line_key} = {format_value(v)}" if line_key else None)  # fmt: skip
+                        label=label({line_key: v}, [line_key]) if line_key else None)  # fmt: skip
             if x_key not in numeric:
                 ax.set_xticks(np.arange(len(d)), [format_value(v) for v in d[x_key]])
         ax.set_xlabel(_ylabel(exp, x_key))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...display import format_value
+from ...display import format_value, math_label
 
 __all__ = ["figures"]
 
@@ -36,12 +36,20 @@ def figures(exp, tables) -> dict:
     split = ["config", "initial"] + [k for k in swept if k not in MAP_AXES + ("config", "initial")]
     for key, g in _groups(pts, split):
         suffix = "_".join(format_value(v) for v in key.values())
-        title = ", ".join(f"{k} = {format_value(v)}" for k, v in key.items())
+        title = _label(key, key)
         made[f"map_{suffix}"] = _map(plt, g, "M", title)
         made[f"fidelity_{suffix}"] = _map(plt, g, "F", title)
     made.update(fig8_M_vs_We=_fig8(plt, pts, "W_e", swept), fig8_M_vs_l=_fig8(plt, pts, "l", swept),
                 fig10_dimers=_fig10(plt, pts, fits))  # fmt: skip
     return {name: fig for name, fig in made.items() if fig is not None}
+
+
+#: The paper's symbols where they differ from the parameter names (W_e is the environment's W_env).
+SYMBOLS = {"W_e": r"W_{\rm env}", "W_s": r"W_{\rm s}"}
+
+
+def _label(row, names, empty="all points"):
+    return math_label(row, names, empty=empty, symbols=SYMBOLS)
 
 
 def _groups(df, keys):
@@ -74,16 +82,16 @@ def _fig2(plt, summary, params):
     diag = where(summary[summary.observable == "M_diag"])
     for i, part in enumerate(("sys", "env")):
         g = M[M.part == part].sort_values("t")
-        a.errorbar(g.t, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"M_{part}")
+        a.errorbar(g.t, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=rf"$M_{{\rm {part}}}(t)$")
         d = diag[diag.part == part]
         if len(d):
             m, e = float(d["mean"].iloc[0]), float(d["sem"].iloc[0])
-            a.axhline(m, color=f"C{i}", ls="--", lw=1, label=f"M_{part}, diagonal ensemble ({m:.3f} +- {e:.3f})")
+            a.axhline(m, color=f"C{i}", ls="--", lw=1, label=rf"$M_{{\rm {part}}}$, diagonal ensemble (${m:.3f} \pm {e:.3f}$)")
     a.set_xscale("log")
     a.set_xlabel(r"$J t$")
     a.set_ylabel(r"staggered magnetization $M(t)$")
     shown = [k for k in ("config", "initial", "J_int", "W_s", "W_e", "operators") if k in sel]
-    a.set_title(", ".join(f"{k} = {format_value(sel[k])}" for k in shown), fontsize=8)
+    a.set_title(_label(sel, shown), fontsize=8)
     a.legend(fontsize=7)
     sz = where(summary[summary.observable == "Sz_window"]).sort_values("site")
     b.bar(sz.site, sz["mean"], yerr=sz["sem"], color="C0", label="window average")
@@ -155,13 +163,13 @@ def _fig8(plt, pts, axis, swept):
             if c.empty:
                 continue
             color = cmap(i / max(1, len(values) - 1))
-            label = f"{curve} = {format_value(v)}" if v is not None else None
+            label = _label({curve: v}, [curve]) if v is not None else None
             for ax, part in zip(row, ("sys", "env")):
                 ax.errorbar(c[axis], c[f"M_{part}"], yerr=c[f"M_{part}_err"], fmt="o-", ms=3, color=color, label=label)
-        head = ", ".join([f"J_int = {J:g}"] + [f"{k} = {format_value(v)}" for k, v in key.items()])
+        head = _label({"J_int": J, **key}, ["J_int", *key])
         for ax, part in zip(row, ("sys", "env")):
             ax.set_xlabel(r"$W_{\rm env}/J$" if axis == "W_e" else r"$l$ (spins per chain)")
-            ax.set_title(f"M_{part} (window average), {head}", fontsize=8)
+            ax.set_title(rf"$\overline{{M}}_{{\rm {part}}}$, {head}", fontsize=8)
             ax.axhline(0.0, color="0.6", lw=0.6)
         row[0].set_ylabel(r"$\overline{M}$")
         if values != [None]:
@@ -176,30 +184,33 @@ def _fig10(plt, pts, fits):
     has_map = len(strong) and strong.W_s.nunique() >= 2 and strong.W_e.nunique() >= 2
     if comp.empty and not has_map:
         return None
-    panels = int(bool(has_map)) + int(not comp.empty)
+    panels = 2 * int(bool(has_map)) + int(not comp.empty)
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
     axes = list(axes[0])
-    if has_map:
-        a = axes.pop(0)
-        grid = strong.pivot_table(index="W_e", columns="W_s", values="M_sys", aggfunc="first")
-        vals = grid.to_numpy(float)
-        im = a.pcolormesh(_edges(grid.columns.to_numpy(float)), _edges(grid.index.to_numpy(float)), vals, cmap="viridis",
-                          vmin=min(0.0, np.nanmin(vals)), vmax=max(1.0, np.nanmax(vals)), shading="flat")  # fmt: skip
-        fig.colorbar(im, ax=a, label=f"M_sys (errors <= {float(np.nanmax(strong.M_sys_err)):.3f})")
-        a.set_xlabel(r"$W_{\rm s}/J$")
-        a.set_ylabel(r"$W_{\rm env}/J$")
-        a.set_title(f"M_sys, aligned ladder, J_int = {strong.J_int.max():g}", fontsize=9)
+    if has_map:  # the map and, beside it, the map of its standard errors
+        sym = r"$\overline{M}_{\rm sys}$"
+        for column, cmap, what in (("M_sys", "viridis", sym), ("M_sys_err", "magma_r", "standard error of " + sym)):
+            a = axes.pop(0)
+            grid = strong.pivot(index="W_e", columns="W_s", values=column)  # one row per cell: no silent mean
+            vals = grid.to_numpy(float)
+            lo, hi = (min(0.0, np.nanmin(vals)), max(1.0, np.nanmax(vals))) if column == "M_sys" else (0.0, np.nanmax(vals))
+            im = a.pcolormesh(_edges(grid.columns.to_numpy(float)), _edges(grid.index.to_numpy(float)), vals, cmap=cmap,
+                              vmin=lo, vmax=hi, shading="flat")  # fmt: skip
+            fig.colorbar(im, ax=a, label=what)
+            a.set_xlabel(r"$W_{\rm s}/J$")
+            a.set_ylabel(r"$W_{\rm env}/J$")
+            a.set_title(rf"aligned ladder, $J_{{\rm int}} = {strong.J_int.max():g}$", fontsize=9)
     if not comp.empty:
         b = axes.pop(0)
         split = [k for k in comp.columns if k not in ("fit", "W", "J_int") and not k.startswith(("M_", "difference"))
                  and comp[k].nunique() > 1]  # fmt: skip
         for i, (key, g) in enumerate(_groups(comp, split)):
             g = g.sort_values("W")
-            tag = ", ".join(f"{k} = {format_value(v)}" for k, v in key.items())
+            tag = _label(key, key, empty="")
             tag = f" ({tag})" if tag else ""
-            b.errorbar(g.W, g.M_chain, yerr=g.M_chain_err, fmt="o-", color=f"C{2 * i}", label="chain (J_int = 0)" + tag)
+            b.errorbar(g.W, g.M_chain, yerr=g.M_chain_err, fmt="o-", color=f"C{2 * i}", label=r"chain ($J_{\rm int} = 0$)" + tag)
             b.errorbar(g.W, g.M_ladder, yerr=g.M_ladder_err, fmt="s:", color=f"C{2 * i + 1}",
-                       label=f"ladder, J_int = {g.J_int.max():g}, W_s = W_e = W" + tag)  # fmt: skip
+                       label=rf"ladder, $J_{{\rm int}} = {g.J_int.max():g}$, $W_{{\rm s}} = W_{{\rm env}} = W$" + tag)  # fmt: skip
         b.set_xlabel(r"disorder $W/J$")
         b.set_ylabel(r"$\overline{M}_{\rm sys}$ (window average)")
         b.legend(fontsize=7)
