@@ -35,18 +35,26 @@ def figures(exp, tables) -> dict:
 
 
 #: The papers' own numbers, drawn (hollow, grey) on the figure that reproduces theirs when a run has the paper's
-#: setup: kernel family, fixed parameters, and the figure's readings as (x, y, note).
+#: setup: kernel family, parameters every point has ("fixed") or some point has ("includes"), and the
+#: figure's readings: points (x, y) drawn as hollow markers, or a span of x shaded.
 READINGS = [
     {"kernels": ("anderson_trajectory", "anderson_exact"), "fixed": {"L": 100},
      "figure": "fig4_front", "label": "paper 003, Fig. 4(a) inset",
      "points": [(3.0, 4.0), (15.0, 10.0)]},
+    {"kernels": ("xxz_trajectory",), "fixed": {"Delta": 1.0}, "includes": {"L": 16},
+     "figure": "fig4_front", "label": r"paper 003: $W^* \gtrsim 7$ at $L = 16$",
+     "span": (7.0, None)},  # Fig. 4(b): where 1/A meets the bound at L = 16, a range, not a point
 ]
 
 
 def _readings(ctx, figure: str) -> list[dict]:
     exp = ctx.exp
+    def values(k):  # of every point, defaults included
+        return {getattr(pt.params, k, None) for pt in exp.points}
+
     return [r for r in READINGS if r["figure"] == figure and exp.kernel.name in r["kernels"]
-            and all(exp.fixed.get(k) == v for k, v in r["fixed"].items())]  # fmt: skip
+            and all(values(k) == {v} for k, v in r["fixed"].items())
+            and all(v in values(k) for k, v in r.get("includes", {}).items())]  # fmt: skip
 
 
 class _Context:
@@ -128,15 +136,18 @@ def _fig3(ctx):
     fig, axes = ctx.plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     marked: dict = {}
     for ax, (x, by) in zip(axes, (("W", "L"), ("L", "W"))):
-        for i, (key, g) in enumerate(thr.groupby([by] + others, sort=True)):
+        groups = list(thr.groupby([by] + others, sort=True))
+        offset = _side_by_side(thr[x], len(groups))
+        for i, (key, g) in enumerate(groups):
             val, rest = key[0], dict(zip(others, key[1:]))
             g = g.sort_values(x)
             color = f"C{i % 10}"
             yerr = np.vstack([g.t_tilde - g.t_tilde * np.exp(-g.ln_t_tilde_err), g.t_tilde * np.exp(g.ln_t_tilde_err) - g.t_tilde])
             text = label({by: val, **rest}, [by, *others])
-            ax.errorbar(g[x], g.t_tilde, yerr=yerr, fmt="o", color=color, label=text)
+            xs = g[x] + offset * (i - (len(groups) - 1) / 2)
+            ax.errorbar(xs, g.t_tilde, yerr=yerr, fmt="o", color=color, label=text)
             if "status" in g:
-                mark_unresolved(ax, g[x], g.t_tilde, g["status"], color, labelled=marked.setdefault(id(ax), set()))
+                mark_unresolved(ax, xs, g.t_tilde, g["status"], color, labelled=marked.setdefault(id(ax), set()))
             fit = _matching(scaling, rest)
             if fit is not None:
                 xx = np.linspace(g[x].min(), g[x].max(), 50)
@@ -144,6 +155,7 @@ def _fig3(ctx):
         ax.set_yscale("log")
         ax.set_xlabel({"L": r"chain length $L$", "W": r"disorder $W/J$"}.get(x, x))
         ax.legend(fontsize=7)
+        _offset_note(ax, offset, len(groups), x)
     axes[0].set_ylabel(r"threshold time $J\tilde t$")
     lines = []  # the Eq. (9) fits, in the figure (a short title, the numbers in a panel) and not only the report
     for _, fit in scaling.iterrows():
@@ -154,6 +166,20 @@ def _fig3(ctx):
         fig.suptitle(r"Eq. (9): $\ln \tilde t = \alpha L W + c$")
         axes[1].text(0.98, 0.02, "\n".join(lines), transform=axes[1].transAxes, ha="right", va="bottom")
     return fig
+
+
+def _side_by_side(x, n_groups: int) -> float:
+    """The shift between consecutive series that share x values (6% of the smallest x step), so that their
+    points and error bars sit side by side, not on top of each other; 0 for one series."""
+    xs = np.unique(np.asarray(x, float))
+    step = float(np.min(np.diff(xs))) if len(xs) > 1 else 1.0
+    return 0.06 * step if n_groups > 1 else 0.0
+
+
+def _offset_note(ax, offset: float, n_groups: int, name: str) -> None:
+    if offset:
+        ax.text(0.02, 0.02, rf"series offset by $\pm${offset * (n_groups - 1) / 2:.2g} in ${name}$ for legibility",
+                transform=ax.transAxes, color="0.35")  # fmt: skip
 
 
 def _matching(rows: pd.DataFrame, where: dict):
@@ -210,9 +236,7 @@ def _fig4(ctx):
         by = [k for k in ctx.swept if k != "W" and k in front.columns]  # one curve per L (and other swept values)
         groups = list(front.groupby(by, sort=True)) if by else [(None, front)]
         marked: set = set()
-        Ws = np.unique(front.W.to_numpy(float))
-        step = float(np.min(np.diff(Ws))) if len(Ws) > 1 else 1.0
-        offset = 0.06 * step if len(groups) > 1 else 0.0  # series sharing W side by side, not on top of each other
+        offset = _side_by_side(front.W, len(groups))
         for i, (key, g) in enumerate(groups):
             g = g.sort_values("W")
             label = ctx.label(g.iloc[0], exclude=("W",)) if by else r"$1/A$ (front fits)"
@@ -221,13 +245,17 @@ def _fig4(ctx):
             b.errorbar(x, g.invA, yerr=g.invA_err, fmt="s-", ms=4, color=color, label=label)
             if "status" in g:  # slopes without a resolved plateau of A: open markers (not asymptotic)
                 mark_unresolved(b, x, g.invA, g["status"], color, labelled=marked)
-        if offset:
-            b.text(0.02, 0.02, rf"series offset by $\pm${offset * (len(groups) - 1) / 2:.2g} in $W$ for legibility",
-                   transform=b.transAxes, color="0.35")  # fmt: skip
+        _offset_note(b, offset, len(groups), "W")
         b.axhline(AVALANCHE_BOUND, color="C1", ls="--", lw=1, label=r"bound $2\ln 4$ (Eq. 18)")
         for r in _readings(ctx, "fig4_front"):
-            xs, ys = zip(*r["points"])
-            b.plot(xs, ys, "o", ms=7, mfc="none", mec="0.45", mew=1.2, label=r["label"])
+            if "span" in r:  # a range of W the paper gives: shaded to the panel's edge
+                lo, hi = r["span"]
+                left, right = b.get_xlim()
+                b.axvspan(lo, right if hi is None else hi, color="0.88", lw=0, zorder=0, label=r["label"])
+                b.set_xlim(left, right)
+            else:
+                xs, ys = zip(*r["points"])
+                b.plot(xs, ys, "o", ms=7, mfc="none", mec="0.45", mew=1.2, label=r["label"])
         top = front.invA + front.invA_err
         top = top[np.isfinite(top) & (front.invA > 0)]
         if len(top):

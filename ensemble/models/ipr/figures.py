@@ -125,6 +125,13 @@ def _fig6(plt, summary, fits, params, swept):
         what = _label(pt, swept) if swept else r"mean $\pm$ s.e. (band)"
         a.plot(d.omega, d["mean"], "-", color=c, label=what + _width_note(fits, pt, params))
         a.fill_between(d.omega, d["mean"] - d["sem"], d["mean"] + d["sem"], color=c, alpha=0.25, lw=0)
+        fit = _hyb_fit(fits, pt, params)
+        if len(pts) <= 3 and fit is not None and math.isfinite(fit.w50) and ("bath" in pt and pt["bath"] != "goe"):
+            # the paper's contrast for a local bath (Fig. 7): not a Lorentzian. The Lorentzian of the same
+            # half-weight width (w50 is its half width at half maximum) and weight, for comparison
+            x = np.linspace(d.omega.min(), d.omega.max(), 400)
+            a.plot(x, fit.w50 / np.pi / (x * x + fit.w50**2), "--", color="0.35", lw=1,
+                   label=rf"Lorentzian, same $w_{{50}}$")  # fmt: skip
         if b is not None and ("bath" not in pt or pt["bath"] == "goe"):
             g = pt.g_probe if pt.g_probe >= 0 else pt.g1 * pt.alpha ** (pt.n_lioms - 1)
             w = math.pi * g * g * semicircle(2.0, pt.bandwidth / 2)  # golden rule, GOE bath, h = 1
@@ -132,7 +139,9 @@ def _fig6(plt, summary, fits, params, swept):
             b.fill_between(d.omega / w, (d["mean"] - d["sem"]) * w, (d["mean"] + d["sem"]) * w, color=c, alpha=0.25, lw=0)
     a.set_xlabel(r"energy $\omega/\bar h$ (mean LIOM field $\bar h = 1$)")
     a.set_ylabel(r"hybridization $k(\omega)$")
-    a.legend()
+    top = max(line.get_ydata().max() for line in a.lines)
+    a.set_ylim(0.0, (1.3 + 0.12 * min(len(pts), 4)) * top)  # headroom: the legend above the curves, not on them
+    a.legend(loc="upper right", fontsize=7)
     if b is not None:
         x = np.linspace(-10, 10, 400)
         b.plot(x, 1 / (math.pi * (1 + x * x)), "k--", lw=1, label="Lorentzian of golden-rule width")
@@ -143,14 +152,20 @@ def _fig6(plt, summary, fits, params, swept):
     return fig
 
 
-def _width_note(fits, pt, params) -> str:
-    """" (w50 at resolution limit)" etc. when the point's half-weight width is not resolved by the bins."""
+def _hyb_fit(fits, pt, params):
+    """The point's ``hybridization`` fit row (w50, its error, status, bin width), or None."""
     rows = fits[fits.fit == "hybridization"] if "fit" in fits else fits.iloc[0:0]
     for k in params:
         if k in rows:
             rows = rows[rows[k] == pt[k]]
-    status = rows.iloc[0].get("status") if len(rows) else None
-    return f" (w50 {status}: bins of {rows.iloc[0].bin_width:.3g})" if status not in (None, "resolved") else ""
+    return rows.iloc[0] if len(rows) else None
+
+
+def _width_note(fits, pt, params) -> str:
+    """" (w50 at resolution limit)" etc. when the point's half-weight width is not resolved by the bins."""
+    row = _hyb_fit(fits, pt, params)
+    status = row.get("status") if row is not None else None
+    return rf" ($w_{{50}}$ {status}: bins of {row.bin_width:.3g})" if status not in (None, "resolved") else ""
 
 
 def _lc(plt, fits):
