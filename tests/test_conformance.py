@@ -205,6 +205,8 @@ def check_readable(name, item):
     if len([a for a in panels if a.get_subplotspec() is not None]) > 1:
         letters = [t for ax in panels for t in ax.texts if t.get_gid() == "panel-letter"]
         assert letters, f"{name}: several panels without letters"
+    clash = _colour_clashes(fig)
+    assert not clash, f"{name}: one legend label in two colours (the same swept value must look the same): {clash[:3]}"
     from ensemble.figstyle import notation_faults
 
     plain = notation_faults(fig)
@@ -212,6 +214,47 @@ def check_readable(name, item):
     import io
 
     fig.savefig(io.BytesIO(), format="png", dpi=40)  # draws: every mathtext label must parse
+
+
+def _colour_clashes(fig) -> list:
+    """Legend labels drawn in more than one colour across (or within) a figure's legends."""
+    from matplotlib.colors import to_hex
+
+    def colour(handle):
+        for get in ("get_color", "get_facecolor", "get_edgecolor"):
+            c = getattr(handle, get, lambda: None)()
+            c = c[0] if getattr(c, "ndim", 1) == 2 and len(c) else c
+            try:
+                return to_hex(c)
+            except (ValueError, TypeError):
+                continue
+        return None
+
+    seen, clashes = {}, []
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None] + list(fig.legends)
+    for legend in legends:
+        for handle, text in zip(legend.legend_handles, legend.get_texts()):
+            c, t = colour(handle), text.get_text()
+            if c is not None and seen.setdefault(t, c) != c:
+                clashes.append((t, seen[t], c))
+    return clashes
+
+
+def test_a_label_in_two_colours_is_caught():
+    """Negative control of the colour check: two series with one label in two colours."""
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2)
+    a.plot([0, 1], [0, 1], color="C0", label="$W = 3$")
+    b.plot([0, 1], [1, 0], color="C1", label="$W = 3$")
+    a.legend(), b.legend()
+    from matplotlib.colors import to_hex
+
+    assert _colour_clashes(fig) == [("$W = 3$", to_hex("C0"), to_hex("C1"))]
+    b.get_lines()[0].set_color("C0")
+    b.legend()
+    assert _colour_clashes(fig) == []
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("text, faults", [

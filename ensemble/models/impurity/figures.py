@@ -53,7 +53,7 @@ def _fig1(plt, c):
         return None
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     times = sorted(n.t.unique())
-    pick = [times[int(round(k))] for k in np.linspace(len(times) // 3, len(times) - 1, 4)]
+    pick = sorted({times[round(k)] for k in np.linspace(len(times) // 3, len(times) - 1, 4)})  # no time twice
     i0 = int(c.point["c_site"])
     for j, t in enumerate(pick):
         g = n[(n.t == t) & (n["mean"] > 0)].sort_values("site")
