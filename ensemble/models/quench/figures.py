@@ -10,8 +10,9 @@
 * ``fig10_dimers``: M_sys of strongly coupled aligned ladders over (W_s, W_e), and the
   ladder at W_s = W_e = W against the single chain (Fig. 10); a panel only when the run has its data.
 
-Every averaged quantity has its error bars (maps: the largest error is in the colour bar's label);
-colour ranges cover the data (M can be slightly negative).
+Every averaged quantity has its error bars (maps: the map of its standard errors below or beside it);
+colour ranges cover the data (M can be slightly negative). The paper's own value at a cell it gives (Fig. 2's
+point of the Fig. 3 map) is a hollow ring with the number.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def figures(exp, tables) -> dict:
     for key, g in _groups(pts, split):
         suffix = "_".join(format_value(v) for v in key.values())
         title = _label(key, key)
-        made[f"map_{suffix}"] = _map(plt, g, "M", title)
+        made[f"map_{suffix}"] = _map(plt, g, "M", title, readings=_readings(g))
         made[f"fidelity_{suffix}"] = _map(plt, g, "F", title)
     made.update(fig8_M_vs_We=_fig8(plt, pts, "W_e", swept), fig8_M_vs_l=_fig8(plt, pts, "l", swept),
                 fig10_dimers=_fig10(plt, pts, fits))  # fmt: skip
@@ -105,7 +106,25 @@ def _fig2(plt, summary, params):
     return fig
 
 
-def _map(plt, g, quantity, title):
+#: The paper's own numbers on the map that holds their point: Fig. 2 of paper 000 (J_int = J, W_env = 0,
+#: W_s = 9, l = 6, junction, aligned Neel; Pauli form, which its figures match): M_sys ~ 0.4, M_env ~ 0,
+#: read in the window t in [9.6, 12].
+READINGS = [
+    {"where": {"config": "junction", "initial": "aligned", "l": 6, "W_s": 9.0, "operators": "pauli"},
+     "at": (1.0, 0.0), "values": {"sys": 0.4, "env": 0.0}, "label": "paper, Fig. 2"},
+]
+
+
+def _readings(g) -> list[dict]:
+    """The readings whose parameters every row of the map has and whose (J_int, W_e) cell it contains."""
+    def holds(r):
+        return all(k in g and (g[k] == v).all() for k, v in r["where"].items()) and \
+            ((g.J_int == r["at"][0]) & (g.W_e == r["at"][1])).any()
+
+    return [r for r in READINGS if holds(r)]
+
+
+def _map(plt, g, quantity, title, readings=()):
     if g.J_int.nunique() < 2 or g.W_e.nunique() < 2 or f"{quantity}_sys" not in g:
         return None
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.0))
@@ -127,6 +146,10 @@ def _map(plt, g, quantity, title):
             ax.set_ylabel(r"$W_{\rm env}/J$")
             if row == 0 and title:
                 ax.set_title(title)
+            for r in readings if row == 0 else ():  # the paper's value at its cell: a hollow ring and the number
+                ax.plot(*r["at"], "o", ms=9, mfc="none", mec="white", mew=1.5)
+                ax.annotate(f"{r['label']}: {r['values'][part]:g}", r["at"], xytext=(8, 6), textcoords="offset points",
+                            color="white", fontsize=7)  # fmt: skip
     return fig
 
 
