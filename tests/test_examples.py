@@ -44,3 +44,18 @@ def test_main_job_full_scale_through_the_cli(tmp_path):
     fits = fits[fits.fit == "front"]
     assert (fits.n == 1200).all() and (fits.invA_err > 0).all()
     assert fits.invA.is_monotonic_increasing  # the front slows down as W grows
+
+
+def test_the_gallerys_generic_figure_is_drawn_by_its_script(tmp_path):
+    """examples/generic_figure.py: a kernel with no analysis of its own gets the means model's figure, with
+    its caption, at the gallery's size (the gallery's PNG is this script's output)."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "examples" / "generic_figure.py"
+    res = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=600,
+                         check=False)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (tmp_path / "generic_means_sz.png").stat().st_size > 10_000
+    caption = (tmp_path / "generic_means_sz.caption.txt").read_text()
+    assert "(module:ramsey)" in caption and "N_r = 2000" in caption and "W = 0.5–2 (3 values)" in caption

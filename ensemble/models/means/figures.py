@@ -93,9 +93,18 @@ def _draw(ax, x, y, e, color, text, band: bool) -> None:
 
 
 def _log_if_time(ax, axis: str, x) -> None:
-    x = np.asarray(x, dtype=float)
-    if axis in ("t", "time") and np.all(x > 0) and x.max() / x.min() > 10:
-        ax.set_xscale("log")
+    """A log time axis for times over more than a decade sampled (about) geometrically, as the default log grid
+    of [times] is; times sampled evenly keep a linear axis."""
+    x = np.unique(np.asarray(x, dtype=float))
+    if axis not in ("t", "time") or not np.all(x > 0) or x.max() / x.min() <= 10:
+        return
+    if len(x) >= 3:
+        def unevenness(steps):
+            return float(np.std(steps) / np.mean(steps))
+
+        if unevenness(np.diff(x)) <= unevenness(np.diff(np.log(x))):
+            return
+    ax.set_xscale("log")
 
 
 def _color(i: int, n: int, plt):
