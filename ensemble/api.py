@@ -662,8 +662,9 @@ class Run:
         by the figure's layout. The caption states the spec, kernel, parameters, N_r and version.
         """
         from .figstyle import draw
+        from .runs import as_tabled
 
-        return draw(self.spec.model, self.spec, self.tables, style=style, size=size)
+        return draw(self.spec.model, as_tabled(self.path, self.spec), self.tables, style=style, size=size)
 
     def extend(self, realizations: int | None = None, more: int | None = None, **options) -> Run:
         """More realizations (to ``realizations`` per point, or ``more`` per point), or a tighter precision goal

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import RunDirectoryError
+from .errors import EnsembleError, RunDirectoryError
 from .rundir import Layout, block_sizes, read_record, recorded_spec
 from .spec import Experiment, parse_spec, with_block_sizes
 
-__all__ = ["axis_columns", "load_run", "manifest", "read_tables", "write_figures"]
+__all__ = ["as_tabled", "axis_columns", "load_run", "manifest", "read_tables", "write_figures"]
 
 
 def load_run(path: str | Path) -> Experiment:
@@ -37,6 +37,25 @@ def load_run(path: str | Path) -> Experiment:
 
         exp = with_realizations(exp, {int(k, 16): v["realizations"] for k, v in reached.items()})
     return exp
+
+
+def as_tabled(path: str | Path, exp: Experiment) -> Experiment:
+    """``exp`` with the [fit] settings the run's tables were last computed with (tables/manifest.json), which a
+    refit may have changed from the spec's: figures and reports drawn from those tables must use them."""
+    import json
+
+    from .spec import with_fit
+
+    try:
+        recorded = json.loads((Layout(path).tables / "manifest.json").read_text()).get("fit")
+    except (OSError, ValueError):
+        return exp
+    if not recorded:
+        return exp
+    try:
+        return with_fit(exp, {}, {k: v for k, v in recorded.items() if v is not None})
+    except EnsembleError:  # settings of another version of the model: the spec's, as before
+        return exp
 
 
 def manifest(path: Path) -> dict:
@@ -65,7 +84,7 @@ def write_figures(path: str | Path, formats=("png",), style: str | None = None, 
     from .lock import RunLock
     from .rundir import read_record, recorded_spec
 
-    exp = load_run(path)
+    exp = as_tabled(path, load_run(path))
     spec_text = recorded_spec(path, read_record(path))
     with RunLock(path):  # no refit or resume rewrites the tables while they are drawn
         return save_figures(draw(exp.model, exp, read_tables(path), style=style, size=size), Layout(path).plots,

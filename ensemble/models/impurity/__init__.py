@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..base import Model
-from .analysis import ImpurityAnalysis
+from .analysis import ImpurityAnalysis, ImpuritySettings
 
 __all__ = ["MODEL", "ImpurityModel"]
 
@@ -14,9 +14,10 @@ class ImpurityModel(Model):
     name = "impurity"
     description = "c-boson spreading (Eqs. 3, 4), d-boson correlations, entanglement growth (Eq. 5) (paper 001)"
     headline = "l_c"
+    Settings = ImpuritySettings
 
     def analysis(self, params, settings) -> ImpurityAnalysis:
-        return ImpurityAnalysis(params)
+        return ImpurityAnalysis(params, settings)
 
 
 MODEL = ImpurityModel()

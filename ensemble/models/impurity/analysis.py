@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
 
+from ...errors import SpecError
 from ...resolution import classify
+from ...settings import setting
 
-__all__ = ["ImpurityAnalysis", "coarse_grain", "eq3_profile", "eq4_growth", "fit_eq3", "fit_eq4", "stability_criterion"]
+__all__ = ["ImpurityAnalysis", "ImpuritySettings", "coarse_grain", "eq3_profile", "eq4_growth", "fit_eq3", "fit_eq4", "stability_criterion"]
 
 BOUNDS = (0.05, 1e3)
 
@@ -65,9 +68,9 @@ def eq4_growth(t, xi_c: float, T0: float):
     return xi_c * g / (1.0 + g)
 
 
-def fit_eq4(t: np.ndarray, l_c: np.ndarray) -> tuple[float, float]:
-    """(xi_c, T0) of Eq. (4); NaN with fewer than 3 finite points."""
-    ok = np.isfinite(l_c)
+def fit_eq4(t: np.ndarray, l_c: np.ndarray, t_from: float = 0.0) -> tuple[float, float]:
+    """(xi_c, T0) of Eq. (4) fitted to the times t >= ``t_from``; NaN with fewer than 3 finite points there."""
+    ok = np.isfinite(l_c) & (t >= t_from)
     if ok.sum() < 3:
         return math.nan, math.nan
     t, y = t[ok], l_c[ok]
@@ -102,13 +105,29 @@ def stability_criterion(W: float, W_tilde: float, U: float, xi_c0: float, xi_d: 
     return lhs, rhs, bool(lhs > rhs)
 
 
+def _time_from(field: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+        raise SpecError(field, v, "a time J t >= 0 (0: every sample time)")
+    return float(v)
+
+
+@dataclass(frozen=True)
+class ImpuritySettings:
+    """[fit] settings of the impurity analysis."""
+
+    eq4_from: float = setting(0.0, _time_from, "J t from which Eq. (4) is fitted to the c-boson's l_c(t); the Eq. (3) "
+                              "fits of earlier times, before the profile has an exponential tail, are left out "
+                              "(0: every sample time, the paper's choice; the figure draws the fit dotted before it)")
+
+
 class ImpurityAnalysis:
     """Eqs. (3)-(5) for one point of the boson_impurity kernel."""
 
     derived_axes = {"n_c_cg": ("t", "site"), "l_c": ("t",), "R": ("t",), "l_d": ("t", "site"), "l_d_sat": ("site",)}
 
-    def __init__(self, params):
+    def __init__(self, params, settings: ImpuritySettings | None = None):
         self.p = params
+        self.settings = settings or ImpuritySettings()
         self.t = np.asarray(params.times, dtype=float)
         self.x = np.arange(params.L) + 1.0 - params.c_site  # cell [i, i + 2] is centred at i + 1
 
@@ -118,7 +137,7 @@ class ImpurityAnalysis:
         flat = ncg.reshape((-1,) + ncg.shape[-2:])
         prof = np.array([[fit_eq3(self.x, row) for row in sample] for sample in flat])  # (s, t, 3)
         l_c, R = prof[..., 1], prof[..., 2]
-        g4 = np.array([fit_eq4(self.t, lc) for lc in l_c])
+        g4 = np.array([fit_eq4(self.t, lc, self.settings.eq4_from) for lc in l_c])
         out = {
             "n_c_cg": ncg,
             "l_c": l_c.reshape(lead + self.t.shape),

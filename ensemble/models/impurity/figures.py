@@ -26,6 +26,7 @@ def figures(exp, tables) -> dict:
     if pts.empty:
         return {}
     ctx = _Ctx(summary, pts)
+    ctx.eq4_from = float(getattr(exp.fit, "eq4_from", 0.0))
     made = {"fig1_c_boson": _fig1(plt, ctx), "fig2_interaction": _fig2(plt, ctx), "fig3_d_bosons": _fig3(plt, ctx),
             "fig4_entanglement": _fig4(plt, ctx)}  # fmt: skip
     return {name: fig for name, fig in made.items() if fig is not None}
@@ -74,14 +75,21 @@ def _fig1(plt, c):
     b.errorbar(lc.t, lc["mean"], yerr=lc["sem"], fmt="o", ms=3, label=r"$l_c(t)$ from the Eq. (3) fit")
     row = c.point
     if np.isfinite(row.get("xi_c", np.nan)):
-        ts = np.geomspace(lc.t.min(), lc.t.max(), 200)
+        t0 = max(c.eq4_from, float(lc.t.min()))
+        windowed = c.eq4_from > lc.t.min()
+        ts = np.geomspace(t0, lc.t.max(), 200)
+        where = rf" for $J t \geq {t0:g}$" if windowed else ""
         b.plot(ts, eq4_growth(ts, row.xi_c, row.T0), "k--", lw=1,
-               label=rf"Eq. (4): $\xi_c = {row.xi_c:.2f} \pm {row.xi_c_err:.2f}$")  # fmt: skip
+               label=rf"Eq. (4){where}: $\xi_c = {row.xi_c:.2f} \pm {row.xi_c_err:.2f}$")  # fmt: skip
+        if windowed:  # fitted from eq4_from on ([fit] eq4_from): before it, the extrapolation, dotted
+            early = np.geomspace(lc.t.min(), t0, 60)
+            b.plot(early, eq4_growth(early, row.xi_c, row.T0), "k:", lw=1, label="Eq. (4), extrapolated")
+            b.axvline(t0, color="0.6", lw=0.8)
     b.set_xscale("log")
     b.set_xlabel(r"$J t$")
     b.set_ylabel(r"$l_c$ (sites)")
     b.set_title(f"$L = {row.L}$, $U = {row.U:g}$, $W = {row.W:g}$")
-    b.legend()
+    b.legend(frameon=True, framealpha=0.9, edgecolor="none")  # opaque: the fit window's line runs behind it
     return fig
 
 

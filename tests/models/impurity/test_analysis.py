@@ -90,3 +90,38 @@ def test_figures(tmp_path):
     execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fig1_c_boson.png", "fig2_interaction.png", "fig3_d_bosons.png", "fig4_entanglement.png"]
+
+
+def test_eq4_window_leaves_out_the_early_times():
+    """[fit] eq4_from: l_c(t) that follows Eq. (4) only from t = 10 on (before it, the Eq. (3) fits of a profile
+    without an exponential tail) gives Eq. (4)'s parameters back only when the early times are left out."""
+    t = np.geomspace(0.1, 200, 30)
+    lc = eq4_growth(t, 2.6, 0.9)
+    lc[t < 10] = 0.5 + 1.5 * np.sin(t[t < 10]) ** 2  # anything but Eq. (4)
+    assert fit_eq4(t, lc, t_from=10.0) == pytest.approx((2.6, 0.9), rel=1e-4)
+    assert fit_eq4(t, lc)[0] != pytest.approx(2.6, rel=1e-2)  # negative control: every time biases it
+
+
+def test_refit_settings_reach_the_figures(tmp_path):
+    """Figures drawn after `ensemble fit --set` use the settings the tables were computed with, not the spec's:
+    the Eq. (4) curve starts at eq4_from, with its extrapolation dotted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import ensemble
+    from ensemble import open_run_dir
+
+    spec = ('kernel = "boson_impurity"\nseed = 4\nrealizations = 4\nbatch_size = 4\n[params]\nL = 9\nU = 12.0\n'
+            '[times]\nstart = 0.5\nstop = 130.0\nnum = 10\n')  # fmt: skip
+    exp = parse_spec(spec)
+    execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
+    run = ensemble.open_run(tmp_path / "run")
+
+    def eq4_labels():
+        b = run.figures()["fig1_c_boson"].axes[1]
+        return [ln.get_label() for ln in b.lines if ln.get_label().startswith("Eq. (4)")]
+
+    assert len(eq4_labels()) == 1 and "for $J t" not in eq4_labels()[0]
+    run = run.refit(eq4_from=10.0)
+    labels = eq4_labels()
+    assert len(labels) == 2 and "for $J t \\geq 10$" in labels[0] and labels[1] == "Eq. (4), extrapolated"
