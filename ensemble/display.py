@@ -93,12 +93,13 @@ def value_range(values: Iterable) -> str:
     return "/".join(format_value(v) for v in vals)
 
 
-def caption(exp, summary=None, width: int = 110) -> str:
+def caption(exp, summary=None, width: int | None = None) -> str:
     """What a figure of this run shows: spec name, kernel, the parameters the spec sets, the swept ranges, N_r,
     and the version that drew it (the caption beside a figure, and in its file's metadata).
 
     N_r is read from the summary table's ``n`` column when there is one (what the
-    tables hold), else from the spec.
+    tables hold), else from the spec. One line; ``width`` wraps it at spaces only (never inside a word or a
+    hyphenated name such as mbl-ensemble).
     """
     import textwrap
 
@@ -114,7 +115,9 @@ def caption(exp, summary=None, width: int = 110) -> str:
     else:
         parts.append(f"N_r = {value_range(pt.realizations for pt in exp.points)}")
     text = f"{exp.name} ({exp.kernel.name}): " + ", ".join(p for p in parts if p) + f"; mbl-ensemble {package_version()}"
-    return "\n".join(textwrap.wrap(text, width))
+    if not width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False))
 
 
 def save_figures(figures: Mapping[str, object], out: str | Path, formats=("png",), spec_text: str = "",
