@@ -191,7 +191,7 @@ def _fig6(plt, fits, swept):
         paper = paper[paper.n_goe == n].beta_paper
         if len(paper) and np.isfinite(paper.iloc[0]):
             ax.axvline(paper.iloc[0], color="k", ls="--", lw=1)
-            ax.set_title(rf"$n_{{\rm GOE}} = {n}$; the paper's choice $\beta = {paper.iloc[0]:g}$ dashed")
+            ax.set_title(rf"$n_{{\rm GOE}} = {n}$ (paper's choice: $\beta = {paper.iloc[0]:g}$)")
         else:
             ax.set_title(rf"$n_{{\rm GOE}} = {n}$")
         ax.axhline(R_GOE, color="0.5", ls=":", lw=0.8)
