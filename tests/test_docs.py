@@ -187,3 +187,23 @@ import http.server  # noqa: E402
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+def test_every_gallery_figure_is_current_and_captioned():
+    """The gallery shows every figure in examples/figures, each with the caption its run generated under it
+    (the caption file written beside the PNG when there is one), and no figure of an earlier drawing."""
+    text = (ROOT / "docs" / "gallery.md").read_text()
+    sections = re.split(r"(?m)^#{2,3} ", text)[1:]
+    shown = set()
+    for section in sections:
+        images = re.findall(r"!\[[^\]]+\]\(\.\./examples/figures/([^)]+\.png)\)", section)
+        for image in images:
+            assert (ROOT / "examples" / "figures" / image).is_file(), image
+            shown.add(image)
+            captions = re.findall(r"\*Caption \(generated\):\* (.+)", section)
+            assert captions and "N_r = " in captions[0] and "mbl-ensemble" in captions[0], f"{image}: no caption"
+            beside = ROOT / "examples" / "figures" / image.replace(".png", ".caption.txt")
+            if beside.exists():
+                assert " ".join(beside.read_text().split()) == captions[0].strip(), image
+    assert shown == {p.name for p in (ROOT / "examples" / "figures").glob("*.png")}
+    assert "earlier version" not in text and "older drawing" not in text

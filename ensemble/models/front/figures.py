@@ -178,7 +178,7 @@ def _side_by_side(x, n_groups: int) -> float:
 
 def _offset_note(ax, offset: float, n_groups: int, name: str) -> None:
     if offset:
-        ax.text(0.02, 0.02, rf"series offset by $\pm${offset * (n_groups - 1) / 2:.2g} in ${name}$ for legibility",
+        ax.text(0.02, 0.02, rf"series offset $\pm${offset * (n_groups - 1) / 2:.2g} in ${name}$",
                 transform=ax.transAxes, color="0.35")  # fmt: skip
 
 
@@ -266,7 +266,8 @@ def _fig4(ctx):
             b.text(0.5, 0.35, "no front fit: no fit window in the data", transform=b.transAxes, ha="center", color="0.3")
         b.set_xlabel(r"disorder $W/J$")
         b.set_ylabel(r"inverse front slope $1/A$")
-        b.legend(loc="lower right", bbox_to_anchor=(1.0, 0.22), markerscale=0.6, title=math_names(by) if by else None)
+        b.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, markerscale=0.6,
+                 title=math_names(by) if by else None)  # beside the panel: off the data
     return fig
 
 

@@ -139,8 +139,10 @@ def _fig6(plt, summary, fits, params, swept):
             b.fill_between(d.omega / w, (d["mean"] - d["sem"]) * w, (d["mean"] + d["sem"]) * w, color=c, alpha=0.25, lw=0)
     a.set_xlabel(r"energy $\omega/\bar h$ (mean LIOM field $\bar h = 1$)")
     a.set_ylabel(r"hybridization $k(\omega)$")
-    top = max(line.get_ydata().max() for line in a.lines)
-    a.set_ylim(0.0, (1.3 + 0.12 * min(len(pts), 4)) * top)  # headroom: the legend above the curves, not on them
+    ys = [np.asarray(line.get_ydata(), float) for line in a.lines]
+    ys = np.concatenate([y[np.isfinite(y)] for y in ys]) if ys else np.array([])
+    if ys.size and ys.max() > 0:
+        a.set_ylim(min(0.0, ys.min()), (1.3 + 0.12 * min(len(pts), 4)) * ys.max())  # headroom: the legend above the curves, not on them
     a.legend(loc="upper right", fontsize=7)
     if b is not None:
         x = np.linspace(-10, 10, 400)
