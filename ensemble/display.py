@@ -18,14 +18,16 @@ def format_value(v) -> str:
     return f"{v:g}" if isinstance(v, int | float | np.integer | np.floating) else str(v)
 
 
-_GREEK = {"gamma", "tau", "beta", "alpha", "Delta", "delta", "sigma", "mu", "xi", "omega", "lambda", "eta", "chi", "zeta",
-          "theta", "phi", "rho", "Gamma", "Omega"}
+#: Greek letters a parameter's name may start with (set as ``\\gamma`` etc.); also what the figure check
+#: (:func:`ensemble.figstyle.plain_notation`) looks for spelled out in plain text.
+GREEK = frozenset({"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "kappa", "lambda", "mu", "nu",
+                   "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega", "Gamma", "Delta", "Omega"})
 
 
 def symbol(name: str) -> str:
     """A parameter's name as mathtext (no dollars): ``W_env`` -> ``W_{\\rm env}``, ``gamma`` -> ``\\gamma``."""
     head, _, sub = name.partition("_")
-    head = f"\\{head}" if head in _GREEK else head
+    head = f"\\{head}" if head in GREEK else head
     return f"{head}_{{\\rm {sub.replace('_', ',')}}}" if sub else head
 
 
@@ -33,7 +35,7 @@ def is_symbol(name: str) -> bool:
     """Whether a parameter's name is a mathematical symbol (``W``, ``J_int``, ``gamma``, ``n_goe``) rather than a
     word (``unraveling``, ``method``): only symbols are set in math italic."""
     head = name.partition("_")[0]
-    return len(head) == 1 or head in _GREEK
+    return len(head) == 1 or head in GREEK
 
 
 def math_name(name: str) -> str:

@@ -16,6 +16,8 @@ import string
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .display import GREEK
+
 __all__ = ["COLUMN_WIDTHS", "DEFAULT_STYLE", "FORMATS", "MIN_FONT_PT", "Captioned", "draw", "finish", "metadata", "save",
            "style"]  # fmt: skip
 
@@ -120,8 +122,7 @@ def texts(fig) -> list:
     return out
 
 
-_GREEK = ("alpha|beta|gamma|delta|Delta|epsilon|zeta|eta|theta|kappa|lambda|mu|nu|xi|pi|rho|sigma|tau|phi|chi|psi|"
-          "omega|Omega|Gamma")
+_GREEK = "|".join(sorted(GREEK))
 #: Notation written as plain text where mathtext belongs (matched outside ``$...$``): subscripts (W_env),
 #: Greek letters spelled out (omega), a one-letter symbol given a value (W = 3) or a function of t (h(t)),
 #: ASCII operators (+-, ->), a ratio of symbols (1/A).

@@ -47,7 +47,7 @@ def as_tabled(path: str | Path, exp: Experiment) -> Experiment:
     from .spec import with_fit
 
     try:
-        recorded = json.loads((Layout(path).tables / "manifest.json").read_text()).get("fit")
+        recorded = json.loads(Layout(path).table_record("manifest").read_text()).get("fit")
     except (OSError, ValueError):
         return exp
     if not recorded:
