@@ -16,3 +16,16 @@ def local_executor():
 
     with make_executor("local", workers=2) as ex:
         yield ex
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every pyplot figure a test leaves open: matplotlib warns past 20 open figures, and the suite turns
+    warnings into errors, so one test's leftovers would fail another (seen: the ipr figure test after the
+    papers' readings tests)."""
+    yield
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")  # only when a test used pyplot: no import for the others
+    if plt is not None:
+        plt.close("all")
