@@ -15,7 +15,7 @@ from .errors import RunDirectoryError
 from .files import atomic_write, makedirs
 from .lock import RunLock, _command, _now
 from .provenance import environment
-from .rundir import ENTRIES, FORMAT, Layout, block_sizes, read_record, write_record
+from .rundir import ENTRIES, FORMAT, Layout, block_sizes, read_record, recorded_fingerprints, write_record
 from .seeding import canonical_params, fingerprint
 from .store import DirectoryStore
 
@@ -106,14 +106,17 @@ def growth(old: dict, exp, drop_points: bool = False, path: Path | str = "the ru
 
 
 def adopt_layout(path: str | Path, exp):
-    """``exp`` with the block size the run in ``path`` recorded for each of its points (when the spec sets none).
+    """``exp`` with the block size the run in ``path`` recorded for each of its points (when the spec sets none),
+    and the sample times where the run has an earlier version's (:func:`ensemble.spec.with_recorded_times`).
 
     Default block sizes depend on the realizations (ceil(N / 100)); a run that
     grows keeps its own, so every finished block stays valid.
     """
-    from .spec import with_block_sizes
+    from .spec import with_block_sizes, with_recorded_times
 
-    recorded = block_sizes(read_record(path))
+    doc = read_record(path)
+    exp = with_recorded_times(exp, recorded_fingerprints(doc))
+    recorded = block_sizes(doc)
     if exp.block_size is not None or not recorded:
         return exp
     return with_block_sizes(exp, recorded)

@@ -35,6 +35,7 @@ __all__ = [
     "is_run",
     "read_record",
     "record_format",
+    "recorded_fingerprints",
     "recorded_spec",
     "write_record",
 ]
@@ -143,6 +144,11 @@ def recorded_spec(path: str | Path, doc: dict) -> str:
         return spec.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise RunDirectoryError(f"{spec} cannot be read ({e}); the run directory is damaged") from None
+
+
+def recorded_fingerprints(doc: dict) -> dict[int, str]:
+    """Point key -> the fingerprint the run recorded (what its partials are bound to)."""
+    return {int(p["key"], 16): p["fingerprint"] for p in doc.get("points", []) if "fingerprint" in p}
 
 
 def block_sizes(doc: dict) -> dict[int, int]:

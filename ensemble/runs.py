@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import EnsembleError, RunDirectoryError
-from .rundir import Layout, block_sizes, read_record, recorded_spec
-from .spec import Experiment, parse_spec, with_block_sizes
+from .rundir import Layout, block_sizes, read_record, recorded_fingerprints, recorded_spec
+from .spec import Experiment, parse_spec, with_block_sizes, with_recorded_times
 
 __all__ = ["as_tabled", "axis_columns", "load_run", "manifest", "read_tables", "write_figures"]
 
@@ -31,6 +31,7 @@ def load_run(path: str | Path) -> Experiment:
         raise RunDirectoryError(f"{path}: run.json names the {model} analysis, its spec the {exp.model.name} analysis")
     recorded = block_sizes(doc)
     exp = with_block_sizes(exp, recorded) if recorded else exp
+    exp = with_recorded_times(exp, recorded_fingerprints(doc))
     reached = (doc.get("precision") or {}).get("points")
     if reached and exp.precision is not None:  # a run to a precision goal: the realizations each point reached
         from .precision import with_realizations

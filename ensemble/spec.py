@@ -36,6 +36,7 @@ value and what is allowed, before any directory is made or task scheduled.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import hashlib
 import itertools
 import json
@@ -69,7 +70,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Experiment", "Point", "load_spec", "parse_spec", "resolve_times", "with_block_sizes", "with_fit"]
+__all__ = ["Experiment", "Point", "load_spec", "parse_spec", "resolve_times", "with_block_sizes", "with_fit",
+           "with_recorded_times"]
 
 #: Every top-level key of a spec, with what it means (the docs' spec reference is generated from this).
 SPEC_FIELDS = {
@@ -301,6 +303,34 @@ def with_block_sizes(exp: Experiment, sizes: dict[int, int]) -> Experiment:
     return dataclasses.replace(exp, points=points)
 
 
+def with_recorded_times(exp: Experiment, fingerprints: dict[int, str]) -> Experiment:
+    """``exp`` with the sample times a run recorded, where they were those of an earlier version.
+
+    Up to 0.1.x log-spaced times came from NumPy's vector math, which differs in the last bit between CPUs
+    (:func:`log_grid`). A run made so is bound to those times (every partial's fingerprint holds them); at each
+    point whose recorded fingerprint (``fingerprints``, by point key) matches the times this machine's NumPy
+    gives and not the present ones, those times are used, so the run's partials stay valid: it reads, refits,
+    resumes and grows as before wherever NumPy computes them as where the run was made.
+    """
+    from .seeding import fingerprint
+
+    if not exp.times or "values" in exp.times or not fingerprints:
+        return exp
+    step_name = exp.kernel.time_step
+    points = []
+    for pt in exp.points:
+        want = fingerprints.get(pt.key)
+        if want is not None and want != fingerprint(exp.kernel, pt.params):
+            step = getattr(pt.params, step_name, None) if step_name else None
+            ok = isinstance(step, Real) and not isinstance(step, bool) and step > 0
+            times = resolve_times(exp.times, float(step) if ok else None, lambda *a: legacy_grid(*a))
+            old = dataclasses.replace(pt.params, times=times)
+            if fingerprint(exp.kernel, old) == want:
+                pt = dataclasses.replace(pt, params=old)
+        points.append(pt)
+    return dataclasses.replace(exp, points=tuple(points))
+
+
 def with_fit(exp: Experiment, overrides: dict, base: dict | None = None) -> Experiment:
     """``exp`` with [fit] settings replaced (validated as if written in the spec).
 
@@ -473,11 +503,37 @@ def _times_spec(table: dict, default: dict) -> dict:
     return {"start": start, "stop": stop, "num": int(num)}
 
 
-def resolve_times(times: dict, step: float | None) -> tuple[float, ...]:
+_DIGITS = decimal.Context(prec=40)
+
+
+def log_grid(start: float, stop: float, num: int) -> np.ndarray:
+    """``np.geomspace(start, stop, num)`` computed the same on every machine.
+
+    NumPy's ``log10`` and ``power`` run the CPU's vector math, which differs in the last bit between CPUs (an AMD
+    EPYC and the machine that recorded ``tests/fixtures/example_keys.json`` disagreed at one time in 40). The times
+    enter every fingerprint and the results hash, so a run started on one machine would not resume on another.
+    Here the same steps as NumPy's (``y = linspace(log10 start, log10 stop)``, ``10**y``, the end points set to
+    start and stop) use correctly rounded decimal arithmetic for the two transcendental steps and IEEE
+    arithmetic, which is exact and the same everywhere, for the rest.
+    """
+    lo = float(_DIGITS.log10(decimal.Decimal(start)))
+    hi = float(_DIGITS.log10(decimal.Decimal(stop)))
+    step = (hi - lo) / (num - 1)
+    t = [float(_DIGITS.power(10, decimal.Decimal(lo + i * step))) for i in range(num)]
+    t[0], t[-1] = float(start), float(stop)
+    return np.array(t)
+
+
+def legacy_grid(start: float, stop: float, num: int) -> np.ndarray:
+    """The log grid as versions up to 0.1.x computed it: NumPy's own, whose last bits depend on the CPU."""
+    return np.geomspace(start, stop, num)
+
+
+def resolve_times(times: dict, step: float | None, grid: Callable | None = None) -> tuple[float, ...]:
     """Sample times of one point: explicit values, or a log grid snapped to multiples of the kernel's time step."""
     if "values" in times:
         return tuple(times["values"])
-    t = np.geomspace(times["start"], times["stop"], times["num"])
+    t = (grid or log_grid)(times["start"], times["stop"], times["num"])
     if step is None:
         return tuple(float(x) for x in t)
     steps = np.unique(np.maximum(1, np.rint(t / step))).astype(np.int64)

@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -57,3 +58,71 @@ def test_a_run_of_the_earlier_version_reads_refits_and_grows(old_run):
     assert res.returncode == 0 and "resumed: 16 realizations" in res.stdout, res.stderr
     grown = (old_run / "spec.toml").read_text()
     assert_tables_identical(read_tables(old_run), execute(parse_spec(grown, name="old_run"), MemoryStore()).tables)
+
+
+def test_log_times_are_the_same_on_every_machine():
+    """The log grid is computed in correctly rounded decimal arithmetic: equal, to the last bit, to the exact
+    10**y at the same y, which NumPy's vector power is not on every CPU (the earlier fixture's machine was off by
+    one ulp at one time in 30)."""
+    import decimal
+
+    from ensemble.spec import log_grid
+
+    for start, stop, num in [(0.1, 200.0, 30), (0.1, 50.0, 30), (1.2785933972325876, 6659.658101099719, 125)]:
+        t = log_grid(start, stop, num)
+        assert t[0] == start and t[-1] == stop and np.all(np.diff(t) > 0)
+        ctx = decimal.Context(prec=60)
+        lo, hi = float(ctx.log10(decimal.Decimal(start))), float(ctx.log10(decimal.Decimal(stop)))
+        step = (hi - lo) / (num - 1)
+        exact = [float(ctx.power(10, decimal.Decimal(lo + i * step))) for i in range(1, num - 1)]
+        assert list(t[1:-1]) == exact
+        assert np.allclose(t, np.geomspace(start, stop, num), rtol=1e-13, atol=0)
+
+
+SMALL_LOG = """
+kernel = "coupled_chains"
+seed = 3
+realizations = 4
+batch_size = 2
+[params]
+l = 3
+diagonal = true
+[sweep]
+J_int = [0.5, 2.0]
+[times]
+start = 0.1
+stop = 20.0
+num = 9
+"""
+
+
+def test_a_run_made_with_an_earlier_versions_times_keeps_its_partials(tmp_path, monkeypatch):
+    """A run made when the times came from NumPy (here a NumPy one ulp off at one time) reads, refits and
+    resumes with those times and its partials; a spec parsed without the adoption would not match them."""
+    import ensemble.spec as spec_mod
+    from ensemble.rundir import read_record, recorded_fingerprints
+
+    log_grid_now = spec_mod.log_grid
+
+    def machine_geomspace(start, stop, num):  # the run's machine: its NumPy one ulp below the exact value at t[3]
+        t = log_grid_now(start, stop, num)
+        t[3] = np.nextafter(t[3], -np.inf)
+        return t
+
+    out = tmp_path / "run"
+    (tmp_path / "s.toml").write_text(SMALL_LOG)
+    monkeypatch.setattr(spec_mod, "legacy_grid", machine_geomspace)
+    monkeypatch.setattr(spec_mod, "log_grid", machine_geomspace)  # the earlier version made the run
+    ensemble.run(tmp_path / "s.toml", out=out, executor="serial")
+    before = read_tables(out)
+    monkeypatch.setattr(spec_mod, "log_grid", log_grid_now)  # this version reads it
+    fresh = parse_spec(SMALL_LOG, name="s")
+    recorded = recorded_fingerprints(read_record(out))
+    assert any(recorded[pt.key] != fingerprint(fresh.kernel, pt.params) for pt in fresh.points)  # negative control
+    r = ensemble.open_run(out)
+    assert all(recorded[pt.key] == fingerprint(r.spec.kernel, pt.params) for pt in r.spec.points)
+    ensemble.api.refit(out)
+    assert_tables_identical(read_tables(out), before)
+    ensemble.run(tmp_path / "s.toml", out=out, resume=True, executor="serial")
+    assert_tables_identical(read_tables(out), before)
+    assert read_record(out)["results_hash"] == r.spec.results_hash()
