@@ -321,9 +321,8 @@ def with_recorded_times(exp: Experiment, fingerprints: dict[int, str]) -> Experi
     for pt in exp.points:
         want = fingerprints.get(pt.key)
         if want is not None and want != fingerprint(exp.kernel, pt.params):
-            step = getattr(pt.params, step_name, None) if step_name else None
-            ok = isinstance(step, Real) and not isinstance(step, bool) and step > 0
-            times = resolve_times(exp.times, float(step) if ok else None, lambda *a: legacy_grid(*a))
+            step = _time_step(getattr(pt.params, step_name, None)) if step_name else None
+            times = resolve_times(exp.times, step, legacy_grid)
             old = dataclasses.replace(pt.params, times=times)
             if fingerprint(exp.kernel, old) == want:
                 pt = dataclasses.replace(pt, params=old)
@@ -510,7 +509,8 @@ def log_grid(start: float, stop: float, num: int) -> np.ndarray:
     """``np.geomspace(start, stop, num)`` computed the same on every machine.
 
     NumPy's ``log10`` and ``power`` run the CPU's vector math, which differs in the last bit between CPUs (an AMD
-    EPYC and the machine that recorded ``tests/fixtures/example_keys.json`` disagreed at one time in 40). The times
+    EPYC and the machine that recorded ``tests/fixtures/example_keys.json`` disagreed at one of the 30 times of
+    two example specs). The times
     enter every fingerprint and the results hash, so a run started on one machine would not resume on another.
     Here the same steps as NumPy's (``y = linspace(log10 start, log10 stop)``, ``10**y``, the end points set to
     start and stop) use correctly rounded decimal arithmetic for the two transcendental steps and IEEE
@@ -522,6 +522,12 @@ def log_grid(start: float, stop: float, num: int) -> np.ndarray:
     t = [float(_DIGITS.power(10, decimal.Decimal(lo + i * step))) for i in range(num)]
     t[0], t[-1] = float(start), float(stop)
     return np.array(t)
+
+
+def _time_step(value) -> float | None:
+    """A kernel's time step as the times snap to it: a positive number, else None (no snapping; the kernel's
+    Params then says what is wrong with the value)."""
+    return float(value) if isinstance(value, Real) and not isinstance(value, bool) and value > 0 else None
 
 
 def legacy_grid(start: float, stop: float, num: int) -> np.ndarray:
@@ -549,12 +555,8 @@ def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times:
         kw = {**fixed, **swept}
         step = kw.get(kernel.time_step, _default(kernel.Params, kernel.time_step)) if kernel.time_step else None
         try:
-            if not times:
-                pass  # a kernel without sample times
-            elif isinstance(step, Real) and not isinstance(step, bool) and step > 0:
-                kw["times"] = resolve_times(times, float(step))
-            else:
-                kw["times"] = resolve_times(times, None)
+            if times:  # a kernel with sample times
+                kw["times"] = resolve_times(times, _time_step(step))
             params = kernel.Params(**kw)
         except ParameterError as e:
             raise SpecError(_field_of(e.field, fixed, sweep, times, linked), e.value, e.allowed) from None
