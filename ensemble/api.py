@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import UsageError
+from .errors import EnsembleError, UsageError
 from .executors import DEFAULT_MAX_REALIZATION_HOURS, Executor, ExecutorRequest, backend
 from .rundir import Layout
 from .runs import axis_columns, load_run, manifest, read_tables
@@ -185,6 +185,7 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     out = Path(out)
     if resume and is_run(out):
         exp = adopt_layout(out, exp)  # a growing run keeps its block layout
+        exp = _keep_refit(out, exp, note)  # and a refit's [fit] settings, unless the spec changes its [fit]
         check_size(exp)  # again, with the run's block sizes
     limit = time_limit(request if executor is None else None, max_realization_hours)
     planned = executor.memory_per_worker if executor is not None else planned_memory_per_worker(request)
@@ -221,6 +222,16 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     finally:
         store.close()
     return result, store
+
+
+def _keep_refit(out: Path, exp, note):
+    from .runs import keep_refit
+
+    try:
+        previous = load_run(out).fit
+    except EnsembleError:  # a damaged record: check_run_dir reports it
+        return exp
+    return keep_refit(out, exp, previous, note)
 
 
 class _Borrowed:

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from .cost import estimates
 from .limits import MAX_TASKS
 from .scheduling import schedule
+from .settings import to_dict
 from .errors import Cancelled, RealizationError, SpecError
 from .executors import SerialExecutor
 from .tables import summarize
@@ -154,7 +155,8 @@ class _ProgressRecord:
         self.tracker, self.weight = tracker, weight
         self.fields = {"executor": executor.name, "workers": executor.workers,
                        "threads": executor.threads, "todo": todo, "work_total": work,
-                       "tasks_total": n_tasks, "started": _now()}  # fmt: skip
+                       "tasks_total": n_tasks, "started": _now(),
+                       "fit": to_dict(exp.fit) if exp.fit is not None else None}  # fmt: skip
         self.t0 = self.last = time.perf_counter()
         self.work_done = 0.0
         if self.path is not None:

@@ -14,7 +14,7 @@ from .errors import EnsembleError, RunDirectoryError
 from .rundir import Layout, block_sizes, read_record, recorded_fingerprints, recorded_spec
 from .spec import Experiment, parse_spec, with_block_sizes, with_recorded_times
 
-__all__ = ["as_tabled", "axis_columns", "load_run", "manifest", "read_tables", "write_figures"]
+__all__ = ["as_tabled", "axis_columns", "keep_refit", "load_run", "manifest", "read_tables", "write_figures"]
 
 
 def load_run(path: str | Path) -> Experiment:
@@ -57,6 +57,29 @@ def as_tabled(path: str | Path, exp: Experiment) -> Experiment:
         return with_fit(exp, {}, {k: v for k, v in recorded.items() if v is not None})
     except EnsembleError:  # settings of another version of the model: the spec's, as before
         return exp
+
+
+def keep_refit(path: str | Path, exp: Experiment, previous, note=None) -> Experiment:
+    """``exp``, the spec a run in ``path`` resumes or grows with, keeping the [fit] settings its tables were last
+    computed with (a refit's, tables/manifest.json) when the spec's own [fit] is the run's (``previous``, the fit
+    of the spec the run recorded): a refit's settings stand until the spec's [fit] is changed or the run is refit
+    with ``--from-spec``. A spec with another [fit] is taken as asked, and ``note`` says so."""
+    from .settings import to_dict
+
+    tabled = as_tabled(path, exp)
+    if tabled.fit == exp.fit:
+        return exp
+    ours, theirs = to_dict(exp.fit), to_dict(tabled.fit)
+    changed = ", ".join(f"{k} = {theirs[k]!r} (spec: {ours[k]!r})" for k in ours if ours[k] != theirs.get(k))
+    if exp.fit == previous:
+        if note is not None:
+            note(f"{path}: [fit] settings of the last refit kept: {changed}; ensemble fit {path} --from-spec "
+                 "for the spec's own")  # fmt: skip
+        return tabled
+    if note is not None:
+        note(f"{path}: [fit] settings from this spec, which changes the run's [fit]; the last refit's are not "
+             f"kept: {changed}")  # fmt: skip
+    return exp
 
 
 def manifest(path: Path) -> dict:

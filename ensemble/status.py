@@ -150,6 +150,7 @@ def status(path: str | Path, tables: bool = True) -> Status:
         goal = (prog.get("precision") if holder is not None else None) or read_record(path).get("precision")
         if goal:
             exp = with_realizations(exp, {int(k, 16): v["realizations"] for k, v in goal["points"].items()})
+    exp = _tables_fit(path, exp, prog if holder is not None else {})
     files = _valid_blocks(path, exp)
     points = []
     for pt in exp.points:
@@ -163,6 +164,21 @@ def status(path: str | Path, tables: bool = True) -> Status:
     if tables and not st.finished and st.done:
         st.tables = provisional_tables(exp, path, files)
     return st
+
+
+def _tables_fit(path: Path, exp, prog: dict):
+    """``exp`` with the [fit] settings its final tables will have: those the running driver reports (a refit's kept
+    on resume, or the spec's), or for a run not going, a refit's (what a resume keeps, :func:`~ensemble.runs.keep_refit`)."""
+    from .errors import EnsembleError
+    from .runs import as_tabled
+    from .spec import with_fit
+
+    if prog.get("fit"):
+        try:
+            return with_fit(exp, {}, {k: v for k, v in prog["fit"].items() if v is not None})
+        except EnsembleError:  # a driver of another version: the spec's
+            return exp
+    return exp if prog else as_tabled(path, exp)
 
 
 class _ProvisionalStore(TablesInMemory):

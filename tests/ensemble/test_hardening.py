@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ensemble
 from ensemble import MemoryStore, parse_spec, execute
 from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
@@ -211,9 +212,55 @@ def test_refit_is_recorded_and_plots_are_redrawn(tmp_path):
     assert (out / "plots" / "fig4_front.png").read_bytes() != before
     manifest = json.loads((out / "tables" / "manifest.json").read_text())
     assert manifest["fit"]["window"] == [8.0, 40.0]
-    # a resume with the spec (unchanged [fit]) recomputes the tables with the spec's settings, and records that
+
+
+def _tabled_fit(out: Path) -> dict:
+    return json.loads((out / "tables" / "manifest.json").read_text())["fit"]
+
+
+def test_a_refits_settings_stand_through_extend_and_resume_until_the_spec_changes_its_fit(tmp_path):
+    out = tmp_path / "run"
+    assert serial_run(spec_file(tmp_path, small_spec()), out).returncode == 0
+    spec_starts = read_tables(out)["fits"]["t_start"].dropna()
+    assert run_cli("fit", out, "--window", "8.0", "40.0").returncode == 0
+    # extend keeps the refit's window, says so, and gives the tables of a fresh run of the grown spec refit alike
+    res = run_cli("extend", out, "--more", "8", "--executor", "serial", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert "[fit] settings of the last refit kept: window = [8.0, 40.0] (spec: None)" in res.stderr
+    assert _tabled_fit(out)["window"] == [8.0, 40.0]
+    ref = tmp_path / "ref"
+    assert serial_run(spec_file(tmp_path, small_spec(realizations=32), "grown.toml"), ref).returncode == 0
+    assert run_cli("fit", ref, "--window", "8.0", "40.0").returncode == 0
+    assert_tables_identical(read_tables(out), read_tables(ref))
+    # status of an unfinished run (a block lost) computes its provisional fits with the same window
+    starts = read_tables(out)["fits"]["t_start"].dropna()
+    assert len(starts) and (starts >= 8.0).all() and (spec_starts < 8.0).any()  # the check can tell the two apart
+    lost = sorted((out / "partials").rglob("*.npz"))[0]
+    lost.unlink()
+    provisional = ensemble.open_run(out).status().tables["fits"]["t_start"].dropna()
+    assert len(provisional) and (provisional >= 8.0).all()
+    # a resume with the run's own spec keeps the window too; one whose [fit] differs takes the spec's, and says so
     assert serial_run(out / "spec.toml", out, "--resume").returncode == 0
-    assert json.loads((out / "tables" / "manifest.json").read_text())["fit"]["window"] is None
+    assert _tabled_fit(out)["window"] == [8.0, 40.0]
+    assert_tables_identical(read_tables(out), read_tables(ref))
+    changed = spec_file(tmp_path, (out / "spec.toml").read_text().replace("min_start = 2.0", "min_start = 3.0"), "c.toml")
+    res = serial_run(changed, out, "--resume")
+    assert res.returncode == 0 and "the last refit's are not kept: window = [8.0, 40.0] (spec: None)" in res.stderr
+    assert _tabled_fit(out)["window"] is None and _tabled_fit(out)["min_start"] == 3.0
+    # and --from-spec goes back to the spec's own
+    assert run_cli("fit", out, "--window", "8.0", "40.0").returncode == 0
+    assert run_cli("fit", out, "--from-spec").returncode == 0 and _tabled_fit(out)["window"] is None
+
+
+def test_status_uses_the_fit_settings_the_running_driver_reports(tmp_path):
+    from ensemble.spec import parse_spec
+    from ensemble.status import _tables_fit
+
+    exp = parse_spec(small_spec())
+    fit = {"window": [8.0, 40.0]}
+    assert _tables_fit(tmp_path, exp, {"fit": fit}).fit.window == (8.0, 40.0)
+    assert _tables_fit(tmp_path, exp, {"pid": 1}).fit == exp.fit  # a driver that reports none: the spec's
+    assert _tables_fit(tmp_path, exp, {}).fit == exp.fit  # not going, no tables: the spec's
 
 
 # -- limits checked before anything starts; half-made directories -------------------------------------------

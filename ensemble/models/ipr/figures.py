@@ -131,7 +131,7 @@ def _fig6(plt, summary, fits, params, swept):
             # half-weight width (w50 is its half width at half maximum) and weight, for comparison
             x = np.linspace(d.omega.min(), d.omega.max(), 400)
             a.plot(x, fit.w50 / np.pi / (x * x + fit.w50**2), "--", color="0.35", lw=1,
-                   label=rf"Lorentzian, same $w_{{50}}$")  # fmt: skip
+                   label=r"Lorentzian, same $w_{50}$")  # fmt: skip
         if b is not None and ("bath" not in pt or pt["bath"] == "goe"):
             g = pt.g_probe if pt.g_probe >= 0 else pt.g1 * pt.alpha ** (pt.n_lioms - 1)
             w = math.pi * g * g * semicircle(2.0, pt.bandwidth / 2)  # golden rule, GOE bath, h = 1
