@@ -45,17 +45,23 @@ def as_tabled(path: str | Path, exp: Experiment) -> Experiment:
     refit may have changed from the spec's: figures and reports drawn from those tables must use them."""
     import json
 
-    from .spec import with_fit
-
     try:
         recorded = json.loads(Layout(path).table_record("manifest").read_text()).get("fit")
     except (OSError, ValueError):
         return exp
+    return with_recorded_fit(exp, recorded)
+
+
+def with_recorded_fit(exp: Experiment, recorded: dict | None) -> Experiment:
+    """``exp`` with recorded [fit] settings (a manifest's or a driver's); the spec's if none, or if they are
+    settings of another version of the model."""
+    from .spec import with_fit
+
     if not recorded:
         return exp
     try:
         return with_fit(exp, {}, {k: v for k, v in recorded.items() if v is not None})
-    except EnsembleError:  # settings of another version of the model: the spec's, as before
+    except EnsembleError:
         return exp
 
 

@@ -169,16 +169,9 @@ def status(path: str | Path, tables: bool = True) -> Status:
 def _tables_fit(path: Path, exp, prog: dict):
     """``exp`` with the [fit] settings its final tables will have: those the running driver reports (a refit's kept
     on resume, or the spec's), or for a run not going, a refit's (what a resume keeps, :func:`~ensemble.runs.keep_refit`)."""
-    from .errors import EnsembleError
-    from .runs import as_tabled
-    from .spec import with_fit
+    from .runs import as_tabled, with_recorded_fit
 
-    if prog.get("fit"):
-        try:
-            return with_fit(exp, {}, {k: v for k, v in prog["fit"].items() if v is not None})
-        except EnsembleError:  # a driver of another version: the spec's
-            return exp
-    return exp if prog else as_tabled(path, exp)
+    return with_recorded_fit(exp, prog.get("fit")) if prog else as_tabled(path, exp)
 
 
 class _ProvisionalStore(TablesInMemory):
