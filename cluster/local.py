@@ -70,7 +70,7 @@ def local_cluster(n_workers: int | None = None, dashboard: bool = True, threads:
             threads_per_worker=1,  # one task at a time per worker; its BLAS threads are ``threads``
             processes=True,
             dashboard_address=":0" if dashboard else None,
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # a failed task is reported by the engine, in one line
             env=env,
         )
     return cluster

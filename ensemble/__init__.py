@@ -22,7 +22,8 @@ importing the engine does not import Dask's distributed scheduler.
 
 from ._version import __version__
 from .describe import kernel_info
-from .errors import Cancelled, EnsembleError, ExecutorError, RealizationError, RunDirectoryError, SpecError, UsageError
+from .errors import (Cancelled, EnsembleError, ExecutorError, RealizationError, ResultError, RunDirectoryError, SpecError,
+                     UsageError)
 from .lifecycle import open_run_dir
 from .query import query
 from .runner import RunResult
@@ -39,6 +40,7 @@ __all__ = [
     "MemoryStore",
     "Point",
     "RealizationError",
+    "ResultError",
     "Run",
     "RunDirectoryError",
     "RunResult",

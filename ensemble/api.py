@@ -175,6 +175,7 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     ``cancel`` (a threading.Event) stops the run (:class:`~ensemble.errors.Cancelled`); ``on_open()`` is
     called once every check has passed and the directory is held (what :func:`submit` waits for).
     """
+    from .guard import run_target
     from .lifecycle import adopt_layout, check_run_dir, open_run_dir, preflight
     from .limits import check_size
     from .rundir import is_run
@@ -182,7 +183,7 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     from .runner import run as execute
 
     request = request or ExecutorRequest()
-    out = Path(out)
+    out = run_target(out)
     if resume and is_run(out):
         exp = adopt_layout(out, exp)  # a growing run keeps its block layout
         exp = _keep_refit(out, exp, note)  # and a refit's [fit] settings, unless the spec changes its [fit]
@@ -637,20 +638,32 @@ class Run:
         ds.attrs.update(Conventions="CF-1.10", run=self.name, kernel=self.spec.kernel.name)
         return ds
 
-    def to_netcdf(self, path: str | Path, observables: list[str] | None = None) -> Path:
+    def to_netcdf(self, path: str | Path, observables: list[str] | None = None, overwrite: bool = False) -> Path:
         """Write observables (default: every one of the run) to one netCDF file, a group-free Dataset per
-        observable merged on shared coordinates (needs scipy's netCDF3 writer, or netCDF4/h5netcdf if installed)."""
-        return self._write(Path(path), observables, "netcdf")
+        observable merged on shared coordinates (needs scipy's netCDF3 writer, or netCDF4/h5netcdf if installed).
 
-    def to_zarr(self, path: str | Path, observables: list[str] | None = None) -> Path:
-        """Write observables to a Zarr store (the optional extra ``zarr``: ``pip install "mbl-ensemble[zarr]"``)."""
+        ``path`` must lie outside every run directory and be a new file (``overwrite=True`` replaces one); the
+        file appears whole or not at all (:mod:`ensemble.guard`)."""
+        from .guard import output_file
+
+        return self._write(output_file(path, "to_netcdf path", overwrite, "a netCDF file path"), observables, "netcdf")
+
+    def to_zarr(self, path: str | Path, observables: list[str] | None = None, overwrite: bool = False) -> Path:
+        """Write observables to a Zarr store (the optional extra ``zarr``: ``pip install "mbl-ensemble[zarr]"``),
+        a new directory outside every run directory (``overwrite=True`` replaces an existing store)."""
+        from .guard import new_directory
+
         try:
             import zarr  # noqa: F401
         except ImportError:
             raise UsageError("to_zarr", str(path), 'the zarr package: pip install "mbl-ensemble[zarr]"') from None
+        path = new_directory(path, "to_zarr path", empty=not overwrite)
         return self._write(Path(path), observables, "zarr")
 
     def _write(self, path: Path, observables, how: str) -> Path:
+        import os
+        import tempfile
+
         import xarray as xr
 
         names = observables or sorted(set(self.summary["observable"]))
@@ -658,10 +671,19 @@ class Run:
         ds.attrs.pop("observable", None)
         ds.attrs["title"] = f"run {self.name}"
         ds = ds.assign_coords({c: ds[c] for c in ds.coords})
-        if how == "zarr":
-            ds.to_zarr(path, mode="w")
-        else:
-            ds.to_netcdf(path)
+        try:
+            if how == "zarr":
+                ds.to_zarr(path, mode="w")
+                return path
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            try:
+                ds.to_netcdf(tmp)
+                os.replace(tmp, path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        except OSError as e:
+            raise UsageError(f"to_{how} path", str(path), f"a path that can be written ({e.strerror or e})") from None
         return path
 
     def figures(self, style: str | None = None, size: str | None = None) -> dict:

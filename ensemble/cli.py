@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import ExecutorError, RealizationError, RunDirectoryError, SpecError, UsageError
+from .errors import ExecutorError, RealizationError, ResultError, RunDirectoryError, SpecError, UsageError
 from .files import StorageError
 from .rundir import Layout, is_run
 
@@ -48,16 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ensemble: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RealizationError as e:
-        target = getattr(args, "out", None) or getattr(args, "spec", "SPEC")
         if e.point < 0:  # not one realization of the spec (the kernel's own warm-up point)
             print(f"ensemble: run failed: {e}", file=sys.stderr)
             return EXIT_FAILED
-        print(
-            f"ensemble: run failed: {e}\n"
-            f"Replay it alone: ensemble replay {target} --point {e.point} --realization {e.realization}\n"
-            "Finished batches are kept; fix the cause and add --resume.",
-            file=sys.stderr,
-        )
+        print(f"ensemble: run failed: {e}\n{_after_failure(args, e)}", file=sys.stderr)
+        return EXIT_FAILED
+    except ResultError as e:
+        print(f"ensemble: tables not written: {e}", file=sys.stderr)
         return EXIT_FAILED
     except BrokenPipeError:  # output piped into e.g. head: stop quietly
         sys.stderr.close()
@@ -75,6 +72,18 @@ class _Parser(argparse.ArgumentParser):
         print(f"ensemble: error in options: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)",
               file=sys.stderr)  # fmt: skip
         raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _after_failure(args, e: RealizationError) -> str:
+    """How to replay a failed realization (from the run directory if it is still there, else from the spec) and
+    what is kept."""
+    out = getattr(args, "out", None)
+    spec = getattr(args, "spec", None)
+    target = out if out is not None and is_run(out) else (spec or out or "SPEC")
+    blocks = len(Layout(out).partial_files()) if out is not None and is_run(out) else 0
+    kept = (f"{blocks} finished task(s) are kept in {out}; fix the cause and run again with --resume" if blocks else
+            "no block had finished, so nothing is kept; fix the cause and run again")  # fmt: skip
+    return f"Replay it alone: ensemble replay {target} --point {e.point} --realization {e.realization}\n{kept}."
 
 
 def _what_is_kept(args) -> str:
@@ -140,8 +149,10 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("dir", type=Path, nargs="+", help="run directories, or directories holding runs (a catalog)")
     q.add_argument("sql", help="the query; views: summary, fits, ... and, for a catalog, runs")
     q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    q.add_argument("--writable", action="store_true",
-                   help="give DuckDB access to files (COPY ... TO, read_csv, ...); by default queries can read only the run's tables")
+    q.add_argument("--writable", nargs="?", const=Path("."), type=Path, metavar="DIR",
+                   help="let the query read and write files in DIR (default: the working directory) and nowhere else "
+                        "(COPY ... TO 'DIR/x.csv', read_csv); DIR must lie outside run directories and hold none. "
+                        "By default queries read only the runs' tables")
     q.set_defaults(func=cmd_query)
 
     f = sub.add_parser("fit", help="recompute tables and fits from a run's stored partials (no kernels run)")
@@ -161,6 +172,9 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--style", metavar="STYLE", help="a matplotlib style name or .mplstyle file, over the project's")
     pl.add_argument("--size", choices=["single", "double"], help="journal column: single 3.4 in, double 7 in "
                     "(default: by the figure's layout)")  # fmt: skip
+    pl.add_argument("--out", type=Path, metavar="DIR", help="write the figures to DIR (outside every run directory) "
+                    "instead of the run's plots/")  # fmt: skip
+    pl.add_argument("--overwrite", action="store_true", help="with --out: replace figures of the same names in DIR")
     pl.set_defaults(func=cmd_plot)
 
     st = sub.add_parser("status", help="progress of a run (going or not) and provisional results from its finished blocks")
@@ -172,7 +186,9 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("target", type=Path, help="a run directory or a spec file")
     rp.add_argument("--point", type=int, required=True, help="index of the parameter point (as in messages and validate)")
     rp.add_argument("--realization", type=int, required=True, help="realization index within the point")
-    rp.add_argument("--save", type=Path, metavar="FILE.npz", help="write the observables (and draws) to this file")
+    rp.add_argument("--save", type=Path, metavar="FILE.npz", help="write the observables to this new file (outside "
+                    "every run directory)")  # fmt: skip
+    rp.add_argument("--overwrite", action="store_true", help="with --save: replace the file if it exists")
     rp.set_defaults(func=cmd_replay)
 
     v = sub.add_parser("validate", help="check a spec and show what it would run, its cost and memory")
@@ -331,10 +347,11 @@ def cmd_query(args) -> int:
     from .query import query
 
     try:
-        df = query(args.dir, args.sql, writable=args.writable)
+        df = query(args.dir, args.sql, writable=args.writable if args.writable is not None else False)
     except duckdb.PermissionException as e:
-        print(f"ensemble: query refused: {_one_line(e)}; queries read the run's tables only (--writable lets DuckDB "
-              "read or write other files)", file=sys.stderr)  # fmt: skip
+        where = (f"with --writable, files in {args.writable} only" if args.writable is not None else
+                 "queries read the run's tables only (--writable DIR lets DuckDB read and write files in DIR)")  # fmt: skip
+        print(f"ensemble: query refused: {_one_line(e)}; {where}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except duckdb.Error as e:
         print(f"ensemble: query failed: {_one_line(e)} (tables: {', '.join(sorted(_table_names(args.dir)))})", file=sys.stderr)
@@ -405,9 +422,15 @@ def cmd_plot(args) -> int:
 
     from .errors import EnsembleError
 
-    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
+    from .figstyle import check_formats, check_style
+
+    formats = check_formats(args.format)
+    check_style(args.style)
+    if args.overwrite and args.out is None:
+        raise UsageError("--overwrite", True, "with --out DIR (the run's own plots/ are always redrawn)")
     try:
-        paths = write_figures(args.dir, formats=formats, style=args.style, size=args.size)
+        paths = write_figures(args.dir, formats=formats, style=args.style, size=args.size, out=args.out,
+                              overwrite=args.overwrite)  # fmt: skip
     except EnsembleError:
         raise
     except Exception as e:  # a figure that cannot be drawn: one line, the tables are untouched
@@ -435,6 +458,10 @@ def cmd_status(args) -> int:
     return 0
 
 
+#: Magnitude above which a value's square overflows float64 (its variance cannot be accumulated).
+LARGEST_AVERAGED = 1.3e154
+
+
 def cmd_replay(args) -> int:
     import traceback
 
@@ -443,29 +470,49 @@ def cmd_replay(args) -> int:
     from .runs import load_run
     from .seeding import realization_rng
     from .spec import load_spec
+    from .tasks import OutputError, check_outputs
 
+    if args.overwrite and args.save is None:
+        raise UsageError("--overwrite", True, "with --save FILE.npz")
+    if args.save is not None:
+        from .guard import output_file
+
+        output_file(args.save, "--save", args.overwrite, "a .npz file path")
     exp = load_run(args.target) if args.target.is_dir() else load_spec(args.target)
     if not 0 <= args.point < len(exp.points):
         raise UsageError("--point", args.point, f"a point index in 0..{len(exp.points) - 1} (see ensemble validate)")
     pt = exp.points[args.point]
-    if not 0 <= args.realization < pt.realizations:
-        raise UsageError("--realization", args.realization, f"an index in 0..{pt.realizations - 1}")
-    print(f"point {pt.index} ({pt.label or 'no sweep'}), realization {args.realization}")
+    limit = max(pt.realizations, exp.precision.max_realizations if exp.precision is not None else 0)
+    if not 0 <= args.realization < limit:
+        raise UsageError("--realization", args.realization, f"an index in 0..{limit - 1}")
+    print(f"kernel {exp.kernel.name}, point {pt.index} ({pt.label or 'no sweep'}), realization {args.realization}")
     print(f"params: {pt.params}")
     print(f"seed: SeedSequence({exp.seed}, spawn_key=({pt.key}, {args.realization}))")
     try:
-        obs = exp.kernel.run(pt.params, realization_rng(exp.seed, pt.key, args.realization))
+        raw = exp.kernel.run(pt.params, realization_rng(exp.seed, pt.key, args.realization))
     except Exception:
-        traceback.print_exc()
+        traceback.print_exc()  # replay is where a kernel's own failure is shown whole
+        return EXIT_FAILED
+    try:
+        obs = check_outputs(raw, exp.kernel.schema(pt.params))
+    except OutputError as e:
+        print(f"ensemble: replay: kernel {exp.kernel.name} {e}", file=sys.stderr)
         return EXIT_FAILED
     ok = True
     for name, v in obs.items():
-        v = np.asarray(v)
         finite = bool(np.all(np.isfinite(v)))
-        ok &= finite
-        print(f"  {name}: shape {v.shape}, min {np.nanmin(v):.6g}, max {np.nanmax(v):.6g}{'' if finite else ', NON-FINITE values'}")
+        huge = finite and v.size and float(np.max(np.abs(v))) > LARGEST_AVERAGED
+        ok &= finite and not huge
+        lo, hi = (f"{np.nanmin(v):.6g}", f"{np.nanmax(v):.6g}") if v.size and not np.all(np.isnan(v)) else ("nan", "nan")
+        flag = "" if finite and not huge else (", NON-FINITE values" if not finite else
+                                               ", values too large to average (their squares overflow float64)")  # fmt: skip
+        print(f"  {name}: shape {v.shape}, min {lo}, max {hi}{flag}")
     if args.save:
-        np.savez(args.save, **obs)
+        try:  # the name as given (np.savez would add .npz to a path); "x": never over a file that appeared since
+            with open(args.save, "wb" if args.overwrite else "xb") as f:
+                np.savez(f, **obs)
+        except OSError as e:
+            raise UsageError("--save", str(args.save), f"a file that can be written ({e.strerror or e})") from None
         print(f"observables written to {args.save}")
     return 0 if ok else EXIT_FAILED
 
@@ -527,6 +574,9 @@ def cmd_reproduce(args) -> int:
     memory = planned_memory_per_worker(request)
     workers = backend(request.kind).planned_workers(request)
     out = args.out or Path("runs") / f"paper{paper.number}-{args.scale}"
+    from .guard import new_directory
+
+    new_directory(out, "--out")  # it holds the runs and figures/, and lies in no run
     print(f"paper {paper.number}: {paper.title}; {args.scale} scale, {len(exps)} spec(s), into {out}")
     remote = bool(args.cluster or args.scheduler)
     total = 0.0
@@ -581,13 +631,19 @@ def cmd_new_kernel(args) -> int:
 
 def cmd_kernels(args) -> int:
     from .describe import kernel_info
-    from .models import kernel_names, kernel_plugin, resolve_kernel
+    from .models import kernel_conflicts, kernel_names, kernel_plugin, resolve_kernel
 
     if args.name:
         print(kernel_info(args.name))
         return 0
+    clashes = kernel_conflicts()
     for name in kernel_names():
         plugin = kernel_plugin(name)
+        if name in clashes:
+            print(f"{name}: AMBIGUOUS: registered by {len(clashes[name])} packages; a spec must name the module:")
+            for p in clashes[name]:
+                print(f'    kernel = "module:{p.value}"  (from {p.source})')
+            continue
         try:
             kernel, model = resolve_kernel(name)
         except SpecError as e:  # a plugin that cannot be loaded is listed with why, not hidden

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["Cancelled", "EnsembleError", "ExecutorError", "RealizationError", "RunDirectoryError", "SpecError",
-           "UsageError", "did_you_mean"]  # fmt: skip
+__all__ = ["Cancelled", "EnsembleError", "ExecutorError", "RealizationError", "ResultError", "RunDirectoryError",
+           "SpecError", "UsageError", "did_you_mean"]  # fmt: skip
 
 
 class EnsembleError(Exception):
-    """Base of every error the engine raises on purpose (catch this to catch them all)."""
+    """Base of every error the engine raises on purpose (catch this to catch them all).
+
+    Every subclass survives pickling (a worker process hands it to the driver, a ``multiprocessing`` pool to its
+    parent): one whose ``__init__`` takes other arguments than its message defines ``__reduce__``.
+    """
 
 
 class SpecError(EnsembleError, ValueError):
@@ -37,6 +41,9 @@ class SpecError(EnsembleError, ValueError):
         self.allowed = allowed
         super().__init__(f"{field} = {_show(value)}: allowed: {allowed}")
 
+    def __reduce__(self):
+        return type(self), (self.field, _picklable(self.value), self.allowed)
+
 
 class RunDirectoryError(EnsembleError, RuntimeError):
     """The output directory cannot be used as asked (exists, or belongs to another spec)."""
@@ -48,6 +55,9 @@ class UsageError(EnsembleError, ValueError):
     def __init__(self, option: str, value: object, allowed: str):
         self.option, self.value, self.allowed = option, value, allowed
         super().__init__(f"{option} = {_show(value)}: allowed: {allowed}")
+
+    def __reduce__(self):
+        return type(self), (self.option, _picklable(self.value), self.allowed)
 
 
 class RealizationError(EnsembleError, RuntimeError):
@@ -70,12 +80,35 @@ class RealizationError(EnsembleError, RuntimeError):
         return str(self.args[0])
 
 
+class ResultError(EnsembleError, ArithmeticError):
+    """Finished blocks cannot be made into right tables (e.g. moments that overflow float64): nothing is written,
+    rather than a wrong number."""
+
+
 class ExecutorError(EnsembleError, RuntimeError):
     """The executor asked for cannot be reached or started (a scheduler, a batch controller)."""
 
 
 class Cancelled(EnsembleError, RuntimeError):
     """The run was cancelled (``Submission.cancel()``): every finished block is kept and the run resumes."""
+
+
+def _picklable(value: object) -> object:
+    """``value`` if it pickles, else its repr (a bad value can be anything a user passed, e.g. a closed client)."""
+    import pickle
+
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return _Shown(_show(value))
+    return value
+
+
+class _Shown(str):
+    """A value that did not pickle, kept as its repr (shown without quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _show(value: object) -> str:

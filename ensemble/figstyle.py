@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 
 from .display import GREEK
 
-__all__ = ["COLUMN_WIDTHS", "DEFAULT_STYLE", "FORMATS", "MIN_FONT_PT", "Captioned", "draw", "finish", "metadata", "save",
-           "style"]  # fmt: skip
+__all__ = ["COLUMN_WIDTHS", "DEFAULT_STYLE", "FORMATS", "MIN_FONT_PT", "Captioned", "check_formats", "check_style", "draw",
+           "finish", "metadata", "save", "style"]  # fmt: skip
 
 #: The project's default style (one file).
 DEFAULT_STYLE = Path(__file__).with_name("style") / "ensemble.mplstyle"
@@ -45,19 +45,64 @@ class Captioned(NamedTuple):
         return getattr(self.figure, name)
 
 
-@contextlib.contextmanager
-def style(user: str | None = None):
-    """The project's style, and a user's (a matplotlib style name or file) on top of it."""
+def check_style(user: str | None) -> None:
+    """UsageError unless ``user`` is None, a matplotlib style name, or a readable ``.mplstyle`` file whose every line
+    matplotlib accepts (a style file it would warn about, or cannot read, is refused before anything is drawn)."""
+    import warnings
+
+    import matplotlib
     import matplotlib.pyplot as plt
 
-    styles = [str(DEFAULT_STYLE)] + ([user] if user else [])
-    if user and user not in plt.style.available and not Path(user).is_file():
-        from .errors import UsageError
+    from .errors import UsageError
 
-        raise UsageError("style", user, f"a matplotlib style ({', '.join(sorted(plt.style.available)[:6])}, ...) or a "
-                         ".mplstyle file")  # fmt: skip
+    if user is None or user in plt.style.available:
+        return
+    allowed = f"a matplotlib style ({', '.join(sorted(plt.style.available)[:6])}, ...) or a .mplstyle file"
+    path = Path(user)
+    if not path.is_file():
+        raise UsageError("style", user, allowed)
+    try:
+        path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError("style", user, f"{allowed}: this file is not readable text ({type(e).__name__})") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rc = matplotlib.rc_params_from_file(str(path), fail_on_error=True, use_default_template=False)
+            with plt.style.context([str(path)]):
+                pass
+        except Exception as e:
+            raise UsageError("style", user, f"{allowed}: matplotlib cannot use it ({' '.join(str(e).split())})") from None
+    if caught:
+        raise UsageError("style", user, f"{allowed} that matplotlib reads without complaint; it says: "
+                         f"{' '.join(str(caught[0].message).split())[:200]}")  # fmt: skip
+    if not len(rc):
+        raise UsageError("style", user, f"{allowed} with at least one setting (key: value)")
+
+
+@contextlib.contextmanager
+def style(user: str | None = None):
+    """The project's style, and a user's (a matplotlib style name or file, :func:`check_style`) on top of it."""
+    import matplotlib.pyplot as plt
+
+    check_style(user)
+    styles = [str(DEFAULT_STYLE)] + ([user] if user else [])
     with plt.style.context(styles):
         yield
+
+
+def check_formats(formats) -> tuple[str, ...]:
+    """The figure formats asked for (a comma-separated string or a sequence), checked: UsageError if none or an
+    unknown one."""
+    from .errors import UsageError
+
+    items = formats.split(",") if isinstance(formats, str) else list(formats)
+    out = tuple(dict.fromkeys(str(f).strip().lower() for f in items if str(f).strip()))
+    bad = [f for f in out if f not in FORMATS]
+    if not out or bad:
+        raise UsageError("format", ",".join(bad) if bad else formats, f"one or more of {', '.join(FORMATS)}, "
+                         "comma-separated (e.g. png,pdf)")  # fmt: skip
+    return out
 
 
 _style_context = style  # for draw(), whose ``style`` argument shadows the name
@@ -245,12 +290,8 @@ def save(figures: dict, out: str | Path, formats=("png",), spec_text: str = "", 
     import matplotlib.pyplot as plt
 
     out = Path(out)
+    formats = check_formats(formats)
     out.mkdir(parents=True, exist_ok=True)
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        from .errors import UsageError
-
-        raise UsageError("format", ",".join(bad), f"one or more of {', '.join(FORMATS)}")
     paths = []
     for name, item in figures.items():
         fig = item.figure if isinstance(item, Captioned) else item

@@ -107,14 +107,16 @@ def growth(old: dict, exp, drop_points: bool = False, path: Path | str = "the ru
 
 def adopt_layout(path: str | Path, exp):
     """``exp`` with the block size the run in ``path`` recorded for each of its points (when the spec sets none),
-    and the sample times where the run has an earlier version's (:func:`ensemble.spec.with_recorded_times`).
+    the sample times where the run has an earlier version's (:func:`ensemble.spec.with_recorded_times`) and the
+    kernel name it recorded for the same module (:func:`ensemble.spec.with_recorded_kernel`).
 
     Default block sizes depend on the realizations (ceil(N / 100)); a run that
     grows keeps its own, so every finished block stays valid.
     """
-    from .spec import with_block_sizes, with_recorded_times
+    from .spec import with_block_sizes, with_recorded_kernel, with_recorded_times
 
     doc = read_record(path)
+    exp = with_recorded_kernel(exp, doc.get("spec", {}).get("kernel"))
     exp = with_recorded_times(exp, recorded_fingerprints(doc))
     recorded = block_sizes(doc)
     if exp.block_size is not None or not recorded:

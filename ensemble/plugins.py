@@ -24,7 +24,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["DIST", "GROUPS", "Plugin", "entry_points", "registered"]
+__all__ = ["DIST", "GROUPS", "Plugin", "conflicts", "entry_points", "registered"]
 
 DIST = "mbl-ensemble"
 GROUPS = {"kernels": "mbl_ensemble.kernels", "models": "mbl_ensemble.models", "executors": "mbl_ensemble.executors"}
@@ -65,6 +65,19 @@ def registered(group: str) -> dict[str, Plugin]:
     for p in mine + [p for p in _installed(group) if not p.builtin]:
         found.setdefault(p.name, p)
     return found
+
+
+@lru_cache(maxsize=None)
+def conflicts(group: str) -> dict[str, list[Plugin]]:
+    """Names of ``group`` that more than one package (or module) registers: name -> every registration, this
+    package's own first (:func:`registered` keeps the first; a spec naming such a kernel is refused as ambiguous)."""
+    mine = [p for p in _installed(group) if p.builtin] or _from_pyproject(group)
+    every: dict[str, list[Plugin]] = {}
+    for p in mine + [p for p in _installed(group) if not p.builtin]:
+        same = every.setdefault(p.name, [])
+        if not any((q.package, q.value) == (p.package, p.value) for q in same):
+            same.append(p)
+    return {name: ps for name, ps in every.items() if len(ps) > 1}
 
 
 def entry_points(group: str) -> dict[str, object]:

@@ -13,13 +13,18 @@ By default the connection is read-only with respect to files: the tables are
 handed to DuckDB as pyarrow datasets (scanned lazily, with projection and
 filter pushdown on the files' statistics) and DuckDB's own file access is
 switched off and locked, so a query cannot read other files
-(``read_csv('/etc/passwd')``) or write any (``COPY ... TO``). ``writable=True``
-gives DuckDB its usual access, for exports.
+(``read_csv('/etc/passwd')``) or write any (``COPY ... TO``). ``writable=DIR``
+gives DuckDB the one directory ``DIR`` (``True``: the working directory) through
+its own ``allowed_directories``, with every other file access still off and
+the configuration locked: exports go there and nowhere else. ``DIR`` must lie
+outside every run directory and hold none (:func:`ensemble.guard.export_directory`),
+so no query, however it spells a path, writes into a run.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -129,8 +134,9 @@ def run_names(runs: list[Path]) -> list[str]:
     return [p.relative_to(base).as_posix() or p.name for p in full]
 
 
-def connect(run_dirs, writable: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(run_dirs, writable: bool | str | Path = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per table (and ``runs`` for a catalog); see the module docstring."""
+    allowed = _export_directory(writable)
     found, catalog = survey(run_dirs)
     everyone = [r for r, _ in found]
     all_names = dict(zip(everyone, run_names(everyone)))
@@ -147,10 +153,22 @@ def connect(run_dirs, writable: bool = False) -> duckdb.DuckDBPyConnection:
     if catalog:
         con.register("runs", runs_table(everyone, [all_names[r] for r in everyone], [p for _, p in found]))
     con.execute(f"SET memory_limit = '{_memory_limit()}'")  # a query's result must not take the machine
-    if not writable:
-        con.execute("SET enable_external_access = false")
+    # spill files in the system's temporary directory, never in the working directory (which may be a run)
+    con.execute(f"SET temp_directory = {_sql(os.path.join(tempfile.gettempdir(), 'ensemble-duckdb'))}")
+    if allowed is not None:
+        con.execute(f"SET allowed_directories = [{_sql(str(allowed) + os.sep)}]")
+    con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+def _export_directory(writable) -> Path | None:
+    """The directory a writable query gets (checked by the write guard), or None for a read-only one."""
+    if writable is False or writable is None:
+        return None
+    from .guard import export_directory
+
+    return export_directory(Path.cwd() if writable is True else writable, "--writable")
 
 
 def _memory_limit() -> str:
@@ -188,11 +206,12 @@ def _sql(text: str) -> str:
 MAX_SQL = 1_000_000
 
 
-def query(run_dirs, sql: str, writable: bool = False) -> pd.DataFrame:
+def query(run_dirs, sql: str, writable: bool | str | Path = False) -> pd.DataFrame:
     """Run ``sql`` against the tables of one run, several runs, or the runs below a directory.
 
-    With ``writable``, DuckDB may read and write files (exports: ``COPY ... TO 'file'``), except inside the run
-    directories queried: a statement naming a path there is refused, so no query rewrites a run's own files.
+    ``writable``: a directory (``True``: the working directory) in which DuckDB may read and write files
+    (exports: ``COPY ... TO 'DIR/file.csv'``), and nowhere else; it must lie outside every run directory and
+    hold none, so no query rewrites a run's files (see the module docstring).
     """
     if not isinstance(sql, str):
         raise UsageError("SQL", sql, 'a query as text, e.g. "SELECT * FROM fits"')
@@ -200,43 +219,9 @@ def query(run_dirs, sql: str, writable: bool = False) -> pd.DataFrame:
         raise UsageError("SQL", f"{len(sql)} characters", f"a query of at most {MAX_SQL} characters")
     if not _has_statement(sql):
         raise UsageError("SQL", sql, 'a query, e.g. "SELECT * FROM fits" (this text holds no statement)')
-    if writable:
-        _refuse_paths_into_runs(sql, [r for r, _ in survey(run_dirs)[0]])
     with connect(run_dirs, writable) as con:
         result = con.sql(sql)
         return pd.DataFrame() if result is None else result.df()
-
-
-def _string_literals(sql: str):
-    """The text of every string literal of ``sql`` (DuckDB's tokenizer finds them; '' is a quote inside one)."""
-    for start, kind in duckdb.tokenize(sql):
-        if kind != duckdb.token_type.string_const or sql[start] != "'":
-            continue
-        i, out = start + 1, []
-        while i < len(sql):
-            if sql[i] == "'" and sql[i + 1 : i + 2] == "'":
-                out.append("'")
-                i += 2
-            elif sql[i] == "'":
-                break
-            else:
-                out.append(sql[i])
-                i += 1
-        yield "".join(out)
-
-
-def _refuse_paths_into_runs(sql: str, runs: list[Path]) -> None:
-    """UsageError if a string literal of ``sql`` names a path inside one of ``runs`` (globs included)."""
-    roots = [Path(os.path.realpath(r)) for r in runs]
-    for text in _string_literals(sql):
-        if not text.strip() or "\n" in text or not any(c in text for c in "/.*?~"):  # a value, not a path
-            continue
-        prefix = text.split("*", 1)[0].split("?", 1)[0] or "."
-        where = Path(os.path.realpath(Path(prefix).expanduser()))
-        for root in roots:
-            if where == root or root in where.parents:
-                raise UsageError("SQL", text, f"a path outside the run directories queried (this one is inside {root}: "
-                                 "a query never writes into a run; export to another directory)")  # fmt: skip
 
 
 def _has_statement(sql: str) -> bool:

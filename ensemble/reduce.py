@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-__all__ = ["BlockMoments", "Jackknife", "Moments", "NonFiniteSample", "jackknife", "leave_one_out_means", "welford"]
+__all__ = ["BlockMoments", "Jackknife", "MomentOverflow", "Moments", "NonFiniteSample", "jackknife", "leave_one_out_means", "welford"]
 
 
 @dataclass
@@ -126,12 +126,29 @@ class BlockMoments:
 
 
 class NonFiniteSample(ValueError):
-    """A sample with a NaN or infinite value: its position in the block and the observables affected."""
+    """A sample with a NaN or infinite value, or one whose update overflows the accumulated moments (``overflow``):
+    its position in the block and the observables affected."""
 
-    def __init__(self, position: int, names: list[str]):
-        super().__init__(f"sample {position} of the block has non-finite values in {', '.join(names)}")
+    def __init__(self, position: int, names: list[str], overflow: bool = False):
+        what = "overflows the accumulated moments of" if overflow else "has non-finite values in"
+        super().__init__(f"sample {position} of the block {what} {', '.join(names)}", position, names, overflow)
         self.position = position
         self.names = names
+        self.overflow = overflow
+
+    def __reduce__(self):
+        return type(self), (self.position, self.names, self.overflow)
+
+
+class MomentOverflow(ArithmeticError):
+    """Merging blocks overflowed the accumulated moments of ``names`` (values too large to average in float64)."""
+
+    def __init__(self, names: list[str]):
+        super().__init__(f"merging blocks overflows the accumulated moments of {', '.join(names)}", names)
+        self.names = names
+
+    def __reduce__(self):
+        return type(self), (self.names,)
 
 
 #: Samples stacked per compiled Welford pass (bounds the buffer: CHUNK x one realization's observables).
@@ -161,7 +178,9 @@ def welford(block: Iterable[Mapping[str, np.ndarray]]) -> dict[str, Moments]:
             bad = _push_rows(m.n, mean, m2, rows)
             if bad >= 0:
                 names = [j for j in acc if not np.all(np.isfinite(np.asarray(pending[bad][j], dtype=float)))]
-                raise NonFiniteSample(done + bad, names)
+                if names:
+                    raise NonFiniteSample(done + bad, names)
+                raise NonFiniteSample(done + bad, [k], overflow=True)
             m.n += len(pending)
         done += len(pending)
         pending.clear()
@@ -190,7 +209,8 @@ def welford(block: Iterable[Mapping[str, np.ndarray]]) -> dict[str, Moments]:
 def _push_rows(n, mean, m2, rows):
     """Welford's update of (n, mean, m2) with each row of ``rows`` in turn, in place.
 
-    Returns the index of the first row holding a non-finite value (its
+    Returns the index of the first row holding a non-finite value, or whose
+    update makes the mean or the summed squared deviations overflow (its
     update is then incomplete), or -1.
     """
     for i in range(rows.shape[0]):
@@ -202,6 +222,8 @@ def _push_rows(n, mean, m2, rows):
             delta = x - mean[j]
             mean[j] += delta / n
             m2[j] += delta * (x - mean[j])
+            if not (math.isfinite(m2[j]) and math.isfinite(mean[j])):
+                return i
     return -1
 
 

@@ -80,7 +80,11 @@ def find_specs(paper: Paper, scale: str, specs_dir: Path | None) -> list[Path]:
 
 
 def collect_figures(run_dirs: list[Path], out: Path) -> list[Path]:
-    """Copy every run's plots/*.png to ``out`` as ``<run name>__<figure>.png``; the copied paths."""
+    """Copy every run's plots/*.png to ``out`` as ``<run name>__<figure>.png`` (the collection of a second call
+    replaces the first's; ``out`` lies in no run directory); the copied paths."""
+    from .guard import new_directory
+
+    new_directory(out, "--out", overwrite=True)
     out.mkdir(parents=True, exist_ok=True)
     copied = []
     for d in run_dirs:

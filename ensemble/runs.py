@@ -12,7 +12,7 @@ import pandas as pd
 
 from .errors import EnsembleError, RunDirectoryError
 from .rundir import Layout, block_sizes, read_record, recorded_fingerprints, recorded_spec
-from .spec import Experiment, parse_spec, with_block_sizes, with_recorded_times
+from .spec import Experiment, parse_spec, with_block_sizes, with_recorded_kernel, with_recorded_times
 
 __all__ = ["as_tabled", "axis_columns", "keep_refit", "load_run", "manifest", "read_tables", "write_figures"]
 
@@ -29,6 +29,7 @@ def load_run(path: str | Path) -> Experiment:
     model = doc.get("spec", {}).get("model")
     if model is not None and model != exp.model.name:
         raise RunDirectoryError(f"{path}: run.json names the {model} analysis, its spec the {exp.model.name} analysis")
+    exp = with_recorded_kernel(exp, doc.get("spec", {}).get("kernel"))
     recorded = block_sizes(doc)
     exp = with_block_sizes(exp, recorded) if recorded else exp
     exp = with_recorded_times(exp, recorded_fingerprints(doc))
@@ -103,22 +104,41 @@ def read_tables(path: str | Path) -> dict[str, pd.DataFrame]:
     return {f.stem: pd.read_parquet(f) for f in files}
 
 
-def write_figures(path: str | Path, formats=("png",), style: str | None = None, size: str | None = None) -> list[Path]:
-    """Draw the run's figures with its model and write them to ``path/plots`` (each format asked for, the
-    caption and the spec in the files' metadata); return the files."""
+def write_figures(path: str | Path, formats=("png",), style: str | None = None, size: str | None = None,
+                  out: str | Path | None = None, overwrite: bool = False) -> list[Path]:  # fmt: skip
+    """Draw the run's figures with its model and write them to ``path/plots``, or to ``out`` (a directory outside
+    every run directory; files of the same names are replaced only with ``overwrite``), each format asked for
+    with the caption and the spec in the files' metadata; return the files. Formats and style are checked
+    before anything is drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
     from .display import save_figures
-    from .figstyle import draw
+    from .figstyle import check_formats, check_style, draw
+    from .guard import new_directory
     from .lock import RunLock
     from .rundir import read_record, recorded_spec
 
+    formats = check_formats(formats)
+    check_style(style)
+    if out is not None:
+        new_directory(out, "--out")
     exp = as_tabled(path, load_run(path))
     spec_text = recorded_spec(path, read_record(path))
-    with RunLock(path):  # no refit or resume rewrites the tables while they are drawn
-        return save_figures(draw(exp.model, exp, read_tables(path), style=style, size=size), Layout(path).plots,
-                            formats, spec_text)  # fmt: skip
+    with RunLock(path):  # no refit or resume rewrites the tables while they are drawn (or the plots written)
+        figures = draw(exp.model, exp, read_tables(path), style=style, size=size)
+        if out is None:
+            return save_figures(figures, Layout(path).plots, formats, spec_text)
+    names = [f"{n}.{f}" for n in figures for f in formats] + [f"{n}.caption.txt" for n in figures]
+    try:
+        new_directory(out, "--out", names=names, overwrite=overwrite)
+    except BaseException:
+        import matplotlib.pyplot as plt
+
+        for fig in figures.values():
+            plt.close(getattr(fig, "figure", fig))
+        raise
+    return save_figures(figures, out, formats, spec_text)
 
 
 def axis_columns(summary: pd.DataFrame) -> list[str]:

@@ -71,7 +71,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["Experiment", "Point", "load_spec", "parse_spec", "resolve_times", "with_block_sizes", "with_fit",
-           "with_recorded_times"]
+           "with_recorded_kernel", "with_recorded_times"]
 
 #: Every top-level key of a spec, with what it means (the docs' spec reference is generated from this).
 SPEC_FIELDS = {
@@ -295,6 +295,20 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     model.check(exp)
     check_size(exp)
     return exp
+
+
+def with_recorded_kernel(exp: Experiment, recorded: str | None) -> Experiment:
+    """``exp`` with the kernel name a run recorded, where an earlier version named the same kernel module otherwise
+    (``"module:path"`` for a kernel that declares a NAME): its point keys follow, so the run's partials stay its
+    own, whichever way the spec names the kernel. A recorded name of another module changes nothing (the run's
+    checks then refuse the spec)."""
+    from .models import same_kernel
+
+    if not recorded or recorded == exp.kernel.name or not same_kernel(recorded, exp.kernel):
+        return exp
+    kernel = dataclasses.replace(exp.kernel, name=recorded)
+    points = tuple(dataclasses.replace(p, key=point_key(kernel, p.params)) for p in exp.points)
+    return dataclasses.replace(exp, kernel=kernel, points=points)
 
 
 def with_block_sizes(exp: Experiment, sizes: dict[int, int]) -> Experiment:

@@ -22,7 +22,8 @@ import pandas as pd
 
 from .distributions import estimators as dist_estimators
 from .distributions import quantile_rows
-from .reduce import BlockMoments, Moments, jackknife
+from .errors import ResultError
+from .reduce import BlockMoments, MomentOverflow, Moments, jackknife
 
 __all__ = ["merge_blocks", "summarize", "table_names", "tidy"]
 
@@ -33,14 +34,19 @@ def table_names(exp) -> tuple[str, ...]:
 
 
 def merge_blocks(chunks: Iterable[BlockMoments]) -> dict[str, Moments]:
-    """Chan-merge every block, one at a time in block order."""
+    """Chan-merge every block, one at a time in block order; :class:`~ensemble.reduce.MomentOverflow` if a mean or
+    a sum of squared deviations overflows on the way (values too large to average in float64)."""
     total: dict[str, Moments] | None = None
-    for chunk in chunks:
-        for i in range(chunk.counts.size):
-            block = chunk.block(i)
-            total = block if total is None else {k: total[k].merge(block[k]) for k in total}
+    with np.errstate(over="ignore", invalid="ignore"):
+        for chunk in chunks:
+            for i in range(chunk.counts.size):
+                block = chunk.block(i)
+                total = block if total is None else {k: total[k].merge(block[k]) for k in total}
     if total is None:
         raise ValueError("no blocks to merge")
+    bad = [k for k, m in total.items() if not (np.all(np.isfinite(m.mean)) and np.all(np.isfinite(m.m2)))]
+    if bad:
+        raise MomentOverflow(bad)
     return total
 
 
@@ -55,7 +61,13 @@ def summarize(exp, store, origin: str = "run") -> dict[str, pd.DataFrame]:
     model = exp.model
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in table_names(exp)}
     for pt in exp.points:
-        total = merge_blocks(store.chunks(exp, pt))
+        try:
+            total = merge_blocks(store.chunks(exp, pt))
+        except MomentOverflow as e:
+            raise ResultError(f"point {pt.index} ({pt.label or 'no sweep'}) of kernel {exp.kernel.name}: the moments of "
+                              f"{', '.join(e.names)} overflow when its blocks are merged (values too large to average in "
+                              "float64); rescale the observable in the kernel (e.g. return its logarithm). No table was "
+                              "written") from None  # fmt: skip
         params = _param_columns(pt.params)
         schema = exp.kernel.schema(pt.params)
         n = next(iter(total.values())).n

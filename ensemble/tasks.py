@@ -9,7 +9,7 @@ per-realization arrays.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from .errors import RealizationError
 from .reduce import BlockMoments, NonFiniteSample, welford
 from .seeding import fingerprint, realization_rng
 
-__all__ = ["Task", "block_range", "plan", "run_task"]
+__all__ = ["OutputError", "Task", "block_range", "check_outputs", "plan", "run_task"]
 
 
 def block_range(block: int, block_size: int, realizations: int) -> range:
@@ -119,18 +119,84 @@ def run_task(task: Task) -> BlockMoments:
                 blocks.append(welford(_block(task, kernel, indices)))
             except NonFiniteSample as e:
                 r = indices[e.position]
-                what = f"returned non-finite values in {', '.join(e.names)}"
+                what = (f"returned values of {', '.join(e.names)} that overflow the accumulated moments (too large to "
+                        "average in float64: rescale the observable, e.g. return its logarithm)") if e.overflow else \
+                    f"returned non-finite values in {', '.join(e.names)}"  # fmt: skip
                 raise RealizationError(_replay_hint(task, r, what), task.point, r) from None
     return BlockMoments.from_moments(task.first_block, blocks)
 
 
+#: Largest integer magnitude a float64 holds exactly (integer outputs are cast to float64).
+EXACT_INT = 2**53
+
+
+class OutputError(ValueError):
+    """A realization's outputs do not match the kernel's declared schema (what, and what was expected)."""
+
+
+def _axes_text(axes) -> str:
+    return "a scalar" if not axes else "shape (" + ", ".join(f"{a}: {len(c)}" for a, c in axes.items()) + ")"
+
+
+def check_outputs(obs, schema) -> dict[str, np.ndarray]:
+    """One realization's outputs checked at the boundary, as float64 arrays; :class:`OutputError` on the first fault.
+
+    ``obs`` must be a dict holding exactly the observables ``schema`` declares, each of real floating values (or
+    integers or booleans, cast to float64 on purpose; integers beyond 2**53 are refused, as float64 would round
+    them) with the declared shape. Finiteness is checked where the values are accumulated.
+    """
+    if not isinstance(obs, Mapping):
+        raise OutputError(f"returned {type(obs).__name__} {_short(obs)}; expected a dict of observable -> array "
+                          f"({', '.join(schema) or 'none declared'})")  # fmt: skip
+    missing = [k for k in schema if k not in obs]
+    extra = [k for k in obs if k not in schema]
+    if extra:
+        raise OutputError(f"returned {', '.join(map(repr, extra[:3]))}, which schema() does not declare; expected "
+                          f"exactly {', '.join(map(repr, schema)) or 'no observable'} (declare it in schema() or drop it)")  # fmt: skip
+    if missing:
+        raise OutputError(f"returned no {', '.join(map(repr, missing[:3]))}; schema() declares "
+                          f"{', '.join(map(repr, schema))}")  # fmt: skip
+    out = {}
+    for name, axes in schema.items():
+        v = obs[name]
+        want = tuple(len(c) for c in axes.values())
+        expected = f"real floating values of {_axes_text(axes)}"
+        if isinstance(v, str | bytes) or v is None:
+            raise OutputError(f"observable {name!r} is {type(v).__name__} {_short(v)}; expected {expected}")
+        try:
+            a = np.asarray(v)
+        except (ValueError, TypeError) as e:
+            raise OutputError(f"observable {name!r} is not an array ({' '.join(str(e).split())[:120]}); expected {expected}") from None
+        kind = a.dtype.kind
+        if kind == "c":
+            raise OutputError(f"observable {name!r} is {a.dtype} (complex); expected {expected}: return its real part, "
+                              "modulus or phase explicitly")  # fmt: skip
+        if kind not in "fiub":
+            raise OutputError(f"observable {name!r} has dtype {a.dtype}; expected {expected}")
+        if a.shape != want:
+            raise OutputError(f"observable {name!r} has shape {a.shape}; expected {_axes_text(axes)} = {want}, as schema() declares")
+        if kind in "iu" and a.size and (int(a.max()) > EXACT_INT or int(a.min()) < -EXACT_INT):
+            raise OutputError(f"observable {name!r} holds integers beyond 2**53, which float64 rounds; expected {expected}")
+        out[name] = a if a.dtype == np.float64 else a.astype(np.float64)
+    return out
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _block(task: Task, kernel: KernelModule, indices: Iterable[int]) -> Iterator[dict[str, np.ndarray]]:
-    schema = kernel.schema(task.params) if task.distributions else None
+    schema = kernel.schema(task.params)
     for r in indices:
         try:
             obs = kernel.run(task.params, realization_rng(task.seed, task.key, r))
         except Exception as e:
             raise RealizationError(_replay_hint(task, r, f"raised {type(e).__name__}: {e}"), task.point, r) from e
+        try:
+            obs = check_outputs(obs, schema)
+        except OutputError as e:
+            raise RealizationError(_replay_hint(task, r, str(e)), task.point, r) from None
         if task.distributions:
             bad = [k for k, v in obs.items() if not np.all(np.isfinite(v))]
             if bad:  # before deriving from them (welford checks the plain case)
@@ -157,6 +223,6 @@ def _limit_threads(n: int):
 
 def _replay_hint(task: Task, r: int, what: str) -> str:
     return (
-        f"realization {r} of point {task.point} ({task.params}) {what}; "
+        f"kernel {task.kernel}, realization {r} of point {task.point} ({task.params}) {what}; "
         f"seed: SeedSequence({task.seed}, spawn_key=({task.key}, {r}))"
     )

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import keyword
 import re
+import sys
 from pathlib import Path
 from string import Template
 
 from .errors import UsageError
 
-__all__ = ["FILES", "skeleton", "write_skeleton"]
+__all__ = ["FILES", "MAX_NAME", "check_name", "skeleton", "write_skeleton"]
 
 PYPROJECT = '''\
 [build-system]
@@ -213,6 +214,42 @@ def test_average_is_the_closed_form_and_not_a_gaussian_decay(tmp_path):
 FILES = {"pyproject.toml": PYPROJECT, "$name.py": KERNEL, "${name}_analysis.py": ANALYSIS, "test_$name.py": TEST}
 
 
+#: Longest kernel name (it names a module, a distribution, files and table values).
+MAX_NAME = 64
+
+
+def check_name(name: str, shadows: bool = True) -> None:
+    """UsageError unless ``name`` can name a new kernel: a lowercase Python identifier of at most MAX_NAME
+    characters that is not a keyword and (``shadows``) shadows nothing importable (the standard library, an installed package
+    or module, this package's own, a test module) nor a registered kernel."""
+    import importlib.util
+
+    allowed = "a lowercase Python identifier, e.g. ensemble new-kernel my_chain"
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or keyword.iskeyword(name):
+        raise UsageError("NAME", name, allowed)
+    if len(name) > MAX_NAME:
+        raise UsageError("NAME", name, f"{allowed}, of at most {MAX_NAME} characters")
+    if not shadows:
+        return
+    from .models import kernel_names
+
+    if name in kernel_names():
+        raise UsageError("NAME", name, f"a name no kernel has yet ({name} is registered: ensemble kernels {name})")
+    for module in (name, f"{name}_analysis", f"test_{name}"):
+        if module in sys.stdlib_module_names or module in ("test", "tests", "ensemble", "kernels", "cluster"):
+            taken = True
+        else:
+            try:
+                found = importlib.util.find_spec(module)
+            except (ImportError, ValueError):
+                found = None
+            # a plain directory of that name (a namespace package, e.g. the skeleton's own --out) shadows nothing
+            taken = found is not None and found.origin not in (None, "namespace")
+        if taken:
+            raise UsageError("NAME", name, f"{allowed} that shadows no module (a module {module!r} is importable "
+                             "here already: the plugin would hide it, or it the plugin); e.g. my_" + name)  # fmt: skip
+
+
 def skeleton(name: str) -> dict[str, str]:
     """The plugin's files for a kernel called ``name`` (a Python identifier): file name -> text."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or "") or keyword.iskeyword(name):
@@ -222,15 +259,21 @@ def skeleton(name: str) -> dict[str, str]:
 
 
 def write_skeleton(name: str, directory: str | Path) -> list[Path]:
-    """Write the skeleton into ``directory`` (new, or empty); return the files written."""
-    directory = Path(directory)
+    """Write the skeleton into ``directory`` (new, or empty, outside every run directory); return the files written.
+    The name is checked by :func:`check_name`."""
+    from .guard import new_directory
+
+    check_name(name, shadows=False)  # the name's form first: it may name the directory
+    directory = new_directory(directory, "--out", empty=True)
+    check_name(name)
     files = skeleton(name)
-    if directory.exists() and any(directory.iterdir()):
-        raise UsageError("--out", str(directory), "a new or empty directory (the skeleton does not overwrite files)")
-    directory.mkdir(parents=True, exist_ok=True)
     out = []
-    for fname, text in files.items():
-        path = directory / fname
-        path.write_text(text)
-        out.append(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for fname, text in files.items():
+            path = directory / fname
+            path.write_text(text)
+            out.append(path)
+    except OSError as e:
+        raise UsageError("--out", str(directory), f"a directory that can be written ({e.strerror or e})") from None
     return out

@@ -169,6 +169,8 @@ class KernelModule:
     histograms: dict = field(default_factory=dict)
     #: Whether ``cost`` is the kernel's own model (else the engine measures realizations).
     declares_cost: bool = False
+    #: Whether the module declares its ``NAME`` (then that is its identity, however a spec names it).
+    declares_name: bool = False
 
     @property
     def param_names(self) -> list[str]:
@@ -257,6 +259,7 @@ def load(path: str) -> KernelModule:
         distributions=dict(hooks["DISTRIBUTIONS"]),
         histograms=dict(hooks["HISTOGRAMS"]),
         declares_cost=hasattr(mod, "cost"),
+        declares_name=bool(hooks["NAME"]),
     )
 
 

@@ -44,6 +44,9 @@ class ParameterError(ValueError):
         self.allowed = allowed
         super().__init__(f"{field} = {value!r} is not allowed; allowed: {allowed}")
 
+    def __reduce__(self):  # survives pickling (a worker or a multiprocessing pool hands it back)
+        return type(self), (self.field, self.value, self.allowed)
+
 
 def check_int(field: str, value: object, minimum: int) -> int:
     """Return ``value`` as an int >= ``minimum`` (bools and floats are rejected)."""

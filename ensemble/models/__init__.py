@@ -19,8 +19,8 @@ from ..errors import SpecError, did_you_mean
 from ..plugins import GROUPS, Plugin, registered
 from .base import Model
 
-__all__ = ["MODELS", "USER_PREFIX", "Model", "builtin_kernels", "kernel_names", "kernel_plugin", "model_named",
-           "resolve_kernel"]  # fmt: skip
+__all__ = ["MODELS", "USER_PREFIX", "Model", "builtin_kernels", "kernel_conflicts", "kernel_identity", "kernel_names",
+           "kernel_plugin", "model_named", "resolve_kernel", "same_kernel"]  # fmt: skip
 
 #: A spec's ``kernel = "module:package.module"`` (and a kernel's ``ANALYSIS = "module:..."``) names a module directly.
 USER_PREFIX = "module:"
@@ -47,7 +47,10 @@ MODELS: Mapping[str, Model] = _Models()
 
 
 def _model_module(path: str, what: str) -> Model:
-    module = importlib.import_module(path)
+    try:
+        module = importlib.import_module(path)
+    except SystemExit as e:
+        raise KernelInterfaceError(f"{what}: importing {path} called sys.exit({e.code!r})") from None
     model = getattr(module, "MODEL", None)
     if not isinstance(model, Model):
         raise KernelInterfaceError(f"{what}: module {path} must define MODEL, an ensemble.models.Model")
@@ -86,12 +89,29 @@ def kernel_plugin(name: str) -> Plugin | None:
     return registered(GROUPS["kernels"]).get(name)
 
 
+def kernel_conflicts() -> dict[str, list[Plugin]]:
+    """Kernel names registered by more than one package or module (name -> every registration): such a name is
+    ambiguous, and a spec must name the module instead."""
+    from ..plugins import conflicts
+
+    return conflicts(GROUPS["kernels"])
+
+
 def resolve_kernel(ref: object) -> tuple[KernelModule, Model]:
-    """The kernel module and model of a spec's ``kernel`` value; SpecError naming the problem otherwise."""
+    """The kernel module and model of a spec's ``kernel`` value; SpecError naming the problem otherwise.
+
+    A kernel's identity (its ``name``: point keys, fingerprints, the run's record) is its declared ``NAME``,
+    however the spec names it; a kernel that declares none is known by its registered name, else by
+    ``"module:package.module"``."""
     names = kernel_names()
     if isinstance(ref, str) and ref in names:
+        clash = kernel_conflicts().get(ref)
+        if clash:
+            options = "; ".join(f'kernel = "{USER_PREFIX}{p.value}" ({p.source})' for p in clash)
+            raise SpecError("kernel", ref, f"an unambiguous kernel: {len(clash)} packages register {ref!r}, so the "
+                            f"name alone does not say which; name its module: {options}")  # fmt: skip
         plugin = kernel_plugin(ref)
-        kernel = _load(plugin.value, ref, f"kernel {ref!r} of {plugin.source}")
+        kernel = _load(plugin.value, f"kernel {ref!r} of {plugin.source}", ref)
     elif isinstance(ref, str) and ref.startswith(USER_PREFIX):
         path = ref[len(USER_PREFIX) :]
         if not path or not all(part.isidentifier() for part in path.split(".")):
@@ -102,14 +122,37 @@ def resolve_kernel(ref: object) -> tuple[KernelModule, Model]:
     return kernel, model_named(kernel.analysis)
 
 
-def _load(path: str, name: str, what: str) -> KernelModule:
+def kernel_identity(kernel: KernelModule, ref: str) -> str:
+    """The name that identifies ``kernel`` (loaded for the spec's ``ref``): its declared NAME, else the name it is
+    registered under (one registration of its module), else ``ref``."""
+    if kernel.declares_name:
+        return kernel.name
+    registered_as = [n for n, p in registered(GROUPS["kernels"]).items() if p.value == kernel.path]
+    return registered_as[0] if len(registered_as) == 1 else ref
+
+
+def same_kernel(recorded: str, kernel: KernelModule) -> bool:
+    """Whether the name a run recorded for its kernel (as an earlier version named it: ``"module:path"`` or a
+    registered name) names the module of ``kernel``."""
+    if recorded == kernel.name:
+        return True
+    if recorded.startswith(USER_PREFIX):
+        return recorded[len(USER_PREFIX) :] == kernel.path
+    plugin = kernel_plugin(recorded)
+    return plugin is not None and plugin.value == kernel.path
+
+
+def _load(path: str, what: str, ref: str) -> KernelModule:
     try:
         kernel = load(path)
     except KernelInterfaceError as e:
-        raise SpecError("kernel", name, f"a module following the kernel protocol ({e})") from None
+        raise SpecError("kernel", ref, f"a module following the kernel protocol ({e})") from None
+    except SystemExit as e:  # a module that exits when imported must not end the program silently
+        raise SpecError("kernel", ref, f"an importable module (importing {what} called sys.exit({e.code!r}))") from None
     except Exception as e:  # any failure at import: missing module, syntax error, an exception of its own
-        raise SpecError("kernel", name, f"an importable module (importing {what} raised {type(e).__name__}: "
-                                        f"{_one_line(e)})") from None  # fmt: skip
+        raise SpecError("kernel", ref, f"an importable module (importing {what} raised {type(e).__name__}: "
+                                       f"{_one_line(e)})") from None  # fmt: skip
+    name = kernel_identity(kernel, ref)
     return kernel if kernel.name == name else dataclasses.replace(kernel, name=name)
 
 

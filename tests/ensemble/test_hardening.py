@@ -486,7 +486,7 @@ def test_query_is_read_only_unless_asked(finished, tmp_path):
     one_line_error(run_cli("query", finished, f"COPY summary TO '{target}'"), "refused")
     assert not target.exists()
     one_line_error(run_cli("query", finished, "SELECT * FROM read_csv('/etc/passwd')"), "refused")
-    res = run_cli("query", finished, f"COPY (SELECT fit, window_source FROM fits) TO '{target}'", "--writable")
+    res = run_cli("query", finished, f"COPY (SELECT fit, window_source FROM fits) TO '{target}'", "--writable", tmp_path)
     assert res.returncode == 0 and target.exists(), res.stderr
     res = run_cli("query", finished, "SELECT window_source, count(*) AS n FROM fits WHERE fit = 'front' GROUP BY 1")
     assert res.returncode == 0 and "auto" in res.stdout, res.stderr

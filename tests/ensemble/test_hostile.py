@@ -393,15 +393,18 @@ def test_several_statements_and_very_long_sql(catalog):
 def test_writable_copy_goes_outside_the_runs_only(catalog, tmp_path):
     cat, _, _ = catalog
     target = tmp_path / "export.csv"
-    res = run_cli("query", cat, f"COPY (SELECT run, observable FROM summary LIMIT 5) TO '{target}'", "--writable")
+    res = run_cli("query", cat, f"COPY (SELECT run, observable FROM summary LIMIT 5) TO '{target}'", "--writable", tmp_path)
     assert res.returncode == 0 and target.exists(), res.stderr
     run = cat / "group0" / "run00"
     before = (run / "tables" / "summary.parquet").read_bytes()
     for inside in (run / "tables" / "summary.parquet", run / "x.csv", run / "tables" / "*.parquet"):
-        one_line_error(run_cli("query", cat, f"COPY (SELECT 1) TO '{inside}'", "--writable"), "outside the run directories")
+        one_line_error(run_cli("query", cat, f"COPY (SELECT 1) TO '{inside}'", "--writable", tmp_path), "refused",
+                       f"files in {tmp_path} only")  # fmt: skip
+    for where in (run, run / "tables", cat):  # a directory in a run, or holding runs, is never handed to DuckDB
+        one_line_error(run_cli("query", cat, "SELECT 1", "--writable", where), "--writable", "run director")
     res = subprocess.run([sys.executable, "-m", "ensemble", "query", ".", "COPY summary TO 'tables/summary.parquet'",
                           "--writable"], capture_output=True, text=True, cwd=run, timeout=HANG_GUARD)  # fmt: skip
-    one_line_error(res, "outside the run directories")
+    one_line_error(res, "--writable", "outside run directories")
     assert (run / "tables" / "summary.parquet").read_bytes() == before
 
 

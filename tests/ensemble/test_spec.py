@@ -243,7 +243,11 @@ def test_bad_realizations_table(value, field):
 
 def test_user_kernel_by_module_path():
     exp = parse_spec(GOOD.replace('kernel = "anderson_trajectory"', 'kernel = "module:kernels.anderson_trajectory"'))
-    assert exp.kernel.name == "module:kernels.anderson_trajectory" and len(exp.points) == 2
+    # the kernel's identity is its declared NAME however the spec names it: the same points, keys and hash
+    registered = parse_spec(GOOD)
+    assert exp.kernel.name == "anderson_trajectory" and len(exp.points) == 2
+    assert [p.key for p in exp.points] == [p.key for p in registered.points]
+    assert exp.results_hash() == registered.results_hash()
     with pytest.raises(SpecError, match="importable module"):
         parse_spec(GOOD.replace('kernel = "anderson_trajectory"', 'kernel = "module:no.such.module"'))
     with pytest.raises(SpecError, match="lacks Params, sample"):
