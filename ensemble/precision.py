@@ -256,7 +256,7 @@ class Tracker:
             schema = self.exp.kernel.schema(pt.params)
             means = {k: np.zeros(tuple(len(c) for c in ax.values())) for k, ax in schema.items()}
             with np.errstate(all="ignore"):
-                value = {k: np.asarray(v, dtype=float) for k, v in a.estimators(means).items()}
+                value = {**means, **{k: np.asarray(v, dtype=float) for k, v in a.estimators(means).items()}}
                 sem = {k: np.zeros_like(v) for k, v in value.items()}
                 for row in a.fit_rows(value, sem)["fits"]:
                     rows.append({**params, **row})

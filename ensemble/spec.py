@@ -270,6 +270,9 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         times = {}
     fit = model.settings(_table(doc, "fit"))
     points = _points(kernel, fixed, sweep, linked, times, count_of, block_size)
+    from .tables import check_column_names
+
+    check_column_names(kernel, points[0].params)
     distributions = parse_distributions(doc.get("distributions"), kernel, points[0].params)
     precision = parse_precision(doc.get("precision"), kernel, model, points, lambda pt: pt.block_size)
     exp = Experiment(

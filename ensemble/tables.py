@@ -25,7 +25,35 @@ from .distributions import quantile_rows
 from .errors import ResultError
 from .reduce import BlockMoments, MomentOverflow, Moments, jackknife
 
-__all__ = ["merge_blocks", "summarize", "table_names", "tidy"]
+__all__ = ["RESERVED_COLUMNS", "check_column_names", "fit_inputs", "merge_blocks", "summarize", "table_names", "tidy"]
+
+
+#: Columns the engine itself puts in the tables (summary, fits, a catalog's, status's provisional ones): no kernel
+#: parameter or axis may take one of these names in any case (DuckDB folds case: ``N`` is ``n``).
+RESERVED_COLUMNS = ("observable", "n", "mean", "sem", "estimator", "fit", "status", "blocks", "bin", "run", "run_dir",
+                    "provisional")  # fmt: skip
+
+
+def check_column_names(kernel, params) -> None:
+    """SpecError unless the kernel's parameters and its observables' axes make distinct table columns: none equal
+    to a reserved column, nor to each other, in any case (as DuckDB and SQL read them)."""
+    from .errors import SpecError
+
+    names = [(n, "parameter") for n in kernel.param_names if n != "times"]
+    names += [(a, "axis") for a in dict.fromkeys(a for axes in kernel.schema(params).values() for a in axes)]
+    seen: dict[str, tuple[str, str]] = {}
+    reserved = {c.lower(): c for c in RESERVED_COLUMNS}
+    for name, what in names:
+        folded = name.lower()
+        if folded in reserved:
+            raise SpecError("kernel", kernel.name, f"a kernel whose {what}s do not take the name of a column of the "
+                            f"tables: its {what} {name!r} would be read as the column {reserved[folded]!r} (SQL folds "
+                            f"case; reserved: {', '.join(RESERVED_COLUMNS)}): rename it in the kernel")  # fmt: skip
+        if folded in seen and not (what == "axis" and seen[folded] == (name, "axis")):
+            other, kind = seen[folded]
+            raise SpecError("kernel", kernel.name, f"a kernel whose parameters and axes are distinct columns in any "
+                            f"case: the {kind} {other!r} and the {what} {name!r} would be one column in SQL: rename one")  # fmt: skip
+        seen[folded] = (name, what)
 
 
 def table_names(exp) -> tuple[str, ...]:
@@ -95,7 +123,7 @@ def summarize(exp, store, origin: str = "run") -> dict[str, pd.DataFrame]:
         for name, axis_names in analysis.derived_axes.items():
             axes = {a: coords[a] for a in axis_names}
             frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife", coords))
-        rows = analysis.fit_rows(value, sem)
+        rows = analysis.fit_rows(*fit_inputs(total, value, sem))
         frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": pt.n_blocks} for row in rows["fits"]]))
         for name in model.tables:
             frames[name].append(pd.DataFrame([{**params, **w} for w in rows.get(name, [])]))
@@ -134,6 +162,14 @@ def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str, store_version
         # versions of the package that computed the blocks (null: written before versions were recorded)
         **({"partials_from": sorted(store_versions, key=str)} if store_versions is not None else {}),
     }
+
+
+def fit_inputs(total: Mapping[str, Moments], value: Mapping, sem: Mapping) -> tuple[dict, dict]:
+    """What a model's ``fit_rows`` gets: the kernel's averaged observables with their per-realization standard
+    errors (the summary's ``sem``), and the analysis's derived quantities with their block-jackknife errors (a
+    derived name shadows an observable's). A fits column that is a plain mean of an observable reads it from the
+    former, so it carries the same error bar as the summary's row."""
+    return ({**{k: m.mean for k, m in total.items()}, **value}, {**{k: m.sem for k, m in total.items()}, **sem})
 
 
 def kernel_histograms(kernel, schema: Mapping[str, dict]) -> dict[str, tuple[np.ndarray, int]]:

@@ -17,7 +17,10 @@ A per-point analysis (returned by :meth:`Model.analysis`) has
     derived quantities from the averaged observables; must broadcast over a
     leading axis (the block jackknife evaluates it on leave-one-out means);
 ``fit_rows(value, sem) -> dict[str, list[dict]]``
-    rows per table ("fits", and any extra table of :attr:`Model.tables`).
+    rows per table ("fits", and any extra table of :attr:`Model.tables`). ``value`` and ``sem`` hold the
+    kernel's averaged observables with their per-realization standard errors (the summary's ``sem``) and the
+    derived quantities of ``estimators`` with their block-jackknife errors: a fits column that is a plain mean
+    of an observable (or one element of it) is read from the observable, so that one number has one error bar.
 """
 
 from __future__ import annotations

@@ -165,8 +165,6 @@ class BubbleAnalysis:
             "sigma": sd,
             "gamma_avg": g.mean(axis=-1),
         }
-        if "r" in means:  # kernels with fewer than 3 levels per sample have no gap ratio
-            out["r_mean"] = means["r"]
         if self.p.n_goe:
             flat = gd.reshape(-1, gd.shape[-1])
             fits = np.array([exp_plateau_fit(self.dist.astype(float), y) for y in flat])
@@ -179,9 +177,9 @@ class BubbleAnalysis:
             return float(value[name]), float(sem[name])
 
         point = {"fit": "bubble_point"}
-        for name in ("r_mean", "gamma_avg"):
-            if name in value:
-                point[name], point[f"{name}_err"] = pair(name)
+        if "r" in value:  # the mean gap ratio: the kernel's own mean, with the summary's error (no gap ratio below 3 levels)
+            point["r_mean"], point["r_mean_err"] = pair("r")
+        point["gamma_avg"], point["gamma_avg_err"] = pair("gamma_avg")
         d5 = min(5, self.dist[-1])
         point["dist_ref"] = int(d5)
         point["gamma_d5"], point["gamma_d5_err"] = float(value["gamma_dist"][d5]), float(sem["gamma_dist"][d5])

@@ -85,8 +85,6 @@ class IprAnalysis:
     def estimators(self, means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         D = means["D"]
         out = {}
-        if "OB" in self.labels:
-            out["D_OB"] = D[..., self.labels.index("OB")]
         if len(self.liom) >= 2:
             i = np.arange(1, len(self.liom) + 1, dtype=float)
             ic = i - i.mean()
@@ -94,7 +92,6 @@ class IprAnalysis:
             out["slope"] = Dl @ (ic / (ic @ ic))
             out["intercept"] = Dl.mean(axis=-1) - out["slope"] * i.mean()
         if self.has_probe:
-            out["G"] = means["G"]
             out["w50"] = self._half_weight_width(means["hyb"])
         return out
 
@@ -117,9 +114,11 @@ class IprAnalysis:
     def fit_rows(self, value, sem) -> dict[str, list[dict]]:
         p, rows = self.p, []
         point = {"fit": "ipr_point"}
-        for k in ("D_OB", "G"):
-            if k in value:
-                point[k], point[f"{k}_err"] = float(value[k]), float(sem[k])
+        if "OB" in self.labels:  # plain means of the kernel's outputs: the summary's numbers and error bars
+            i = self.labels.index("OB")
+            point["D_OB"], point["D_OB_err"] = float(value["D"][i]), float(sem["D"][i])
+        if self.has_probe:
+            point["G"], point["G_err"] = float(value["G"]), float(sem["G"])
         point["status"] = RESOLVED
         rows.append(point)
         if "slope" in value:

@@ -41,19 +41,18 @@ class QuenchAnalysis:
 
     def estimators(self, means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = {"D_window": 0.5 * (1.0 - means["M_window"])}
-        for k, part in enumerate(PARTS):
-            out[f"M_{part}"] = means["M_window"][..., k]
-            out[f"F_{part}"] = means["F_window"][..., k]
-            if "M_diag" in means:
-                out[f"M_{part}_diag"] = means["M_diag"][..., k]
+        if "M_diag" in means:
+            for k, part in enumerate(PARTS):
                 out[f"gap_{part}"] = means["M_window"][..., k] - means["M_diag"][..., k]
         return out
 
     def fit_rows(self, value, sem) -> dict[str, list[dict]]:
         row = {"fit": "quench_point"}
-        for k in value:
-            if k.startswith(("M_", "F_")):
-                row[k], row[f"{k}_err"] = float(value[k]), float(sem[k])
+        # window and diagonal averages per part: plain means of the kernel's outputs, with the summary's errors
+        for k, part in enumerate(PARTS):
+            for source, name in (("M_window", f"M_{part}"), ("F_window", f"F_{part}"), ("M_diag", f"M_{part}_diag")):
+                if source in value:
+                    row[name], row[f"{name}_err"] = float(value[source][k]), float(sem[source][k])
         row["status"] = RESOLVED  # window averages of the kernel's own time grid
         rows = [row]
         if "gap_sys" in value:

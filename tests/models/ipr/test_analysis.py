@@ -53,9 +53,12 @@ def test_crossover_slope_of_a_linear_profile():
     p = k.Params(bath="goe", l_b=4, n_lioms=4)
     a = IprAnalysis(p)
     D = np.array([5.0, 4.5] + [3.0 - 0.5 * (i - 1) for i in range(1, 5)])  # OB, x0, x1..x4
-    est = a.estimators({"D": D, "G": np.array(0.3), "hyb": np.ones(40) / 4.0})
+    means = {"D": D, "G": np.array(0.3), "hyb": np.ones(40) / 4.0}
+    est = a.estimators(means)
     assert est["slope"] == pytest.approx(-0.5) and est["intercept"] == pytest.approx(3.5)
-    assert est["D_OB"] == 5.0
+    sems = {k: np.full(np.shape(v), 0.01) for k, v in {**means, **est}.items()}
+    point = a.fit_rows({**means, **est}, sems)["fits"][0]
+    assert point["D_OB"] == 5.0 and point["G"] == 0.3 and point["D_OB_err"] == 0.01  # the observables' own errors
 
 
 SPEC = """
