@@ -51,6 +51,10 @@ def request_for(kind: str = "local", workers: int | None = None, scheduler: str 
                 threads: int = 1, client=None, options: dict | None = None) -> ExecutorRequest:  # fmt: skip
     """The executor request of a name and its options, resolved by its backend (``options``: the command line's job
     options; ``jobs``: a job configuration made already). A ``client`` or a ``scheduler`` means an existing Dask cluster."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UsageError("workers", workers, "a positive integer (worker processes), or None for one per core")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise UsageError("threads", threads, "a positive integer (BLAS threads per worker)")
     if client is not None or (scheduler is not None and kind in ("local", "dask")):
         kind = "dask"
     request = ExecutorRequest(kind=kind, workers=workers, threads=threads, scheduler=scheduler, client=client, jobs=jobs)
@@ -124,9 +128,15 @@ class Plan:
     def __repr__(self) -> str:
         e = self.experiment
         lo, hi = self.task_seconds
+        warnings = "".join(f"; warning: {line}" for line in e.notes)
         return (f"<Plan {e.name}: kernel {e.kernel.name}, {len(e.points)} point(s), {e.total_realizations} realizations, "
                 f"~{self.cpu_hours:.3g} CPU-hours; {self.tasks} tasks of {lo:.3g}-{hi:.3g} s, "
-                f"~{self.wall_seconds:.3g} s on {self.workers} {self.executor} worker(s)>")  # fmt: skip
+                f"~{self.wall_seconds:.3g} s on {self.workers} {self.executor} worker(s){warnings}>")  # fmt: skip
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What limits the physics of some points at their size (the kernel's ``resolution``), one line each."""
+        return self.experiment.notes
 
     def _repr_html_(self) -> str:
         import html
@@ -200,6 +210,8 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     store = open_run_dir(out, exp, resume, drop_points)
     if on_open is not None:
         on_open()
+    for line in exp.notes:
+        note(f"warning: {line}")
     if store.previous_holder:
         note(f"{out}: the previous holder, {store.previous_holder}, ended without releasing the run (killed?); "
              "its finished blocks are kept and the run goes on")  # fmt: skip
@@ -323,8 +335,6 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
 
 def _resolve(spec, out, client, executor, workers, scheduler, threads):
     """``run``'s arguments checked: the experiment, the directory, and a request or an executor object."""
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise UsageError("threads", threads, "a positive integer (BLAS threads per worker)")
     exp = as_experiment(spec, name=Path(out).name if out is not None else "experiment")
     out = Path(out) if out is not None else Path("runs") / exp.name
     if client is not None and (executor is not None or scheduler is not None):

@@ -533,6 +533,8 @@ def cmd_validate(args) -> int:
     sched = schedule(exp, workers, [e.seconds for e in cost])
     print(f"{args.spec}: valid. kernel {exp.kernel.name} ({exp.model.name} analysis), {len(exp.points)} point(s), "
           f"{exp.total_realizations} realizations")  # fmt: skip
+    for line in exp.notes:
+        print(f"warning: {line}")
     for pt, e in zip(exp.points, cost):
         t = getattr(pt.params, "times", None)
         times = f"  {len(t)} times {t[0]:g}..{t[-1]:g}" if t else ""

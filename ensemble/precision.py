@@ -35,10 +35,11 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from .errors import SpecError
+from .errors import SpecError, did_you_mean
 from .store import TablesInMemory
+from .tables import row_uses_point
 
-__all__ = ["FIELDS", "KEYS", "Precision", "Tracker", "next_check", "parse_precision", "with_realizations"]
+__all__ = ["FIELDS", "KEYS", "Precision", "Tracker", "next_check", "parse_precision", "probe_fits", "with_realizations"]
 
 #: The keys of [precision], with what they mean (the docs' spec reference is generated from this).
 FIELDS = {
@@ -92,8 +93,9 @@ def _positive(field: str, v) -> float:
     return float(v)
 
 
-def parse_precision(table, kernel, model, points, block_size_of) -> Precision | None:
-    """Validate ``[precision]`` against the kernel's and its analysis's observables and the points (SpecError)."""
+def parse_precision(table, kernel, model, points, block_size_of, fit=None, seed: int = 0) -> Precision | None:
+    """Validate ``[precision]`` against the kernel's and its analysis's observables and fits and the points
+    (SpecError), before anything runs. ``fit``: the run's [fit] settings (default: the model's defaults)."""
     if table is None:
         return None
     example = 'observable = "Ir", where = { t = 1000.0 }, sem = 0.002, max_realizations = 20000'
@@ -106,8 +108,12 @@ def parse_precision(table, kernel, model, points, block_size_of) -> Precision | 
     if isinstance(cap, bool) or not isinstance(cap, Integral) or cap < 1:
         raise SpecError("precision.max_realizations", cap, "an integer >= 1: the most realizations a point may take")
     for pt in points:
-        if cap < pt.realizations:
-            raise SpecError("precision.max_realizations", cap, f"at least the realizations a point starts with ({pt.realizations})")
+        bs = block_size_of(pt)
+        start = -(-pt.realizations // bs) * bs  # a point starts with whole blocks
+        if cap < start:
+            whole = f" in whole blocks of {bs}" if start != pt.realizations else ""
+            raise SpecError("precision.max_realizations", cap, f"at least {start}: the {pt.realizations} realizations a "
+                            f"point starts with{whole} (a point grows by whole blocks)")  # fmt: skip
         if -(-cap // block_size_of(pt)) > 100_000:
             raise SpecError("precision.max_realizations", cap, f"at most 100000 blocks per point: a block_size of at least "
                             f"{-(-cap // 100_000)}")  # fmt: skip
@@ -148,7 +154,50 @@ def parse_precision(table, kernel, model, points, block_size_of) -> Precision | 
             raise SpecError(f"precision.{k}", None, 'a value, e.g. fit = "front", column = "invA", err = 0.2')
     if not isinstance(table["fit"], str) or not isinstance(table["column"], str):
         raise SpecError("precision.fit", table["fit"], 'the name of a fit and a column of it, e.g. fit = "front", column = "invA"')
-    return Precision(None, (), None, table["fit"], table["column"], _positive("precision.err", table["err"]), int(cap))
+    err = _positive("precision.err", table["err"])
+    _check_fit_goal(table["fit"], table["column"], kernel, model, model.settings({}) if fit is None else fit, points, seed)
+    return Precision(None, (), None, table["fit"], table["column"], err, int(cap))
+
+
+def probe_fits(kernel, model, fit, points, seed: int) -> tuple[list[dict], list[dict]]:
+    """The fits rows a run of ``points`` would have, per point and across points, from made-up zero means: only to
+    learn which fits and columns there are and which points each row across points combines (never a result)."""
+    params_names = [n for n in kernel.param_names if n != "times"]
+    rows = []
+    for pt in points:
+        a = model.analysis(pt.params, fit)
+        if a is None:
+            continue
+        params = {f: getattr(pt.params, f) for f in params_names}
+        schema = kernel.schema(pt.params)
+        means = {k: np.zeros(tuple(len(c) for c in ax.values())) for k, ax in schema.items()}
+        with np.errstate(all="ignore"):
+            value = {**means, **{k: np.asarray(v, dtype=float) for k, v in a.estimators(means).items()}}
+            sem = {k: np.zeros_like(v) for k, v in value.items()}
+            for row in a.fit_rows(value, sem)["fits"]:
+                rows.append({**params, **row})
+    extra = model.cross_point_rows(pd.DataFrame(rows), params_names, fit, seed) if rows else []
+    return rows, list(extra)
+
+
+def _check_fit_goal(name: str, column: str, kernel, model, fit, points, seed: int) -> None:
+    """SpecError, before anything runs, when the goal's fit or column is not one the run will have (as far as a
+    probe of the analysis tells; an analysis that cannot be probed is checked when the first blocks are in)."""
+    try:
+        per_point, across = probe_fits(kernel, model, fit, points, seed)
+    except Exception:
+        return
+    rows = [r for r in per_point + across if "fit" in r]
+    if not rows:
+        return
+    fits = sorted({str(r["fit"]) for r in rows})
+    if name not in fits:
+        raise SpecError("precision.fit", name, f"{did_you_mean(name, fits)}a fit of this run's {model.name} analysis: "
+                        f"{', '.join(fits)}")  # fmt: skip
+    columns = sorted({c[:-4] for r in rows if r["fit"] == name for c in r if c.endswith("_err") and c[:-4] in r})
+    if column not in columns:
+        raise SpecError("precision.column", column, f"{did_you_mean(column, columns)}a column of the {name} fit with an "
+                        f"error column (COLUMN_err): {', '.join(columns) or 'this fit has none'}")  # fmt: skip
 
 
 def _observable_axes(kernel, model, params) -> dict[str, dict]:
@@ -235,7 +284,7 @@ class Tracker:
         rows = fits[fits["fit"] == self.precision.fit]
         groups, placed = [], set()
         for _, row in rows.iterrows():
-            members = tuple(pt.key for pt in self.exp.points if _matches(row, pt, self.exp.params_names))
+            members = tuple(pt.key for pt in self.exp.points if row_uses_point(row, pt.params, self.exp.params_names))
             members = tuple(k for k in members if k not in placed)
             if members:
                 groups.append(_Group(members, {k: self.start[k] for k in members}))
@@ -245,24 +294,9 @@ class Tracker:
         return groups
 
     def _probe_fits(self) -> pd.DataFrame:
-        """The fits rows at the points' starting sizes, or at their warm-up-free zero means when nothing runs yet:
-        here, from the model's per-point rows of made-up moments, only to learn which points each row combines."""
-        rows = []
-        for pt in self.exp.points:
-            a = self.exp.model.analysis(pt.params, self.exp.fit)
-            params = {f: getattr(pt.params, f) for f in self.exp.params_names}
-            if a is None:
-                continue
-            schema = self.exp.kernel.schema(pt.params)
-            means = {k: np.zeros(tuple(len(c) for c in ax.values())) for k, ax in schema.items()}
-            with np.errstate(all="ignore"):
-                value = {**means, **{k: np.asarray(v, dtype=float) for k, v in a.estimators(means).items()}}
-                sem = {k: np.zeros_like(v) for k, v in value.items()}
-                for row in a.fit_rows(value, sem)["fits"]:
-                    rows.append({**params, **row})
-        fits = pd.DataFrame(rows)
-        extra = self.exp.model.cross_point_rows(fits, self.exp.params_names, self.exp.fit, self.exp.seed) if len(fits) else []
-        return pd.DataFrame(extra)
+        """The rows across points of a probe (:func:`probe_fits`): which points each row combines."""
+        e = self.exp
+        return pd.DataFrame(probe_fits(e.kernel, e.model, e.fit, e.points, e.seed)[1])
 
     def _fit_is_across_points(self) -> bool:
         try:
@@ -392,11 +426,3 @@ class Tracker:
                 want = min(self.cap[k], max(n, math.ceil(need)))
                 total += max(0, want - len(self.done.get(k, set()))) * self.bs[k] * seconds[k]
         return total
-
-
-def _matches(row, pt, params: list[str]) -> bool:
-    """Whether a fits row across points uses point ``pt``: every parameter the row names has the point's value."""
-    for name in params:
-        if name in row and not pd.isna(row[name]) and row[name] != getattr(pt.params, name):
-            return False
-    return True

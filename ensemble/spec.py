@@ -99,6 +99,8 @@ SPEC_FIELDS = {
 }
 TOP_KEYS = tuple(SPEC_FIELDS)
 TIMES_KEYS = ("start", "stop", "num", "values")
+#: Most sample times a spec may ask for (every time is a column value of every observable's rows, per point).
+MAX_TIMES = 10_000
 DEFAULT_BLOCKS = 100
 
 
@@ -166,6 +168,9 @@ class Experiment:
     scheduling: Scheduling = dataclasses.field(default_factory=Scheduling)  # [scheduling]: task sizes
     precision: Precision | None = None  # [precision]: run each point to an error bar (ensemble.precision)
     distributions: tuple = ()  # [distributions]: ensemble.distributions.Distribution, one per observable
+    #: What limits the physics of some points at their size (the kernel's ``resolution``), one line each, said
+    #: before anything runs; their fits rows are marked "at resolution limit".
+    notes: tuple[str, ...] = ()
 
     def blocks_per_task(self, pt: Point) -> int | None:
         """Whole blocks per task the spec fixes: ``batch_size`` rounded up to whole blocks (None: automatic)."""
@@ -273,8 +278,9 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     from .tables import check_column_names
 
     check_column_names(kernel, points[0].params)
+    _check_blocks(points, block_size)
     distributions = parse_distributions(doc.get("distributions"), kernel, points[0].params)
-    precision = parse_precision(doc.get("precision"), kernel, model, points, lambda pt: pt.block_size)
+    precision = parse_precision(doc.get("precision"), kernel, model, points, lambda pt: pt.block_size, fit, seed)
     exp = Experiment(
         kernel=kernel,
         model=model,
@@ -294,10 +300,37 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
         linked={k: tuple(v) for k, v in linked.items()},
         distributions=distributions,
         precision=precision,
+        notes=time_notes(times, points, kernel.time_step) + resolution_notes(kernel, points),
     )
     model.check(exp)
     check_size(exp)
     return exp
+
+
+def resolution_notes(kernel: KernelModule, points) -> tuple[str, ...]:
+    """The kernel's ``resolution`` lines of every point, each line once with the points it concerns."""
+    by_line: dict[str, list[str]] = {}
+    for pt in points:
+        for line in kernel.resolution(pt.params):
+            by_line.setdefault(str(line), []).append(pt.label or "the only point")
+    out = []
+    for line, where in by_line.items():
+        shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
+        out.append(f"{line} (at {shown}); its fits are marked 'at resolution limit'")
+    return tuple(out)
+
+
+def time_notes(times: dict, points, step_name: str | None) -> tuple[str, ...]:
+    """A log grid that snapping to the kernel's time step collapsed (fewer distinct times than ``num``): said."""
+    if not times or "num" not in times or step_name is None:
+        return ()
+    got = sorted({len(pt.params.times) for pt in points})
+    if got[0] >= times["num"]:
+        return ()
+    counts = f"{got[0]}" if len(got) == 1 else f"{got[0]}..{got[-1]}"
+    return (f"times.num = {times['num']} gives {counts} distinct sample times: a log grid from {times['start']:g} to "
+            f"{times['stop']:g} snapped to multiples of the time step ({step_name}) has no more (its early times "
+            "share steps); ask for fewer, a later start, or times.values",)
 
 
 def with_recorded_kernel(exp: Experiment, recorded: str | None) -> Experiment:
@@ -504,6 +537,8 @@ def _times_spec(table: dict, default: dict) -> dict:
         v = table["values"]
         if not isinstance(v, list) or not all(isinstance(x, Real) and not isinstance(x, bool) for x in v):
             raise SpecError("times.values", v, "a list of numbers, e.g. values = [1.0, 10.0, 100.0]")
+        if len(v) > MAX_TIMES:
+            raise SpecError("times.values", f"{len(v)} values", f"at most {MAX_TIMES} sample times")
         return {"values": [float(x) for x in v]}
     spec = {**default, **table}
     for k in ("start", "stop", "num"):
@@ -516,6 +551,8 @@ def _times_spec(table: dict, default: dict) -> dict:
     num = spec["num"]
     if isinstance(num, bool) or not isinstance(num, Integral) or num < 2:
         raise SpecError("times.num", num, "an integer >= 2")
+    if num > MAX_TIMES:
+        raise SpecError("times.num", num, f"at most {MAX_TIMES} sample times (a log grid needs far fewer: ~10 per decade)")
     return {"start": start, "stop": stop, "num": int(num)}
 
 
@@ -597,6 +634,18 @@ def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times:
             )
         )
     return tuple(points)
+
+
+def _check_blocks(points, block_size: int | None) -> None:
+    """A block size the spec sets must leave every point of two or more realizations at least two blocks: with one,
+    no block can be left out and every jackknife error is NaN."""
+    if block_size is None:
+        return
+    for pt in points:
+        if pt.realizations >= 2 and pt.n_blocks < 2:
+            raise SpecError("block_size", block_size, f"at most {pt.realizations - 1}: point {pt.index} "
+                            f"({pt.label or 'no sweep'}) has {pt.realizations} realizations, and every point needs at "
+                            "least two blocks for its jackknife errors")  # fmt: skip
 
 
 def _duplicate(first: dict, second: dict, sweep: dict, linked: dict) -> SpecError:

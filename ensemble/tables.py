@@ -24,8 +24,9 @@ from .distributions import estimators as dist_estimators
 from .distributions import quantile_rows
 from .errors import ResultError
 from .reduce import BlockMoments, MomentOverflow, Moments, jackknife
+from .resolution import LIMIT, worst
 
-__all__ = ["RESERVED_COLUMNS", "check_column_names", "fit_inputs", "merge_blocks", "summarize", "table_names", "tidy"]
+__all__ = ["RESERVED_COLUMNS", "check_column_names", "fit_inputs", "merge_blocks", "row_uses_point", "summarize", "table_names", "tidy"]
 
 
 #: Columns the engine itself puts in the tables (summary, fits, a catalog's, status's provisional ones): no kernel
@@ -88,6 +89,7 @@ def summarize(exp, store, origin: str = "run") -> dict[str, pd.DataFrame]:
     """
     model = exp.model
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in table_names(exp)}
+    limited = {pt.key: pt for pt in exp.points if exp.kernel.resolution(pt.params)}
     for pt in exp.points:
         try:
             total = merge_blocks(store.chunks(exp, pt))
@@ -124,6 +126,11 @@ def summarize(exp, store, origin: str = "run") -> dict[str, pd.DataFrame]:
             axes = {a: coords[a] for a in axis_names}
             frames["summary"].append(tidy(params, name, axes, n, value[name], sem[name], "jackknife", coords))
         rows = analysis.fit_rows(*fit_inputs(total, value, sem))
+        if pt.key in limited:  # the kernel says the point's settings limit its physics at its size
+            for table_rows in rows.values():
+                for row in table_rows:
+                    if "status" in row:
+                        row["status"] = worst([row["status"], LIMIT])
         frames["fits"].append(pd.DataFrame([{**params, **row, "n": n, "blocks": pt.n_blocks} for row in rows["fits"]]))
         for name in model.tables:
             frames[name].append(pd.DataFrame([{**params, **w} for w in rows.get(name, [])]))
@@ -131,6 +138,9 @@ def summarize(exp, store, origin: str = "run") -> dict[str, pd.DataFrame]:
     if len(tables["fits"]):
         names = exp.params_names
         extra = model.cross_point_rows(tables["fits"], names, exp.fit, exp.seed)
+        for row in extra:  # a number across points is no better than the points it uses
+            if "status" in row and any(row_uses_point(row, pt.params, names) for pt in limited.values()):
+                row["status"] = worst([row["status"], LIMIT])
         if extra:
             ints = [c for c in names if tables["fits"][c].dtype.kind == "i"]
             fits = pd.concat([tables["fits"], pd.DataFrame(extra)], ignore_index=True)
@@ -162,6 +172,15 @@ def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str, store_version
         # versions of the package that computed the blocks (null: written before versions were recorded)
         **({"partials_from": sorted(store_versions, key=str)} if store_versions is not None else {}),
     }
+
+
+def row_uses_point(row: Mapping, params, names) -> bool:
+    """Whether a fits row across points uses the point of ``params``: every parameter of ``names`` that the row
+    names has the point's value."""
+    for name in names:
+        if name in row and not pd.isna(row[name]) and row[name] != getattr(params, name):
+            return False
+    return True
 
 
 def fit_inputs(total: Mapping[str, Moments], value: Mapping, sem: Mapping) -> tuple[dict, dict]:

@@ -49,6 +49,11 @@ Optional (defaults in :data:`OPTIONAL`)
     *measures* a few realizations of the spec's points instead (``validate`` says which it used).
 ``memory_bytes(params) -> int``
     Peak memory of one realization in bytes, for the check before scheduling; default: not declared.
+``resolution(params) -> list[str]``
+    What a point's settings do to its physics at its size, one line each (e.g. an ``n_eig`` that is a large
+    fraction of a small sector's spectrum, so levels far from the spectral centre enter the averages): said
+    by ``validate`` and ``run`` before anything runs, and every fits row of such a point (and every row
+    across points that uses it) is marked "at resolution limit". Default: nothing to say.
 ``memory_options(params) -> dict``
     Other settings of the same point (a spec change, e.g. ``'method = "polfed"'``) -> their peak memory,
     offered when a realization does not fit a worker; default: none.
@@ -100,6 +105,10 @@ def _no_options(params) -> dict:
     return {}
 
 
+def _no_limits(params) -> list:
+    return []
+
+
 #: Optional module hooks and their defaults (SUMMARY defaults to the docstring's first line; ``cost``'s default
 #: is a placeholder the engine replaces by a measurement, see ``KernelModule.declares_cost``).
 OPTIONAL = {
@@ -114,6 +123,7 @@ OPTIONAL = {
     "cost": _unit_cost,
     "memory_bytes": _undeclared_memory,
     "memory_options": _no_options,
+    "resolution": _no_limits,
     "DISTRIBUTIONS": {},
     "HISTOGRAMS": {},
 }
@@ -163,6 +173,7 @@ class KernelModule:
     cost: Callable
     memory_bytes: Callable
     memory_options: Callable = _no_options
+    resolution: Callable = _no_limits
     units: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
     distributions: dict = field(default_factory=dict)
@@ -227,7 +238,7 @@ def load(path: str) -> KernelModule:
         if not callable(getattr(mod, hook)):
             raise KernelInterfaceError(f"{path}.{hook} must be callable")
     hooks = {k: getattr(mod, k, default) for k, default in OPTIONAL.items()}
-    for hook in ("cost", "memory_bytes", "memory_options"):
+    for hook in ("cost", "memory_bytes", "memory_options", "resolution"):
         if not callable(hooks[hook]):
             raise KernelInterfaceError(f"{path}.{hook} must be callable")
     for hook in ("OBSERVABLES", "UNITS", "LABELS", "DISTRIBUTIONS", "HISTOGRAMS"):
@@ -254,6 +265,7 @@ def load(path: str) -> KernelModule:
         cost=hooks["cost"],
         memory_bytes=hooks["memory_bytes"],
         memory_options=hooks["memory_options"],
+        resolution=hooks["resolution"],
         units=dict(hooks["UNITS"]),
         labels=dict(hooks["LABELS"]),
         distributions=dict(hooks["DISTRIBUTIONS"]),

@@ -58,6 +58,7 @@ __all__ = [
     "ANALYSIS",
     "BETA_PAPER",
     "DEFAULT_TIMES",
+    "MAX_SPECTRUM_FRACTION",
     "METHODS",
     "NAME",
     "Draws",
@@ -70,6 +71,7 @@ __all__ = [
     "memory_options",
     "observables",
     "realize",
+    "resolution",
     "sample",
     "schema",
     "warmup_params",
@@ -276,6 +278,20 @@ def memory_bytes(p: Params, method: str | None = None) -> int:
         return int(factor + 8 * d * (3 * p.n_eig + 20) + 600 * 2**20)
     fill = 2.16e8 * (d / 51480) ** (1.81 if d <= 51480 else 2.26)
     return int(22 * fill + 8 * d * (3 * p.n_eig + 20) + 600 * 2**20)  # + interpreter, libraries, a first Numba compile
+
+
+#: Largest fraction of a sector's levels the n_eig central eigenpairs may take before the averages leave the
+#: middle of the spectrum (where the density of states and the physics vary little) far behind.
+MAX_SPECTRUM_FRACTION = 0.25
+
+
+def resolution(p: Params) -> list[str]:
+    """What limits a point's physics at its size: ``n_eig`` beyond MAX_SPECTRUM_FRACTION of the sector."""
+    if p.n_eig > MAX_SPECTRUM_FRACTION * p.dim:
+        return [f"n_eig = {p.n_eig} takes {100 * p.n_eig / p.dim:.0f}% of the sector's {p.dim} levels, so levels far "
+                f"from the spectral centre enter the gap ratio and purities: n_eig <= {int(MAX_SPECTRUM_FRACTION * p.dim)} "
+                f"({100 * MAX_SPECTRUM_FRACTION:.0f}%), or a larger system"]  # fmt: skip
+    return []
 
 
 def memory_options(p: Params) -> dict[str, int]:
