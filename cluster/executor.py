@@ -12,8 +12,15 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 
 from distributed import Client, WorkerPlugin, as_completed
+from distributed.client import FutureCancelledError
+from distributed.comm.core import CommClosedError
 
+from ensemble.errors import ExecutorLost
 from ensemble.executors import Executor, warmup
+
+#: What a lost scheduler raises in the driver: a closed connection, a future cancelled because the connection
+#: was lost, a socket error or a timeout.
+LOST = (CommClosedError, FutureCancelledError, OSError, TimeoutError)
 
 __all__ = ["DaskExecutor", "WarmKernel"]
 
@@ -92,7 +99,10 @@ class DaskExecutor(Executor):
     def warm(self, module: str) -> None:
         """Compile once here (filling the on-disk cache), then load it on every worker, present and future."""
         warmup(module, check_cache=True)
-        self.client.register_plugin(WarmKernel(module))
+        try:
+            self.client.register_plugin(WarmKernel(module))
+        except LOST as e:
+            raise self._lost(e) from None
 
     def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
         """Keep up to ``window`` tasks in flight, drawing more after each result; a ``None`` drawn from ``tasks``
@@ -122,9 +132,14 @@ class DaskExecutor(Executor):
                     while not ac.has_ready():
                         if self.cancelled.wait(0.05):
                             return
-                fut = next(ac)
-                task, _ = pending.pop(fut.key)
-                result = fut.result()  # re-raises a task's error here, with its traceback
+                try:
+                    fut = next(ac)
+                    task, _ = pending.pop(fut.key)
+                    result = fut.result()  # re-raises a task's error here, with its traceback
+                except LOST as e:
+                    if self.cancelled is not None and self.cancelled.is_set():
+                        return
+                    raise self._lost(e) from None
                 fut.release()
                 yield task, result
                 fill()
@@ -132,7 +147,19 @@ class DaskExecutor(Executor):
             if pending:
                 self.client.cancel([f for _, f in pending.values()])
 
+    def _lost(self, e: BaseException) -> ExecutorLost:
+        """The scheduler (or the connection to it) is gone mid-run: one line, and what is kept."""
+        why = " ".join(str(e).split()).split(". ")[-1 if isinstance(e, FutureCancelledError) else 0][:160]
+        return ExecutorLost(f"lost the {self.name} mid-run ({type(e).__name__}: {why or 'no message'}); every finished "
+                            "block is kept: start the cluster again and run with --resume")  # fmt: skip
+
     def close(self) -> None:
+        try:
+            self._close()
+        except LOST:  # closing a client whose scheduler is gone: nothing left to close
+            pass
+
+    def _close(self) -> None:
         if self._close_client:
             self.client.close()
         if self._owns is not None:

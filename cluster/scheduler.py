@@ -15,10 +15,14 @@ from .errors import ClusterError
 from .executor import DaskExecutor
 from .local import refuse_job_options
 
-__all__ = ["BACKEND", "SchedulerBackend", "connect", "scheduler_address"]
+__all__ = ["BACKEND", "CONNECT_TIMEOUT", "SchedulerBackend", "connect", "scheduler_address"]
 
 
-def connect(address: str, timeout: float = 30.0) -> Client:
+#: Seconds an unreachable scheduler is waited for (the docs promise an answer within this).
+CONNECT_TIMEOUT = 10.0
+
+
+def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Client:
     """A client of a running scheduler: ``tcp://HOST:PORT``, or a scheduler file (``*.json``).
 
     Raises ClusterError naming the problem: a scheduler file that is missing or
@@ -28,8 +32,10 @@ def connect(address: str, timeout: float = 30.0) -> Client:
         address = scheduler_address(address)
     try:
         return Client(address, timeout=timeout)
-    except (OSError, TimeoutError, ValueError, TypeError) as e:
-        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+    except Exception as e:  # refused, timed out, or something else answering there (garbage frames: MemoryError)
+        why = " ".join(str(e).split())[:200] or type(e).__name__
+        raise ClusterError(f"cannot reach a Dask scheduler at {address} within {timeout:g} s ({type(e).__name__}: "
+                           f"{why}); is it running, and is that its address?") from None  # fmt: skip
 
 
 def scheduler_address(path: str) -> str:

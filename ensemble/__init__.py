@@ -16,20 +16,13 @@ From Python::
 The engine underneath: ``load_spec``/``parse_spec`` -> ``Experiment``; ``execute(exp, store, executor)``
 into a ``MemoryStore`` or a run directory (``open_run_dir``).
 
-``run`` and ``make_executor`` (front layer, :mod:`ensemble.api`) are loaded on first use, so that
-importing the engine does not import Dask's distributed scheduler.
+Every name but the errors is loaded on first use, so that importing the package (and starting the command line)
+costs no NumPy, pandas, Numba, DuckDB, matplotlib or Dask.
 """
 
-from ._version import __version__
-from .describe import kernel_info
 from .errors import (Cancelled, EnsembleError, ExecutorError, RealizationError, ResultError, RunDirectoryError, SpecError,
                      UsageError)
-from .lifecycle import open_run_dir
-from .query import query
-from .runner import RunResult
-from .runner import run as execute
-from .spec import Experiment, Point, load_spec, parse_spec
-from .store import DirectoryStore, MemoryStore
+from .query import query  # light (DuckDB is imported when a query runs); bound here, so the submodule cannot shadow it
 
 __all__ = [
     "__version__",
@@ -63,8 +56,23 @@ __all__ = [
     "Cancelled",
 ]
 
-_FRONT = {"make_executor": "api", "run": "api", "submit": "api", "validate": "api", "Plan": "api", "extend": "api", "open_run": "api", "Run": "api",
-          "Submission": "submission"}
+#: Everything but the errors is loaded on first use (name -> (module, attribute)), so that ``import ensemble`` and
+#: the command line start without NumPy, pandas, Numba, DuckDB, matplotlib or Dask.
+_LAZY = {
+    "__version__": ("_version", "__version__"),
+    "kernel_info": ("describe", "kernel_info"),
+    "open_run_dir": ("lifecycle", "open_run_dir"),
+    "RunResult": ("runner", "RunResult"),
+    "execute": ("runner", "run"),
+    "Experiment": ("spec", "Experiment"),
+    "Point": ("spec", "Point"),
+    "load_spec": ("spec", "load_spec"),
+    "parse_spec": ("spec", "parse_spec"),
+    "DirectoryStore": ("store", "DirectoryStore"),
+    "MemoryStore": ("store", "MemoryStore"),
+    **{name: ("api", name) for name in ("make_executor", "run", "submit", "validate", "Plan", "extend", "open_run", "Run")},
+    "Submission": ("submission", "Submission"),
+}
 
 
 def __dir__() -> list[str]:
@@ -73,8 +81,11 @@ def __dir__() -> list[str]:
 
 
 def __getattr__(name: str):
-    if name in _FRONT:
+    if name in _LAZY:
         from importlib import import_module
 
-        return getattr(import_module(f".{_FRONT[name]}", __name__), name)
+        module, attr = _LAZY[name]
+        value = getattr(import_module(f".{module}", __name__), attr)
+        globals()[name] = value  # once: later lookups do not come here
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -81,10 +81,11 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
     or "slurm"/"pbs" (batch jobs described by ``jobs``, a job configuration, whose ``threads`` counts), or any
     backend a plugin registers. ``threads``: BLAS threads per realization; a local cluster then starts
     cores // threads workers."""
+    from .executors import start
+
     request = request_for(kind, workers, scheduler, jobs, threads, client)
-    b = backend(request.kind)
-    b.preflight(request)
-    return b.make(request)
+    backend(request.kind).preflight(request)
+    return start(request)
 
 
 def as_experiment(spec, name: str = "experiment"):
@@ -220,7 +221,9 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     elif state == "grow":
         note(f"{out}: the run grows to this spec; every finished block is kept (history in run.json)")
     try:
-        with _Borrowed(executor) if executor is not None else backend(request.kind).make(request) as ex:
+        from .executors import start
+
+        with _Borrowed(executor) if executor is not None else start(request) as ex:
             check_limits(exp, ex.memory_per_worker, limit, ex.workers)
             adaptive = request.jobs is not None and executor is None
             note(f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "

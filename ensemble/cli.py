@@ -9,7 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import ExecutorError, RealizationError, ResultError, RunDirectoryError, SpecError, UsageError
+from .errors import (Cancelled, ExecutorError, ExecutorLost, RealizationError, ResultError, RunDirectoryError, SpecError,
+                     UsageError)
 from .files import StorageError
 from .rundir import Layout, is_run
 
@@ -23,17 +24,89 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP: handled like Ctrl-C (every cleanup runs, finished blocks are kept)."""
 
 
+#: Signals this process received (names): a library that turns the interrupt into an error of its own (a local
+#: cluster's "Nanny failed to start") is still reported as the interrupt it was.
+SIGNALLED: list[str] = []
+#: Set by a signal: a run stops at its next result even where the handler's exception was swallowed (a signal
+#: handler's exception raised inside a garbage-collector callback, e.g. distributed's, is "ignored" by Python).
+STOP = threading.Event()
+
+
 def _terminate(signum, frame):
+    SIGNALLED.append(signal.Signals(signum).name)
+    STOP.set()
     raise Terminated(signal.Signals(signum).name)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, _terminate)
+def _interrupt(signum, frame):
+    SIGNALLED.append("SIGINT")
+    STOP.set()
+    raise KeyboardInterrupt
+
+
+def _unraisable(hook_args) -> None:
+    """A signal's exception that landed where Python cannot raise it (a callback): STOP carries it; not printed."""
+    if isinstance(hook_args.exc_value, KeyboardInterrupt) and SIGNALLED:
+        return
+    sys.__unraisablehook__(hook_args)
+
+
+def _handle_signals() -> dict:
+    """SIGTERM and SIGHUP end the command like Ctrl-C (every cleanup runs, one line says what is kept); installed
+    first, before any import (the entry point, :mod:`ensemble._entry`, holds them until here), so that a signal
+    during start-up is that line too. A signal ignored on purpose (nohup, a job in the background) stays ignored.
+    Returns what was there before (restored when :func:`main` returns, for callers in the same process)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    before = {"unraisablehook": sys.unraisablehook}
+    for sig, handler in ((signal.SIGTERM, _terminate), (signal.SIGHUP, _terminate), (signal.SIGINT, _interrupt)):
+        current = signal.getsignal(sig)
+        if current is not signal.SIG_IGN and current is not None:
+            before[sig] = current
+            signal.signal(sig, handler)
+    sys.unraisablehook = _unraisable
+    return before
+
+
+def _restore(before: dict) -> None:
+    for key, value in before.items():
+        if key == "unraisablehook":
+            sys.unraisablehook = value
+        else:
+            signal.signal(key, value)
+
+
+def _quiet_libraries() -> None:
+    """The command line reports every failure itself, in one line: libraries' logging up to ERROR (a Dask client
+    retrying a lost scheduler logs tracebacks) is switched off in this process. Python callers keep Dask's
+    logging as they configure it."""
+    import logging
+
+    logging.disable(logging.ERROR)
+
+
+def main(argv: list[str] | None = None, held: list[int] | None = None) -> int:
+    """Run the command line (``argv``: its arguments, default ``sys.argv[1:]``; ``held``: signals received before,
+    reported now) and return the exit code."""
+    import logging
+
+    before, logged = _handle_signals(), logging.root.manager.disable
+    SIGNALLED.clear()
+    STOP.clear()
     try:
+        return _main(argv, held)
+    finally:
+        _restore(before)
+        logging.disable(logged)
+
+
+def _main(argv, held) -> int:
+    args = None
+    try:
+        if held:
+            signal.raise_signal(held[0])
+        args = _parser().parse_args(argv)
+        _quiet_libraries()
         return args.func(args) or 0
     except SpecError as e:
         print(f"ensemble: error in spec: {e}", file=sys.stderr)
@@ -41,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"ensemble: error in options: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except StorageError as e:  # mid-run: finished blocks are kept
+    except (StorageError, ExecutorLost) as e:  # mid-run: finished blocks are kept
         print(f"ensemble: run stopped: {e}", file=sys.stderr)
         return EXIT_FAILED
     except (RunDirectoryError, ExecutorError) as e:
@@ -60,9 +133,19 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt as e:
-        how = f"terminated ({e.args[0]})" if isinstance(e, Terminated) else "interrupted"
-        print(f"ensemble: {how}; {_what_is_kept(args)}", file=sys.stderr)
-        return 128 + (signal.Signals[e.args[0]].value if isinstance(e, Terminated) else signal.SIGINT.value)
+        return _interrupted(args, e.args[0] if isinstance(e, Terminated) else "SIGINT")
+    except Cancelled:  # a run stopped by STOP: a signal whose exception was swallowed on the way
+        return _interrupted(args, SIGNALLED[0] if SIGNALLED else "SIGINT")
+    except Exception:
+        if SIGNALLED:  # a library turned the interrupt into an error of its own
+            return _interrupted(args, SIGNALLED[0])
+        raise
+
+
+def _interrupted(args, name: str) -> int:
+    how = "interrupted" if name == "SIGINT" else f"terminated ({name})"
+    print(f"ensemble: {how}; {_what_is_kept(args)}", file=sys.stderr)
+    return 128 + signal.Signals[name].value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -305,7 +388,7 @@ def _run(exp, args) -> int:
     out = args.out = args.out or Path("runs") / exp.name
     result, store = run_into(exp, out, request=_request(args), resume=args.resume, progress=not args.no_progress,
                              max_realization_hours=args.max_realization_hours,
-                             drop_points=getattr(args, "drop_points", False))  # fmt: skip
+                             drop_points=getattr(args, "drop_points", False), cancel=STOP)  # fmt: skip
     _print_set_aside(store)
     if result.realizations_skipped:
         print(f"resumed: {result.realizations_skipped} realizations were already done")

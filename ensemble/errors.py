@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["Cancelled", "EnsembleError", "ExecutorError", "RealizationError", "ResultError", "RunDirectoryError",
+__all__ = ["Cancelled", "EnsembleError", "ExecutorError", "ExecutorLost", "RealizationError", "ResultError", "RunDirectoryError",
            "SpecError", "UsageError", "did_you_mean"]  # fmt: skip
 
 
@@ -87,6 +87,10 @@ class ResultError(EnsembleError, ArithmeticError):
 
 class ExecutorError(EnsembleError, RuntimeError):
     """The executor asked for cannot be reached or started (a scheduler, a batch controller)."""
+
+
+class ExecutorLost(ExecutorError):
+    """The executor (a Dask scheduler, the connection to it) was lost mid-run; every finished block is kept."""
 
 
 class Cancelled(EnsembleError, RuntimeError):

@@ -37,6 +37,7 @@ __all__ = [
     "backend_names",
     "default_workers",
     "make_executor",
+    "start",
     "warmup",
 ]
 
@@ -229,7 +230,43 @@ def make_executor(request: ExecutorRequest | str = "local", **options) -> Execut
         request = ExecutorRequest(kind=request, **{k: v for k, v in options.items() if k in _FIELDS})
     b = backend(request.kind)
     b.preflight(request)
-    return b.make(request)
+    return start(request)
+
+
+#: Signals whose handling waits while an executor starts.
+_DEFERRED = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def start(request: ExecutorRequest) -> Executor:
+    """The executor of ``request``, started by its backend with Ctrl-C, SIGTERM and SIGHUP held back until it is up.
+
+    A cluster interrupted half-way through its start leaves processes and state that cannot be closed (a
+    local cluster's nannies, whose close then fails at exit); so a signal during the start is recorded, the
+    executor started, closed again, and the signal delivered to its usual handler then (an interrupt, or the
+    default action). Outside the main thread signals cannot be handled here and nothing is held back."""
+    import signal
+    import threading
+
+    b = backend(request.kind)
+    if threading.current_thread() is not threading.main_thread():
+        return b.make(request)
+    got: list[int] = []
+    previous = {}
+    for name in _DEFERRED:
+        sig = getattr(signal, name)
+        handler = signal.getsignal(sig)
+        if handler is not None and handler is not signal.SIG_IGN:  # None: a handler not set from Python
+            previous[sig] = handler
+            signal.signal(sig, lambda signum, frame: got.append(signum))
+    try:
+        ex = b.make(request)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if got:
+        ex.close()
+        signal.raise_signal(got[0])  # its own handler now: KeyboardInterrupt, the command line's, or the default
+    return ex
 
 
 _FIELDS = {f.name for f in dataclasses.fields(ExecutorRequest)}

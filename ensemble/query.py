@@ -28,11 +28,14 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import duckdb
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import RunDirectoryError, UsageError
 from .rundir import Layout, is_run, read_record
+
+if TYPE_CHECKING:  # DuckDB and pandas are imported when a query runs: `import ensemble` stays light
+    import duckdb
+    import pandas as pd
 
 __all__ = ["connect", "find_runs", "query", "run_names", "runs_table"]
 
@@ -108,6 +111,8 @@ def _tables(run_dir: Path) -> dict[str, Path]:
 def runs_table(runs: list[Path], names: list[str] | None = None, problems: list[str | None] | None = None) -> pd.DataFrame:
     """One row per run: its name (see :func:`run_names`), directory and provenance from its run.json, and
     ``problem``: why its tables are not in the catalog (null when they are)."""
+    import pandas as pd
+
     rows = []
     problems = problems or [None] * len(runs)
     for r, name, problem in zip(runs, names or run_names(runs), problems):
@@ -136,6 +141,8 @@ def run_names(runs: list[Path]) -> list[str]:
 
 def connect(run_dirs, writable: bool | str | Path = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per table (and ``runs`` for a catalog); see the module docstring."""
+    import duckdb
+
     allowed = _export_directory(writable)
     found, catalog = survey(run_dirs)
     everyone = [r for r, _ in found]
@@ -219,12 +226,16 @@ def query(run_dirs, sql: str, writable: bool | str | Path = False) -> pd.DataFra
         raise UsageError("SQL", f"{len(sql)} characters", f"a query of at most {MAX_SQL} characters")
     if not _has_statement(sql):
         raise UsageError("SQL", sql, 'a query, e.g. "SELECT * FROM fits" (this text holds no statement)')
+    import pandas as pd
+
     with connect(run_dirs, writable) as con:
         result = con.sql(sql)
         return pd.DataFrame() if result is None else result.df()
 
 
 def _has_statement(sql: str) -> bool:
+    import duckdb
+
     try:
         return bool(duckdb.extract_statements(sql))
     except duckdb.Error:

@@ -18,7 +18,7 @@ from .executors import SerialExecutor
 from .tables import summarize
 from .tasks import plan, run_task
 
-__all__ = ["RunResult", "check_limits", "check_memory", "estimate", "run"]
+__all__ = ["RunResult", "Watchdog", "check_limits", "check_memory", "estimate", "run"]
 
 #: The progress bar of both kinds of run (a fixed N, or precision goals).
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
@@ -87,9 +87,11 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
     # The bar counts work (realizations weighted by their estimated CPU seconds), so that
     # the ETA holds when points differ in cost by orders of magnitude.
     record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
+    longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
     with tqdm(total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
-              bar_format=BAR_FORMAT) as bar:  # fmt: skip
+              bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
         for task, moments in executor.map(run_task, plan(exp, done, executor.threads, blocks)):
+            watchdog.fed()
             store.put(task, moments)
             n = len(task.indices)
             count, tasks = count + n, tasks + 1
@@ -120,9 +122,11 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
     if tracker.active():
         _warm(executor, exp)
     record = _ProgressRecord(store, executor, exp, 0, tracker.eta_work(weight), 0, tracker=tracker, weight=weight)
+    longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
     with tqdm(total=max(tracker.eta_work(weight), 1e-9), desc=exp.name, disable=not progress or not tracker.active(),
-              file=sys.stderr, smoothing=0.1, bar_format=BAR_FORMAT) as bar:  # fmt: skip
+              file=sys.stderr, smoothing=0.1, bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
         for task, moments in executor.map(run_task, tracker.live(executor.threads)):
+            watchdog.fed()
             store.put(task, moments)
             checked = tracker.evaluations
             tracker.completed(task)
@@ -143,6 +147,50 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
 
         record_precision(store.path, doc)
     return RunResult(summarize(tracker.final(), store), count, tasks, seconds, realizations_skipped=skipped, precision=doc)
+
+
+class Watchdog:
+    """Says once, on stderr, when no task has finished for far longer than the longest task should take: a kernel
+    may be stuck (the engine cannot stop a task that never returns: Dask cannot interrupt a running task, and a
+    worker restarted would run the same realization, with the same seed, again). The line names the points in
+    flight and what to do: replay a realization alone, or Ctrl-C (finished blocks are kept).
+
+    ``expected``: the longest task's estimated seconds; the alarm is ``FACTOR`` times that, at least ``FLOOR``."""
+
+    FACTOR, FLOOR = 20.0, 600.0
+
+    def __init__(self, expected: float, exp, note=None):
+        import threading
+
+        self.limit = max(self.FLOOR, self.FACTOR * expected)
+        self.exp, self.note = exp, note or (lambda text: print(text, file=sys.stderr))
+        self.last = time.monotonic()
+        self.said = False
+        self.checks = 0  # looks taken (for tests: counted, not timed)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="ensemble-watchdog", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+
+    def fed(self) -> None:
+        """A task finished."""
+        self.last, self.said = time.monotonic(), False
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(60.0, self.limit / 10)):
+            self.checks += 1
+            quiet = time.monotonic() - self.last
+            if quiet > self.limit and not self.said:
+                self.said = True
+                self.note(f"ensemble: warning: no task has finished for {quiet / 60:.0f} min (the longest should take "
+                          f"~{self.limit / self.FACTOR:.3g} s): a realization of {self.exp.kernel.name} may be stuck. "
+                          "ensemble status DIR shows what is done; ensemble replay DIR --point P --realization R runs "
+                          "one alone; Ctrl-C stops the run and keeps every finished block")  # fmt: skip
 
 
 class _ProgressRecord:

@@ -23,7 +23,7 @@ from .rundir import Layout
 from .runs import load_run
 from .store import TablesInMemory
 
-__all__ = ["PointStatus", "Status", "provisional_tables", "status"]
+__all__ = ["PointStatus", "Status", "provisional_tables", "read_progress", "status"]
 
 #: progress.json older than this (seconds) while no process holds the lock means the driver is gone.
 STALE_SECONDS = 60.0
@@ -133,15 +133,11 @@ def status(path: str | Path, tables: bool = True) -> Status:
     path = Path(path)
     exp = load_run(path)
     holder = holder_of(path)
-    rate = eta = updated = None
-    prog = {}
-    try:
-        prog = json.loads(Layout(path).progress.read_text())
-        rate, updated = prog.get("rate"), prog.get("updated")
-        remaining = prog.get("work_total", 0) - prog.get("work_done", 0)
-        eta = remaining / prog["work_rate"] if prog.get("work_rate") else None
-    except (OSError, ValueError, KeyError):
-        pass
+    prog = read_progress(path)
+    rate, updated = prog.get("rate"), prog.get("updated")
+    eta = None
+    if prog.get("work_rate"):
+        eta = max(0.0, prog.get("work_total", 0.0) - prog.get("work_done", 0.0)) / prog["work_rate"]
     goal = None
     if exp.precision is not None:  # the targets are each point's current check (the driver's record, or run.json's)
         from .precision import with_realizations
@@ -164,6 +160,38 @@ def status(path: str | Path, tables: bool = True) -> Status:
     if tables and not st.finished and st.done:
         st.tables = provisional_tables(exp, path, files)
     return st
+
+
+#: The fields of progress.json that status reads, with their types (anything else in the file is ignored).
+_PROGRESS_NUMBERS = ("rate", "work_total", "work_done", "work_rate")
+
+
+def read_progress(path: str | Path) -> dict:
+    """The driver's progress record, with only the fields status reads and only when they have their types: a
+    missing, damaged or hand-edited ``progress.json`` (not an object, a rate that is text) reads as no record
+    rather than failing (it is rewritten every few seconds while a run goes)."""
+    import math
+
+    try:
+        doc = json.loads(Layout(path).progress.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    out = {}
+    for k in _PROGRESS_NUMBERS:
+        v = doc.get(k)
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0:
+            out[k] = float(v)
+    if isinstance(doc.get("updated"), str):
+        out["updated"] = doc["updated"]
+    if isinstance(doc.get("fit"), dict):
+        out["fit"] = doc["fit"]
+    goal = doc.get("precision")
+    if isinstance(goal, dict) and isinstance(goal.get("points"), dict) and all(
+            isinstance(v, dict) and isinstance(v.get("realizations"), int) for v in goal["points"].values()):  # fmt: skip
+        out["precision"] = goal
+    return out
 
 
 def _tables_fit(path: Path, exp, prog: dict):
