@@ -22,7 +22,7 @@ def load_run(path: str | Path) -> Experiment:
     with each point's block size as the run recorded it (the layout its partials have)."""
     path = Path(path)
     doc = read_record(path)
-    exp = parse_spec(recorded_spec(path, doc), name=doc.get("spec", {}).get("name") or path.name)
+    exp = parse_spec(recorded_spec(path, doc), name=doc.get("spec", {}).get("name") or path.name, recorded=True)
     name = doc.get("spec", {}).get("name")
     if name:  # the spec file's own name was the run's, not "spec"
         exp = dataclasses.replace(exp, name=name)

@@ -239,8 +239,10 @@ def load_spec(path: str | Path) -> Experiment:
     return parse_spec(text, name=path.stem)
 
 
-def parse_spec(text: str, name: str = "experiment") -> Experiment:
-    """Validate spec text; raise SpecError on the first problem found."""
+def parse_spec(text: str, name: str = "experiment", recorded: bool = False) -> Experiment:
+    """Validate spec text; raise SpecError on the first problem found. ``recorded``: the text a run recorded, which
+    an earlier version accepted: checks added since (a block size leaving a point one block, reserved column names)
+    do not refuse it, so the run still opens, resumes and refits."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -277,10 +279,12 @@ def parse_spec(text: str, name: str = "experiment") -> Experiment:
     points = _points(kernel, fixed, sweep, linked, times, count_of, block_size)
     from .tables import check_column_names
 
-    check_column_names(kernel, points[0].params)
-    _check_blocks(points, block_size)
+    if not recorded:
+        check_column_names(kernel, points[0].params)
     distributions = parse_distributions(doc.get("distributions"), kernel, points[0].params)
     precision = parse_precision(doc.get("precision"), kernel, model, points, lambda pt: pt.block_size, fit, seed)
+    if not recorded and precision is None:  # a precision goal grows the points by whole blocks
+        _check_blocks(points, block_size)
     exp = Experiment(
         kernel=kernel,
         model=model,

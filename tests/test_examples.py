@@ -58,4 +58,4 @@ def test_the_gallerys_generic_figure_is_drawn_by_its_script(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert (tmp_path / "generic_means_sz.png").stat().st_size > 10_000
     caption = (tmp_path / "generic_means_sz.caption.txt").read_text()
-    assert "(module:ramsey)" in caption and "N_r = 2000" in caption and "W = 0.5–2 (3 values)" in caption
+    assert "(ramsey)" in caption and "N_r = 2000" in caption and "W = 0.5–2 (3 values)" in caption

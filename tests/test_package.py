@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # tenpy: the MPS/TEBD engine of boson_tebd (paper 001's large chains), a physics library in its own right
 KERNEL_ALLOWED = {"numpy", "numba", "scipy", "pymetis", "tenpy", "pypardiso", "threadpoolctl", "kernels"}
 STDLIB_OK = set(sys.stdlib_module_names) | {"__future__"}
-FRONT = {"ensemble", "ensemble.cli", "ensemble.api", "ensemble.__main__"}
+FRONT = {"ensemble", "ensemble.cli", "ensemble.api", "ensemble.__main__", "ensemble._entry"}
 RANK = {"kernels": 0, "engine": 1, "cluster": 2, "front": 3}
 #: What cluster/ may use of the engine: its executor protocol and its errors.
 CLUSTER_MAY_IMPORT = {"ensemble.executors", "ensemble.errors"}

@@ -94,6 +94,7 @@ def test_a_kernels_declared_range_is_the_default(tmp_path):
 
 def test_a_zero_value_makes_the_typical_value_undefined_and_says_so():
     text = UNIFORM.format(n=10, batch=10, seed=1).replace("threshold = -1.0", "threshold = 2.0\nnan = false")
+    text = text.replace("block_size = 20", "block_size = 5")  # two blocks of the ten
     exp = parse_spec(text)
     with pytest.raises(ensemble.RealizationError):
         execute(exp, MemoryStore())  # the test kernel raises at threshold 2: the run stops with the realization

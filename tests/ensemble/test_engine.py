@@ -250,7 +250,7 @@ def _peak_bytes(realizations: int, block_size: int | None, tmp_path: Path) -> in
         text = text.replace("block_size = 1\n", "")
     exp = parse_spec(text)
     store = open_run_dir(tmp_path / f"run{realizations}-{block_size}", exp, resume=False)
-    warm = parse_spec(small_spec(realizations=4, batch_size=4, stop=5.0))
+    warm = parse_spec(small_spec(realizations=4, batch_size=4, block_size=2, stop=5.0))
     execute(warm, open_run_dir(tmp_path / f"warm{realizations}", warm, resume=False))  # imports, first Parquet write
     tracemalloc.start()
     try:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from tests.ensemble.test_hardening import one_line_error
 from tests.helpers import HANG_GUARD, assert_tables_identical, read_tables

@@ -3,8 +3,6 @@ blocks ran, hang, collapse silently or quietly change the physics is refused or 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 import ensemble
@@ -66,10 +64,7 @@ def test_a_goal_on_a_real_fit_column_validates(tmp_path):
 @pytest.mark.parametrize("num", ["1000000", "1e9", "100001"])
 def test_absurd_numbers_of_times_are_refused_at_once(tmp_path, num):
     text = small_spec().replace("num = 12", f"num = {num}")
-    start = time.monotonic()
-    res = run_cli("validate", spec_file(tmp_path, text))
-    one_line_error(res, "times.num")
-    assert time.monotonic() - start < 600  # the hang guard: it answered (it took minutes before)
+    one_line_error(run_cli("validate", spec_file(tmp_path, text)), "times.num")  # before any time is made
 
 
 def test_times_that_snap_together_are_said(tmp_path):
