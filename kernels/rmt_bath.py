@@ -243,7 +243,9 @@ def operators(p: Params) -> list[tuple[str, int]]:
 
 def schema(p: Params) -> dict[str, dict[str, np.ndarray]]:
     e = _ratio_edges()
-    out = {"D": {"op": np.array([label for label, _ in operators(p)])}, "r": {}, "r_hist": {"ratio": 0.5 * (e[1:] + e[:-1])}}
+    out = {"D": {"op": np.array([label for label, _ in operators(p)])}}
+    if p.dim >= MIN_DIM_RATIOS:  # the central half of a smaller spectrum has fewer than three levels: no gap ratio
+        out.update(r={}, r_hist={"ratio": 0.5 * (e[1:] + e[:-1])})
     if p.bath != "none" and p.l_b >= 3:
         out["r_bath"] = {}
     if p.n_lioms and p.bath != "none":  # a probe LIOM and a bath it couples to
@@ -293,6 +295,10 @@ def gap_ratio(E: np.ndarray) -> float:
 RATIO_BINS = 40
 
 
+#: Smallest dimension whose central half (levels n//4 .. n - n//4) holds three levels, one gap ratio.
+MIN_DIM_RATIOS = 8
+
+
 def _ratio_edges() -> np.ndarray:
     return np.linspace(0.0, 1.0, RATIO_BINS + 1)
 
@@ -322,9 +328,11 @@ def realize(p: Params, d: Draws) -> dict[str, np.ndarray]:
         c = V.T @ phi
         w = np.add.reduceat(c * c, spaces, axis=0)  # weight of O psi in each eigenspace
         D += np.log(1.0 / np.sum(w * w, axis=0))
-    ratios = gap_ratios(E, "central half")
-    out = {"D": D / states.size, "r": np.array(np.mean(ratios)),
-           "r_hist": histogram(ratios, _ratio_edges(), tol=tol) / (max(ratios.size, 1) * np.diff(_ratio_edges()))}  # fmt: skip
+    out = {"D": D / states.size}
+    if "r" in schema(p):
+        ratios = gap_ratios(E, "central half")
+        out["r"] = np.array(np.mean(ratios) if ratios.size else np.nan)  # NaN: every gap of the half degenerate
+        out["r_hist"] = histogram(ratios, _ratio_edges(), tol=tol) / (max(ratios.size, 1) * np.diff(_ratio_edges()))
     if "r_bath" in schema(p):
         out["r_bath"] = np.array(gap_ratio(np.linalg.eigvalsh(bath_hamiltonian(p, d.bath))))
     if "G" in schema(p):
