@@ -4,7 +4,7 @@ The four XXZ realizations (independent fields, so their own diagonal,
 scale and Chebyshev order) share the hopping pattern; the block step loads
 each index once for four vectors, stored interleaved (dim, 4). Per vector,
 it performs the same floating-point operations in the same order as the
-single-vector step (``kernels.chebyshev._clenshaw_uniform``), so its results
+single-vector step (``kernels.numerics.chebyshev._clenshaw_uniform``), so its results
 are checked to be identical bit for bit. A vector with a shorter expansion
 starts later in the recurrence (zero coefficients before it are exact).
 
@@ -30,8 +30,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
-from kernels import xxz_trajectory as xxz  # noqa: E402
-from kernels.chebyshev import ChebyshevPropagator, chebyshev_apply  # noqa: E402
+from kernels.front import xxz_trajectory as xxz  # noqa: E402
+from kernels.numerics.chebyshev import ChebyshevPropagator, chebyshev_apply  # noqa: E402
 
 
 @njit(nogil=True, cache=True)

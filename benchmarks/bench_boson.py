@@ -28,8 +28,8 @@ import numpy as np  # noqa: E402
 from scipy.sparse.linalg import expm_multiply  # noqa: E402
 
 from ensemble.spec import resolve_times  # noqa: E402
-from kernels import boson_impurity as bi  # noqa: E402
-from kernels import boson_tebd as bt  # noqa: E402
+from kernels.impurity import boson_impurity as bi  # noqa: E402
+from kernels.impurity import boson_tebd as bt  # noqa: E402
 
 
 def part1(T: float) -> None:
@@ -61,7 +61,7 @@ def part1(T: float) -> None:
 CHILD = """
 import json, resource, sys, time
 import numpy as np
-from kernels import boson_tebd as bt
+from kernels.impurity import boson_tebd as bt
 L, chi, T = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 p = bt.Params(L=L, chi_max=chi, dt=0.05, times=(T,), entropy=True)
 d = bt.sample(p, np.random.default_rng(0))

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 from scipy.sparse.linalg import LinearOperator, eigsh, splu  # noqa: E402
 
-from kernels import xxz_bubble as kb  # noqa: E402
+from kernels.bubble import xxz_bubble as kb  # noqa: E402
 
 
 def shift_invert_colamd(H, k):

@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from ensemble.spec import resolve_times  # noqa: E402
+from ensemble.models import kernel_plugin
 from kernels._interface import load  # noqa: E402
 
 LOG = {"start": 0.5, "stop": 1000.0, "num": 34}
@@ -76,7 +77,7 @@ def main(argv=None):
         for name, cases in CASES.items():
             if args.kernel and name not in args.kernel:
                 continue
-            kernel = load(f"kernels.{name}")
+            kernel = load(kernel_plugin(name).value)
             kernel.run(kernel.warmup_params(), np.random.default_rng(0))  # compile / load the cache
             for kw in cases[: 2 if args.quick else None]:
                 p = kernel.Params(**kw)

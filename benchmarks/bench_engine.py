@@ -21,7 +21,7 @@ import numpy as np
 
 from ensemble import MemoryStore, make_executor, parse_spec, execute
 from ensemble.tasks import plan
-from kernels import anderson_trajectory as k
+from kernels.front import anderson_trajectory as k
 
 SPEC = """
 name = "bench"
@@ -75,7 +75,7 @@ def main() -> None:
     with make_executor("local", workers=2) as ex:
         startup = time.perf_counter() - t0
         t0 = time.perf_counter()
-        ex.warm("kernels.anderson_trajectory")
+        ex.warm("kernels.front.anderson_trajectory")
         warm = time.perf_counter() - t0
         dask = execute(exp, MemoryStore(), ex)
     print(f"2 Dask workers:   {dask.seconds:7.2f} s  {dask.rate:7.1f} realizations/s")

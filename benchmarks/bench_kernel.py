@@ -1,6 +1,6 @@
 """Per-step cost of the Anderson-trajectory kernel vs the literal Eq. (B4), one thread.
 
-The literal method (``kernels.anderson_trajectory.realize_literal``) propagates
+The literal method (``kernels.front.anderson_trajectory.realize_literal``) propagates
 the L x N orbital matrix on sites with a precomputed ``expm(-i tau Q)``: one
 dense complex matrix product per step, O(L^2 N). The kernel works in the
 eigenbasis of Q (phases, then a rank-one kick), O(L N) per step.
@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from ensemble.spec import resolve_times  # noqa: E402
-from kernels import anderson_trajectory as k  # noqa: E402
+from kernels.front import anderson_trajectory as k  # noqa: E402
 
 
 def per_step(realize, L: int, repeats: int, seconds: float = 0.5) -> float:

@@ -99,7 +99,7 @@ def main() -> None:
     import _common  # noqa: F401  (the closing load / CPU line)
     import numpy as np
 
-    from kernels import xxz_bubble as kb
+    from kernels.bubble import xxz_bubble as kb
 
     env = dict(os.environ)
     for var, pattern in (("PETSC_DIR", "/usr/lib/petscdir/petsc3*/*-real"), ("SLEPC_DIR", "/usr/lib/slepcdir/slepc3*/*-real")):

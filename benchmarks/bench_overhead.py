@@ -52,7 +52,7 @@ values = [0.05]
 def plain_batch(args) -> tuple[int, float]:
     """The plain loop over one batch: generator, draw, evolve, running sums."""
     from ensemble.seeding import realization_rng
-    from kernels import anderson_trajectory as k
+    from kernels.front import anderson_trajectory as k
 
     params, seed, key, indices = args
     sums: dict[str, np.ndarray] = {}
@@ -82,7 +82,7 @@ def main() -> None:
 
     from ensemble import MemoryStore, execute, make_executor, parse_spec
     from ensemble.tasks import plan, run_task
-    from kernels import anderson_trajectory as k
+    from kernels.front import anderson_trajectory as k
 
     n = args.realizations
     exp = parse_spec(SPEC.format(n=n, batch=args.batch, block=max(1, args.batch // 5)))
@@ -100,7 +100,7 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     with ctx.Pool(2) as pool, make_executor("local", workers=2) as ex:
         pool.map(plain_batch, batches[:2])  # imports and Numba cache loaded in both children
-        ex.warm("kernels.anderson_trajectory")
+        ex.warm("kernels.front.anderson_trajectory")
         for _ in range(args.repeats):
             record("plain loop", lambda: [plain_batch(b) for b in batches])
             record("serial engine", lambda: [run_task(t) for t in tasks])

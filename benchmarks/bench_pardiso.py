@@ -4,7 +4,7 @@ The same realization (L spins + a bubble of n_GOE = 4, W = 2, seed 1) is
 diagonalized near the spectral centre (k = 50 pairs, as the kernel asks
 ARPACK for) by
 
-* superlu: the kernel's path (``kernels.xxz_bubble._shift_invert``: METIS
+* superlu: the kernel's path (``kernels.bubble.xxz_bubble._shift_invert``: METIS
   nested-dissection order, SuperLU in symmetric mode, ARPACK);
 * pardiso: PARDISO through pypardiso (MKL; real symmetric indefinite,
   mtype -2, upper triangle, its own METIS order), the same ARPACK call.
@@ -37,7 +37,7 @@ def one(L: int, solver: str) -> dict:
     import scipy.sparse as sp
     from scipy.sparse.linalg import LinearOperator, eigsh
 
-    from kernels import xxz_bubble as kb
+    from kernels.bubble import xxz_bubble as kb
 
     p = kb.Params(L=L, W=2.0, n_goe=4, method="shift_invert")
     H = kb.hamiltonian(p, kb.sample(p, np.random.default_rng(1)))

@@ -2,12 +2,12 @@
 
 The same realization (L spins + a bubble of n_GOE = 4, W = 2, seed 1, the
 50 pairs nearest the centre) goes through the kernel's own paths,
-``kernels.xxz_bubble.central_eigenpairs`` with method
+``kernels.bubble.xxz_bubble.central_eigenpairs`` with method
 
 * shift_invert: ARPACK on a METIS-ordered SuperLU of H - centre;
 * pardiso: the same on Intel PARDISO's LDL^T (if pypardiso is installed);
 * polfed: the Chebyshev filter g_K(H) + block Lanczos + Rayleigh-Ritz of
-  :mod:`kernels.polfed` (no factorization; memory ~ dim x basis).
+  :mod:`kernels.numerics.polfed` (no factorization; memory ~ dim x basis).
 
 Each row runs in a fresh process (its peak resident memory is its own) and
 reports wall and CPU time of the eigenpair call, the process's peak memory
@@ -39,8 +39,8 @@ def _peak_gb() -> float:
 def one(L: int, method: str, lobe: float, block: int) -> dict:
     import numpy as np
 
-    from kernels import polfed as kp
-    from kernels import xxz_bubble as kb
+    from kernels.numerics import polfed as kp
+    from kernels.bubble import xxz_bubble as kb
 
     p = kb.Params(L=L, W=2.0, n_goe=4, n_eig=K, method=method)
     H = kb.hamiltonian(p, kb.sample(p, np.random.default_rng(1)))
@@ -80,7 +80,7 @@ def main() -> None:
 
     import _common  # noqa: F401  (the closing load / CPU line)
 
-    from kernels import polfed as kp
+    from kernels.numerics import polfed as kp
 
     lobe = args.lobe or kp.LOBE_LEVELS
     block = args.block or kp.BLOCK

@@ -23,7 +23,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.linalg import eigh  # noqa: E402
 
-from kernels import rmt_bath as k  # noqa: E402
+from kernels.ipr import rmt_bath as k  # noqa: E402
 
 
 def ipr_ours(V, s, ops, idx):

@@ -40,7 +40,7 @@ def one(log2: int, driver: str, repeats: int) -> dict:
     best_wall, best_cpu = float("inf"), float("inf")
     for _ in range(repeats):
         if driver == "kernel":
-            from kernels import rmt_bath as k
+            from kernels.ipr import rmt_bath as k
 
             p = k.Params(n_lioms=log2 - 6, l_b=6, n_states=1)
             d = k.sample(p, np.random.default_rng(0))

@@ -43,8 +43,8 @@ from scipy.sparse import diags  # noqa: E402
 from scipy.sparse.linalg import expm_multiply  # noqa: E402
 
 from ensemble.spec import resolve_times  # noqa: E402
-from kernels import xxz_trajectory as x  # noqa: E402
-from kernels.chebyshev import ChebyshevPropagator, matvec  # noqa: E402
+from kernels.front import xxz_trajectory as x  # noqa: E402
+from kernels.numerics.chebyshev import ChebyshevPropagator, matvec  # noqa: E402
 
 TIMES = resolve_times({"start": 0.5, "stop": 100.0, "num": 31}, 0.05)
 

@@ -3,12 +3,12 @@
 PBS jobs (``slurm``, ``pbs``). The engine finds them by name and never imports this package; it depends on the
 engine's executor protocol and errors only."""
 
-from . import pbs, slurm  # noqa: F401  (register the batch systems)
-from .errors import ClusterConfigError, ClusterError
-from .executor import DaskExecutor, WarmKernel
-from .jobs import BATCH_SYSTEMS, JobBackend, JobConfig, check_controller, job_cluster, job_script, load_job_config
-from .local import WORKER_ENV, LocalBackend, local_cluster
-from .scheduler import SchedulerBackend, connect
+from cluster import pbs, slurm  # noqa: F401  (register the batch systems)
+from cluster.errors import ClusterConfigError, ClusterError
+from cluster.executor import DaskExecutor, WarmKernel
+from cluster.jobs import BATCH_SYSTEMS, JobBackend, JobConfig, check_controller, job_cluster, job_script, load_job_config
+from cluster.local import WORKER_ENV, LocalBackend, local_cluster
+from cluster.scheduler import SchedulerBackend, connect
 
 __all__ = [
     "BATCH_SYSTEMS",

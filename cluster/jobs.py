@@ -32,8 +32,8 @@ import yaml
 
 from ensemble.errors import did_you_mean
 
-from .errors import ClusterConfigError, ClusterError
-from .local import QUIET_SCHEDULER, worker_env
+from cluster.errors import ClusterConfigError, ClusterError
+from cluster.local import QUIET_SCHEDULER, worker_env
 
 __all__ = ["BATCH_SYSTEMS", "DEFAULTS", "BatchSystem", "JobBackend", "JobConfig", "check_controller", "job_cluster", "job_script",
            "load_job_config"]  # fmt: skip
@@ -292,7 +292,7 @@ class JobBackend:
     def make(self, request):
         from distributed import Client
 
-        from .executor import DaskExecutor
+        from cluster.executor import DaskExecutor
 
         cfg = self._config(request)
         cluster = job_cluster(cfg)

@@ -23,8 +23,8 @@ from distributed import Client, LocalCluster
 
 from ensemble.executors import ExecutorRequest, default_workers
 
-from .errors import ClusterConfigError
-from .executor import DaskExecutor
+from cluster.errors import ClusterConfigError
+from cluster.executor import DaskExecutor
 
 __all__ = ["BACKEND", "WORKER_ENV", "LocalBackend", "local_cluster", "worker_env"]
 

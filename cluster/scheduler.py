@@ -11,9 +11,9 @@ from distributed import Client
 from ensemble.errors import UsageError
 from ensemble.executors import ExecutorRequest, default_workers
 
-from .errors import ClusterError
-from .executor import DaskExecutor
-from .local import refuse_job_options
+from cluster.errors import ClusterError
+from cluster.executor import DaskExecutor
+from cluster.local import refuse_job_options
 
 __all__ = ["BACKEND", "CONNECT_TIMEOUT", "SchedulerBackend", "connect", "scheduler_address"]
 

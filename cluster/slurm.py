@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .jobs import BatchSystem, JobBackend, register
+from cluster.jobs import BatchSystem, JobBackend, register
 
 __all__ = ["BACKEND", "Slurm"]
 

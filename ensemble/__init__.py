@@ -20,9 +20,9 @@ Every name but the errors is loaded on first use, so that importing the package 
 costs no NumPy, pandas, Numba, DuckDB, matplotlib or Dask.
 """
 
-from .errors import (Cancelled, EnsembleError, ExecutorError, RealizationError, ResultError, RunDirectoryError, SpecError,
+from ensemble.errors import (Cancelled, EnsembleError, ExecutorError, RealizationError, ResultError, RunDirectoryError, SpecError,
                      UsageError)
-from .query import query  # light (DuckDB is imported when a query runs); bound here, so the submodule cannot shadow it
+from ensemble.query import query  # light (DuckDB is imported when a query runs); bound here, so the submodule cannot shadow it
 
 __all__ = [
     "__version__",

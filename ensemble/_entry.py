@@ -25,7 +25,7 @@ for _name in ("SIGINT", "SIGTERM", "SIGHUP"):
 
 
 def main() -> int:
-    from .cli import main as cli_main
+    from ensemble.cli import main as cli_main
 
     code = cli_main(held=HELD)
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # exiting now: a late signal cannot turn the exit into a traceback

@@ -20,11 +20,11 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import EnsembleError, UsageError
-from .executors import DEFAULT_MAX_REALIZATION_HOURS, Executor, ExecutorRequest, backend
-from .rundir import Layout
-from .runs import axis_columns, load_run, manifest, read_tables
-from .spec import Experiment
+from ensemble.errors import EnsembleError, UsageError
+from ensemble.executors import DEFAULT_MAX_REALIZATION_HOURS, Executor, ExecutorRequest, backend
+from ensemble.rundir import Layout
+from ensemble.runs import axis_columns, load_run, manifest, read_tables
+from ensemble.spec import Experiment
 
 __all__ = [
     "DEFAULT_MAX_REALIZATION_HOURS",
@@ -81,7 +81,7 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
     or "slurm"/"pbs" (batch jobs described by ``jobs``, a job configuration, whose ``threads`` counts), or any
     backend a plugin registers. ``threads``: BLAS threads per realization; a local cluster then starts
     cores // threads workers."""
-    from .executors import start
+    from ensemble.executors import start
 
     request = request_for(kind, workers, scheduler, jobs, threads, client)
     backend(request.kind).preflight(request)
@@ -90,7 +90,7 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
 
 def as_experiment(spec, name: str = "experiment"):
     """An Experiment from an Experiment, a spec file path, or spec text (TOML; ``name`` unless it sets one)."""
-    from .spec import Experiment, load_spec, parse_spec
+    from ensemble.spec import Experiment, load_spec, parse_spec
 
     if isinstance(spec, Experiment):
         return spec
@@ -152,9 +152,9 @@ def validate(spec, *, executor: str = "local", workers: int | None = None, threa
     :class:`Plan`: per point its parameters, realizations, blocks and estimated seconds per realization (the
     kernel's cost model, or measured here), and the tasks and parallel wall time on ``executor``.
     """
-    from .cost import estimates
-    from .runner import check_limits
-    from .scheduling import schedule
+    from ensemble.cost import estimates
+    from ensemble.runner import check_limits
+    from ensemble.scheduling import schedule
 
     exp = as_experiment(spec)
     request = request_for(executor, workers, None, None, threads, None)
@@ -186,12 +186,12 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     ``cancel`` (a threading.Event) stops the run (:class:`~ensemble.errors.Cancelled`); ``on_open()`` is
     called once every check has passed and the directory is held (what :func:`submit` waits for).
     """
-    from .guard import run_target
-    from .lifecycle import adopt_layout, check_run_dir, open_run_dir, preflight
-    from .limits import check_size
-    from .rundir import is_run
-    from .runner import check_limits
-    from .runner import run as execute
+    from ensemble.guard import run_target
+    from ensemble.lifecycle import adopt_layout, check_run_dir, open_run_dir, preflight
+    from ensemble.limits import check_size
+    from ensemble.rundir import is_run
+    from ensemble.runner import check_limits
+    from ensemble.runner import run as execute
 
     request = request or ExecutorRequest()
     out = run_target(out)
@@ -221,7 +221,7 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     elif state == "grow":
         note(f"{out}: the run grows to this spec; every finished block is kept (history in run.json)")
     try:
-        from .executors import start
+        from ensemble.executors import start
 
         with _Borrowed(executor) if executor is not None else start(request) as ex:
             check_limits(exp, ex.memory_per_worker, limit, ex.workers)
@@ -241,7 +241,7 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
 
 
 def _keep_refit(out: Path, exp, note):
-    from .runs import keep_refit
+    from ensemble.runs import keep_refit
 
     try:
         previous = load_run(out).fit
@@ -276,7 +276,7 @@ def _discard_if_empty(out: Path, ours: bool) -> None:
 
 def refresh_plots(run_dir: Path, note=print) -> None:
     """Tables were rewritten: figures drawn from the old ones are redrawn (or removed, if that fails)."""
-    from .figstyle import FORMATS
+    from ensemble.figstyle import FORMATS
 
     plots = Layout(run_dir).plots
     old = sorted(p for p in plots.iterdir() if p.suffix[1:] in FORMATS or p.name.endswith(".caption.txt")) \
@@ -286,7 +286,7 @@ def refresh_plots(run_dir: Path, note=print) -> None:
         return
     for p in old:
         p.unlink()
-    from .runs import write_figures
+    from ensemble.runs import write_figures
 
     try:
         paths = write_figures(run_dir, formats=formats)
@@ -365,7 +365,7 @@ def submit(spec, out=None, *, client=None, executor=None, workers: int | None = 
     ``cancel()`` (finished blocks kept: ``submit(..., resume=True)`` or ``ensemble run --resume`` goes on)
     and ``result()`` -> :class:`Run`.
     """
-    from .submission import Submission, in_notebook
+    from ensemble.submission import Submission, in_notebook
 
     exp, out, request, obj = _resolve(spec, out, client, executor, workers, scheduler, threads)
     progress = in_notebook() if progress is None else bool(progress)
@@ -390,7 +390,7 @@ def grown_spec(run_dir, realizations: int | None = None, more: int | None = None
     """
     import tomlkit
 
-    from .rundir import read_record, recorded_spec
+    from ensemble.rundir import read_record, recorded_spec
 
     for option, n in (("realizations", realizations), ("more", more), ("max_realizations", max_realizations)):
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
@@ -427,8 +427,8 @@ def grown_spec(run_dir, realizations: int | None = None, more: int | None = None
 
 def grown_experiment(run_dir, realizations: int | None = None, more: int | None = None, **goal) -> Experiment:
     """The run's experiment grown (see :func:`grown_spec`): what ``extend`` runs."""
-    from .runs import load_run
-    from .spec import parse_spec
+    from ensemble.runs import load_run
+    from ensemble.spec import parse_spec
 
     return parse_spec(grown_spec(run_dir, realizations, more, **goal), name=load_run(run_dir).name)
 
@@ -452,12 +452,12 @@ def refit(run_dir, window: tuple[float, float] | None = None, min_start: float |
     replaced: ``window``, ``min_start`` and any other key of the model's [fit] (``settings``). By default the
     settings start from those the tables were last computed with (tables/manifest.json); ``from_spec`` starts
     from the spec's own. Returns ``(experiment, tables, store)``; ``ensemble fit`` is this function."""
-    from .lock import RunLock
-    from .runs import load_run
-    from .settings import to_dict
-    from .spec import with_fit
-    from .store import DirectoryStore
-    from .tables import summarize
+    from ensemble.lock import RunLock
+    from ensemble.runs import load_run
+    from ensemble.settings import to_dict
+    from ensemble.spec import with_fit
+    from ensemble.store import DirectoryStore
+    from ensemble.tables import summarize
 
     run_dir = run_dir.path if isinstance(run_dir, Run) else Path(run_dir)
     exp = load_run(run_dir)
@@ -519,7 +519,7 @@ class Run:
         """Points with their realizations, and the key fits with their status (a notebook's display)."""
         import html
 
-        from .display_html import table
+        from ensemble.display_html import table
 
         s = self.spec
         head = (f"<p><b>Run {html.escape(s.name)}</b> in <code>{html.escape(str(self.path))}</code>: kernel "
@@ -581,7 +581,7 @@ class Run:
 
     def query(self, sql: str, writable: bool = False) -> pd.DataFrame:
         """SQL (DuckDB) on this run's tables, one view per table; read-only unless ``writable``."""
-        from .query import query
+        from ensemble.query import query
 
         return query(self.path, sql, writable=writable)
 
@@ -623,7 +623,7 @@ class Run:
             if c in units:
                 ds[c].attrs["units"] = units[c]
         fixed = {k: v for k, v in rows.iloc[0].items() if k in self.spec.params_names and k not in dims}
-        from .provenance import package_version
+        from ensemble.provenance import package_version
 
         ds.attrs.update(Conventions="CF-1.10", title=f"{observable} of run {self.name}", observable=observable,
                         run=self.name, kernel=kernel.name, estimator=estimator,
@@ -657,14 +657,14 @@ class Run:
 
         ``path`` must lie outside every run directory and be a new file (``overwrite=True`` replaces one); the
         file appears whole or not at all (:mod:`ensemble.guard`)."""
-        from .guard import output_file
+        from ensemble.guard import output_file
 
         return self._write(output_file(path, "to_netcdf path", overwrite, "a netCDF file path"), observables, "netcdf")
 
     def to_zarr(self, path: str | Path, observables: list[str] | None = None, overwrite: bool = False) -> Path:
         """Write observables to a Zarr store (the optional extra ``zarr``: ``pip install "mbl-ensemble[zarr]"``),
         a new directory outside every run directory (``overwrite=True`` replaces an existing store)."""
-        from .guard import new_directory
+        from ensemble.guard import new_directory
 
         try:
             import zarr  # noqa: F401
@@ -707,8 +707,8 @@ class Run:
         (``ensemble/style/ensemble.mplstyle``); ``size``: "single" (3.4 in) or "double" (7 in) column, default
         by the figure's layout. The caption states the spec, kernel, parameters, N_r and version.
         """
-        from .figstyle import draw
-        from .runs import as_tabled
+        from ensemble.figstyle import draw
+        from ensemble.runs import as_tabled
 
         return draw(self.spec.model, as_tabled(self.path, self.spec), self.tables, style=style, size=size)
 
@@ -726,6 +726,6 @@ class Run:
 
     def status(self):
         """Progress (done/total per point, rate, ETA) and provisional tables from the blocks finished so far."""
-        from .status import status
+        from ensemble.status import status
 
         return status(self.path)

@@ -9,10 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import (Cancelled, ExecutorError, ExecutorLost, RealizationError, ResultError, RunDirectoryError, SpecError,
+from ensemble.errors import (Cancelled, ExecutorError, ExecutorLost, RealizationError, ResultError, RunDirectoryError, SpecError,
                      UsageError)
-from .files import StorageError
-from .rundir import Layout, is_run
+from ensemble.files import StorageError
+from ensemble.rundir import Layout, is_run
 
 __all__ = ["main"]
 
@@ -174,7 +174,7 @@ def _what_is_kept(args) -> str:
     out = getattr(args, "out", None)
     if out is None or getattr(args, "func", None) not in (cmd_run, cmd_extend, cmd_reproduce):
         return "nothing was written"
-    from .rundir import Layout
+    from ensemble.rundir import Layout
 
     blocks = len(Layout(out).partial_files())
     if not blocks:
@@ -184,7 +184,7 @@ def _what_is_kept(args) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ._version import __version__
+    from ensemble._version import __version__
 
     p = _Parser(prog="ensemble", description="Monte-Carlo ensembles of disordered, noisy spin chains.")
     p.add_argument("--version", action="version", version=f"ensemble (mbl-ensemble) {__version__}")
@@ -334,7 +334,7 @@ JOB_OPTIONS = ("cluster_config", "cores", "threads", "memory", "walltime", "queu
 
 def _request(args):
     """The executor request of the command line: --cluster, --scheduler or --executor, with their options."""
-    from .api import request_for
+    from ensemble.api import request_for
 
     if getattr(args, "cluster", None) and getattr(args, "scheduler", None):
         raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
@@ -368,7 +368,7 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_extend(args) -> int:
-    from .api import grown_experiment
+    from ensemble.api import grown_experiment
 
     exp = grown_experiment(args.dir, args.realizations, args.more, sem=args.sem, err=args.err,
                            max_realizations=args.max_realizations)  # fmt: skip
@@ -377,13 +377,13 @@ def cmd_extend(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .spec import load_spec
+    from ensemble.spec import load_spec
 
     return _run(load_spec(args.spec), args)
 
 
 def _run(exp, args) -> int:
-    from .api import refresh_plots, run_into
+    from ensemble.api import refresh_plots, run_into
 
     out = args.out = args.out or Path("runs") / exp.name
     result, store = run_into(exp, out, request=_request(args), resume=args.resume, progress=not args.no_progress,
@@ -414,7 +414,7 @@ def _print_set_aside(store) -> None:
 
 
 def cmd_job_script(args) -> int:
-    from .executors import backend
+    from ensemble.executors import backend
 
     request = _request(args)
     b = backend(request.kind)
@@ -427,7 +427,7 @@ def cmd_job_script(args) -> int:
 def cmd_query(args) -> int:
     import duckdb
 
-    from .query import query
+    from ensemble.query import query
 
     try:
         df = query(args.dir, args.sql, writable=args.writable if args.writable is not None else False)
@@ -449,7 +449,7 @@ def cmd_query(args) -> int:
 
 def _note_left_out(run_dirs) -> None:
     """A catalog's runs whose tables are not in it (no tables yet, a damaged record): said, never silent."""
-    from .query import survey
+    from ensemble.query import survey
 
     found, catalog = survey(run_dirs)
     left = [(r, why) for r, why in found if why is not None]
@@ -461,7 +461,7 @@ def _note_left_out(run_dirs) -> None:
 
 def _settings(items: list[str]) -> dict:
     """KEY=VALUE pairs of --set, each VALUE read as a TOML value."""
-    from .spec import tomllib
+    from ensemble.spec import tomllib
 
     out = {}
     for item in items:
@@ -481,16 +481,16 @@ def _one_line(e: BaseException) -> str:
 
 
 def _table_names(run_dirs) -> list[str]:
-    from .query import find_runs
+    from ensemble.query import find_runs
 
     runs, catalog = find_runs(run_dirs)
-    from .rundir import Layout
+    from ensemble.rundir import Layout
 
     return sorted({p.stem for r in runs for p in Layout(r).table_files()} | ({"runs"} if catalog else set()))
 
 
 def cmd_fit(args) -> int:
-    from .api import refit, refresh_plots
+    from ensemble.api import refit, refresh_plots
 
     exp, tables, store = refit(args.dir, window=args.window, min_start=args.min_start, settings=_settings(args.settings),
                                from_spec=args.from_spec, origin=" ".join(["ensemble fit", *sys.argv[2:]]), note=print)  # fmt: skip
@@ -501,11 +501,11 @@ def cmd_fit(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from .runs import write_figures
+    from ensemble.runs import write_figures
 
-    from .errors import EnsembleError
+    from ensemble.errors import EnsembleError
 
-    from .figstyle import check_formats, check_style
+    from ensemble.figstyle import check_formats, check_style
 
     formats = check_formats(args.format)
     check_style(args.style)
@@ -526,8 +526,8 @@ def cmd_plot(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .runs import load_run
-    from .status import status
+    from ensemble.runs import load_run
+    from ensemble.status import status
 
     st = status(args.dir, tables=not args.no_tables)
     print(st)
@@ -550,15 +550,15 @@ def cmd_replay(args) -> int:
 
     import numpy as np
 
-    from .runs import load_run
-    from .seeding import realization_rng
-    from .spec import load_spec
-    from .tasks import OutputError, check_outputs
+    from ensemble.runs import load_run
+    from ensemble.seeding import realization_rng
+    from ensemble.spec import load_spec
+    from ensemble.tasks import OutputError, check_outputs
 
     if args.overwrite and args.save is None:
         raise UsageError("--overwrite", True, "with --save FILE.npz")
     if args.save is not None:
-        from .guard import output_file
+        from ensemble.guard import output_file
 
         output_file(args.save, "--save", args.overwrite, "a .npz file path")
     exp = load_run(args.target) if args.target.is_dir() else load_spec(args.target)
@@ -601,12 +601,12 @@ def cmd_replay(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .api import planned_memory_per_worker, time_limit
-    from .cost import estimates
-    from .executors import backend
-    from .runner import check_limits
-    from .scheduling import schedule
-    from .spec import load_spec
+    from ensemble.api import planned_memory_per_worker, time_limit
+    from ensemble.cost import estimates
+    from ensemble.executors import backend
+    from ensemble.runner import check_limits
+    from ensemble.scheduling import schedule
+    from ensemble.spec import load_spec
 
     exp = load_spec(args.spec)
     request = _request(args)
@@ -645,12 +645,12 @@ def cmd_validate(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .api import planned_memory_per_worker, time_limit
-    from .executors import backend
-    from .reproduce import collect_figures, find_specs, resolve_paper
-    from .runner import check_limits, estimate
-    from .runs import write_figures
-    from .spec import load_spec
+    from ensemble.api import planned_memory_per_worker, time_limit
+    from ensemble.executors import backend
+    from ensemble.reproduce import collect_figures, find_specs, resolve_paper
+    from ensemble.runner import check_limits, estimate
+    from ensemble.runs import write_figures
+    from ensemble.spec import load_spec
 
     paper = resolve_paper(args.paper)
     specs = find_specs(paper, args.scale, args.specs)
@@ -659,7 +659,7 @@ def cmd_reproduce(args) -> int:
     memory = planned_memory_per_worker(request)
     workers = backend(request.kind).planned_workers(request)
     out = args.out or Path("runs") / f"paper{paper.number}-{args.scale}"
-    from .guard import new_directory
+    from ensemble.guard import new_directory
 
     new_directory(out, "--out")  # it holds the runs and figures/, and lies in no run
     print(f"paper {paper.number}: {paper.title}; {args.scale} scale, {len(exps)} spec(s), into {out}")
@@ -704,7 +704,7 @@ def _human_seconds(s: float) -> str:
 
 
 def cmd_new_kernel(args) -> int:
-    from .template import write_skeleton
+    from ensemble.template import write_skeleton
 
     out = args.out or Path(args.name)
     for path in write_skeleton(args.name, out):
@@ -715,8 +715,8 @@ def cmd_new_kernel(args) -> int:
 
 
 def cmd_kernels(args) -> int:
-    from .describe import kernel_info
-    from .models import kernel_conflicts, kernel_names, kernel_plugin, resolve_kernel
+    from ensemble.describe import kernel_info
+    from ensemble.models import kernel_conflicts, kernel_names, kernel_plugin, resolve_kernel
 
     if args.name:
         print(kernel_info(args.name))

@@ -62,7 +62,7 @@ def estimates(exp, budget: float = BUDGET, patience: float = PATIENCE) -> list[E
 
 
 def _key(exp, pt) -> tuple:
-    from .seeding import fingerprint
+    from ensemble.seeding import fingerprint
 
     return (exp.kernel.path, exp.kernel.name, exp.seed, pt.key, fingerprint(exp.kernel, pt.params))
 
@@ -108,7 +108,7 @@ def _measure(exp, points, budget: float, patience: float) -> None:
 def _child(path: str, seed: int, work: list, budget: float, results) -> None:
     from kernels._interface import load
 
-    from .seeding import realization_rng
+    from ensemble.seeding import realization_rng
 
     kernel = load(path)
     try:  # compile first (the kernel and the engine's seeding): not a realization's cost

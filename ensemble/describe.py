@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from kernels._interface import parameter_docs
 
-from .models import kernel_plugin, resolve_kernel
+from ensemble.models import kernel_plugin, resolve_kernel
 
 __all__ = ["KernelInfo", "kernel_info", "parameter_docs"]
 
@@ -54,12 +54,12 @@ class KernelInfo:
 
 
     def __repr__(self) -> str:
-        from .display_html import head_and_rows
+        from ensemble.display_html import head_and_rows
 
         return head_and_rows(str(self).splitlines())
 
     def _repr_html_(self) -> str:
-        from .display_html import table
+        from ensemble.display_html import table
 
         import html
 

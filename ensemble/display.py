@@ -105,7 +105,7 @@ def caption(exp, summary=None, width: int | None = None) -> str:
     """
     import textwrap
 
-    from .provenance import package_version
+    from ensemble.provenance import package_version
 
     parts = [f"{k} = {format_value(v)}" for k, v in exp.fixed.items() if k != "times"]
     for k in exp.swept_names:
@@ -126,7 +126,7 @@ def save_figures(figures: Mapping[str, object], out: str | Path, formats=("png",
                  dpi: int = 300) -> list[Path]:  # fmt: skip
     """Write figures as ``out/<name>.<format>`` (PNG, PDF, SVG) with caption and spec in the metadata, and
     ``<name>.caption.txt``; close them; return the image paths (:func:`ensemble.figstyle.save`)."""
-    from .figstyle import save
+    from ensemble.figstyle import save
 
     return save(dict(figures), out, formats, spec_text, dpi)
 
@@ -135,7 +135,7 @@ def mark_unresolved(ax, x, y, status, color, ms: float = 9, labelled: set | None
     """Draw open markers over the points whose ``status`` is not "resolved" (see :mod:`ensemble.resolution`):
     a hollow square for "at resolution limit", a hollow diamond for "at range edge". ``labelled`` collects the
     statuses that already have a legend entry (one entry per status per axes)."""
-    from .resolution import EDGE, LIMIT
+    from ensemble.resolution import EDGE, LIMIT
 
     labelled = labelled if labelled is not None else set()
     status = np.asarray(list(status), dtype=object)

@@ -40,7 +40,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .errors import SpecError
+from ensemble.errors import SpecError
 
 __all__ = ["DEFAULT_BINS", "QUANTILES", "Distribution", "derived_observables", "parse_distributions", "quantile_rows"]
 

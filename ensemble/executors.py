@@ -23,8 +23,8 @@ import numpy as np
 
 from kernels._interface import load
 
-from .errors import UsageError
-from .plugins import entry_points
+from ensemble.errors import UsageError
+from ensemble.plugins import entry_points
 
 __all__ = [
     "DEFAULT_MAX_REALIZATION_HOURS",

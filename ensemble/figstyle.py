@@ -16,7 +16,7 @@ import string
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .display import GREEK
+from ensemble.display import GREEK
 
 __all__ = ["COLUMN_WIDTHS", "DEFAULT_STYLE", "FORMATS", "MIN_FONT_PT", "Captioned", "check_formats", "check_style", "draw",
            "finish", "metadata", "save", "style"]  # fmt: skip
@@ -53,7 +53,7 @@ def check_style(user: str | None) -> None:
     import matplotlib
     import matplotlib.pyplot as plt
 
-    from .errors import UsageError
+    from ensemble.errors import UsageError
 
     if user is None or user in plt.style.available:
         return
@@ -94,7 +94,7 @@ def style(user: str | None = None):
 def check_formats(formats) -> tuple[str, ...]:
     """The figure formats asked for (a comma-separated string or a sequence), checked: UsageError if none or an
     unknown one."""
-    from .errors import UsageError
+    from ensemble.errors import UsageError
 
     items = formats.split(",") if isinstance(formats, str) else list(formats)
     out = tuple(dict.fromkeys(str(f).strip().lower() for f in items if str(f).strip()))
@@ -120,7 +120,7 @@ def finish(fig, caption: str, size: str | None = None) -> None:
         cols = max((ax.get_subplotspec().get_geometry()[1] for ax in panels), default=1)
         size = "double" if cols > 1 else "single"
     if size not in COLUMN_WIDTHS:
-        from .errors import UsageError
+        from ensemble.errors import UsageError
 
         raise UsageError("size", size, "single (3.4 in) or double (7 in)")
     w, h = fig.get_size_inches()
@@ -210,7 +210,7 @@ def draw(model, exp, tables, style: str | None = None, size: str | None = None) 
     """A model's figures of a run, drawn in the project's style (``style`` on top) and finished for a journal:
     ``{name: Captioned(figure, caption)}``. Works for any model, plugins included (it calls
     ``model.figures(exp, tables)``)."""
-    from .display import caption
+    from ensemble.display import caption
 
     with _style_context(style):
         made = model.figures(exp, tables) or {}
@@ -272,7 +272,7 @@ def _fix_cycle_colors(fig) -> None:
 
 def metadata(fmt: str, name: str, caption: str, spec_text: str = "") -> dict:
     """The file metadata of a figure: title, caption, the spec and the software, in the keys each format has."""
-    from .provenance import package_version
+    from ensemble.provenance import package_version
 
     software = f"mbl-ensemble {package_version()}"
     if fmt == "png":

@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import RunDirectoryError
+from ensemble.errors import RunDirectoryError
 
 __all__ = ["FILE_MODE", "StorageError", "atomic_write", "makedirs", "storage_error"]
 

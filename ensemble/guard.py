@@ -22,8 +22,8 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import UsageError
-from .rundir import is_run
+from ensemble.errors import UsageError
+from ensemble.rundir import is_run
 
 __all__ = ["MAX_SCAN", "export_directory", "new_directory", "output_file", "resolved", "run_directory_of",
            "run_parent_of", "run_target"]  # fmt: skip

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import RunDirectoryError
-from .files import atomic_write, makedirs
-from .lock import RunLock, _command, _now
-from .provenance import environment
-from .rundir import ENTRIES, FORMAT, Layout, block_sizes, read_record, recorded_fingerprints, write_record
-from .seeding import canonical_params, fingerprint
-from .store import DirectoryStore
+from ensemble.errors import RunDirectoryError
+from ensemble.files import atomic_write, makedirs
+from ensemble.lock import RunLock, _command, _now
+from ensemble.provenance import environment
+from ensemble.rundir import ENTRIES, FORMAT, Layout, block_sizes, read_record, recorded_fingerprints, write_record
+from ensemble.seeding import canonical_params, fingerprint
+from ensemble.store import DirectoryStore
 
 __all__ = ["adopt_layout", "check_run_dir", "estimated_bytes", "growth", "open_run_dir", "preflight", "record_precision",
            "write_manifest"]  # fmt: skip
@@ -113,7 +113,7 @@ def adopt_layout(path: str | Path, exp):
     Default block sizes depend on the realizations (ceil(N / 100)); a run that
     grows keeps its own, so every finished block stays valid.
     """
-    from .spec import with_block_sizes, with_recorded_kernel, with_recorded_times
+    from ensemble.spec import with_block_sizes, with_recorded_kernel, with_recorded_times
 
     doc = read_record(path)
     exp = with_recorded_kernel(exp, doc.get("spec", {}).get("kernel"))

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .errors import SpecError
+from ensemble.errors import SpecError
 
 __all__ = ["MAX_BLOCKS", "MAX_CPU_HOURS", "MAX_POINTS", "MAX_SUMMARY_ROWS", "MAX_TASKS", "check_points", "check_size",
            "summary_rows"]  # fmt: skip

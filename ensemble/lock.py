@@ -11,9 +11,9 @@ import socket
 import sys
 from pathlib import Path
 
-from .errors import RunDirectoryError
-from .files import FILE_MODE
-from .rundir import Layout
+from ensemble.errors import RunDirectoryError
+from ensemble.files import FILE_MODE
+from ensemble.rundir import Layout
 
 __all__ = ["RunLock", "holder_of"]
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .distributions import digest as dist_digest
-from .errors import RunDirectoryError
-from .provenance import DIST_NAME, package_version
-from .reduce import BlockMoments
-from .rundir import FORMAT
+from ensemble.distributions import digest as dist_digest
+from ensemble.errors import RunDirectoryError
+from ensemble.provenance import DIST_NAME, package_version
+from ensemble.reduce import BlockMoments
+from ensemble.rundir import FORMAT
 
 __all__ = ["CorruptPartial", "binding", "checksum", "cover", "mismatch", "pack", "point_binding", "read_header",
            "read_partial", "task_binding", "usable_blocks", "usable_range"]  # fmt: skip
@@ -46,7 +46,7 @@ def binding(seed: int, kernel: str, key: int, fingerprint: str, block_size: int,
 
 def point_binding(exp, pt) -> dict:
     """What a partial of point ``pt`` of ``exp`` must be bound to."""
-    from .seeding import fingerprint
+    from ensemble.seeding import fingerprint
 
     return binding(exp.seed, exp.kernel.name, pt.key, fingerprint(exp.kernel, pt.params), pt.block_size, exp.distributions)
 

@@ -35,9 +35,9 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from .errors import SpecError, did_you_mean
-from .store import TablesInMemory
-from .tables import row_uses_point
+from ensemble.errors import SpecError, did_you_mean
+from ensemble.store import TablesInMemory
+from ensemble.tables import row_uses_point
 
 __all__ = ["FIELDS", "KEYS", "Precision", "Tracker", "next_check", "parse_precision", "probe_fits", "with_realizations"]
 
@@ -311,7 +311,7 @@ class Tracker:
 
     def pending(self) -> Iterator:
         """Tasks of the blocks below every running group's check that are neither done nor submitted (a live plan)."""
-        from .tasks import plan
+        from ensemble.tasks import plan
 
         for g in self.groups:
             if g.status != "running":
@@ -372,7 +372,7 @@ class Tracker:
         return dataclasses.replace(exp, points=tuple(p for p in exp.points if p.key in counts))
 
     def evaluate(self, group: _Group) -> float:
-        from .tables import summarize
+        from ensemble.tables import summarize
 
         self.evaluations += 1
         view = _Prefix(self.store)

@@ -18,7 +18,7 @@ DIST_NAME = "mbl-ensemble"
 def package_version() -> str | None:
     """This package's version (recorded in every partial: a table says which versions its blocks came from);
     the same as ``ensemble.__version__`` and ``ensemble --version``."""
-    from ._version import __version__
+    from ensemble._version import __version__
 
     return __version__
 

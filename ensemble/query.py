@@ -30,8 +30,8 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from .errors import RunDirectoryError, UsageError
-from .rundir import Layout, is_run, read_record
+from ensemble.errors import RunDirectoryError, UsageError
+from ensemble.rundir import Layout, is_run, read_record
 
 if TYPE_CHECKING:  # DuckDB and pandas are imported when a query runs: `import ensemble` stays light
     import duckdb
@@ -173,7 +173,7 @@ def _export_directory(writable) -> Path | None:
     """The directory a writable query gets (checked by the write guard), or None for a read-only one."""
     if writable is False or writable is None:
         return None
-    from .guard import export_directory
+    from ensemble.guard import export_directory
 
     return export_directory(Path.cwd() if writable is True else writable, "--writable")
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from kernels.jit import jit
 
 __all__ = ["BlockMoments", "Jackknife", "MomentOverflow", "Moments", "NonFiniteSample", "jackknife", "leave_one_out_means", "welford"]
 
@@ -205,7 +205,7 @@ def welford(block: Iterable[Mapping[str, np.ndarray]]) -> dict[str, Moments]:
     return acc
 
 
-@njit(nogil=True, cache=True)
+@jit
 def _push_rows(n, mean, m2, rows):
     """Welford's update of (n, mean, m2) with each row of ``rows`` in turn, in place.
 

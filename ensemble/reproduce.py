@@ -16,8 +16,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
-from .rundir import Layout
+from ensemble.errors import UsageError
+from ensemble.rundir import Layout
 
 __all__ = ["PAPERS", "Paper", "collect_figures", "find_specs", "resolve_paper"]
 
@@ -82,7 +82,7 @@ def find_specs(paper: Paper, scale: str, specs_dir: Path | None) -> list[Path]:
 def collect_figures(run_dirs: list[Path], out: Path) -> list[Path]:
     """Copy every run's plots/*.png to ``out`` as ``<run name>__<figure>.png`` (the collection of a second call
     replaces the first's; ``out`` lies in no run directory); the copied paths."""
-    from .guard import new_directory
+    from ensemble.guard import new_directory
 
     new_directory(out, "--out", overwrite=True)
     out.mkdir(parents=True, exist_ok=True)

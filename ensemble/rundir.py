@@ -25,8 +25,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RunDirectoryError
-from .files import atomic_write
+from ensemble.errors import RunDirectoryError
+from ensemble.files import atomic_write
 
 __all__ = [
     "ENTRIES",

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .cost import estimates
-from .limits import MAX_TASKS
-from .scheduling import schedule
-from .settings import to_dict
-from .errors import Cancelled, RealizationError, SpecError
-from .executors import SerialExecutor
-from .tables import summarize
-from .tasks import plan, run_task
+from ensemble.cost import estimates
+from ensemble.limits import MAX_TASKS
+from ensemble.scheduling import schedule
+from ensemble.settings import to_dict
+from ensemble.errors import Cancelled, RealizationError, SpecError
+from ensemble.executors import SerialExecutor
+from ensemble.tables import summarize
+from ensemble.tasks import plan, run_task
 
 __all__ = ["RunResult", "Watchdog", "check_limits", "check_memory", "estimate", "run"]
 
@@ -108,7 +108,7 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
 
 def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
     """A run with a precision goal: blocks in index order to each point's checks (:mod:`ensemble.precision`)."""
-    from .precision import Tracker, with_realizations
+    from ensemble.precision import Tracker, with_realizations
 
     weight = _cost_weights(exp)
     start_exp = with_realizations(exp, {pt.key: -(-pt.realizations // pt.block_size) * pt.block_size for pt in exp.points})
@@ -143,7 +143,7 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
     seconds = time.perf_counter() - start
     doc = tracker.record()
     if store.path is not None:
-        from .lifecycle import record_precision
+        from ensemble.lifecycle import record_precision
 
         record_precision(store.path, doc)
     return RunResult(summarize(tracker.final(), store), count, tasks, seconds, realizations_skipped=skipped, precision=doc)
@@ -217,7 +217,7 @@ class _ProgressRecord:
             return
         self.last = now
         elapsed = max(now - self.t0, 1e-9)
-        from .status import write_progress
+        from ensemble.status import write_progress
 
         extra = {}
         if self.tracker is not None:  # precision goals: the work still needed comes from the errors, per point

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import EnsembleError, RunDirectoryError
-from .rundir import Layout, block_sizes, read_record, recorded_fingerprints, recorded_spec
-from .spec import Experiment, parse_spec, with_block_sizes, with_recorded_kernel, with_recorded_times
+from ensemble.errors import EnsembleError, RunDirectoryError
+from ensemble.rundir import Layout, block_sizes, read_record, recorded_fingerprints, recorded_spec
+from ensemble.spec import Experiment, parse_spec, with_block_sizes, with_recorded_kernel, with_recorded_times
 
 __all__ = ["as_tabled", "axis_columns", "keep_refit", "load_run", "manifest", "read_tables", "write_figures"]
 
@@ -35,7 +35,7 @@ def load_run(path: str | Path) -> Experiment:
     exp = with_recorded_times(exp, recorded_fingerprints(doc))
     reached = (doc.get("precision") or {}).get("points")
     if reached and exp.precision is not None:  # a run to a precision goal: the realizations each point reached
-        from .precision import with_realizations
+        from ensemble.precision import with_realizations
 
         exp = with_realizations(exp, {int(k, 16): v["realizations"] for k, v in reached.items()})
     return exp
@@ -56,7 +56,7 @@ def as_tabled(path: str | Path, exp: Experiment) -> Experiment:
 def with_recorded_fit(exp: Experiment, recorded: dict | None) -> Experiment:
     """``exp`` with recorded [fit] settings (a manifest's or a driver's); the spec's if none, or if they are
     settings of another version of the model."""
-    from .spec import with_fit
+    from ensemble.spec import with_fit
 
     if not recorded:
         return exp
@@ -71,7 +71,7 @@ def keep_refit(path: str | Path, exp: Experiment, previous, note=None) -> Experi
     computed with (a refit's, tables/manifest.json) when the spec's own [fit] is the run's (``previous``, the fit
     of the spec the run recorded): a refit's settings stand until the spec's [fit] is changed or the run is refit
     with ``--from-spec``. A spec with another [fit] is taken as asked, and ``note`` says so."""
-    from .settings import to_dict
+    from ensemble.settings import to_dict
 
     tabled = as_tabled(path, exp)
     if tabled.fit == exp.fit:
@@ -113,11 +113,11 @@ def write_figures(path: str | Path, formats=("png",), style: str | None = None, 
     import matplotlib
 
     matplotlib.use("Agg")
-    from .display import save_figures
-    from .figstyle import check_formats, check_style, draw
-    from .guard import new_directory
-    from .lock import RunLock
-    from .rundir import read_record, recorded_spec
+    from ensemble.display import save_figures
+    from ensemble.figstyle import check_formats, check_style, draw
+    from ensemble.guard import new_directory
+    from ensemble.lock import RunLock
+    from ensemble.rundir import read_record, recorded_spec
 
     formats = check_formats(formats)
     check_style(style)

@@ -17,8 +17,8 @@ import heapq
 import math
 from dataclasses import dataclass
 
-from .errors import SpecError
-from .settings import integer, number, setting
+from ensemble.errors import SpecError
+from ensemble.settings import integer, number, setting
 
 __all__ = ["Schedule", "Scheduling", "schedule"]
 
@@ -54,7 +54,7 @@ def schedule(exp, workers: int, seconds: list[float] | None = None, done: dict[i
     """The tasks of ``exp`` on ``workers`` workers (``seconds``: CPU seconds per realization per point, in point order;
     default: :func:`ensemble.cost.estimates`; ``done``: blocks already finished, which need no task)."""
     if seconds is None:
-        from .cost import estimates
+        from ensemble.cost import estimates
 
         seconds = [e.seconds for e in estimates(exp)]
     per_block = {pt.key: max(s, 1e-9) * pt.block_size for pt, s in zip(exp.points, seconds)}
@@ -110,7 +110,7 @@ def _makespan(durations: list[float], workers: int) -> float:
 
 def check_scheduling(table) -> Scheduling:
     """The [scheduling] table, validated (SpecError naming the key)."""
-    from .settings import from_table
+    from ensemble.settings import from_table
 
     if table is None:
         return Scheduling()

@@ -16,7 +16,7 @@ import operator
 import sys
 
 import numpy as np
-from numba import njit
+from kernels.jit import jit
 from numpy.random.bit_generator import ISeedSequence
 
 __all__ = [
@@ -153,7 +153,7 @@ _MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
 _SHIFT = np.uint64(16)
 
 
-@njit(nogil=True, cache=True)
+@jit
 def _hashmix(value, h):
     value = value ^ h
     h = (h * _MULT_A) & _M32
@@ -161,13 +161,13 @@ def _hashmix(value, h):
     return value ^ (value >> _SHIFT), h
 
 
-@njit(nogil=True, cache=True)
+@jit
 def _mix(x, y):
     r = (_MIX_L * x - _MIX_R * y) & _M32
     return r ^ (r >> _SHIFT)
 
 
-@njit(nogil=True, cache=True)
+@jit
 def _pcg64_seed(entropy):
     """NumPy's SeedSequence (pool size 4) on 32-bit entropy words, then generate_state(4, uint64)."""
     pool = np.zeros(4, np.uint64)

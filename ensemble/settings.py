@@ -15,7 +15,7 @@ from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
-from .errors import SpecError, did_you_mean
+from ensemble.errors import SpecError, did_you_mean
 
 __all__ = ["from_table", "integer", "number", "setting", "to_dict", "window"]
 

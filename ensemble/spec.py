@@ -53,17 +53,17 @@ import numpy as np
 from kernels._interface import KernelModule
 from kernels._params import ParameterError
 
-from .distributions import digest as dist_digest
-from .distributions import parse_distributions
-from .distributions import to_dict as dist_dict
-from .errors import SpecError, did_you_mean
-from .limits import check_points, check_size
-from .precision import Precision, parse_precision
-from .scheduling import Scheduling, check_scheduling
-from .models import Model, resolve_kernel
-from .seeding import identifying_params, point_key
-from .settings import to_dict
-from .tasks import block_range
+from ensemble.distributions import digest as dist_digest
+from ensemble.distributions import parse_distributions
+from ensemble.distributions import to_dict as dist_dict
+from ensemble.errors import SpecError, did_you_mean
+from ensemble.limits import check_points, check_size
+from ensemble.precision import Precision, parse_precision
+from ensemble.scheduling import Scheduling, check_scheduling
+from ensemble.models import Model, resolve_kernel
+from ensemble.seeding import identifying_params, point_key
+from ensemble.settings import to_dict
+from ensemble.tasks import block_range
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -277,7 +277,7 @@ def parse_spec(text: str, name: str = "experiment", recorded: bool = False) -> E
         times = {}
     fit = model.settings(_table(doc, "fit"))
     points = _points(kernel, fixed, sweep, linked, times, count_of, block_size)
-    from .tables import check_column_names
+    from ensemble.tables import check_column_names
 
     if not recorded:
         check_column_names(kernel, points[0].params)
@@ -342,7 +342,7 @@ def with_recorded_kernel(exp: Experiment, recorded: str | None) -> Experiment:
     (``"module:path"`` for a kernel that declares a NAME): its point keys follow, so the run's partials stay its
     own, whichever way the spec names the kernel. A recorded name of another module changes nothing (the run's
     checks then refuse the spec)."""
-    from .models import same_kernel
+    from ensemble.models import same_kernel
 
     if not recorded or recorded == exp.kernel.name or not same_kernel(recorded, exp.kernel):
         return exp
@@ -366,7 +366,7 @@ def with_recorded_times(exp: Experiment, fingerprints: dict[int, str]) -> Experi
     gives and not the present ones, those times are used, so the run's partials stay valid: it reads, refits,
     resumes and grows as before wherever NumPy computes them as where the run was made.
     """
-    from .seeding import fingerprint
+    from ensemble.seeding import fingerprint
 
     if not exp.times or "values" in exp.times or not fingerprints:
         return exp

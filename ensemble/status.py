@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .lock import holder_of
-from .rundir import Layout
-from .runs import load_run
-from .store import TablesInMemory
+from ensemble.lock import holder_of
+from ensemble.rundir import Layout
+from ensemble.runs import load_run
+from ensemble.store import TablesInMemory
 
 __all__ = ["PointStatus", "Status", "provisional_tables", "read_progress", "status"]
 
@@ -89,12 +89,12 @@ class Status:
 
 
     def __repr__(self) -> str:
-        from .display_html import head_and_rows
+        from ensemble.display_html import head_and_rows
 
         return head_and_rows(str(self).splitlines())
 
     def _repr_html_(self) -> str:
-        from .display_html import table
+        from ensemble.display_html import table
 
         head = str(self).splitlines()[0]
         rows = [[p.index, p.label, f"{p.done}/{p.total}"] + ([("-" if p.error is None else f"{p.error:.3g}"), f"{p.goal:g}",
@@ -112,7 +112,7 @@ def _human(seconds: float) -> str:
 
 def _valid_blocks(path: Path, exp) -> dict[int, list[tuple[Path, int, int]]]:
     """Per point key, the partial files whose headers belong to this run: (file, first block, stop block)."""
-    from .partials import usable_range
+    from ensemble.partials import usable_range
 
     out: dict[int, list] = {}
     layout = Layout(path)
@@ -140,8 +140,8 @@ def status(path: str | Path, tables: bool = True) -> Status:
         eta = max(0.0, prog.get("work_total", 0.0) - prog.get("work_done", 0.0)) / prog["work_rate"]
     goal = None
     if exp.precision is not None:  # the targets are each point's current check (the driver's record, or run.json's)
-        from .precision import with_realizations
-        from .rundir import read_record
+        from ensemble.precision import with_realizations
+        from ensemble.rundir import read_record
 
         goal = (prog.get("precision") if holder is not None else None) or read_record(path).get("precision")
         if goal:
@@ -197,7 +197,7 @@ def read_progress(path: str | Path) -> dict:
 def _tables_fit(path: Path, exp, prog: dict):
     """``exp`` with the [fit] settings its final tables will have: those the running driver reports (a refit's kept
     on resume, or the spec's), or for a run not going, a refit's (what a resume keeps, :func:`~ensemble.runs.keep_refit`)."""
-    from .runs import as_tabled, with_recorded_fit
+    from ensemble.runs import as_tabled, with_recorded_fit
 
     return with_recorded_fit(exp, prog.get("fit")) if prog else as_tabled(path, exp)
 
@@ -210,7 +210,7 @@ class _ProvisionalStore(TablesInMemory):
         self.files = files
 
     def chunks(self, exp, pt):
-        from .partials import read_partial
+        from ensemble.partials import read_partial
 
         taken: set[int] = set()
         for p, first, stop in sorted(self.files[pt.key], key=lambda f: f[1]):
@@ -228,7 +228,7 @@ def provisional_tables(exp, path: Path, files=None) -> dict[str, pd.DataFrame]:
     """The tables from the blocks finished so far, marked ``provisional = True`` (points with none are left out)."""
     import dataclasses
 
-    from .tables import summarize
+    from ensemble.tables import summarize
 
     files = files if files is not None else _valid_blocks(Path(path), exp)
     points = tuple(pt for pt in exp.points if files[pt.key])
@@ -241,7 +241,7 @@ def provisional_tables(exp, path: Path, files=None) -> dict[str, pd.DataFrame]:
 
 def write_progress(path: Path, **fields) -> None:
     """The driver's progress record (``progress.json``), rewritten atomically."""
-    from .files import atomic_write
+    from ensemble.files import atomic_write
 
     doc = {"updated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "pid": os.getpid(), **fields}
     atomic_write(Layout(path).progress, lambda f: f.write(json.dumps(doc).encode()))

@@ -21,12 +21,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from .errors import RunDirectoryError
-from .files import StorageError, atomic_write, makedirs
-from .lock import RunLock
-from .partials import cover, mismatch, pack, read_header, read_partial, task_binding, usable_blocks
-from .reduce import BlockMoments
-from .rundir import Layout, record_format
+from ensemble.errors import RunDirectoryError
+from ensemble.files import StorageError, atomic_write, makedirs
+from ensemble.lock import RunLock
+from ensemble.partials import cover, mismatch, pack, read_header, read_partial, task_binding, usable_blocks
+from ensemble.reduce import BlockMoments
+from ensemble.rundir import Layout, record_format
 
 __all__ = ["DirectoryStore", "MemoryStore", "StorageError", "Store", "TablesInMemory"]
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import Cancelled
+from ensemble.errors import Cancelled
 
 __all__ = ["Submission", "in_notebook"]
 
@@ -85,7 +85,7 @@ class Submission:
 
     def status(self):
         """Progress per point, rate and ETA, and provisional tables (:class:`ensemble.status.Status`)."""
-        from .status import status
+        from ensemble.status import status
 
         return status(self.path)
 

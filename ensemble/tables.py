@@ -20,11 +20,11 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .distributions import estimators as dist_estimators
-from .distributions import quantile_rows
-from .errors import ResultError
-from .reduce import BlockMoments, MomentOverflow, Moments, jackknife
-from .resolution import LIMIT, worst
+from ensemble.distributions import estimators as dist_estimators
+from ensemble.distributions import quantile_rows
+from ensemble.errors import ResultError
+from ensemble.reduce import BlockMoments, MomentOverflow, Moments, jackknife
+from ensemble.resolution import LIMIT, worst
 
 __all__ = ["RESERVED_COLUMNS", "check_column_names", "fit_inputs", "merge_blocks", "row_uses_point", "summarize", "table_names", "tidy"]
 
@@ -38,7 +38,7 @@ RESERVED_COLUMNS = ("observable", "n", "mean", "sem", "estimator", "fit", "statu
 def check_column_names(kernel, params) -> None:
     """SpecError unless the kernel's parameters and its observables' axes make distinct table columns: none equal
     to a reserved column, nor to each other, in any case (as DuckDB and SQL read them)."""
-    from .errors import SpecError
+    from ensemble.errors import SpecError
 
     names = [(n, "parameter") for n in kernel.param_names if n != "times"]
     names += [(a, "axis") for a in dict.fromkeys(a for axes in kernel.schema(params).values() for a in axes)]
@@ -158,8 +158,8 @@ def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str, store_version
     """What a set of tables was computed with (see :func:`summarize`)."""
     import datetime
 
-    from .provenance import versions
-    from .settings import to_dict
+    from ensemble.provenance import versions
+    from ensemble.settings import to_dict
 
     return {
         "computed": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

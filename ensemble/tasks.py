@@ -18,10 +18,10 @@ from threadpoolctl import ThreadpoolController
 
 from kernels._interface import KernelModule, load
 
-from .distributions import derived_observables
-from .errors import RealizationError
-from .reduce import BlockMoments, NonFiniteSample, welford
-from .seeding import fingerprint, realization_rng
+from ensemble.distributions import derived_observables
+from ensemble.errors import RealizationError
+from ensemble.reduce import BlockMoments, NonFiniteSample, welford
+from ensemble.seeding import fingerprint, realization_rng
 
 __all__ = ["OutputError", "Task", "block_range", "check_outputs", "plan", "run_task"]
 
@@ -73,7 +73,7 @@ def plan(exp, done: dict[int, set[int]] | None = None, threads: int = 1, blocks:
     """
     done = done or {}
     if blocks is None:
-        from .scheduling import schedule
+        from ensemble.scheduling import schedule
 
         blocks = schedule(exp, 1).blocks_per_task
     for pt in exp.points:

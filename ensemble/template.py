@@ -4,7 +4,7 @@ Three files make the plugin (``pyproject.toml``, ``NAME.py``, ``NAME_analysis.py
 (``test_NAME.py``). The example physics has a closed form to test against: one spin in a random field
 h ~ U[-W, W], whose disorder-averaged Ramsey signal is <sigma^z(t)> = sin(W t) / (W t); the analysis derives
 the dephasing time T (the signal at 1/e) with its jackknife error. Replace both with your model; keep the
-shape: ``sample`` draws, ``realize`` computes, Numba loops are ``@njit(nogil=True, cache=True)`` without
+shape: ``sample`` draws, ``realize`` computes, Numba loops are ``@jit`` (``kernels.jit``: nogil, cached) without
 ``prange``, every parameter is documented.
 """
 
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from string import Template
 
-from .errors import UsageError
+from ensemble.errors import UsageError
 
 __all__ = ["FILES", "MAX_NAME", "check_name", "skeleton", "write_skeleton"]
 
@@ -52,9 +52,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 from kernels._params import ParameterError
+from kernels.jit import jit
 
 NAME = "$name"
 ANALYSIS = "${name}_decay"
@@ -87,7 +87,7 @@ def sample(p: Params, rng: np.random.Generator) -> float:
     return rng.uniform(-p.W, p.W)
 
 
-@njit(nogil=True, cache=True)
+@jit
 def _signal(h, t, out):
     for i in range(t.size):
         out[i] = np.cos(h * t[i])
@@ -231,7 +231,7 @@ def check_name(name: str, shadows: bool = True) -> None:
         raise UsageError("NAME", name, f"{allowed}, of at most {MAX_NAME} characters")
     if not shadows:
         return
-    from .models import kernel_names
+    from ensemble.models import kernel_names
 
     if name in kernel_names():
         raise UsageError("NAME", name, f"a name no kernel has yet ({name} is registered: ensemble kernels {name})")
@@ -261,7 +261,7 @@ def skeleton(name: str) -> dict[str, str]:
 def write_skeleton(name: str, directory: str | Path) -> list[Path]:
     """Write the skeleton into ``directory`` (new, or empty, outside every run directory); return the files written.
     The name is checked by :func:`check_name`."""
-    from .guard import new_directory
+    from ensemble.guard import new_directory
 
     check_name(name, shadows=False)  # the name's form first: it may name the directory
     directory = new_directory(directory, "--out", empty=True)

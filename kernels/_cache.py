@@ -23,19 +23,20 @@ STAMP = ".kernels-sources.sha256"
 
 
 def sources_hash() -> str:
+    """sha256 over every source file of the package and its family subpackages (path and contents)."""
     h = hashlib.sha256()
-    for p in sorted(PACKAGE.glob("*.py")):
-        h.update(p.name.encode())
+    for p in sorted(PACKAGE.rglob("*.py")):
+        h.update(p.relative_to(PACKAGE).as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()
 
 
 def cache_dirs() -> list[Path]:
-    """Where Numba keeps this package's cache: __pycache__, or under NUMBA_CACHE_DIR."""
-    dirs = [PACKAGE / "__pycache__"]
+    """Where Numba keeps this package's cache: every __pycache__ of it, or those under NUMBA_CACHE_DIR."""
+    dirs = [d for d in PACKAGE.rglob("__pycache__")]
     root = os.environ.get("NUMBA_CACHE_DIR")
     if root:
-        dirs += [d for d in Path(root).rglob("*") if d.is_dir() and d.name in ("kernels", "__pycache__")]
+        dirs += [d for d in Path(root).rglob("*") if d.is_dir() and (d.name == "__pycache__" or "kernels" in d.parts)]
     return [d for d in dirs if d.is_dir()]
 
 

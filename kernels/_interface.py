@@ -218,8 +218,28 @@ def _restore(path: str, name: str) -> KernelModule:
     return kernel if kernel.name == name else dataclasses.replace(kernel, name=name)
 
 
+#: Kernel modules that moved into their family's package (0.3): a spec or a run's record naming the old path
+#: (``kernel = "module:kernels.xxz_trajectory"``) still finds the kernel. Kept for a release.
+MOVED = {
+    "kernels.anderson_exact": "kernels.front.anderson_exact",
+    "kernels.anderson_trajectory": "kernels.front.anderson_trajectory",
+    "kernels.xxz_exact": "kernels.front.xxz_exact",
+    "kernels.xxz_trajectory": "kernels.front.xxz_trajectory",
+    "kernels.xxz_bubble": "kernels.bubble.xxz_bubble",
+    "kernels.rmt_bath": "kernels.ipr.rmt_bath",
+    "kernels.coupled_chains": "kernels.quench.coupled_chains",
+    "kernels.boson_impurity": "kernels.impurity.boson_impurity",
+    "kernels.boson_tebd": "kernels.impurity.boson_tebd",
+}
+
+
+def current_path(path: str) -> str:
+    """The module path of a kernel today, for a path an earlier version used (:data:`MOVED`)."""
+    return MOVED.get(path, path)
+
+
 def load(path: str) -> KernelModule:
-    """Import ``path`` and resolve it into a :class:`KernelModule`.
+    """Import ``path`` (or the module it moved to, :data:`MOVED`) and resolve it into a :class:`KernelModule`.
 
     Raises
     ------
@@ -228,6 +248,7 @@ def load(path: str) -> KernelModule:
     Exception
         Whatever importing the module raises (the caller reports it).
     """
+    path = current_path(path)
     mod = importlib.import_module(path)
     missing = [a for a in REQUIRED if not hasattr(mod, a)]
     if missing:

@@ -13,7 +13,7 @@ import pytest
 import ensemble
 
 from ensemble import MemoryStore, SpecError, parse_spec, execute
-from ensemble.models import MODELS, builtin_kernels, kernel_names, resolve_kernel
+from ensemble.models import MODELS, builtin_kernels, kernel_names, kernel_plugin, resolve_kernel
 from ensemble.resolution import STATUSES
 from ensemble.tables import table_names
 from kernels._interface import OPTIONAL, KernelModule, load
@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 
 @pytest.mark.parametrize("name", builtin_kernels())
 def test_kernel_follows_the_protocol(name):
-    kernel = load(f"kernels.{name}")
+    kernel = load(kernel_plugin(name).value)
     assert isinstance(kernel, KernelModule) and kernel.name == name == kernel.module.NAME
     for hook in ("ANALYSIS", "SUMMARY", "memory_bytes"):  # built-in kernels declare these themselves
         assert hasattr(kernel.module, hook), f"{name} must declare {hook}"

@@ -82,7 +82,7 @@ def test_a_value_that_does_not_pickle_is_kept_as_its_repr():
 
 
 def _bad_params(_):
-    from kernels.anderson_trajectory import Params
+    from kernels.front.anderson_trajectory import Params
 
     return Params(L=-1)
 

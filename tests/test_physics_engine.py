@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ensemble import MemoryStore, parse_spec, execute
-from kernels import anderson_trajectory as k
+from kernels.front import anderson_trajectory as k
 from tests.references import exact_channel, max_deviation_in_sigma
 
 SPEC = """

@@ -10,14 +10,15 @@ or as ``"module:package.module"``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 from collections.abc import Iterator, Mapping
 
-from kernels._interface import KernelInterfaceError, KernelModule, load
+from kernels._interface import KernelInterfaceError, KernelModule, current_path, load
 
-from ..errors import SpecError, did_you_mean
-from ..plugins import GROUPS, Plugin, registered
-from .base import Model
+from ensemble.errors import SpecError, did_you_mean
+from ensemble.plugins import GROUPS, Plugin, registered
+from ensemble.models.base import Model
 
 __all__ = ["MODELS", "USER_PREFIX", "Model", "builtin_kernels", "kernel_conflicts", "kernel_identity", "kernel_names",
            "kernel_plugin", "model_named", "resolve_kernel", "same_kernel"]  # fmt: skip
@@ -89,10 +90,16 @@ def kernel_plugin(name: str) -> Plugin | None:
     return registered(GROUPS["kernels"]).get(name)
 
 
+@functools.cache
+def kernel_named(name: str) -> KernelModule:
+    """The registered kernel ``name``, loaded (a model reads its kernel's declarations so, never by module path)."""
+    return resolve_kernel(name)[0]
+
+
 def kernel_conflicts() -> dict[str, list[Plugin]]:
     """Kernel names registered by more than one package or module (name -> every registration): such a name is
     ambiguous, and a spec must name the module instead."""
-    from ..plugins import conflicts
+    from ensemble.plugins import conflicts
 
     return conflicts(GROUPS["kernels"])
 
@@ -137,7 +144,7 @@ def same_kernel(recorded: str, kernel: KernelModule) -> bool:
     if recorded == kernel.name:
         return True
     if recorded.startswith(USER_PREFIX):
-        return recorded[len(USER_PREFIX) :] == kernel.path
+        return current_path(recorded[len(USER_PREFIX) :]) == kernel.path
     plugin = kernel_plugin(recorded)
     return plugin is not None and plugin.value == kernel.path
 

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from ..settings import from_table
+from ensemble.settings import from_table
 
 __all__ = ["Model", "NoSettings", "PointAnalysis", "gap_ratio_figure", "groups"]
 
@@ -133,9 +133,9 @@ def groups(df: pd.DataFrame, params: list[str], over: tuple[str, ...]) -> Iterat
 
 def gap_ratio_figure(plt, summary: pd.DataFrame, swept: list[str]):
     """P(r) of every point (mean density with its error) against the GOE surmise and Poisson levels."""
-    from kernels.levels import gap_ratio_density
+    from kernels.numerics.levels import gap_ratio_density
 
-    from ..display import math_label as label
+    from ensemble.display import math_label as label
 
     h = summary[summary.observable == "r_hist"]
     if h.empty:

@@ -14,7 +14,7 @@ import pytest
 from ensemble import MemoryStore, RealizationError, open_run_dir, parse_spec, execute
 from ensemble.seeding import realization_rng
 from ensemble.tasks import plan, run_task
-from kernels import anderson_trajectory as k
+from kernels.front import anderson_trajectory as k
 from tests.ensemble.faulty_kernel import SPEC as FAULTY_SPEC
 from tests.helpers import assert_tables_identical, read_tables, small_spec
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+
+import pytest
 from pathlib import Path
 
 
@@ -116,3 +118,19 @@ def test_a_plugin_that_exits_when_imported_is_one_line(tmp_path):
     dist_info(site, "quitpkg", {"quitter": "quitter"})
     res = cli(site, "kernels")
     assert res.returncode == 0 and "quitter: cannot be loaded" in res.stdout and "sys.exit(3)" in res.stdout, res.stdout
+
+
+def test_a_kernel_named_by_its_path_before_the_family_move_is_found():
+    """Kernels moved into family packages (kernels/front/, ...): a spec or a run's record naming the old module path
+    finds the same kernel, with the same identity (its NAME), so its keys and seeds are unchanged."""
+    from ensemble.errors import SpecError
+    from ensemble.models import kernel_named, resolve_kernel, same_kernel
+    from kernels._interface import MOVED
+
+    for old, new in MOVED.items():
+        kernel, _ = resolve_kernel(f"module:{old}")
+        assert kernel.path == new and kernel.name == old.rsplit(".", 1)[1]
+        assert same_kernel(f"module:{old}", kernel_named(kernel.name))
+    assert not same_kernel("module:kernels.xxz_trajectory", kernel_named("xxz_bubble"))  # negative control
+    with pytest.raises(SpecError):
+        resolve_kernel("module:kernels.no_such_kernel")

@@ -106,9 +106,10 @@ PINNED_KEYS = {
 
 @pytest.mark.parametrize("kernel", sorted(PINNED_KEYS))
 def test_point_keys_of_existing_kernels_do_not_move(kernel):
+    from ensemble.models import kernel_plugin
     from kernels._interface import load
 
-    module = load(f"kernels.{kernel}")
+    module = load(kernel_plugin(kernel).value)
     key = f"{point_key(module, module.warmup_params()):016x}"
     assert key == PINNED_KEYS[kernel], f"{kernel}: point keys changed (new parameter? list it in Params.SEED_OMIT_AT)"
 
@@ -242,7 +243,7 @@ def test_bad_realizations_table(value, field):
 
 
 def test_user_kernel_by_module_path():
-    exp = parse_spec(GOOD.replace('kernel = "anderson_trajectory"', 'kernel = "module:kernels.anderson_trajectory"'))
+    exp = parse_spec(GOOD.replace('kernel = "anderson_trajectory"', 'kernel = "module:kernels.front.anderson_trajectory"'))
     # the kernel's identity is its declared NAME however the spec names it: the same points, keys and hash
     registered = parse_spec(GOOD)
     assert exp.kernel.name == "anderson_trajectory" and len(exp.points) == 2

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from ensemble.models import builtin_kernels
+from ensemble.models import builtin_kernels, kernel_plugin
 from kernels._interface import load
 from kernels._params import MAX_MAGNITUDE, ParameterError
 
@@ -18,7 +18,7 @@ HOSTILE = ["x", "", -1, 0, -0.0, 2**62, -(2**62), 1e300, -1e300, math.inf, -math
 
 def cases():
     for name in builtin_kernels():
-        kernel = load(f"kernels.{name}")
+        kernel = load(kernel_plugin(name).value)
         base = kernel.warmup_params()
         for f in dataclasses.fields(kernel.Params):
             yield pytest.param(kernel, base, f.name, id=f"{name}.{f.name}")
@@ -43,10 +43,10 @@ def test_hostile_values_validate_or_name_the_field(kernel, base, field):
 def test_negative_zero_is_the_same_point_as_zero():
     from ensemble.seeding import point_key
 
-    kernel = load("kernels.anderson_trajectory")
+    kernel = load("kernels.front.anderson_trajectory")
     a = kernel.Params(L=4, W=0.0, times=(0.05,))
     b = kernel.Params(L=4, W=-0.0, times=(0.05,))
-    kernel = load("kernels.anderson_trajectory")
+    kernel = load("kernels.front.anderson_trajectory")
     assert point_key(kernel, a) == point_key(kernel, b)
     assert np.signbit(b.W) == np.False_
 
@@ -54,7 +54,7 @@ def test_negative_zero_is_the_same_point_as_zero():
 @pytest.mark.parametrize("name", ["anderson_trajectory", "xxz_trajectory", "xxz_exact", "boson_tebd"])
 def test_sample_times_below_one_step_are_refused(name):
     """A time that rounds to step 0 would leave the outputs of that time unwritten."""
-    kernel = load(f"kernels.{name}")
+    kernel = load(kernel_plugin(name).value)
     base = kernel.warmup_params()
     step_field = kernel.time_step
     kw = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}

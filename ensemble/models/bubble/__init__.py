@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..base import Model
-from .analysis import BubbleAnalysis, BubbleSettings, cross_point_rows
+from ensemble.models.base import Model
+from ensemble.models.bubble.analysis import BubbleAnalysis, BubbleSettings, cross_point_rows
 
 __all__ = ["MODEL", "BubbleModel"]
 

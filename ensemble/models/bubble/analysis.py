@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit, minimize_scalar
 
-from kernels.levels import R_GOE, R_POISSON
+from kernels.numerics.levels import R_GOE, R_POISSON
 
-from ...resolution import (
+from ensemble.resolution import (
     EDGE,
     LIMIT,
     RESOLVED,
@@ -55,9 +55,9 @@ from ...resolution import (
     quadratic_vertex,
     worst,
 )
-from ...seeding import analysis_rng
-from ...settings import integer, setting
-from ..base import groups
+from ensemble.seeding import analysis_rng
+from ensemble.settings import integer, setting
+from ensemble.models.base import groups
 
 __all__ = [
     "R_GOE",
@@ -142,10 +142,8 @@ class BubbleAnalysis:
     derived_axes = {"gamma_dist": ("dist",), "C": ("site",), "sigma": ("site",)}
 
     def __init__(self, params):
-        from kernels.xxz_bubble import distances
-
         self.p = params
-        dist = distances(params.L)
+        dist = params.distances()
         self.dist = np.arange(dist.max() + 1)
         self.avg = (dist[:, None] == self.dist[None, :]) / np.bincount(dist)[None, :]  # (L, nd)
 
@@ -245,8 +243,9 @@ def peak_location(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> tuple[float,
 
 def beta_peaks(pts: pd.DataFrame, params: list[str], bootstrap: int, seed: int) -> list[dict]:
     """beta of the largest mean r per group of points differing only in beta (SM Fig. 6)."""
-    from kernels.xxz_bubble import BETA_PAPER
+    from ensemble.models import kernel_named
 
+    paper = kernel_named("xxz_bubble").Params.paper_beta()
     rng = analysis_rng(seed, "beta_peak")
     out = []
     keys = [p for p in params if p not in NUMERICAL]
@@ -280,7 +279,7 @@ def beta_peaks(pts: pd.DataFrame, params: list[str], bootstrap: int, seed: int) 
                 "beta_peak_hi": float(hi),
                 "r_peak": float(y.max()),
                 "r_peak_err": float(e[int(np.argmax(y))]),
-                "beta_paper": BETA_PAPER.get(int(group.get("n_goe", 0)), math.nan),
+                "beta_paper": paper.get(int(group.get("n_goe", 0)), math.nan),
                 "n_beta": int(x.size),
             }
         )

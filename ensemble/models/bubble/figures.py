@@ -22,10 +22,10 @@ import math
 
 import numpy as np
 
-from ...display import math_label as _label
-from ...display import symbol as _symbol
-from ..base import gap_ratio_figure
-from .analysis import R_GOE, R_POISSON, avalanche_purity
+from ensemble.display import math_label as _label
+from ensemble.display import symbol as _symbol
+from ensemble.models.base import gap_ratio_figure
+from ensemble.models.bubble.analysis import R_GOE, R_POISSON, avalanche_purity
 
 __all__ = ["figures"]
 

@@ -3,10 +3,10 @@ the beta maximizing r (SM Fig. 6)."""
 
 from __future__ import annotations
 
-from kernels.levels import R_GOE, R_POISSON
+from kernels.numerics.levels import R_GOE, R_POISSON
 
-from ...display import label, missing
-from ...resolution import note
+from ensemble.display import label, missing
+from ensemble.resolution import note
 
 __all__ = ["report"]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ...errors import SpecError
-from ..base import Model
-from .analysis import FrontAnalysis, FrontSettings
-from .thresholds import cross_point_rows
+from ensemble.errors import SpecError
+from ensemble.models.base import Model
+from ensemble.models.front.analysis import FrontAnalysis, FrontSettings
+from ensemble.models.front.thresholds import cross_point_rows
 
 __all__ = ["MODEL", "FrontModel"]
 

@@ -17,10 +17,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...display import format_value, mark_unresolved
-from ...display import math_label as label
-from ...display import math_names
-from .analysis import AVALANCHE_BOUND
+from ensemble.display import format_value, mark_unresolved
+from ensemble.display import math_label as label
+from ensemble.display import math_names
+from ensemble.models.front.analysis import AVALANCHE_BOUND
 
 __all__ = ["figures"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...display import cell, header, label, missing
-from ...resolution import note
-from .analysis import AVALANCHE_BOUND
+from ensemble.display import cell, header, label, missing
+from ensemble.resolution import note
+from ensemble.models.front.analysis import AVALANCHE_BOUND
 
 __all__ = ["report"]
 

@@ -23,10 +23,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from ...resolution import EDGE, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing, worst
-from ...seeding import analysis_rng
-from ..base import groups
-from .analysis import A_BOUND, AVALANCHE_BOUND
+from ensemble.resolution import EDGE, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing, worst
+from ensemble.seeding import analysis_rng
+from ensemble.models.base import groups
+from ensemble.models.front.analysis import A_BOUND, AVALANCHE_BOUND
 
 __all__ = ["avalanche_crossing", "cross_point_rows", "crossing", "threshold_scaling"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..base import Model
-from .analysis import ImpurityAnalysis, ImpuritySettings
+from ensemble.models.base import Model
+from ensemble.models.impurity.analysis import ImpurityAnalysis, ImpuritySettings
 
 __all__ = ["MODEL", "ImpurityModel"]
 

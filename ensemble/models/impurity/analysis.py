@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from ...errors import SpecError
-from ...resolution import classify
-from ...settings import setting
+from ensemble.errors import SpecError
+from ensemble.resolution import classify
+from ensemble.settings import setting
 
 __all__ = ["ImpurityAnalysis", "ImpuritySettings", "coarse_grain", "eq3_profile", "eq4_growth", "fit_eq3", "fit_eq4", "stability_criterion"]
 

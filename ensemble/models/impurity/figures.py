@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .analysis import eq3_profile, eq4_growth
+from ensemble.models.impurity.analysis import eq3_profile, eq4_growth
 
 __all__ = ["figures"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..base import Model
-from .analysis import IprAnalysis, cross_point_rows
+from ensemble.models.base import Model
+from ensemble.models.ipr.analysis import IprAnalysis, cross_point_rows
 
 __all__ = ["MODEL", "IprModel"]
 

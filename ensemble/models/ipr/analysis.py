@@ -33,9 +33,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ...resolution import RESOLVED, classify, worst
-from ...seeding import analysis_rng
-from ..base import groups
+from ensemble.resolution import RESOLVED, classify, worst
+from ensemble.seeding import analysis_rng
+from ensemble.models.base import groups
 
 __all__ = ["IprAnalysis", "cross_point_rows", "crossover_length", "log_centre_dos", "semicircle"]
 
@@ -74,13 +74,11 @@ class IprAnalysis:
 
     def __init__(self, params):
         self.p = params
-        from kernels.rmt_bath import operators, schema
-
-        self.labels = [label for label, _ in operators(params)]
+        self.labels = [label for label, _ in params.operators()]
         self.liom = [self.labels.index(f"x{i}") for i in range(1, params.n_lioms + 1)]
-        self.has_probe = "G" in schema(params)
+        self.has_probe = "G" in params.schema()
         if self.has_probe:
-            self.omega = schema(params)["hyb"]["omega"]
+            self.omega = params.schema()["hyb"]["omega"]
 
     def estimators(self, means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         D = means["D"]

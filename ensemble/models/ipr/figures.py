@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 
-from ...display import math_label as _label
-from ..base import gap_ratio_figure
-from .analysis import crossover_length, semicircle
+from ensemble.display import math_label as _label
+from ensemble.models.base import gap_ratio_figure
+from ensemble.models.ipr.analysis import crossover_length, semicircle
 
 __all__ = ["figures"]
 

@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
-from ...display import label, missing
-from ...resolution import note
+from ensemble.display import label, missing
+from ensemble.resolution import note
 
 __all__ = ["report"]
 

@@ -3,7 +3,7 @@ observable against its axes. Any kernel gets it, a physicist's new one included,
 
 from __future__ import annotations
 
-from ..base import Model
+from ensemble.models.base import Model
 
 __all__ = ["MODEL", "MeansModel"]
 

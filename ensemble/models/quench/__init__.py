@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..base import Model
-from .analysis import QuenchAnalysis, dimer_comparison
+from ensemble.models.base import Model
+from ensemble.models.quench.analysis import QuenchAnalysis, dimer_comparison
 
 __all__ = ["MODEL", "QuenchModel"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...display import label, missing
+from ensemble.display import label, missing
 
 __all__ = ["MAX_REPORT_ROWS", "report"]
 

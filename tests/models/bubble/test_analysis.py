@@ -20,7 +20,7 @@ from ensemble.models.bubble.analysis import (
     exp_plateau_fit,
     thermal_dimension,
 )
-from kernels import xxz_bubble as kb
+from kernels.bubble import xxz_bubble as kb
 
 
 def test_critical_length_solves_the_resonance_condition():

@@ -19,7 +19,7 @@ from ensemble.models.impurity.analysis import (
     fit_eq4,
     stability_criterion,
 )
-from kernels import boson_impurity as bi
+from kernels.impurity import boson_impurity as bi
 
 
 def test_eq3_fit_recovers_decay_length_and_crossover():

@@ -9,7 +9,7 @@ import pytest
 
 from ensemble import MemoryStore, parse_spec, execute
 from ensemble.models.ipr.analysis import IprAnalysis, crossover_length
-from kernels import rmt_bath as k
+from kernels.ipr import rmt_bath as k
 
 
 def test_centre_density_of_states_of_a_semicircle_bath_with_lioms():

@@ -8,7 +8,7 @@ import pytest
 
 from ensemble import MemoryStore, open_run_dir, parse_spec, execute
 from ensemble.models.quench.analysis import QuenchAnalysis
-from kernels import coupled_chains as cc
+from kernels.quench import coupled_chains as cc
 
 SPEC = """
 kernel = "coupled_chains"
