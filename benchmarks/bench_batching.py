@@ -44,7 +44,7 @@ num = 16
 
 def main() -> None:
     from ensemble import MemoryStore, execute, make_executor, parse_spec
-    from ensemble.scheduling import schedule
+    from ensemble.running.scheduling import schedule
     from tests.helpers import assert_tables_identical
 
     ap = argparse.ArgumentParser()

@@ -27,7 +27,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.sparse.linalg import expm_multiply  # noqa: E402
 
-from ensemble.spec import resolve_times  # noqa: E402
+from ensemble.spec.experiment import resolve_times  # noqa: E402
 from kernels.impurity import boson_impurity as bi  # noqa: E402
 from kernels.impurity import boson_tebd as bt  # noqa: E402
 

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import ensemble  # noqa: E402
-from ensemble.query import connect  # noqa: E402
+from ensemble.store.query import connect  # noqa: E402
 
 SPEC = """
 kernel = "anderson_trajectory"

@@ -28,7 +28,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.sparse.linalg import expm_multiply  # noqa: E402
 
-from ensemble.spec import resolve_times  # noqa: E402
+from ensemble.spec.experiment import resolve_times  # noqa: E402
 from kernels.quench import coupled_chains as cc  # noqa: E402
 
 TIMES = resolve_times({"start": 0.1, "stop": 50.0, "num": 40}, None)

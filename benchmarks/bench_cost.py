@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from ensemble.spec import resolve_times  # noqa: E402
+from ensemble.spec.experiment import resolve_times  # noqa: E402
 from ensemble.models import kernel_plugin
 from kernels._interface import load  # noqa: E402
 

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from ensemble import MemoryStore, make_executor, parse_spec, execute
-from ensemble.tasks import plan
+from ensemble.running.tasks import plan
 from kernels.front import anderson_trajectory as k
 
 SPEC = """

@@ -27,7 +27,7 @@ import platform  # noqa: E402
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from ensemble.spec import resolve_times  # noqa: E402
+from ensemble.spec.experiment import resolve_times  # noqa: E402
 from kernels.front import anderson_trajectory as k  # noqa: E402
 
 

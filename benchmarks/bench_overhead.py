@@ -7,7 +7,7 @@ seeding, the per-realization checks and the streaming reduction.
 * plain loop: for each realization, its generator (the same SeedSequence the
   engine uses), ``sample`` + ``realize``, and running sums of every observable
   (what a script would do, no checks, no blocks);
-* serial engine: :func:`ensemble.tasks.run_task` over the same realizations
+* serial engine: :func:`ensemble.running.tasks.run_task` over the same realizations
   (per-block moments, finiteness checks);
 * Pool: ``multiprocessing.Pool(2)`` mapping the plain loop (or ``run_task``)
   over the tasks' batches;
@@ -51,7 +51,7 @@ values = [0.05]
 
 def plain_batch(args) -> tuple[int, float]:
     """The plain loop over one batch: generator, draw, evolve, running sums."""
-    from ensemble.seeding import realization_rng
+    from ensemble.spec.seeding import realization_rng
     from kernels.front import anderson_trajectory as k
 
     params, seed, key, indices = args
@@ -81,7 +81,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from ensemble import MemoryStore, execute, make_executor, parse_spec
-    from ensemble.tasks import plan, run_task
+    from ensemble.running.tasks import plan, run_task
     from kernels.front import anderson_trajectory as k
 
     n = args.realizations

@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 from scipy.sparse import diags  # noqa: E402
 from scipy.sparse.linalg import expm_multiply  # noqa: E402
 
-from ensemble.spec import resolve_times  # noqa: E402
+from ensemble.spec.experiment import resolve_times  # noqa: E402
 from kernels.front import xxz_trajectory as x  # noqa: E402
 from kernels.numerics.chebyshev import ChebyshevPropagator, matvec  # noqa: E402
 

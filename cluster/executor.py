@@ -1,6 +1,6 @@
 """The Dask executor: tasks submitted to a Dask client, a bounded window in flight, results streamed back.
 
-It implements the engine's executor protocol (:class:`ensemble.executors.Executor`),
+It implements the engine's executor protocol (:class:`ensemble.running.executors.Executor`),
 on any client: a local cluster of processes, an existing scheduler, or
 SLURM/PBS jobs. The result of a run never depends on it: results are merged
 in block order by the store, not in completion order.
@@ -16,7 +16,7 @@ from distributed.client import FutureCancelledError
 from distributed.comm.core import CommClosedError
 
 from ensemble.errors import ExecutorLost
-from ensemble.executors import Executor, warmup
+from ensemble.running.executors import Executor, warmup
 
 #: What a lost scheduler raises in the driver: a closed connection, a future cancelled because the connection
 #: was lost, a socket error or a timeout.

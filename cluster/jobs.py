@@ -72,6 +72,14 @@ class BatchSystem:
 BATCH_SYSTEMS: dict[str, BatchSystem] = {}
 
 
+def _systems() -> dict[str, BatchSystem]:
+    """Every batch system, registered (each registers itself when its module is imported)."""
+    import cluster.pbs  # noqa: F401
+    import cluster.slurm  # noqa: F401
+
+    return BATCH_SYSTEMS
+
+
 def register(system: type[BatchSystem]) -> type[BatchSystem]:
     BATCH_SYSTEMS[system.name] = system()
     return system
@@ -128,7 +136,7 @@ def parse_walltime(text: str) -> int:
 
 def load_job_config(kind: str, path: str | Path | None = None, overrides: dict | None = None) -> JobConfig:
     """Defaults, then the user's YAML file, then command-line overrides; validated."""
-    if kind not in BATCH_SYSTEMS:
+    if kind not in _systems():
         raise ClusterConfigError("--cluster", kind, f"one of {', '.join(BATCH_SYSTEMS)}")
     values = _section(DEFAULTS, kind)
     if path is not None:
@@ -256,7 +264,7 @@ JOB_OPTIONS = ("cores", "memory", "walltime", "queue", "account", "min_jobs", "m
 
 
 class JobBackend:
-    """Workers in the jobs of a batch system (an executor backend, :class:`ensemble.executors.Backend`)."""
+    """Workers in the jobs of a batch system (an executor backend, :class:`ensemble.running.executors.Backend`)."""
 
     def __init__(self, name: str):
         self.name = name

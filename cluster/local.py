@@ -9,7 +9,7 @@ cores. The thread counts of Numba and the BLAS libraries are set through the
 environment *before* the worker processes start
 (``distributed.nanny.pre-spawn-environ``), because Numba and OpenBLAS read
 them once, at import; each task then limits BLAS to its run's count
-(:func:`ensemble.tasks.run_task`).
+(:func:`ensemble.running.tasks.run_task`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
-import dask
-from distributed import Client, LocalCluster
+from ensemble.running.executors import ExecutorRequest, default_workers
 
-from ensemble.executors import ExecutorRequest, default_workers
+if TYPE_CHECKING:  # annotations only: Dask is imported when a cluster starts
+    from distributed import LocalCluster
+
+    from cluster.executor import DaskExecutor
 
 from cluster.errors import ClusterConfigError
-from cluster.executor import DaskExecutor
 
 __all__ = ["BACKEND", "WORKER_ENV", "LocalBackend", "local_cluster", "worker_env"]
 
@@ -60,6 +62,9 @@ def local_cluster(n_workers: int | None = None, dashboard: bool = True, threads:
     Default: ``cores // threads`` workers (at least one). The dashboard listens
     on a free port (``cluster.dashboard_link``).
     """
+    import dask
+    from distributed import LocalCluster
+
     n = n_workers or default_workers(threads)
     env = worker_env(threads)
     _forget_unimportable_main()
@@ -122,6 +127,10 @@ class LocalBackend:
         pass
 
     def make(self, request: ExecutorRequest) -> DaskExecutor:
+        from distributed import Client
+
+        from cluster.executor import DaskExecutor
+
         cluster = local_cluster(request.workers, threads=request.threads)
         return DaskExecutor(Client(cluster), name="local Dask cluster", threads=request.threads, owns=cluster)
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-
-from distributed import Client
+from typing import TYPE_CHECKING
 
 from ensemble.errors import UsageError
-from ensemble.executors import ExecutorRequest, default_workers
+from ensemble.running.executors import ExecutorRequest, default_workers
+
+if TYPE_CHECKING:  # annotations only: Dask is imported when a cluster starts
+    from distributed import Client
+
+    from cluster.executor import DaskExecutor
 
 from cluster.errors import ClusterError
-from cluster.executor import DaskExecutor
 from cluster.local import refuse_job_options
 
 __all__ = ["BACKEND", "CONNECT_TIMEOUT", "SchedulerBackend", "connect", "scheduler_address"]
@@ -28,6 +31,8 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Client:
     Raises ClusterError naming the problem: a scheduler file that is missing or
     holds no address, or a scheduler that does not answer within ``timeout`` seconds.
     """
+    from distributed import Client
+
     if address.endswith(".json") or os.path.isfile(address):
         address = scheduler_address(address)
     try:
@@ -76,6 +81,8 @@ class SchedulerBackend:
             raise UsageError("--scheduler", None, "a scheduler address for the dask executor, e.g. tcp://HOST:8786")
 
     def make(self, request: ExecutorRequest) -> DaskExecutor:
+        from cluster.executor import DaskExecutor
+
         if request.client is not None:
             client, close = request.client, False
         else:

@@ -22,7 +22,7 @@ costs no NumPy, pandas, Numba, DuckDB, matplotlib or Dask.
 
 from ensemble.errors import (Cancelled, EnsembleError, ExecutorError, RealizationError, ResultError, RunDirectoryError, SpecError,
                      UsageError)
-from ensemble.query import query  # light (DuckDB is imported when a query runs); bound here, so the submodule cannot shadow it
+from ensemble.store.query import query  # light (DuckDB is imported when a query runs); bound here, so the submodule cannot shadow it
 
 __all__ = [
     "__version__",
@@ -51,6 +51,8 @@ __all__ = [
     "run",
     "submit",
     "validate",
+    "replay",
+    "Replay",
     "Plan",
     "Submission",
     "Cancelled",
@@ -60,18 +62,19 @@ __all__ = [
 #: the command line start without NumPy, pandas, Numba, DuckDB, matplotlib or Dask.
 _LAZY = {
     "__version__": ("_version", "__version__"),
-    "kernel_info": ("describe", "kernel_info"),
-    "open_run_dir": ("lifecycle", "open_run_dir"),
-    "RunResult": ("runner", "RunResult"),
-    "execute": ("runner", "run"),
-    "Experiment": ("spec", "Experiment"),
-    "Point": ("spec", "Point"),
-    "load_spec": ("spec", "load_spec"),
-    "parse_spec": ("spec", "parse_spec"),
-    "DirectoryStore": ("store", "DirectoryStore"),
-    "MemoryStore": ("store", "MemoryStore"),
-    **{name: ("api", name) for name in ("make_executor", "run", "submit", "validate", "Plan", "extend", "open_run", "Run")},
-    "Submission": ("submission", "Submission"),
+    "kernel_info": ("present.describe", "kernel_info"),
+    "open_run_dir": ("store.lifecycle", "open_run_dir"),
+    "RunResult": ("running.runner", "RunResult"),
+    "execute": ("running.runner", "run"),
+    "Experiment": ("spec.experiment", "Experiment"),
+    "Point": ("spec.experiment", "Point"),
+    "load_spec": ("spec.experiment", "load_spec"),
+    "parse_spec": ("spec.experiment", "parse_spec"),
+    "DirectoryStore": ("store.stores", "DirectoryStore"),
+    "MemoryStore": ("store.stores", "MemoryStore"),
+    **{name: ("api", name) for name in ("make_executor", "run", "submit", "validate", "Plan", "extend", "open_run", "Run", "replay",
+                                          "Replay")},
+    "Submission": ("running.submission", "Submission"),
 }
 
 

@@ -16,15 +16,18 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 
+if TYPE_CHECKING:  # pandas is imported when a table is made (ensemble validate needs none)
+    import pandas as pd
+
+from ensemble.present.figures import refresh_plots
 from ensemble.errors import EnsembleError, UsageError
-from ensemble.executors import DEFAULT_MAX_REALIZATION_HOURS, Executor, ExecutorRequest, backend
-from ensemble.rundir import Layout
-from ensemble.runs import axis_columns, load_run, manifest, read_tables
-from ensemble.spec import Experiment
+from ensemble.running.executors import DEFAULT_MAX_REALIZATION_HOURS, Executor, ExecutorRequest, backend
+from ensemble.store.layout import Layout
+from ensemble.store.runs import axis_columns, load_run, manifest, read_tables
+from ensemble.spec.experiment import Experiment
 
 __all__ = [
     "DEFAULT_MAX_REALIZATION_HOURS",
@@ -81,7 +84,7 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
     or "slurm"/"pbs" (batch jobs described by ``jobs``, a job configuration, whose ``threads`` counts), or any
     backend a plugin registers. ``threads``: BLAS threads per realization; a local cluster then starts
     cores // threads workers."""
-    from ensemble.executors import start
+    from ensemble.running.executors import start
 
     request = request_for(kind, workers, scheduler, jobs, threads, client)
     backend(request.kind).preflight(request)
@@ -90,7 +93,7 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
 
 def as_experiment(spec, name: str = "experiment"):
     """An Experiment from an Experiment, a spec file path, or spec text (TOML; ``name`` unless it sets one)."""
-    from ensemble.spec import Experiment, load_spec, parse_spec
+    from ensemble.spec.experiment import Experiment, load_spec, parse_spec
 
     if isinstance(spec, Experiment):
         return spec
@@ -118,13 +121,19 @@ class Plan:
     """What :func:`validate` found: the points, their cost and the tasks they make on the executor asked for."""
 
     experiment: Any
-    points: pd.DataFrame
+    rows: tuple
     cpu_hours: float
     tasks: int
     task_seconds: tuple[float, float]
     wall_seconds: float
     executor: str
     workers: int
+    #: per point, the cost estimate (seconds and memory per realization, and where they come from)
+    estimates: tuple = ()
+    #: how the points are cut into tasks (:func:`ensemble.running.scheduling.schedule`)
+    schedule: Any = None
+    #: the memory each worker of the executor is planned to have (None: not known before it starts)
+    memory_per_worker: int | None = None
 
     def __repr__(self) -> str:
         e = self.experiment
@@ -133,6 +142,13 @@ class Plan:
         return (f"<Plan {e.name}: kernel {e.kernel.name}, {len(e.points)} point(s), {e.total_realizations} realizations, "
                 f"~{self.cpu_hours:.3g} CPU-hours; {self.tasks} tasks of {lo:.3g}-{hi:.3g} s, "
                 f"~{self.wall_seconds:.3g} s on {self.workers} {self.executor} worker(s){warnings}>")  # fmt: skip
+
+    @property
+    def points(self) -> pd.DataFrame:
+        """Per point: parameters, realizations, blocks, estimated seconds and memory per realization."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -145,29 +161,47 @@ class Plan:
         return f"<p>{html.escape(repr(self)[1:-1])}</p>" + self.points.to_html(index=False, max_rows=20)
 
 
-def validate(spec, *, executor: str = "local", workers: int | None = None, threads: int = 1) -> Plan:
+def validate(spec, *, executor: str = "local", workers: int | None = None, threads: int = 1,
+             max_realization_hours: float | None = None) -> Plan:  # fmt: skip
     """Check a spec (a dict, TOML text, a file or an Experiment) and say what it would run, before anything runs.
 
     Raises :class:`~ensemble.errors.SpecError` naming the field, the value and what is allowed. Returns a
     :class:`Plan`: per point its parameters, realizations, blocks and estimated seconds per realization (the
     kernel's cost model, or measured here), and the tasks and parallel wall time on ``executor``.
     """
-    from ensemble.cost import estimates
-    from ensemble.runner import check_limits
-    from ensemble.scheduling import schedule
-
     exp = as_experiment(spec)
-    request = request_for(executor, workers, None, None, threads, None)
+    return plan_for(exp, request_for(executor, workers, None, None, threads, None), max_realization_hours)
+
+
+def plan_for(exp, request: ExecutorRequest, max_realization_hours: float | None = None, check: bool = True) -> Plan:
+    """The :class:`Plan` of ``exp`` on the executor ``request`` describes, every limit checked (memory and time
+    per realization against the workers; ``check=False``: a plan only, for workers that are not this
+    executor's): the one place that decides whether a spec can run there."""
+    from ensemble.running.cost import estimates
+    from ensemble.running.scheduling import schedule
+
     n_workers = backend(request.kind).planned_workers(request)
+    memory = planned_memory_per_worker(request)
     cost = estimates(exp)
     sched = schedule(exp, n_workers, [c.seconds for c in cost])
-    check_limits(exp, planned_memory_per_worker(request), time_limit(request), n_workers)
     rows = [{"point": pt.index, "label": pt.label or "(no sweep)", "realizations": pt.realizations, "blocks": pt.n_blocks,
              "block_size": pt.block_size, "seconds_per_realization": c.seconds, "cost": c.source,
              "memory_MiB": None if c.memory is None else c.memory / 2**20} for pt, c in zip(exp.points, cost)]  # fmt: skip
     lengths = sorted(sched.task_seconds.values())
     total = sum(c.seconds * pt.realizations for pt, c in zip(exp.points, cost)) / 3600
-    return Plan(exp, pd.DataFrame(rows), total, sched.tasks, (lengths[0], lengths[-1]), sched.wall_seconds, request.kind, n_workers)
+    plan = Plan(exp, tuple(rows), total, sched.tasks, (lengths[0], lengths[-1]), sched.wall_seconds, request.kind,
+                n_workers, tuple(cost), sched, memory)  # fmt: skip
+    if check:
+        check_plan(plan, request, max_realization_hours)
+    return plan
+
+
+def check_plan(plan: Plan, request: ExecutorRequest, max_realization_hours: float | None = None) -> None:
+    """SpecError unless every point of ``plan`` fits its workers: memory per realization against a worker's, and
+    time per realization (and per task) against the limit (``max_realization_hours``, a job's walltime, or 48 h)."""
+    from ensemble.running.runner import check_limits
+
+    check_limits(plan.experiment, plan.memory_per_worker, time_limit(request, max_realization_hours), plan.workers)
 
 
 def _stderr(text: str) -> None:
@@ -186,12 +220,12 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     ``cancel`` (a threading.Event) stops the run (:class:`~ensemble.errors.Cancelled`); ``on_open()`` is
     called once every check has passed and the directory is held (what :func:`submit` waits for).
     """
-    from ensemble.guard import run_target
-    from ensemble.lifecycle import adopt_layout, check_run_dir, open_run_dir, preflight
-    from ensemble.limits import check_size
-    from ensemble.rundir import is_run
-    from ensemble.runner import check_limits
-    from ensemble.runner import run as execute
+    from ensemble.store.guard import run_target
+    from ensemble.store.lifecycle import adopt_layout, check_run_dir, open_run_dir, preflight
+    from ensemble.spec.limits import check_size
+    from ensemble.store.layout import is_run
+    from ensemble.running.runner import check_limits
+    from ensemble.running.runner import run as execute
 
     request = request or ExecutorRequest()
     out = run_target(out)
@@ -221,10 +255,11 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     elif state == "grow":
         note(f"{out}: the run grows to this spec; every finished block is kept (history in run.json)")
     try:
-        from ensemble.executors import start
+        from ensemble.running.executors import start
 
         with _Borrowed(executor) if executor is not None else start(request) as ex:
-            check_limits(exp, ex.memory_per_worker, limit, ex.workers)
+            if (ex.memory_per_worker, ex.workers) != (planned, workers):  # the executor started is not the planned one
+                check_limits(exp, ex.memory_per_worker, limit, ex.workers)
             adaptive = request.jobs is not None and executor is None
             note(f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
                  f"({_per_point(exp)}); executor: {ex.name}, {'up to ' if adaptive else ''}{ex.workers} worker(s)"
@@ -241,7 +276,7 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
 
 
 def _keep_refit(out: Path, exp, note):
-    from ensemble.runs import keep_refit
+    from ensemble.store.runs import keep_refit
 
     try:
         previous = load_run(out).fit
@@ -274,32 +309,10 @@ def _discard_if_empty(out: Path, ours: bool) -> None:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def refresh_plots(run_dir: Path, note=print) -> None:
-    """Tables were rewritten: figures drawn from the old ones are redrawn (or removed, if that fails)."""
-    from ensemble.figstyle import FORMATS
-
-    plots = Layout(run_dir).plots
-    old = sorted(p for p in plots.iterdir() if p.suffix[1:] in FORMATS or p.name.endswith(".caption.txt")) \
-        if plots.is_dir() else []  # fmt: skip
-    formats = tuple(f for f in FORMATS if any(p.suffix == f".{f}" for p in old))
-    if not formats:
-        return
-    for p in old:
-        p.unlink()
-    from ensemble.runs import write_figures
-
-    try:
-        paths = write_figures(run_dir, formats=formats)
-    except Exception as e:  # a figure that cannot be drawn must not hide the tables
-        note(f"the figures in {plots} were drawn from the old tables and are removed; redrawing failed: {e}")
-        return
-    note(f"redrew {len(paths)} figure(s) in {plots} from the new tables")
-
-
 def run(spec, out=None, *, client=None, executor=None, workers: int | None = None, scheduler: str | None = None,
         resume: bool = False, progress: bool = False, max_realization_hours: float | None = None,
         drop_points: bool = False, threads: int = 1):  # fmt: skip
-    """Run a spec into a run directory and return it as a :class:`ensemble.runs.Run`.
+    """Run a spec into a run directory and return it as a :class:`ensemble.store.runs.Run`.
 
     Parameters
     ----------
@@ -311,7 +324,7 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
         Run on this Dask client (the Dask convention; it is left open).
     executor : str or executor, optional
         "local" (default: a local Dask cluster of one single-threaded worker per core),
-        "serial" (this process), another registered backend, or an Executor (see :mod:`ensemble.executors`).
+        "serial" (this process), another registered backend, or an Executor (see :mod:`ensemble.running.executors`).
     workers : int, optional
         Workers of the local cluster.
     scheduler : str, optional
@@ -346,7 +359,7 @@ def _resolve(spec, out, client, executor, workers, scheduler, threads):
         raise UsageError("client", f"a distributed.Client that is {client.status}", "an open client (this one is closed: "
                          "make a new one, or leave client out for a local cluster)")  # fmt: skip
     if executor is not None and not isinstance(executor, str | Executor):
-        raise UsageError("executor", executor, "a backend's name (serial, local, dask, ...) or an ensemble.executors.Executor")
+        raise UsageError("executor", executor, "a backend's name (serial, local, dask, ...) or an ensemble.running.executors.Executor")
     kind = executor if isinstance(executor, str) else ("dask" if scheduler else "local")
     obj = executor if isinstance(executor, Executor) else None
     request = None if obj is not None else request_for(kind, workers, scheduler, None, threads, client)
@@ -356,7 +369,7 @@ def _resolve(spec, out, client, executor, workers, scheduler, threads):
 def submit(spec, out=None, *, client=None, executor=None, workers: int | None = None, scheduler: str | None = None,
            resume: bool = False, progress: bool | None = None, max_realization_hours: float | None = None,
            drop_points: bool = False, threads: int = 1):  # fmt: skip
-    """Start a run and return at once with a :class:`~ensemble.submission.Submission` handle.
+    """Start a run and return at once with a :class:`~ensemble.running.submission.Submission` handle.
 
     The arguments are :func:`run`'s. Every check (the spec, the directory, memory and time limits) is made
     before this returns, and a bad one raises here; the run itself goes on in a background thread of this
@@ -365,7 +378,7 @@ def submit(spec, out=None, *, client=None, executor=None, workers: int | None = 
     ``cancel()`` (finished blocks kept: ``submit(..., resume=True)`` or ``ensemble run --resume`` goes on)
     and ``result()`` -> :class:`Run`.
     """
-    from ensemble.submission import Submission, in_notebook
+    from ensemble.running.submission import Submission, in_notebook
 
     exp, out, request, obj = _resolve(spec, out, client, executor, workers, scheduler, threads)
     progress = in_notebook() if progress is None else bool(progress)
@@ -390,7 +403,7 @@ def grown_spec(run_dir, realizations: int | None = None, more: int | None = None
     """
     import tomlkit
 
-    from ensemble.rundir import read_record, recorded_spec
+    from ensemble.store.layout import read_record, recorded_spec
 
     for option, n in (("realizations", realizations), ("more", more), ("max_realizations", max_realizations)):
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
@@ -427,8 +440,8 @@ def grown_spec(run_dir, realizations: int | None = None, more: int | None = None
 
 def grown_experiment(run_dir, realizations: int | None = None, more: int | None = None, **goal) -> Experiment:
     """The run's experiment grown (see :func:`grown_spec`): what ``extend`` runs."""
-    from ensemble.runs import load_run
-    from ensemble.spec import parse_spec
+    from ensemble.store.runs import load_run
+    from ensemble.spec.experiment import parse_spec
 
     return parse_spec(grown_spec(run_dir, realizations, more, **goal), name=load_run(run_dir).name)
 
@@ -452,12 +465,12 @@ def refit(run_dir, window: tuple[float, float] | None = None, min_start: float |
     replaced: ``window``, ``min_start`` and any other key of the model's [fit] (``settings``). By default the
     settings start from those the tables were last computed with (tables/manifest.json); ``from_spec`` starts
     from the spec's own. Returns ``(experiment, tables, store)``; ``ensemble fit`` is this function."""
-    from ensemble.lock import RunLock
-    from ensemble.runs import load_run
-    from ensemble.settings import to_dict
-    from ensemble.spec import with_fit
-    from ensemble.store import DirectoryStore
-    from ensemble.tables import summarize
+    from ensemble.store.lock import RunLock
+    from ensemble.store.runs import load_run
+    from ensemble.spec.settings import to_dict
+    from ensemble.spec.experiment import with_fit
+    from ensemble.store.stores import DirectoryStore
+    from ensemble.store.results import summarize
 
     run_dir = run_dir.path if isinstance(run_dir, Run) else Path(run_dir)
     exp = load_run(run_dir)
@@ -485,6 +498,8 @@ def _short(v) -> str:
 def _plain_dtypes(df: pd.DataFrame) -> pd.DataFrame:
     """pandas' nullable columns as numpy ones (int64 where nothing is missing, else float64), as xarray and
     netCDF want them."""
+    import pandas as pd
+
     out = df.copy()
     for c in out.columns:
         if isinstance(out[c].dtype, pd.api.extensions.ExtensionDtype) and out[c].dtype.kind in "iufb":
@@ -519,7 +534,7 @@ class Run:
         """Points with their realizations, and the key fits with their status (a notebook's display)."""
         import html
 
-        from ensemble.display_html import table
+        from ensemble.present.html import table
 
         s = self.spec
         head = (f"<p><b>Run {html.escape(s.name)}</b> in <code>{html.escape(str(self.path))}</code>: kernel "
@@ -547,6 +562,8 @@ class Run:
         """One row per point: index, seeding key, swept values, realizations, blocks and block size."""
         rows = [{"point": p.index, "key": f"{p.key:016x}", **p.swept, "realizations": p.realizations,
                  "blocks": p.n_blocks, "block_size": p.block_size} for p in self.spec.points]  # fmt: skip
+        import pandas as pd
+
         return pd.DataFrame(rows)
 
     @property
@@ -572,6 +589,8 @@ class Run:
 
     @property
     def fits(self) -> pd.DataFrame:
+        import pandas as pd
+
         return self.tables.get("fits", pd.DataFrame())
 
     def reload(self) -> Run:
@@ -581,7 +600,7 @@ class Run:
 
     def query(self, sql: str, writable: bool = False) -> pd.DataFrame:
         """SQL (DuckDB) on this run's tables, one view per table; read-only unless ``writable``."""
-        from ensemble.query import query
+        from ensemble.store.query import query
 
         return query(self.path, sql, writable=writable)
 
@@ -623,7 +642,7 @@ class Run:
             if c in units:
                 ds[c].attrs["units"] = units[c]
         fixed = {k: v for k, v in rows.iloc[0].items() if k in self.spec.params_names and k not in dims}
-        from ensemble.provenance import package_version
+        from ensemble.spec.provenance import package_version
 
         ds.attrs.update(Conventions="CF-1.10", title=f"{observable} of run {self.name}", observable=observable,
                         run=self.name, kernel=kernel.name, estimator=estimator,
@@ -656,15 +675,15 @@ class Run:
         observable merged on shared coordinates (needs scipy's netCDF3 writer, or netCDF4/h5netcdf if installed).
 
         ``path`` must lie outside every run directory and be a new file (``overwrite=True`` replaces one); the
-        file appears whole or not at all (:mod:`ensemble.guard`)."""
-        from ensemble.guard import output_file
+        file appears whole or not at all (:mod:`ensemble.store.guard`)."""
+        from ensemble.store.guard import output_file
 
         return self._write(output_file(path, "to_netcdf path", overwrite, "a netCDF file path"), observables, "netcdf")
 
     def to_zarr(self, path: str | Path, observables: list[str] | None = None, overwrite: bool = False) -> Path:
         """Write observables to a Zarr store (the optional extra ``zarr``: ``pip install "mbl-ensemble[zarr]"``),
         a new directory outside every run directory (``overwrite=True`` replaces an existing store)."""
-        from ensemble.guard import new_directory
+        from ensemble.store.guard import new_directory
 
         try:
             import zarr  # noqa: F401
@@ -704,11 +723,11 @@ class Run:
         matplotlib's Figure methods work on it directly, e.g. ``figs["x"].savefig(...)``).
 
         ``style``: a matplotlib style name or ``.mplstyle`` file applied over the project's
-        (``ensemble/style/ensemble.mplstyle``); ``size``: "single" (3.4 in) or "double" (7 in) column, default
+        (``ensemble/present/style/ensemble.mplstyle``); ``size``: "single" (3.4 in) or "double" (7 in) column, default
         by the figure's layout. The caption states the spec, kernel, parameters, N_r and version.
         """
-        from ensemble.figstyle import draw
-        from ensemble.runs import as_tabled
+        from ensemble.present.figstyle import draw
+        from ensemble.store.runs import as_tabled
 
         return draw(self.spec.model, as_tabled(self.path, self.spec), self.tables, style=style, size=size)
 
@@ -726,6 +745,105 @@ class Run:
 
     def status(self):
         """Progress (done/total per point, rate, ETA) and provisional tables from the blocks finished so far."""
-        from ensemble.status import status
+        from ensemble.running.status import status
 
         return status(self.path)
+
+
+#: Magnitude above which a value's square overflows float64 (its variance cannot be accumulated).
+LARGEST_AVERAGED = 1.3e154
+
+
+@dataclass
+class Replay:
+    """One realization recomputed outside any run (:func:`replay`): its outputs, checked as a run checks them,
+    or what went wrong."""
+
+    experiment: Any
+    point: Any
+    realization: int
+    outputs: dict | None = None
+    #: the kernel's own exception, whole (replay is where it is shown)
+    traceback: str | None = None
+    #: outputs that do not match the kernel's schema (wrong type, shape or key), one line
+    output_error: str | None = None
+    saved: Path | None = None
+
+    def problems(self) -> dict[str, str]:
+        """Per observable, what would stop a run: non-finite values, or values whose squares overflow."""
+        import numpy as np
+
+        out = {}
+        for name, v in (self.outputs or {}).items():
+            if not np.all(np.isfinite(v)):
+                out[name] = "NON-FINITE values"
+            elif v.size and float(np.max(np.abs(v))) > LARGEST_AVERAGED:
+                out[name] = "values too large to average (their squares overflow float64)"
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return self.traceback is None and self.output_error is None and not self.problems()
+
+    def described(self) -> dict[str, tuple]:
+        """Per observable: (shape, min, max, problem) as text."""
+        import numpy as np
+
+        problems, out = self.problems(), {}
+        for name, v in (self.outputs or {}).items():
+            shown = v.size and not np.all(np.isnan(v))
+            lo, hi = (f"{np.nanmin(v):.6g}", f"{np.nanmax(v):.6g}") if shown else ("nan", "nan")
+            out[name] = (v.shape, lo, hi, f", {problems[name]}" if name in problems else "")
+        return out
+
+
+def replay(target, point: int = 0, realization: int = 0, *, save=None, overwrite: bool = False,
+           announce=lambda text: None) -> Replay:  # fmt: skip
+    """Recompute realization ``realization`` of point ``point`` of a run directory or a spec file, with the seed
+    the run gives it, and check its outputs as a run does. ``save``: write the outputs to that .npz file (never
+    over an existing file without ``overwrite``, never into a run directory). ``announce`` receives what is
+    replayed (kernel, point, parameters, seed) before the kernel runs. UsageError for an index out of range."""
+    import traceback
+
+    import numpy as np
+
+    from ensemble.running.tasks import OutputError, check_outputs
+    from ensemble.spec.experiment import load_spec
+    from ensemble.spec.seeding import realization_rng
+
+    target = Path(target)
+    if overwrite and save is None:
+        raise UsageError("--overwrite", True, "with --save FILE.npz")
+    if save is not None:
+        from ensemble.store.guard import output_file
+
+        output_file(save, "--save", overwrite, "a .npz file path")
+    exp = load_run(target) if target.is_dir() else load_spec(target)
+    if not 0 <= point < len(exp.points):
+        raise UsageError("--point", point, f"a point index in 0..{len(exp.points) - 1} (see ensemble validate)")
+    pt = exp.points[point]
+    limit = max(pt.realizations, exp.precision.max_realizations if exp.precision is not None else 0)
+    if not 0 <= realization < limit:
+        raise UsageError("--realization", realization, f"an index in 0..{limit - 1}")
+    result = Replay(exp, pt, realization)
+    announce(f"kernel {exp.kernel.name}, point {pt.index} ({pt.label or 'no sweep'}), realization {realization}")
+    announce(f"params: {pt.params}")
+    announce(f"seed: SeedSequence({exp.seed}, spawn_key=({pt.key}, {realization}))")
+    try:
+        raw = exp.kernel.run(pt.params, realization_rng(exp.seed, pt.key, realization))
+    except Exception:
+        result.traceback = traceback.format_exc()
+        return result
+    try:
+        result.outputs = check_outputs(raw, exp.kernel.schema(pt.params))
+    except OutputError as e:
+        result.output_error = str(e)
+        return result
+    if save is not None:
+        try:  # the name as given (np.savez would add .npz to a path); "x": never over a file that appeared since
+            with open(save, "wb" if overwrite else "xb") as f:
+                np.savez(f, **result.outputs)
+        except OSError as e:
+            raise UsageError("--save", str(save), f"a file that can be written ({e.strerror or e})") from None
+        result.saved = Path(save)
+    return result

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ensemble.errors import (Cancelled, ExecutorError, ExecutorLost, RealizationError, ResultError, RunDirectoryError, SpecError,
                      UsageError)
-from ensemble.files import StorageError
-from ensemble.rundir import Layout, is_run
+from ensemble.store.files import StorageError
+from ensemble.store.layout import Layout, is_run
 
 __all__ = ["main"]
 
@@ -174,7 +174,7 @@ def _what_is_kept(args) -> str:
     out = getattr(args, "out", None)
     if out is None or getattr(args, "func", None) not in (cmd_run, cmd_extend, cmd_reproduce):
         return "nothing was written"
-    from ensemble.rundir import Layout
+    from ensemble.store.layout import Layout
 
     blocks = len(Layout(out).partial_files())
     if not blocks:
@@ -377,13 +377,14 @@ def cmd_extend(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from ensemble.spec import load_spec
+    from ensemble.spec.experiment import load_spec
 
     return _run(load_spec(args.spec), args)
 
 
 def _run(exp, args) -> int:
-    from ensemble.api import refresh_plots, run_into
+    from ensemble.api import run_into
+    from ensemble.present.figures import refresh_plots
 
     out = args.out = args.out or Path("runs") / exp.name
     result, store = run_into(exp, out, request=_request(args), resume=args.resume, progress=not args.no_progress,
@@ -414,7 +415,7 @@ def _print_set_aside(store) -> None:
 
 
 def cmd_job_script(args) -> int:
-    from ensemble.executors import backend
+    from ensemble.running.executors import backend
 
     request = _request(args)
     b = backend(request.kind)
@@ -427,7 +428,7 @@ def cmd_job_script(args) -> int:
 def cmd_query(args) -> int:
     import duckdb
 
-    from ensemble.query import query
+    from ensemble.store.query import query
 
     try:
         df = query(args.dir, args.sql, writable=args.writable if args.writable is not None else False)
@@ -449,7 +450,7 @@ def cmd_query(args) -> int:
 
 def _note_left_out(run_dirs) -> None:
     """A catalog's runs whose tables are not in it (no tables yet, a damaged record): said, never silent."""
-    from ensemble.query import survey
+    from ensemble.store.query import survey
 
     found, catalog = survey(run_dirs)
     left = [(r, why) for r, why in found if why is not None]
@@ -461,7 +462,7 @@ def _note_left_out(run_dirs) -> None:
 
 def _settings(items: list[str]) -> dict:
     """KEY=VALUE pairs of --set, each VALUE read as a TOML value."""
-    from ensemble.spec import tomllib
+    from ensemble.spec.experiment import tomllib
 
     out = {}
     for item in items:
@@ -481,16 +482,17 @@ def _one_line(e: BaseException) -> str:
 
 
 def _table_names(run_dirs) -> list[str]:
-    from ensemble.query import find_runs
+    from ensemble.store.query import find_runs
 
     runs, catalog = find_runs(run_dirs)
-    from ensemble.rundir import Layout
+    from ensemble.store.layout import Layout
 
     return sorted({p.stem for r in runs for p in Layout(r).table_files()} | ({"runs"} if catalog else set()))
 
 
 def cmd_fit(args) -> int:
-    from ensemble.api import refit, refresh_plots
+    from ensemble.api import refit
+    from ensemble.present.figures import refresh_plots
 
     exp, tables, store = refit(args.dir, window=args.window, min_start=args.min_start, settings=_settings(args.settings),
                                from_spec=args.from_spec, origin=" ".join(["ensemble fit", *sys.argv[2:]]), note=print)  # fmt: skip
@@ -501,11 +503,11 @@ def cmd_fit(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from ensemble.runs import write_figures
+    from ensemble.present.figures import write_figures
 
     from ensemble.errors import EnsembleError
 
-    from ensemble.figstyle import check_formats, check_style
+    from ensemble.present.figstyle import check_formats, check_style
 
     formats = check_formats(args.format)
     check_style(args.style)
@@ -526,8 +528,8 @@ def cmd_plot(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from ensemble.runs import load_run
-    from ensemble.status import status
+    from ensemble.store.runs import load_run
+    from ensemble.running.status import status
 
     st = status(args.dir, tables=not args.no_tables)
     print(st)
@@ -541,84 +543,35 @@ def cmd_status(args) -> int:
     return 0
 
 
-#: Magnitude above which a value's square overflows float64 (its variance cannot be accumulated).
-LARGEST_AVERAGED = 1.3e154
-
-
 def cmd_replay(args) -> int:
-    import traceback
+    from ensemble.api import replay
 
-    import numpy as np
-
-    from ensemble.runs import load_run
-    from ensemble.seeding import realization_rng
-    from ensemble.spec import load_spec
-    from ensemble.tasks import OutputError, check_outputs
-
-    if args.overwrite and args.save is None:
-        raise UsageError("--overwrite", True, "with --save FILE.npz")
-    if args.save is not None:
-        from ensemble.guard import output_file
-
-        output_file(args.save, "--save", args.overwrite, "a .npz file path")
-    exp = load_run(args.target) if args.target.is_dir() else load_spec(args.target)
-    if not 0 <= args.point < len(exp.points):
-        raise UsageError("--point", args.point, f"a point index in 0..{len(exp.points) - 1} (see ensemble validate)")
-    pt = exp.points[args.point]
-    limit = max(pt.realizations, exp.precision.max_realizations if exp.precision is not None else 0)
-    if not 0 <= args.realization < limit:
-        raise UsageError("--realization", args.realization, f"an index in 0..{limit - 1}")
-    print(f"kernel {exp.kernel.name}, point {pt.index} ({pt.label or 'no sweep'}), realization {args.realization}")
-    print(f"params: {pt.params}")
-    print(f"seed: SeedSequence({exp.seed}, spawn_key=({pt.key}, {args.realization}))")
-    try:
-        raw = exp.kernel.run(pt.params, realization_rng(exp.seed, pt.key, args.realization))
-    except Exception:
-        traceback.print_exc()  # replay is where a kernel's own failure is shown whole
+    r = replay(args.target, args.point, args.realization, save=args.save, overwrite=args.overwrite, announce=print)
+    if r.traceback is not None:
+        print(r.traceback, file=sys.stderr, end="")  # replay is where a kernel's own failure is shown whole
         return EXIT_FAILED
-    try:
-        obs = check_outputs(raw, exp.kernel.schema(pt.params))
-    except OutputError as e:
-        print(f"ensemble: replay: kernel {exp.kernel.name} {e}", file=sys.stderr)
+    if r.output_error is not None:
+        print(f"ensemble: replay: kernel {r.experiment.kernel.name} {r.output_error}", file=sys.stderr)
         return EXIT_FAILED
-    ok = True
-    for name, v in obs.items():
-        finite = bool(np.all(np.isfinite(v)))
-        huge = finite and v.size and float(np.max(np.abs(v))) > LARGEST_AVERAGED
-        ok &= finite and not huge
-        lo, hi = (f"{np.nanmin(v):.6g}", f"{np.nanmax(v):.6g}") if v.size and not np.all(np.isnan(v)) else ("nan", "nan")
-        flag = "" if finite and not huge else (", NON-FINITE values" if not finite else
-                                               ", values too large to average (their squares overflow float64)")  # fmt: skip
-        print(f"  {name}: shape {v.shape}, min {lo}, max {hi}{flag}")
-    if args.save:
-        try:  # the name as given (np.savez would add .npz to a path); "x": never over a file that appeared since
-            with open(args.save, "wb" if args.overwrite else "xb") as f:
-                np.savez(f, **obs)
-        except OSError as e:
-            raise UsageError("--save", str(args.save), f"a file that can be written ({e.strerror or e})") from None
-        print(f"observables written to {args.save}")
-    return 0 if ok else EXIT_FAILED
+    for name, (shape, lo, hi, flag) in r.described().items():
+        print(f"  {name}: shape {shape}, min {lo}, max {hi}{flag}")
+    if r.saved is not None:
+        print(f"observables written to {r.saved}")
+    return 0 if r.ok else EXIT_FAILED
 
 
 def cmd_validate(args) -> int:
-    from ensemble.api import planned_memory_per_worker, time_limit
-    from ensemble.cost import estimates
-    from ensemble.executors import backend
-    from ensemble.runner import check_limits
-    from ensemble.scheduling import schedule
-    from ensemble.spec import load_spec
+    from ensemble.api import check_plan, plan_for
+    from ensemble.spec.experiment import load_spec
 
     exp = load_spec(args.spec)
     request = _request(args)
-    memory = planned_memory_per_worker(request)
-    workers = backend(request.kind).planned_workers(request)
-    cost = estimates(exp)
-    sched = schedule(exp, workers, [e.seconds for e in cost])
+    plan = plan_for(exp, request, check=False)  # the plan is shown, then checked against the workers
     print(f"{args.spec}: valid. kernel {exp.kernel.name} ({exp.model.name} analysis), {len(exp.points)} point(s), "
           f"{exp.total_realizations} realizations")  # fmt: skip
-    for line in exp.notes:
+    for line in plan.warnings:
         print(f"warning: {line}")
-    for pt, e in zip(exp.points, cost):
+    for pt, e in zip(exp.points, plan.estimates):
         t = getattr(pt.params, "times", None)
         times = f"  {len(t)} times {t[0]:g}..{t[-1]:g}" if t else ""
         mem_text = f"{e.memory / 2**20:.0f} MiB" if e.memory is not None else "memory not declared"
@@ -627,53 +580,50 @@ def cmd_validate(args) -> int:
             f"in {pt.n_blocks} blocks of {pt.block_size}{times}  ~{_human_seconds(e.seconds)} ({e.source}) and "
             f"{mem_text} per realization"
         )
-    total = sum(e.seconds * pt.realizations for pt, e in zip(exp.points, cost))
     how = ("the kernel's cost model, calibrated on the reference machine (benchmarks/bench_cost.py)" if exp.kernel.declares_cost
            else "measured here: the kernel declares no cost model")  # fmt: skip
-    print(f"estimated cost: {total / 3600:.3g} CPU-hours ({how})")
-    lengths = sorted(sched.task_seconds.values())
-    size = (f"batch_size = {exp.batch_size}" if not sched.automatic else
+    print(f"estimated cost: {plan.cpu_hours:.3g} CPU-hours ({how})")
+    lo, hi = plan.task_seconds
+    size = (f"batch_size = {exp.batch_size}" if not plan.schedule.automatic else
             f"sized automatically: up to {exp.scheduling.task_seconds:g} s of CPU each, at least "
             f"{exp.scheduling.tasks_per_worker} per worker")  # fmt: skip
-    span = _human_seconds(lengths[0]) if lengths[0] == lengths[-1] else f"{_human_seconds(lengths[0])}..{_human_seconds(lengths[-1])}"
-    print(f"tasks: {sched.tasks} of ~{span} of CPU each ({size}); parallel wall estimate "
-          f"{_human_seconds(sched.wall_seconds)} on {workers} worker(s) of the {request.kind} executor")  # fmt: skip
-    check_limits(exp, memory, time_limit(request, args.max_realization_hours), workers)
-    where = f"{request.kind} jobs" if request.jobs is not None else f"a {request.kind} executor of {workers} worker(s)"
+    span = _human_seconds(lo) if lo == hi else f"{_human_seconds(lo)}..{_human_seconds(hi)}"
+    print(f"tasks: {plan.tasks} of ~{span} of CPU each ({size}); parallel wall estimate "
+          f"{_human_seconds(plan.wall_seconds)} on {plan.workers} worker(s) of the {request.kind} executor")  # fmt: skip
+    check_plan(plan, request, args.max_realization_hours)
+    memory = plan.memory_per_worker
+    where = f"{request.kind} jobs" if request.jobs is not None else f"a {request.kind} executor of {plan.workers} worker(s)"
     print(f"fits {where}: at most {memory / 2**30:.1f} GiB per worker" if memory else "")
     return 0
 
 
 def cmd_reproduce(args) -> int:
-    from ensemble.api import planned_memory_per_worker, time_limit
-    from ensemble.executors import backend
-    from ensemble.reproduce import collect_figures, find_specs, resolve_paper
-    from ensemble.runner import check_limits, estimate
-    from ensemble.runs import write_figures
-    from ensemble.spec import load_spec
+    from ensemble.api import plan_for
+    from ensemble.running.executors import backend
+    from ensemble.present.reproduce import collect_figures, find_specs, resolve_paper
+    from ensemble.present.figures import write_figures
+    from ensemble.spec.experiment import load_spec
 
     paper = resolve_paper(args.paper)
     specs = find_specs(paper, args.scale, args.specs)
     exps = [load_spec(s) for s in specs]  # every spec valid before anything runs
     request = _request(args)
-    memory = planned_memory_per_worker(request)
     workers = backend(request.kind).planned_workers(request)
     out = args.out or Path("runs") / f"paper{paper.number}-{args.scale}"
-    from ensemble.guard import new_directory
+    from ensemble.store.guard import new_directory
 
     new_directory(out, "--out")  # it holds the runs and figures/, and lies in no run
     print(f"paper {paper.number}: {paper.title}; {args.scale} scale, {len(exps)} spec(s), into {out}")
     remote = bool(args.cluster or args.scheduler)
     total = 0.0
     for spec, exp in zip(specs, exps):
-        cost = estimate(exp)
-        seconds = sum(s * pt.realizations for pt, (s, _) in zip(exp.points, cost))
-        peak = max((m for _, m in cost if m is not None), default=None)
+        # checked against the workers that would run it (paper scale without a cluster is only planned)
+        plan = plan_for(exp, request, args.max_realization_hours, check=remote or args.scale == "laptop")
+        seconds = plan.cpu_hours * 3600
+        peak = max((e.memory for e in plan.estimates if e.memory is not None), default=None)
         total += seconds
         print(f"  {spec}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name}, "
               f"~{seconds / 3600:.3g} CPU-hours" + (f", up to {peak / 2**30:.2g} GiB per realization" if peak else ""))  # fmt: skip
-        if remote or args.scale == "laptop":  # against the workers that would run it
-            check_limits(exp, memory, time_limit(request, args.max_realization_hours), workers)
     print(f"estimated cost: {total / 3600:.3g} CPU-hours, about {_human_seconds(total / workers)} on {workers} worker(s)")
     if args.plan or (args.scale == "paper" and not remote):
         if not args.plan:
@@ -704,7 +654,7 @@ def _human_seconds(s: float) -> str:
 
 
 def cmd_new_kernel(args) -> int:
-    from ensemble.template import write_skeleton
+    from ensemble.present.template import write_skeleton
 
     out = args.out or Path(args.name)
     for path in write_skeleton(args.name, out):
@@ -715,7 +665,7 @@ def cmd_new_kernel(args) -> int:
 
 
 def cmd_kernels(args) -> int:
-    from ensemble.describe import kernel_info
+    from ensemble.present.describe import kernel_info
     from ensemble.models import kernel_conflicts, kernel_names, kernel_plugin, resolve_kernel
 
     if args.name:

@@ -9,7 +9,7 @@ Three groups, each ``name = "module"`` (or ``"module:object"`` for executors) in
     [project.entry-points."mbl_ensemble.models"]
     my_analysis = "mypkg.analysis"       # a module defining MODEL, an ensemble.models.Model
     [project.entry-points."mbl_ensemble.executors"]
-    my_cluster = "mypkg.cluster:BACKEND" # an object following ensemble.executors.Backend
+    my_cluster = "mypkg.cluster:BACKEND" # an object following ensemble.running.executors.Backend
 
 The built-in ones are registered the same way in this project's own ``pyproject.toml``: there is one list.
 A checkout run without being installed (no package metadata) reads that file instead.

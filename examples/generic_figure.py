@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 import ensemble
-from ensemble.figstyle import save
-from ensemble.template import write_skeleton
+from ensemble.present.figstyle import save
+from ensemble.present.template import write_skeleton
 
 
 def main(out: Path) -> list[Path]:

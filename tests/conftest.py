@@ -6,7 +6,7 @@ from kernels._cache import ensure_fresh
 
 ensure_fresh()  # before any kernel is compiled or loaded in this session
 
-#: tests/fixtures holds packages and runs the tests install or copy (a plugin with its own tests): not ours to collect
+#: tests/fixtures holds runs and recorded tables the tests copy or compare with: not ours to collect
 collect_ignore = ["fixtures"]
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def assert_tables_identical(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFram
 
 
 def read_tables(run_dir) -> dict[str, pd.DataFrame]:
-    from ensemble.runs import read_tables as read
+    from ensemble.store.runs import read_tables as read
 
     return read(run_dir)
 

@@ -11,7 +11,7 @@ import matplotlib
 import pytest
 
 import ensemble
-from ensemble.describe import kernel_info
+from ensemble.present.describe import kernel_info
 from ensemble.models import builtin_kernels
 from tests.helpers import HANG_GUARD, assert_tables_identical, read_tables, run_cli, small_spec
 
@@ -126,3 +126,26 @@ def test_kernel_histograms_integrate_to_one_and_match_the_mean(tmp_path):
     assert abs((density * ratio).sum() * width - mean_r) < width / 2
     med = r.summary.query("observable == 'r_hist.median'")["mean"].item()
     assert 0.45 < med < 0.65  # GOE: the median gap ratio is about 0.53; Poisson 0.41
+
+
+def test_replay_from_python_is_the_realization_a_run_averages(tmp_path):
+    """ensemble.replay: one realization with its run seed, outputs checked; the mean of the replays of every
+    realization of a point is the run's summary mean for that point (an independent path to the same number)."""
+    import numpy as np
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(small_spec(realizations=6, batch_size=2, block_size=2))
+    run = ensemble.run(spec, tmp_path / "run", executor="serial")
+    pt = run.spec.points[1]
+    reps = [ensemble.replay(tmp_path / "run", 1, r) for r in range(pt.realizations)]
+    assert all(r.ok and r.point.key == pt.key for r in reps)
+    summary = run.summary
+    for name in reps[0].outputs:
+        rows = summary[(summary.observable == name) & (summary.W == pt.params.W) & (summary.estimator == "mean")]
+        mean = np.mean([r.outputs[name] for r in reps], axis=0).ravel()
+        assert np.allclose(rows["mean"].to_numpy(), mean, rtol=1e-12, atol=1e-14), name
+    other = ensemble.replay(tmp_path / "run", 0, 0)  # negative control: another point's realization differs
+    name = next(iter(other.outputs))
+    assert not np.allclose(other.outputs[name], reps[0].outputs[name])
+    with pytest.raises(ensemble.UsageError):
+        ensemble.replay(spec, 7, 0)

@@ -18,7 +18,7 @@ import pytest
 
 import ensemble
 from ensemble import MemoryStore, execute, load_spec, parse_spec
-from ensemble.seeding import fingerprint
+from ensemble.spec.seeding import fingerprint
 from tests.helpers import assert_tables_identical, read_tables, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ def test_log_times_are_the_same_on_every_machine():
     one ulp at one time in 30)."""
     import decimal
 
-    from ensemble.spec import log_grid
+    from ensemble.spec.experiment import log_grid
 
     for start, stop, num in [(0.1, 200.0, 30), (0.1, 50.0, 30), (1.2785933972325876, 6659.658101099719, 125)]:
         t = log_grid(start, stop, num)
@@ -99,8 +99,8 @@ num = 9
 def test_a_run_made_with_an_earlier_versions_times_keeps_its_partials(tmp_path, monkeypatch):
     """A run made when the times came from NumPy (here a NumPy one ulp off at one time) reads, refits and
     resumes with those times and its partials; a spec parsed without the adoption would not match them."""
-    import ensemble.spec as spec_mod
-    from ensemble.rundir import read_record, recorded_fingerprints
+    import ensemble.spec.experiment as spec_mod
+    from ensemble.store.layout import read_record, recorded_fingerprints
 
     log_grid_now = spec_mod.log_grid
 

@@ -14,8 +14,8 @@ import ensemble
 
 from ensemble import MemoryStore, SpecError, parse_spec, execute
 from ensemble.models import MODELS, builtin_kernels, kernel_names, kernel_plugin, resolve_kernel
-from ensemble.resolution import STATUSES
-from ensemble.tables import table_names
+from ensemble.analysis.resolution import STATUSES
+from ensemble.analysis.tables import table_names
 from kernels._interface import OPTIONAL, KernelModule, load
 
 matplotlib.use("Agg")
@@ -47,7 +47,7 @@ def test_kernel_follows_the_protocol(name):
 @pytest.mark.parametrize("name", kernel_names())
 def test_every_registered_kernel_documents_its_parameters(name):
     """Built-in and plugin kernels alike: ``ensemble kernels NAME`` has a description for every parameter."""
-    from ensemble.describe import NO_DOC, kernel_info
+    from ensemble.present.describe import NO_DOC, kernel_info
 
     info = kernel_info(name)
     assert info.parameters and not [p["name"] for p in info.parameters if p["doc"] == NO_DOC]
@@ -124,6 +124,25 @@ SHAPES = {
 }
 
 
+def builtin_models() -> set[str]:
+    from ensemble.plugins import GROUPS, registered
+
+    return {n for n, p in registered(GROUPS["models"]).items() if p.builtin}
+
+
+def test_every_model_is_in_the_shape_matrix():
+    """A built-in model without a SHAPES entry would escape the five-shape matrix silently: it fails here."""
+    missing = builtin_models() - set(SHAPES)
+    assert not missing, f"models without an entry in SHAPES (tests/test_conformance.py): {sorted(missing)}"
+    for name, d in SHAPES.items():
+        assert {"kernel", "params", "times", "number", "string", "zipped"} <= set(d), name
+        exp = parse_spec(spec_text(name, "string"))  # the string parameter really is one the kernel takes
+        values = {getattr(p.params, d["string"][0]) for p in exp.points}
+        assert len(values) == 2 and all(isinstance(v, str) for v in values), (name, values)
+    assert {resolve_kernel(k)[1].name for k in builtin_kernels()} <= set(SHAPES)
+    assert builtin_models() - (set(SHAPES) - {"front"}) == {"front"}  # negative control: one left out is seen
+
+
 def spec_text(model: str, shape: str) -> str:
     d = SHAPES[model]
     params = dict(line.split(" = ", 1) for line in d["params"].splitlines())
@@ -160,7 +179,7 @@ def test_model_runs_reports_and_draws_every_shape_of_sweep(model, shape):
         assert fits["status"].isin(STATUSES).all(), fits.loc[~fits["status"].isin(STATUSES), ["fit", "status"]]
     lines = exp.model.report(exp, result.tables)
     assert all(isinstance(line, str) for line in lines)
-    from ensemble.figstyle import draw
+    from ensemble.present.figstyle import draw
 
     figs = draw(exp.model, exp, result.tables)
     assert all(isinstance(f.figure, matplotlib.figure.Figure) for f in figs.values())
@@ -174,7 +193,7 @@ def check_readable(name, item):
     dump on it (a figure title is at most a short phrase); fonts >= 7 pt at its journal size; no empty or
     unlabelled panels; legends whose every entry has a label, and not more entries than can be read; panel
     letters where there is more than one panel."""
-    from ensemble.figstyle import COLUMN_WIDTHS, MAX_SUPTITLE, MIN_FONT_PT, Captioned
+    from ensemble.present.figstyle import COLUMN_WIDTHS, MAX_SUPTITLE, MIN_FONT_PT, Captioned
 
     assert isinstance(item, Captioned), f"{name}: figures come with their caption"
     fig, cap = item.figure, item.caption
@@ -182,7 +201,7 @@ def check_readable(name, item):
     title = fig._suptitle.get_text() if fig._suptitle is not None else ""
     assert len(title) <= MAX_SUPTITLE and "N_r" not in title, f"{name}: a spec dump as the title: {title!r}"
     assert fig.get_size_inches()[0] in COLUMN_WIDTHS.values(), f"{name}: not a journal column width"
-    from ensemble.figstyle import texts
+    from ensemble.present.figstyle import texts
 
     ticks = [ax.xaxis.get_tick_params(which="major").get("labelsize", 99) for ax in fig.axes]
     small = [t.get_text() for t in texts(fig) if t.get_fontsize() < MIN_FONT_PT] + [s for s in ticks if s < MIN_FONT_PT]
@@ -207,7 +226,7 @@ def check_readable(name, item):
         assert letters, f"{name}: several panels without letters"
     clash = _colour_clashes(fig)
     assert not clash, f"{name}: one legend label in two colours (the same swept value must look the same): {clash[:3]}"
-    from ensemble.figstyle import notation_faults
+    from ensemble.present.figstyle import notation_faults
 
     plain = notation_faults(fig)
     assert not plain, f"{name}: notation written as plain text, not mathtext: {plain[:4]}"
@@ -265,7 +284,7 @@ def test_a_label_in_two_colours_is_caught():
 ])  # fmt: skip
 def test_plain_text_notation_is_caught(text, faults):
     """The check the figures pass must fail on the faults the issue listed (a negative control for it)."""
-    from ensemble.figstyle import plain_notation
+    from ensemble.present.figstyle import plain_notation
 
     assert plain_notation(text) == faults
 
@@ -277,10 +296,10 @@ def test_figures_write_vector_formats_with_provenance_in_the_metadata(tmp_path):
     matplotlib.use("Agg")
     from PIL import Image
 
-    from ensemble.figstyle import save
+    from ensemble.present.figstyle import save
 
     exp = parse_spec(spec_text("means", "none"))
-    from ensemble.figstyle import draw
+    from ensemble.present.figstyle import draw
 
     figs = draw(exp.model, exp, execute(exp, MemoryStore()).tables, style="ggplot", size="single")
     name, item = next(iter(figs.items()))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html.parser
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -110,7 +109,7 @@ def test_the_tutorials_were_executed(site):
 def test_reference_pages_follow_the_code(site):
     from ensemble import kernel_info
     from ensemble.models import kernel_names
-    from ensemble.spec import SPEC_FIELDS, TOP_KEYS
+    from ensemble.spec.experiment import SPEC_FIELDS, TOP_KEYS
 
     assert tuple(SPEC_FIELDS) == TOP_KEYS
     spec = (site / "reference" / "spec.html").read_text()

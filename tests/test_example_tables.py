@@ -46,7 +46,7 @@ def shrunk(name: str):
     for key in ("batch_size", "precision"):
         doc.pop(key, None)
     exp = ensemble.parse_spec(tomlkit.dumps(doc), name=name)
-    from ensemble.cost import estimates
+    from ensemble.running.cost import estimates
 
     cost = [e.seconds for e in estimates(exp)]
     if sum(cost) * 4 > MAX_SECONDS:

@@ -31,7 +31,7 @@ STDLIB_OK = set(sys.stdlib_module_names) | {"__future__"}
 FRONT = {"ensemble", "ensemble.cli", "ensemble.api", "ensemble.__main__", "ensemble._entry"}
 RANK = {"kernels": 0, "engine": 1, "cluster": 2, "front": 3}
 #: What cluster/ may use of the engine: its executor protocol and its errors.
-CLUSTER_MAY_IMPORT = {"ensemble.executors", "ensemble.errors"}
+CLUSTER_MAY_IMPORT = {"ensemble.running.executors", "ensemble.errors"}
 
 
 def module_name(path: Path) -> str:
@@ -51,6 +51,45 @@ def layer(module: str) -> str | None:
     if top == "ensemble":
         return "front" if module in FRONT else "engine"
     return None
+
+
+#: The engine's own layers, bottom up (docs/develop/layout.md): a module imports its own layer and those below.
+#: The model registry (ensemble.models, .base) sits with the spec; the model families use every layer below the
+#: running one's front doors (they are the engine's plugins, loaded by name).
+ENGINE_LAYERS = ("base", "spec", "analysis", "store", "present", "running", "families")
+BASE = {"ensemble.errors", "ensemble.plugins", "ensemble._version"}
+
+
+def engine_layer(module: str) -> str | None:
+    """The engine layer of ``module`` (None outside the engine's layers: kernels, cluster, the front doors)."""
+    if layer(module) != "engine":
+        return None
+    parts = module.split(".")
+    if module in BASE:
+        return "base"
+    if parts[1] == "models":
+        return "spec" if len(parts) == 2 or parts[2] == "base" else "families"
+    if parts[1] in ENGINE_LAYERS:
+        return parts[1]
+    return "unplaced"
+
+
+def engine_problems(me: str, mods: set[str]) -> list[str]:
+    """Imports from a lower engine layer up (or of a module no layer holds)."""
+    mine = engine_layer(me)
+    if mine is None:
+        return []
+    if mine == "unplaced":
+        return [f"{me}: every engine module lives in a layer package ({', '.join(ENGINE_LAYERS[1:-1])}) or is one "
+                f"of {', '.join(sorted(BASE))}"]  # fmt: skip
+    out = []
+    for mod in sorted(mods):
+        theirs = engine_layer(mod) if mod.split(".")[0] == "ensemble" and mod != "ensemble" else None
+        if theirs is None or theirs == "unplaced":
+            continue
+        if ENGINE_LAYERS.index(theirs) > ENGINE_LAYERS.index(mine):
+            out.append(f"{me} ({mine}) imports {mod} ({theirs}): the engine's layers point down only")
+    return out
 
 
 def imports(path: Path) -> set[str]:
@@ -106,37 +145,110 @@ def _model_of(module: str) -> str | None:
     return parts[2] if len(parts) > 2 and parts[:2] == ["ensemble", "models"] and parts[2] != "base" else None
 
 
+#: What a model may import of kernels/: the protocol and the shared numerics, never a kernel's module (a model
+#: reads its kernel through the kernel's Params or the registry).
+MODEL_MAY_IMPORT_KERNELS = ("kernels._interface", "kernels._params", "kernels.numerics")
+
+
 def model_problems(me: str, mods: set[str]) -> list[str]:
-    """Imports of a model package from outside it (other than the list in ensemble.models)."""
-    return [
+    """Imports of a model package from outside it (other than the list in ensemble.models), and of a kernel's
+    module from a model."""
+    out = [
         f"{me} imports {mod}: only ensemble.models lists the models; models do not import each other"
         for mod in sorted(mods)
         if _model_of(mod) is not None and me != "ensemble.models" and _model_of(me) != _model_of(mod)
     ]
+    if me.startswith("ensemble.models"):
+        out += [f"{me} imports {mod}: a model finds its kernel through the kernel's Params or the registry "
+                f"(ensemble.models.kernel_named), never by importing the kernel's module"  # fmt: skip
+                for mod in sorted(mods)
+                if mod.split(".")[0] == "kernels" and mod != "kernels" and not mod.startswith(MODEL_MAY_IMPORT_KERNELS)]
+    return out
 
 
 @pytest.mark.parametrize("path", list(our_files()), ids=lambda p: str(p.relative_to(ROOT)))
 def test_imports_follow_the_layers(path):
-    problems = layer_problems(module_name(path), imports(path)) + model_problems(module_name(path), imports(path))
+    me, mods = module_name(path), imports(path)
+    problems = layer_problems(me, mods) + model_problems(me, mods) + engine_problems(me, mods)
     assert not problems, "; ".join(problems)
 
 
 def test_layer_checks_catch_forbidden_imports():
-    assert layer_problems("ensemble.spec", {"cluster", "distributed"}) and layer_problems("cluster.jobs", {"ensemble.cli"})
-    assert layer_problems("kernels.ipr.rmt_bath", {"pandas"}) and layer_problems("kernels.ipr.rmt_bath", {"ensemble.tables"})
-    assert model_problems("ensemble.tables", {"ensemble.models.front"})
+    assert layer_problems("ensemble.spec.experiment", {"cluster", "distributed"}) and layer_problems("cluster.jobs", {"ensemble.cli"})
+    assert layer_problems("kernels.ipr.rmt_bath", {"pandas"}) and layer_problems("kernels.ipr.rmt_bath", {"ensemble.analysis.tables"})
+    assert model_problems("ensemble.analysis.tables", {"ensemble.models.front"})
     assert model_problems("ensemble.models.bubble.analysis", {"ensemble.models.front.thresholds"})
+    assert model_problems("ensemble.models.bubble.analysis", {"kernels.bubble.xxz_bubble"})
+    assert not model_problems("ensemble.models.bubble.analysis", {"kernels.numerics.levels"})
     assert layer_problems("ensemble.cli", {"cluster"}) and layer_problems("ensemble.api", {"cluster.local"})
-    assert layer_problems("cluster.local", {"ensemble.spec"})
-    assert not layer_problems("ensemble.cli", {"ensemble.spec", "kernels"})
-    assert not layer_problems("cluster.jobs", {"ensemble.executors", "ensemble.errors"})
+    assert layer_problems("cluster.local", {"ensemble.spec.experiment"})
+    assert not layer_problems("ensemble.cli", {"ensemble.spec.experiment", "kernels"})
+    assert not layer_problems("cluster.jobs", {"ensemble.running.executors", "ensemble.errors"})
     assert not model_problems("ensemble.models", {"ensemble.models.front"})
+    assert engine_problems("ensemble.spec.experiment", {"ensemble.analysis.tables"})
+    assert engine_problems("ensemble.store.layout", {"ensemble.running.tasks"})
+    assert engine_problems("ensemble.models.base", {"ensemble.present.display"})
+    assert engine_problems("ensemble.newmodule", set())
+    assert not engine_problems("ensemble.running.runner", {"ensemble.store.stores", "ensemble.spec.seeding"})
+    assert not engine_problems("ensemble.models.front.figures", {"ensemble.present.display"})
+
+
+def _engine_graph() -> dict[str, set[str]]:
+    names = {module_name(p) for p in (ROOT / "ensemble").rglob("*.py")}
+    return {module_name(p): {m for m in imports(p) if m in names and m != module_name(p)}
+            for p in (ROOT / "ensemble").rglob("*.py")}  # fmt: skip
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (imports inside functions count: a circle is a
+    circle wherever the import sits). A package's __init__ importing its own modules is not a circle."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_engine_has_no_import_circle():
+    graph = _engine_graph()
+    # the front door (ensemble/__init__) names the API lazily; it is the top, so edges into it are not counted
+    graph = {k: {m for m in v if m != "ensemble"} for k, v in graph.items()}
+    assert not import_cycles(graph), import_cycles(graph)
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]  # the check can fail
+
+
+def test_the_engine_top_level_is_small():
+    entries = [p.name for p in (ROOT / "ensemble").iterdir() if p.name != "__pycache__"]
+    assert len(entries) <= 14, sorted(entries)
 
 
 def test_importing_the_engine_does_not_import_distributed():
     import subprocess
 
-    code = "import ensemble, ensemble.spec, ensemble.runner, ensemble.tables, sys; print('distributed' in sys.modules)"
+    code = "import ensemble, ensemble.spec.experiment, ensemble.running.runner, ensemble.analysis.tables, sys; print('distributed' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 
@@ -317,7 +429,22 @@ def test_every_data_file_of_the_packages_is_installed():
     for f in files:
         if f.endswith(".py"):
             continue
-        package, rel = f.split("/", 1)
-        if not any(fnmatch.fnmatch(rel, pattern) for pattern in data.get(package, [])):
+        parts = f.split("/")
+        # the patterns of any package holding the file (setuptools keys packages by their dotted name)
+        holders = [(".".join(parts[:i]), "/".join(parts[i:])) for i in range(1, len(parts))]
+        if not any(fnmatch.fnmatch(rel, pattern) for package, rel in holders for pattern in data.get(package, [])):
             missing.append(f)
     assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
+
+
+def test_the_layout_page_names_every_package():
+    """docs/develop/layout.md draws the house: every kernels family and engine package is on it, and nothing it
+    names as a package is missing (a move that forgets the page fails here)."""
+    page = (ROOT / "docs" / "develop" / "layout.md").read_text()
+    packages = [p.parent for p in (ROOT / "kernels").glob("*/__init__.py")] + \
+        [p.parent for p in (ROOT / "ensemble").glob("*/__init__.py")]  # fmt: skip
+    missing = [p.name for p in packages if f"{p.name}/" not in page]
+    assert not missing, f"packages not on docs/develop/layout.md: {missing}"
+    named = set(re.findall(r"^  (\w+)/ ", page, flags=re.M))
+    gone = [n for n in named if not (ROOT / "kernels" / n).is_dir() and not (ROOT / "ensemble" / n).is_dir()]
+    assert not gone, f"docs/develop/layout.md names packages that do not exist: {gone}"

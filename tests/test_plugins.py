@@ -1,5 +1,5 @@
-"""A physicist's own model as a plugin (issue 23): an out-of-tree package (tests/fixtures/plugin, what
-``ensemble new-kernel ramsey`` writes) registering one kernel and one analysis through entry points is
+"""A physicist's own model as a plugin (issue 23): an out-of-tree package (what ``ensemble new-kernel ramsey``
+writes, generated from the same template for every test run, so the two cannot drift) registering one kernel and one analysis through entry points is
 installed with pip into a directory of its own, and through the command line, with real processes, it is
 listed with where it comes from, validated, run serially and on a local cluster with identical tables,
 reported, refitted, drawn and queried; the conformance tests pass with it registered; its own test passes.
@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ensemble.template import skeleton
+from ensemble.present.template import skeleton
 from tests.helpers import HANG_GUARD, assert_tables_identical, read_tables
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "fixtures" / "plugin"
+
+
+def write_plugin(directory: Path) -> Path:
+    """The plugin the tests install: the new-kernel template's files for a kernel called ramsey."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in skeleton("ramsey").items():
+        (directory / name).write_text(text)
+    return directory
 
 SPEC = """
 kernel = "ramsey"
@@ -34,11 +40,14 @@ values = [0.25, 0.5, 1.0, 2.0, 4.0]
 """
 
 
-def test_the_fixture_is_what_new_kernel_writes(tmp_path):
+def test_new_kernel_writes_the_template(tmp_path):
     made = skeleton("ramsey")
-    assert sorted(made) == sorted(p.name for p in FIXTURE.iterdir() if p.is_file())
+    res = subprocess.run([sys.executable, "-m", "ensemble", "new-kernel", "ramsey", "--out", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=HANG_GUARD)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert sorted(made) == sorted(p.name for p in (tmp_path / "r").iterdir())
     for name, text in made.items():
-        assert (FIXTURE / name).read_text() == text, name
+        assert (tmp_path / "r" / name).read_text() == text, name
     plugin = [n for n in made if not n.startswith("test_")]
     assert len(plugin) == 3 and sum(made[n].count("\n") for n in plugin) < 150  # the issue's target
     res = subprocess.run([sys.executable, "-m", "ensemble", "new-kernel", "my_chain", "--out", str(tmp_path / "k")],
@@ -56,8 +65,7 @@ def test_the_fixture_is_what_new_kernel_writes(tmp_path):
 def installed(tmp_path_factory):
     """The plugin installed by pip (a wheel built from its pyproject.toml) into a directory on PYTHONPATH."""
     tmp = tmp_path_factory.mktemp("plugin")
-    src, target = tmp / "src", tmp / "site"
-    shutil.copytree(FIXTURE, src)
+    src, target = write_plugin(tmp / "src"), tmp / "site"
     isolation = ["--no-build-isolation"] if _can_build_here() else []  # else pip fetches setuptools itself
     res = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", *isolation, "--target",
                           str(target), str(src)], capture_output=True, text=True, timeout=HANG_GUARD)  # fmt: skip
@@ -128,7 +136,7 @@ def test_conformance_holds_with_the_plugin_registered(installed):
 
 def test_the_plugins_own_test_passes(installed, tmp_path):
     _, env = installed
-    shutil.copy(FIXTURE / "test_ramsey.py", tmp_path)
+    (tmp_path / "test_ramsey.py").write_text(skeleton("ramsey")["test_ramsey.py"])
     res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_ramsey.py"],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=HANG_GUARD)  # fmt: skip
     assert res.returncode == 0 and "2 passed" in res.stdout, res.stdout[-2000:]

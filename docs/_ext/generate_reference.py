@@ -1,6 +1,6 @@
 """Write the reference pages that must not drift from the code, at the start of every docs build.
 
-* ``reference/spec.md``: every spec key (``ensemble.spec.SPEC_FIELDS``), the [times], [scheduling] and
+* ``reference/spec.md``: every spec key (``ensemble.spec.experiment.SPEC_FIELDS``), the [times], [scheduling] and
   [precision] keys with their defaults and meanings, and each analysis model's [fit] settings;
 * ``reference/kernels/<name>.md``: one page per registered kernel (plugins included), from
   :func:`ensemble.kernel_info`: where it comes from, its analysis, cost, parameters (type, default, doc),
@@ -57,9 +57,9 @@ def _settings_rows(cls) -> list[list]:
 
 
 def spec_page() -> str:
-    from ensemble.precision import FIELDS as PRECISION
-    from ensemble.scheduling import Scheduling
-    from ensemble.spec import SPEC_FIELDS, TIMES_KEYS
+    from ensemble.spec.goals import FIELDS as PRECISION
+    from ensemble.spec.settings import Scheduling
+    from ensemble.spec.experiment import SPEC_FIELDS, TIMES_KEYS
 
     out = [HEADER, "# Spec reference\n\n",
            "A spec is a TOML document (a file, TOML text, or a dict in Python). Unknown keys are refused with a "

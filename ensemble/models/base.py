@@ -30,14 +30,16 @@ import importlib
 import importlib.util
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
-from ensemble.settings import from_table
+if TYPE_CHECKING:
+    import pandas as pd
 
-__all__ = ["Model", "NoSettings", "PointAnalysis", "gap_ratio_figure", "groups"]
+from ensemble.spec.settings import from_table
+
+__all__ = ["Model", "NoSettings", "PointAnalysis", "groups"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class Model:
     description : str
         One line for listings.
     Settings : type
-        Frozen dataclass of the [fit] settings (see :mod:`ensemble.settings`).
+        Frozen dataclass of the [fit] settings (see :mod:`ensemble.spec.settings`).
     tables : tuple of str
         Tables besides summary and fits that the analysis writes.
     headline : str or None
@@ -99,7 +101,7 @@ class Model:
     def figures(self, exp, tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         """matplotlib figures by file stem, from ``figures(exp, tables)`` of the package's figures.py; figures
         the run's sweep cannot support are left out. A model may override this (a plugin's single module does).
-        The engine draws through :func:`ensemble.figstyle.draw`, which applies the style around this call and
+        The engine draws through :func:`ensemble.present.figstyle.draw`, which applies the style around this call and
         finishes every figure for a journal (size, fonts, panel letters, caption)."""
         part = self._part("figures")
         if not part:
@@ -129,36 +131,3 @@ def groups(df: pd.DataFrame, params: list[str], over: tuple[str, ...]) -> Iterat
     for values, g in df.groupby(keys, sort=True, dropna=False):
         values = values if isinstance(values, tuple) else (values,)
         yield dict(zip(keys, values)), g
-
-
-def gap_ratio_figure(plt, summary: pd.DataFrame, swept: list[str]):
-    """P(r) of every point (mean density with its error) against the GOE surmise and Poisson levels."""
-    from kernels.numerics.levels import gap_ratio_density
-
-    from ensemble.display import math_label as label
-
-    h = summary[summary.observable == "r_hist"]
-    if h.empty:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    keys = [k for k in swept if k in h]
-    groups = list(h.groupby(keys)) if keys else [((), h)]
-    cmap = plt.cm.viridis
-    for i, (_, g) in enumerate(groups):
-        g = g.sort_values("ratio")
-        color = cmap(i / max(1, len(groups) - 1)) if len(groups) > 10 else f"C{i % 10}"
-        ax.errorbar(g.ratio, g["mean"], yerr=g["sem"], fmt="o-", ms=2, lw=1, color=color,
-                    label=(label(g.iloc[0], keys) if keys else r"$P(r)$, mean $\pm$ s.e.") if len(groups) <= 10 else None)
-    r = np.linspace(0, 1, 200)
-    ax.plot(r, gap_ratio_density(r, "GOE"), "k--", lw=1.2, label="GOE (surmise)")
-    ax.plot(r, gap_ratio_density(r, "Poisson"), "k:", lw=1.2, label="Poisson")
-    n = int(h["n"].max())
-    ax.set_xlabel(r"gap ratio $r$")
-    ax.set_ylabel(r"$P(r)$")
-    ax.set_xlim(0, 1)
-    ax.text(0.98, 0.97, f"up to {n} gap ratios per point", transform=ax.transAxes, ha="right", va="top", color="0.35")
-    if len(groups) > 10:
-        sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, len(groups) - 1))
-        fig.colorbar(sm, ax=ax, label="point index")
-    ax.legend(fontsize=7)
-    return fig

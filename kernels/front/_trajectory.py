@@ -107,7 +107,7 @@ class NoisyTrajectoryParams(TrajectoryParams):
 
     unraveling: str = "kicks"
 
-    #: Added after runs existed: not hashed into the seed at this value (see ensemble.seeding.point_key).
+    #: Added after runs existed: not hashed into the seed at this value (see ensemble.spec.seeding.point_key).
     SEED_OMIT_AT = {"unraveling": "kicks"}
 
     def __post_init__(self):

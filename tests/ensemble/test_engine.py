@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from ensemble import MemoryStore, RealizationError, open_run_dir, parse_spec, execute
-from ensemble.seeding import realization_rng
-from ensemble.tasks import plan, run_task
+from ensemble.spec.seeding import realization_rng
+from ensemble.running.tasks import plan, run_task
 from kernels.front import anderson_trajectory as k
 from tests.ensemble.faulty_kernel import SPEC as FAULTY_SPEC
 from tests.helpers import assert_tables_identical, read_tables, small_spec
@@ -103,7 +103,7 @@ def test_realization_seed_depends_only_on_seed_point_and_index():
 @pytest.mark.parametrize("seed", [0, 1, 99, 2**32 - 1, 2**32, 2**63 - 1, 2**64, 2**100 + 3])
 def test_compiled_seeding_gives_numpys_seedsequence_stream(seed):
     """realization_rng hashes the SeedSequence compiled; its streams must be NumPy's own, word for word."""
-    from ensemble.seeding import _words, realization_seed
+    from ensemble.spec.seeding import _words, realization_seed
 
     rng = np.random.default_rng(seed % 1000)
     keys = [0, 1, 2**31, 2**32, 2**64 - 1, *map(int, rng.integers(0, 2**63, 20))]
@@ -119,7 +119,7 @@ def test_compiled_seeding_gives_numpys_seedsequence_stream(seed):
 
 def test_a_changed_numpy_seedsequence_falls_back_to_numpy(monkeypatch):
     """The compiled hash is checked against NumPy on first use; a mismatch means NumPy's path (negative control)."""
-    from ensemble import seeding
+    from ensemble.spec import seeding
 
     monkeypatch.setattr(seeding, "_FAST_SEEDING", None)
     real = seeding._pcg64_seed

@@ -253,8 +253,8 @@ def test_a_refits_settings_stand_through_extend_and_resume_until_the_spec_change
 
 
 def test_status_uses_the_fit_settings_the_running_driver_reports(tmp_path):
-    from ensemble.spec import parse_spec
-    from ensemble.status import _tables_fit
+    from ensemble.spec.experiment import parse_spec
+    from ensemble.running.status import _tables_fit
 
     exp = parse_spec(small_spec())
     fit = {"window": [8.0, 40.0]}
@@ -433,7 +433,7 @@ def test_full_disk_mid_run_in_process(tmp_path, monkeypatch):
     import errno
 
     from ensemble import open_run_dir
-    from ensemble.files import StorageError
+    from ensemble.store.files import StorageError
 
     exp = parse_spec(small_spec())
     store = open_run_dir(tmp_path / "run", exp, resume=False)

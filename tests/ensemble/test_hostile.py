@@ -262,7 +262,7 @@ def _rebind(path: Path, **changes) -> None:
     """Rewrite a partial's binding (and its checksum, so only the binding differs)."""
     import numpy as np
 
-    from ensemble.partials import checksum as _checksum
+    from ensemble.store.partials import checksum as _checksum
 
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}

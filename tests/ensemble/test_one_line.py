@@ -152,7 +152,7 @@ def test_import_and_help_load_no_heavy_library():
 
 
 def test_the_watchdog_says_once_that_nothing_finishes():
-    from ensemble.runner import Watchdog
+    from ensemble.running.runner import Watchdog
 
     class Quick(Watchdog):
         FACTOR, FLOOR = 1.0, 0.05

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ensemble
-from ensemble.tables import RESERVED_COLUMNS
+from ensemble.spec.columns import RESERVED_COLUMNS
 from tests.ensemble.test_hardening import one_line_error
 from tests.helpers import HANG_GUARD
 
@@ -53,7 +53,7 @@ def test_reserved_or_colliding_column_names_are_refused_at_spec_time(tmp_path, p
 
 def test_every_built_in_kernel_passes_the_column_check():
     from ensemble.models import builtin_kernels, resolve_kernel
-    from ensemble.tables import check_column_names
+    from ensemble.spec.columns import check_column_names
 
     for name in builtin_kernels():
         kernel, _ = resolve_kernel(name)
@@ -80,9 +80,9 @@ def test_the_mean_gap_ratio_has_one_error_bar(tmp_path):
     run = ensemble.run(spec, out=tmp_path / "r", executor="serial")
     sem = _one_error_bar(run, "bubble_point", "r_mean", "r")
     # the negative control: the block jackknife of the same mean is a different number
-    from ensemble.reduce import jackknife
-    from ensemble.store import DirectoryStore
-    from ensemble.tables import merge_blocks
+    from ensemble.analysis.reduce import jackknife
+    from ensemble.store.stores import DirectoryStore
+    from ensemble.analysis.tables import merge_blocks
 
     exp = run.spec
     with DirectoryStore(run.path) as store:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import ensemble
-from ensemble.tasks import OutputError, check_outputs
+from ensemble.running.tasks import OutputError, check_outputs
 from tests.ensemble.test_hardening import one_line_error, spec_file
 from tests.helpers import HANG_GUARD
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import ensemble
-from ensemble import MemoryStore, SpecError, execute, open_run_dir, parse_spec
-from ensemble.precision import next_check
+from ensemble import MemoryStore, SpecError, execute, parse_spec
+from ensemble.running.precision import next_check
 from tests.ensemble.gated_kernel import Gate
 from tests.helpers import HANG_GUARD, assert_tables_identical, partials, read_tables, run_cli, wait_until
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from ensemble.reduce import BlockMoments, Jackknife, Moments, NonFiniteSample, jackknife, leave_one_out_means, welford
-from ensemble.tables import merge_blocks
+from ensemble.analysis.reduce import BlockMoments, Jackknife, Moments, NonFiniteSample, jackknife, leave_one_out_means, welford
+from ensemble.analysis.tables import merge_blocks
 
 
 def blocks_of(x: np.ndarray, sizes: list[int], first: int = 0) -> BlockMoments:

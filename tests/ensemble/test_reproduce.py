@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ensemble.cli import main
-from ensemble.reproduce import PAPERS, find_specs, resolve_paper
-from ensemble.spec import load_spec
+from ensemble.present.reproduce import PAPERS, find_specs, resolve_paper
+from ensemble.spec.experiment import load_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ensemble import MemoryStore, execute, parse_spec
-from ensemble import resolution
+from ensemble.analysis import resolution
 from ensemble.models.bubble.analysis import beta_peaks
 from ensemble.models.front.analysis import A_BOUND
 from ensemble.models.front.thresholds import avalanche_crossing

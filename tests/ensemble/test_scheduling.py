@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ensemble import MemoryStore, execute, parse_spec
-from ensemble.scheduling import schedule
+from ensemble.running.scheduling import schedule
 from tests.helpers import assert_tables_identical, run_cli, small_spec
 
 ONE_POINT = """

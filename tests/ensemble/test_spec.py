@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ensemble import SpecError, parse_spec
-from ensemble.seeding import point_key
+from ensemble.spec.seeding import point_key
 from tests.helpers import HANG_GUARD
 
 GOOD = """
@@ -74,7 +74,7 @@ def test_a_parameter_added_later_keeps_earlier_keys_at_its_old_behaviour():
     import hashlib
     import json
 
-    from ensemble.seeding import canonical_params
+    from ensemble.spec.seeding import canonical_params
 
     kicks = parse_spec(spec_with(W="W = [1.0, 2.0]"))
     jumps = parse_spec(spec_with(W='W = [1.0, 2.0]\nunraveling = ["jumps"]'))

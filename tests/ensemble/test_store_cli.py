@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ensemble import DirectoryStore, MemoryStore, open_run_dir, parse_spec, execute
-from ensemble.query import query
+from ensemble.store.query import query
 from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +163,7 @@ def test_cli_shows_a_progress_bar_with_rate_and_eta(tmp_path):
 
 
 def test_plot_writes_all_four_figures_for_an_L_W_sweep(tmp_path):
-    from ensemble.runs import write_figures
+    from ensemble.present.figures import write_figures
 
     spec = small_spec(L=8, stop=200.0).replace("W = [2.0, 6.0]", "W = [1.0, 3.0]\nL = [6, 8]").replace("L = 8\n", "", 1)
     exp = parse_spec(spec.replace("kernel = \"anderson_trajectory\"", "kernel = \"xxz_trajectory\""))
@@ -193,8 +193,8 @@ def test_progress_is_weighted_by_the_kernels_cost():
     """Progress counts estimated CPU seconds: a dimension-13,728 xxz_bubble point weighs ~100x a 1008 one;
     a kernel without a cost model (a user's) is measured."""
     from ensemble import parse_spec
-    from ensemble.cost import estimates
-    from ensemble.runner import _cost_weights
+    from ensemble.running.cost import estimates
+    from ensemble.running.runner import _cost_weights
 
     exp = parse_spec('kernel = "xxz_bubble"\nseed = 1\nrealizations = 2\nbatch_size = 1\n[sweep]\nL = [10, 14]\n')
     w = [_cost_weights(exp)[pt.key] for pt in exp.points]
@@ -219,7 +219,7 @@ def test_a_kernel_without_a_cost_model_is_measured_in_cpu_seconds():
     whatever else the machine runs (CPU time, not wall time), validate says it measured, and a realization
     that never ends is stopped (negative control: its estimate is a lower bound, said so)."""
     from ensemble import parse_spec
-    from ensemble.cost import estimates
+    from ensemble.running.cost import estimates
 
     got = estimates(parse_spec(CPU))
     assert [e.source for e in got] == ["measured", "measured"]

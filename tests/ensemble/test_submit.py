@@ -10,7 +10,7 @@ import pytest
 
 import ensemble
 from ensemble.errors import Cancelled, SpecError
-from ensemble.lock import holder_of
+from ensemble.store.lock import holder_of
 from tests.ensemble.gated_kernel import SPEC, Gate
 from tests.helpers import HANG_GUARD, assert_tables_identical, partials, wait_until
 

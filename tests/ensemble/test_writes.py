@@ -1,5 +1,5 @@
 """Nothing writes into a run directory except the engine (issue 33): every path a user names goes through one
-guard (ensemble/guard.py), and a writable query gets DuckDB's own allowed_directories, nothing else.
+guard (ensemble/store/guard.py), and a writable query gets DuckDB's own allowed_directories, nothing else.
 
 Each test tries what a hostile user would, through the command line or the Python API, and checks that the
 run's files are byte-identical afterwards and the refusal is one line.

@@ -41,7 +41,7 @@ def test_hostile_values_validate_or_name_the_field(kernel, base, field):
 
 
 def test_negative_zero_is_the_same_point_as_zero():
-    from ensemble.seeding import point_key
+    from ensemble.spec.seeding import point_key
 
     kernel = load("kernels.front.anderson_trajectory")
     a = kernel.Params(L=4, W=0.0, times=(0.05,))

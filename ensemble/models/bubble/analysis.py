@@ -44,7 +44,7 @@ from scipy.optimize import curve_fit, minimize_scalar
 
 from kernels.numerics.levels import R_GOE, R_POISSON
 
-from ensemble.resolution import (
+from ensemble.analysis.resolution import (
     EDGE,
     LIMIT,
     RESOLVED,
@@ -55,8 +55,8 @@ from ensemble.resolution import (
     quadratic_vertex,
     worst,
 )
-from ensemble.seeding import analysis_rng
-from ensemble.settings import integer, setting
+from ensemble.spec.seeding import analysis_rng
+from ensemble.spec.settings import integer, setting
 from ensemble.models.base import groups
 
 __all__ = [

@@ -22,9 +22,9 @@ import math
 
 import numpy as np
 
-from ensemble.display import math_label as _label
-from ensemble.display import symbol as _symbol
-from ensemble.models.base import gap_ratio_figure
+from ensemble.present.display import math_label as _label
+from ensemble.present.display import symbol as _symbol
+from ensemble.present.levels import gap_ratio_figure
 from ensemble.models.bubble.analysis import R_GOE, R_POISSON, avalanche_purity
 
 __all__ = ["figures"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from kernels.numerics.levels import R_GOE, R_POISSON
 
-from ensemble.display import label, missing
-from ensemble.resolution import note
+from ensemble.present.display import label, missing
+from ensemble.analysis.resolution import note
 
 __all__ = ["report"]
 

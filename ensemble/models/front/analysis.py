@@ -47,8 +47,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ensemble.resolution import EDGE, LIMIT, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing
-from ensemble.settings import integer, number, setting, window
+from ensemble.analysis.resolution import EDGE, LIMIT, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing
+from ensemble.spec.settings import integer, number, setting, window
 
 __all__ = ["AVALANCHE_BOUND", "A_BOUND", "FrontAnalysis", "FrontSettings", "crossing_log_time", "derived"]
 

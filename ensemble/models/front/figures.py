@@ -17,9 +17,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from ensemble.display import format_value, mark_unresolved
-from ensemble.display import math_label as label
-from ensemble.display import math_names
+from ensemble.present.display import format_value, mark_unresolved
+from ensemble.present.display import math_label as label
+from ensemble.present.display import math_names
 from ensemble.models.front.analysis import AVALANCHE_BOUND
 
 __all__ = ["figures"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ensemble.display import cell, header, label, missing
-from ensemble.resolution import note
+from ensemble.present.display import cell, header, label, missing
+from ensemble.analysis.resolution import note
 from ensemble.models.front.analysis import AVALANCHE_BOUND
 
 __all__ = ["report"]

@@ -23,8 +23,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from ensemble.resolution import EDGE, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing, worst
-from ensemble.seeding import analysis_rng
+from ensemble.analysis.resolution import EDGE, RESOLVED, UNDETERMINED, classify, grid_effect, quadratic_crossing, worst
+from ensemble.spec.seeding import analysis_rng
 from ensemble.models.base import groups
 from ensemble.models.front.analysis import A_BOUND, AVALANCHE_BOUND
 

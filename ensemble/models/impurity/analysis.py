@@ -29,8 +29,8 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from ensemble.errors import SpecError
-from ensemble.resolution import classify
-from ensemble.settings import setting
+from ensemble.analysis.resolution import classify
+from ensemble.spec.settings import setting
 
 __all__ = ["ImpurityAnalysis", "ImpuritySettings", "coarse_grain", "eq3_profile", "eq4_growth", "fit_eq3", "fit_eq4", "stability_criterion"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ensemble.display import cell, header, missing
+from ensemble.present.display import cell, header, missing
 
 __all__ = ["COLUMNS", "report"]
 

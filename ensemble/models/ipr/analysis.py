@@ -33,8 +33,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ensemble.resolution import RESOLVED, classify, worst
-from ensemble.seeding import analysis_rng
+from ensemble.analysis.resolution import RESOLVED, classify, worst
+from ensemble.spec.seeding import analysis_rng
 from ensemble.models.base import groups
 
 __all__ = ["IprAnalysis", "cross_point_rows", "crossover_length", "log_centre_dos", "semicircle"]

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from ensemble.display import math_label as _label
-from ensemble.models.base import gap_ratio_figure
+from ensemble.present.display import math_label as _label
+from ensemble.present.levels import gap_ratio_figure
 from ensemble.models.ipr.analysis import crossover_length, semicircle
 
 __all__ = ["figures"]

@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
-from ensemble.display import label, missing
-from ensemble.resolution import note
+from ensemble.present.display import label, missing
+from ensemble.analysis.resolution import note
 
 __all__ = ["report"]
 

@@ -19,9 +19,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from ensemble.display import format_value
-from ensemble.display import math_label as label
-from ensemble.display import math_name
+from ensemble.present.display import format_value
+from ensemble.present.display import math_label as label
+from ensemble.present.display import math_name
 
 __all__ = ["MAX_LINES", "MAX_PANELS", "figures"]
 

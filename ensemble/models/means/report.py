@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ensemble.display import cell, format_value, header
+from ensemble.present.display import cell, format_value, header
 
 __all__ = ["MAX_POINTS", "final_values", "report"]
 

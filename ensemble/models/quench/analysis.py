@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ensemble.resolution import RESOLVED
+from ensemble.analysis.resolution import RESOLVED
 
 __all__ = ["QuenchAnalysis", "dimer_comparison"]
 

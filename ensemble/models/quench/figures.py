@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ensemble.display import format_value, math_label
+from ensemble.present.display import format_value, math_label
 
 __all__ = ["figures"]
 

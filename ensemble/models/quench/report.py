@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ensemble.display import label, missing
+from ensemble.present.display import label, missing
 
 __all__ = ["MAX_REPORT_ROWS", "report"]
 

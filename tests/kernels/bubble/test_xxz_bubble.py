@@ -358,7 +358,7 @@ def test_partials_bind_the_solver_auto_resolved_to_where_it_changed():
     import hashlib
     import json
 
-    from ensemble.seeding import canonical_params, fingerprint
+    from ensemble.spec.seeding import canonical_params, fingerprint
     from kernels._interface import load
 
     def earlier(p):  # the fingerprint before solvers were bound

@@ -163,7 +163,7 @@ def test_run_tables_and_fits(tables):
 
 def test_plots_for_the_bubble_analysis(tmp_path):
     from ensemble import open_run_dir
-    from ensemble.runs import write_figures
+    from ensemble.present.figures import write_figures
 
     exp = parse_spec(SPEC.replace("realizations = 40", "realizations = 10").replace("L = [8, 10, 12]", "L = [8, 10]"))
     execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))

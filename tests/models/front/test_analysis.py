@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ensemble.models.front.analysis import AVALANCHE_BOUND, FrontAnalysis, FrontSettings, _verdict, derived
-from ensemble.reduce import BlockMoments, jackknife
-from ensemble.tables import merge_blocks
+from ensemble.analysis.reduce import BlockMoments, jackknife
+from ensemble.analysis.tables import merge_blocks
 
 T = np.geomspace(1.0, 1000.0, 19)
 

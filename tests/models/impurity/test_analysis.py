@@ -82,7 +82,7 @@ def test_run_gives_fits_and_derived_tables():
 
 def test_figures(tmp_path):
     from ensemble import open_run_dir
-    from ensemble.runs import write_figures
+    from ensemble.present.figures import write_figures
 
     spec = ('kernel = "boson_impurity"\nseed = 4\nrealizations = 4\nbatch_size = 4\n[params]\nL = 9\n'
             '[sweep]\nU = [4.0, 12.0]\n[times]\nstart = 0.5\nstop = 130.0\nnum = 8\n')  # fmt: skip

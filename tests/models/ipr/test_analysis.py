@@ -103,7 +103,7 @@ def test_summary_has_op_and_omega_axes_and_scalars(tables):
 
 def test_plots_for_the_ipr_analysis(tables, tmp_path):
     from ensemble import open_run_dir
-    from ensemble.runs import write_figures
+    from ensemble.present.figures import write_figures
 
     exp = parse_spec(SPEC)
     execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))

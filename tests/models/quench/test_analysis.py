@@ -65,7 +65,7 @@ def test_estimators_broadcast_over_jackknife_samples():
 
 
 def test_figures(tmp_path):
-    from ensemble.runs import write_figures
+    from ensemble.present.figures import write_figures
 
     exp = parse_spec(SPEC.replace("realizations = 16", "realizations = 4"))
     execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))

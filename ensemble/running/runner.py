@@ -1,0 +1,318 @@
+"""A run, as a table of contents: plan -> submit -> stream into the store -> tables and fits."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ensemble.running.cost import estimates
+from ensemble.spec.limits import MAX_TASKS
+from ensemble.running.scheduling import schedule
+from ensemble.spec.settings import to_dict
+from ensemble.errors import Cancelled, RealizationError, SpecError
+from ensemble.running.executors import SerialExecutor
+from ensemble.store.results import summarize
+from ensemble.running.tasks import plan, run_task
+
+__all__ = ["RunResult", "Watchdog", "check_limits", "check_memory", "estimate", "run"]
+
+#: The progress bar of both kinds of run (a fixed N, or precision goals).
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
+
+
+@dataclass
+class RunResult:
+    """What a run produced and what it cost."""
+
+    tables: dict[str, pd.DataFrame]
+    realizations_run: int
+    tasks_run: int
+    seconds: float
+    realizations_skipped: int = 0
+    #: With precision goals: what run.json records of them (goal; per point realizations, status, error).
+    precision: dict | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.realizations_run / self.seconds if self.seconds > 0 else float("nan")
+
+
+def run(exp, store, executor=None, progress: bool = False, cancel=None) -> RunResult:
+    """Compute every block of ``exp`` missing from ``store``, then build the tables.
+
+    Parameters
+    ----------
+    exp : Experiment
+    store : MemoryStore or DirectoryStore
+        Blocks it already holds are skipped (this is how ``--resume`` works).
+    executor : Executor, optional
+        Default: serial, in this process (:mod:`cluster` has the Dask executor).
+    progress : bool
+        Show a progress bar with rate and ETA (a notebook's widget in Jupyter, else text on stderr).
+    cancel : threading.Event, optional
+        Once set, the run stops after the task in hand (a Dask executor stops waiting at once) and raises
+        :class:`~ensemble.errors.Cancelled`; every finished block is in the store already.
+    """
+    executor = executor or SerialExecutor()
+    executor.cancelled = cancel
+    try:
+        if exp.precision is not None:
+            return _run_to_goal(exp, store, executor, progress, cancel)
+        return _run_fixed(exp, store, executor, progress, cancel)
+    finally:
+        executor.cancelled = None
+
+
+def _stopped(cancel) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("the run was cancelled; every finished block is kept (resume it to go on)")
+
+
+def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
+    done = store.done_blocks(exp)
+    skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
+    todo = exp.total_realizations - skipped
+    start, count, tasks = time.perf_counter(), 0, 0
+    weight = _cost_weights(exp)
+    blocks = schedule(exp, executor.workers, [weight[pt.key] for pt in exp.points]).blocks_per_task
+    n_tasks, work = 0, 0.0
+    for t in plan(exp, done, executor.threads, blocks):  # counted, not kept: the executor streams a fresh plan
+        n_tasks, work = n_tasks + 1, work + weight[t.key] * len(t.indices)
+    if todo:
+        _warm(executor, exp)
+    # The bar counts work (realizations weighted by their estimated CPU seconds), so that
+    # the ETA holds when points differ in cost by orders of magnitude.
+    record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
+    longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
+    with tqdm(total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
+              bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
+        for task, moments in executor.map(run_task, plan(exp, done, executor.threads, blocks)):
+            watchdog.fed()
+            store.put(task, moments)
+            n = len(task.indices)
+            count, tasks = count + n, tasks + 1
+            rate = count / max(time.perf_counter() - start, 1e-9)
+            bar.set_postfix_str(f"{count}/{todo} real, {rate:.3g} real/s, batches {tasks}/{n_tasks}", refresh=False)
+            bar.update(weight[task.key] * n)
+            record.update(count, tasks, weight[task.key] * n)
+            _stopped(cancel)
+    _stopped(cancel)
+    record.update(count, tasks, 0.0, final=True)
+    seconds = time.perf_counter() - start
+    return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
+
+
+def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
+    """A run with a precision goal: blocks in index order to each point's checks (:mod:`ensemble.running.precision`)."""
+    from ensemble.spec.goals import with_realizations
+    from ensemble.running.precision import Tracker
+
+    weight = _cost_weights(exp)
+    start_exp = with_realizations(exp, {pt.key: -(-pt.realizations // pt.block_size) * pt.block_size for pt in exp.points})
+    blocks = schedule(start_exp, executor.workers, [weight[pt.key] for pt in exp.points]).blocks_per_task
+    probe = Tracker(exp, store, {}, blocks)
+    done = store.done_blocks(probe.full)
+    skipped = sum(len(v) * probe.bs[k] for k, v in done.items())
+    tracker = Tracker(exp, store, done, blocks)
+    tracker.settle_all()  # a resume replays every decision the finished blocks allow, running nothing
+    start, count, tasks = time.perf_counter(), 0, 0
+    if tracker.active():
+        _warm(executor, exp)
+    record = _ProgressRecord(store, executor, exp, 0, tracker.eta_work(weight), 0, tracker=tracker, weight=weight)
+    longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
+    with tqdm(total=max(tracker.eta_work(weight), 1e-9), desc=exp.name, disable=not progress or not tracker.active(),
+              file=sys.stderr, smoothing=0.1, bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
+        for task, moments in executor.map(run_task, tracker.live(executor.threads)):
+            watchdog.fed()
+            store.put(task, moments)
+            checked = tracker.evaluations
+            tracker.completed(task)
+            n = len(task.indices)
+            count, tasks = count + n, tasks + 1
+            running = sum(1 for g in tracker.groups if g.status == "running")
+            bar.total = bar.n + weight[task.key] * n + tracker.eta_work(weight)
+            bar.set_postfix_str(f"{count} real, {running}/{len(tracker.groups)} still short of the goal", refresh=False)
+            bar.update(weight[task.key] * n)
+            record.update(count, tasks, weight[task.key] * n, force=tracker.evaluations > checked)  # a new error: say it
+            _stopped(cancel)
+    _stopped(cancel)
+    record.update(count, tasks, 0.0, final=True)
+    seconds = time.perf_counter() - start
+    doc = tracker.record()
+    if store.path is not None:
+        from ensemble.store.lifecycle import record_precision
+
+        record_precision(store.path, doc)
+    return RunResult(summarize(tracker.final(), store), count, tasks, seconds, realizations_skipped=skipped, precision=doc)
+
+
+class Watchdog:
+    """Says once, on stderr, when no task has finished for far longer than the longest task should take: a kernel
+    may be stuck (the engine cannot stop a task that never returns: Dask cannot interrupt a running task, and a
+    worker restarted would run the same realization, with the same seed, again). The line names the points in
+    flight and what to do: replay a realization alone, or Ctrl-C (finished blocks are kept).
+
+    ``expected``: the longest task's estimated seconds; the alarm is ``FACTOR`` times that, at least ``FLOOR``."""
+
+    FACTOR, FLOOR = 20.0, 600.0
+
+    def __init__(self, expected: float, exp, note=None):
+        import threading
+
+        self.limit = max(self.FLOOR, self.FACTOR * expected)
+        self.exp, self.note = exp, note or (lambda text: print(text, file=sys.stderr))
+        self.last = time.monotonic()
+        self.said = False
+        self.checks = 0  # looks taken (for tests: counted, not timed)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="ensemble-watchdog", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+
+    def fed(self) -> None:
+        """A task finished."""
+        self.last, self.said = time.monotonic(), False
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(60.0, self.limit / 10)):
+            self.checks += 1
+            quiet = time.monotonic() - self.last
+            if quiet > self.limit and not self.said:
+                self.said = True
+                self.note(f"ensemble: warning: no task has finished for {quiet / 60:.0f} min (the longest should take "
+                          f"~{self.limit / self.FACTOR:.3g} s): a realization of {self.exp.kernel.name} may be stuck. "
+                          "ensemble status DIR shows what is done; ensemble replay DIR --point P --realization R runs "
+                          "one alone; Ctrl-C stops the run and keeps every finished block")  # fmt: skip
+
+
+class _ProgressRecord:
+    """``progress.json`` in a run directory, rewritten every few seconds: what ``ensemble status`` reads."""
+
+    EVERY = 5.0
+
+    def __init__(self, store, executor, exp, todo: int, work: float, n_tasks: int, tracker=None, weight=None):
+        self.path = store.path
+        self.tracker, self.weight = tracker, weight
+        self.fields = {"executor": executor.name, "workers": executor.workers,
+                       "threads": executor.threads, "todo": todo, "work_total": work,
+                       "tasks_total": n_tasks, "started": _now(),
+                       "fit": to_dict(exp.fit) if exp.fit is not None else None}  # fmt: skip
+        self.t0 = self.last = time.perf_counter()
+        self.work_done = 0.0
+        if self.path is not None:
+            self.update(0, 0, 0.0, final=False, force=True)
+
+    def update(self, count: int, tasks: int, work: float, final: bool = False, force: bool = False) -> None:
+        self.work_done += work
+        now = time.perf_counter()
+        if self.path is None or not (force or final or now - self.last >= self.EVERY):
+            return
+        self.last = now
+        elapsed = max(now - self.t0, 1e-9)
+        from ensemble.running.status import write_progress
+
+        extra = {}
+        if self.tracker is not None:  # precision goals: the work still needed comes from the errors, per point
+            extra = {"work_total": self.work_done + self.tracker.eta_work(self.weight), "precision": self.tracker.record()}
+        write_progress(self.path, **{**self.fields, **extra}, done=count, tasks_done=tasks, rate=count / elapsed,
+                       work_done=self.work_done, work_rate=self.work_done / elapsed, finished=final)  # fmt: skip
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _warm(executor, exp) -> None:
+    """Compile the kernel everywhere first; a kernel that fails even on its warm-up point is reported in one line."""
+    try:
+        executor.warm(exp.kernel.path)
+    except Exception as e:
+        raise RealizationError(
+            f"kernel {exp.kernel.name} failed on its own warm-up point ({exp.kernel.path}.warmup_params()): "
+            f"{type(e).__name__}: {' '.join(str(e).split())}; nothing was run"
+        ) from e
+
+
+def _cost_weights(exp) -> dict[int, float]:
+    """CPU seconds per realization of every point (the kernel's cost model, or measured: :mod:`ensemble.running.cost`)."""
+    return {pt.key: e.seconds for pt, e in zip(exp.points, estimates(exp))}
+
+
+def check_memory(exp, memory_per_worker: int | None) -> None:
+    """Refuse, before anything is scheduled, points whose realization would not fit a worker.
+
+    Uses the kernel's ``memory_bytes(params)`` (an estimate of one
+    realization's peak, documented per kernel; None: not declared).
+    """
+    if memory_per_worker is None:
+        return
+    for pt in exp.points:
+        need = exp.kernel.memory_bytes(pt.params)
+        if need is not None and need > memory_per_worker:
+            fits = [f"{how} ({b / 2**30:.3g} GiB)" for how, b in exp.kernel.memory_options(pt.params).items()
+                    if b <= memory_per_worker]  # fmt: skip
+            raise SpecError(
+                f"point {pt.index} ({pt.label or 'no sweep'})",
+                f"{need / 2**30:.3g} GiB per realization",
+                f"at most the {memory_per_worker / 2**30:.3g} GiB a worker has: "
+                + (f"{' or '.join(fits)}, " if fits else "")
+                + "fewer spins, fewer workers per machine (--workers), or more memory per job (--memory)",
+            )
+
+
+def check_limits(exp, memory_per_worker: int | None, max_seconds: float | None, workers: int = 1) -> None:
+    """Refuse, before anything is scheduled, points that cannot fit a worker or cannot finish.
+
+    Memory: the kernel's ``memory_bytes(params)``. Time: the estimated CPU seconds of one realization (its
+    ``cost(params)``, calibrated on the reference machine, or a measurement: :mod:`ensemble.running.cost`), against
+    ``max_seconds``.
+    """
+    check_memory(exp, memory_per_worker)
+    sched = schedule(exp, workers)
+    if sched.tasks > MAX_TASKS:
+        raise SpecError("scheduling.task_seconds", exp.scheduling.task_seconds, f"tasks of more work: this run would make "
+                        f"{sched.tasks:.3g} tasks, at most {MAX_TASKS} (or a larger batch_size)")  # fmt: skip
+    if max_seconds is None:
+        return
+    for pt, e in zip(exp.points, estimates(exp)):
+        need = e.seconds
+        if need > max_seconds:
+            raise SpecError(
+                f"point {pt.index} ({pt.label or 'no sweep'})",
+                f"~{_duration(need)} per realization (estimated)",
+                f"at most {_duration(max_seconds)} per realization: shorter times, fewer spins, or "
+                "--max-realization-hours if the estimate is what you want",
+            )
+        # a task's blocks are saved when the task ends: one that cannot end within the limit saves nothing
+        per_task = min(pt.realizations, sched.blocks_per_task[pt.key] * pt.block_size)
+        if need * per_task > max_seconds:
+            fit = max(1, int(max_seconds // max(need, 1e-300)))
+            raise SpecError(
+                f"point {pt.index} ({pt.label or 'no sweep'})",
+                f"~{_duration(need * per_task)} per task of {per_task} realizations (estimated)",
+                f"tasks that end within {_duration(max_seconds)} (results are saved when a task ends): "
+                f"batch_size and block_size <= {fit}, or --max-realization-hours",
+            )
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def estimate(exp) -> list[tuple[float, int | None]]:
+    """(CPU seconds, bytes) of one realization of every point (cost model or measurement, see :mod:`ensemble.running.cost`)."""
+    return [(e.seconds, e.memory) for e in estimates(exp)]
