@@ -158,7 +158,10 @@ class Plan:
     def _repr_html_(self) -> str:
         import html
 
-        return f"<p>{html.escape(repr(self)[1:-1])}</p>" + self.points.to_html(index=False, max_rows=20)
+        from ensemble.present.html import frame_rows, table
+
+        pts = self.points
+        return f"<p>{html.escape(repr(self)[1:-1])}</p>" + table(list(pts.columns), frame_rows(pts), caption="points")
 
 
 def validate(spec, *, executor: str = "local", workers: int | None = None, threads: int = 1,
@@ -199,7 +202,7 @@ def plan_for(exp, request: ExecutorRequest, max_realization_hours: float | None 
 def check_plan(plan: Plan, request: ExecutorRequest, max_realization_hours: float | None = None) -> None:
     """SpecError unless every point of ``plan`` fits its workers: memory per realization against a worker's, and
     time per realization (and per task) against the limit (``max_realization_hours``, a job's walltime, or 48 h)."""
-    from ensemble.running.runner import check_limits
+    from ensemble.running.admission import check_limits
 
     check_limits(plan.experiment, plan.memory_per_worker, time_limit(request, max_realization_hours), plan.workers)
 
@@ -224,7 +227,7 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     from ensemble.store.lifecycle import adopt_layout, check_run_dir, open_run_dir, preflight
     from ensemble.spec.limits import check_size
     from ensemble.store.layout import is_run
-    from ensemble.running.runner import check_limits
+    from ensemble.running.admission import check_limits
     from ensemble.running.runner import run as execute
 
     request = request or ExecutorRequest()
@@ -491,10 +494,6 @@ def refit(run_dir, window: tuple[float, float] | None = None, min_start: float |
     return exp, tables, store
 
 
-def _short(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
 def _plain_dtypes(df: pd.DataFrame) -> pd.DataFrame:
     """pandas' nullable columns as numpy ones (int64 where nothing is missing, else float64), as xarray and
     netCDF want them."""
@@ -534,14 +533,14 @@ class Run:
         """Points with their realizations, and the key fits with their status (a notebook's display)."""
         import html
 
-        from ensemble.present.html import table
+        from ensemble.present.html import frame_rows, table
 
         s = self.spec
         head = (f"<p><b>Run {html.escape(s.name)}</b> in <code>{html.escape(str(self.path))}</code>: kernel "
                 f"{html.escape(s.kernel.name)}, {html.escape(s.model.name)} analysis, {len(s.points)} point(s), "
                 f"{s.total_realizations} realizations</p>")  # fmt: skip
         pts = self.points.drop(columns=["key"])
-        out = head + table(list(pts.columns), pts.values.tolist(), caption="points")
+        out = head + table(list(pts.columns), frame_rows(pts), caption="points")
         try:
             fits = self.fits
         except Exception:  # a run without tables yet
@@ -550,7 +549,7 @@ class Run:
             keep = [c for c in fits.columns if c in s.swept_names or c in ("fit", "status")]
             values = [c for c in fits.columns if f"{c}_err" in fits.columns][:3]
             cols = keep + [c for v in values for c in (v, f"{v}_err")]
-            out += table(cols, [[_short(v) for v in r] for r in fits[cols].values.tolist()], caption="fits")
+            out += table(cols, frame_rows(fits[cols]), caption="fits")
         return out
 
     @property

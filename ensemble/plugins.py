@@ -85,12 +85,20 @@ def entry_points(group: str) -> dict[str, object]:
     return {name: p.load() for name, p in registered(group).items()}
 
 
+@lru_cache(maxsize=None)
 def _installed(group: str) -> list[Plugin]:
-    out = []
+    out, seen = [], {}
     for ep in metadata.entry_points(group=group):
         dist = getattr(ep, "dist", None)
-        out.append(Plugin(ep.name, ep.value, group, dist.metadata["Name"] if dist else "unknown",
-                          dist.version if dist else None))  # fmt: skip
+        if dist is None:
+            name, version = "unknown", None
+        else:  # a distribution's METADATA parsed once, not once per entry point and field
+            key = str(getattr(dist, "_path", id(dist)))
+            if key not in seen:
+                meta = dist.metadata
+                seen[key] = (meta["Name"], meta["Version"])
+            name, version = seen[key]
+        out.append(Plugin(ep.name, ep.value, group, name, version))
     return out
 
 

@@ -153,16 +153,17 @@ def spec_text(model: str, shape: str) -> str:
             values = "[" + values.strip("[]").split(",")[0] + "]"
         params.pop(key, None)
         sweep = f"[sweep]\n{key} = {values}\n"
-    elif shape == "zip":
+    elif shape in ("zip", "two"):
         a, va, b, vb = d["zipped"]
         params.pop(a, None)
         params.pop(b, None)
-        sweep = f"[sweep.zip]\n{a} = {va}\n{b} = {vb}\n"
+        table = "[sweep.zip]" if shape == "zip" else "[sweep]"  # "two": the product of two swept parameters
+        sweep = f"{table}\n{a} = {va}\n{b} = {vb}\n"
     fixed = "\n".join(f"{k} = {v}" for k, v in params.items())
     return f'kernel = "{d["kernel"]}"\nseed = 3\nrealizations = 4\nbatch_size = 2\n[params]\n{fixed}\n{sweep}{d["times"]}\n'
 
 
-SHAPE_NAMES = ("none", "one", "many", "zip", "string")
+SHAPE_NAMES = ("none", "one", "many", "zip", "two", "string")
 
 
 @pytest.mark.parametrize("shape", SHAPE_NAMES)
@@ -188,6 +189,44 @@ def test_model_runs_reports_and_draws_every_shape_of_sweep(model, shape):
         plt.close(f.figure)
 
 
+def texts_over_data(ax) -> list[str]:
+    """Texts inside a panel (not its title, labels or panel letter) whose box holds a drawn data point."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    points = []
+    for line in ax.lines:
+        xy = np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
+        if len(xy) > 2 and line.get_linestyle() in ("--", ":") and np.ptp(xy[:, 1]) == 0:
+            continue  # a reference line across the panel (GOE, Poisson): text may sit on it
+        points.append(ax.transData.transform(xy[np.all(np.isfinite(xy), axis=1)]))
+    for coll in ax.collections:
+        offsets = np.asarray(coll.get_offsets(), float)
+        if offsets.ndim == 2 and len(offsets):
+            points.append(coll.get_offset_transform().transform(offsets))
+    pts = np.concatenate(points) if points else np.empty((0, 2))
+    out = []
+    for text in ax.texts:
+        if text.get_gid() == "panel-letter" or not text.get_visible() or not text.get_text().strip():
+            continue
+        box = text.get_window_extent(renderer)
+        inside = (pts[:, 0] >= box.x0) & (pts[:, 0] <= box.x1) & (pts[:, 1] >= box.y0) & (pts[:, 1] <= box.y1)
+        if inside.any():
+            out.append(text.get_text())
+    return out
+
+
+def test_the_text_over_data_check_can_fail():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [0, 1, 2], "o")
+    ax.text(1, 1, "y: no positive values (linear)", ha="center", va="center")
+    assert texts_over_data(ax) == ["y: no positive values (linear)"]
+    ax.texts[0].set_position((0.1, 1.8))  # negative control: beside the data
+    assert texts_over_data(ax) == []
+    plt.close(fig)
+
+
 def check_readable(name, item):
     """What every figure must have: a caption stating the run (kernel, N_r, version) beside it and no spec
     dump on it (a figure title is at most a short phrase); fonts >= 7 pt at its journal size; no empty or
@@ -208,8 +247,14 @@ def check_readable(name, item):
     assert not small, f"{name}: text below {MIN_FONT_PT} pt at print size: {small[:3]}"
     panels = []
     for ax in fig.axes:
-        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+        if ax.get_visible() and ax.get_label() == "<colorbar>":
+            bar_label = (ax.get_ylabel() or ax.get_xlabel()).strip()
+            assert bar_label and "index" not in bar_label, f"{name}: a colour scale labelled {bar_label!r}"
             continue
+        if not ax.get_visible():
+            continue
+        over = texts_over_data(ax)
+        assert not over, f"{name}: text written over the data: {over[:2]}"
         panels.append(ax)
         drawn = ax.lines or ax.collections or ax.patches or ax.images or ax.containers
         assert drawn, f"{name}: an empty panel ({ax.get_title()!r})"

@@ -99,11 +99,30 @@ def test_the_link_check_finds_a_broken_link_and_a_missing_anchor(tmp_path):
 
 def test_the_tutorials_were_executed(site):
     quick = (site / "tutorials" / "quickstart.html").read_text()
-    assert "Plan quickstart" in quick and "Ir_sem" in quick and "submission</th><td>bg</td>" in quick and "finished, 96/96" in quick
+    assert "Plan quickstart" in quick and "Ir_sem" in quick and "submission</th><td>bg</td>" in quick and "finished, 192/192" in quick
+    assert "<td style='text-align:left'>resolved</td>" in quick  # the first page shows a fit that means something
     own = (site / "tutorials" / "own_kernel.html").read_text()
     assert "closed_form" in own and "ramsey" in own
     for text in (quick, own):
         assert "Traceback" not in text and "Error" not in re.sub(r"RealizationError|SpecError|UsageError", "", text)
+        assert not page_faults(text), page_faults(text)
+
+
+def page_faults(text: str) -> list[str]:
+    """What must not reach a rendered page: warnings from the build's libraries, paths of the build machine, and
+    counts shown as floats in the engine's displays (48.0 realizations)."""
+    faults = re.findall(r"\w+Warning\b", text)
+    faults += re.findall(r"(?:/tmp/|/home/|/root/|/work/|site-packages)[^\s<\"']*", text)
+    faults += re.findall(r"<td style='text-align:left'>\d+\.0</td>", text)
+    return faults
+
+
+def test_the_page_check_finds_a_warning_a_path_and_a_float_count():
+    """Negative control of page_faults."""
+    bad = ("<pre>/root/venv/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress not found</pre>"
+           "<td style='text-align:left'>48.0</td>")
+    assert len(page_faults(bad)) == 3
+    assert page_faults("<td style='text-align:left'>48</td><p>a warning-free page</p>") == []
 
 
 def test_reference_pages_follow_the_code(site):

@@ -128,12 +128,14 @@ def finish(fig, caption: str, size: str | None = None) -> None:
     fig.set_size_inches(width, max(width * h / w, 1.6))
     if fig._suptitle is not None and len(fig._suptitle.get_text()) > MAX_SUPTITLE:
         fig._suptitle.set_text("")  # a long title is provenance: the caption has it
-    for ax in fig.axes:  # a log axis with nothing positive on it cannot be drawn: linear, and said so
+    linear = []
+    for ax in fig.axes:  # a log axis with nothing positive on it cannot be drawn: linear, said in the caption
         for axis, (lo, hi) in (("x", ax.dataLim.intervalx), ("y", ax.dataLim.intervaly)):
             if getattr(ax, f"get_{axis}scale")() == "log" and not (hi > 0):
                 getattr(ax, f"set_{axis}scale")("linear")
-                ax.text(0.98, 0.02, f"{axis}: no positive values (linear)", transform=ax.transAxes, ha="right",
-                        va="bottom", color="0.4")  # fmt: skip
+                linear.append(axis)
+    if linear:  # never written across the axes, where it would hide data
+        caption += f" ({' and '.join(sorted(set(linear)))} axis linear: no positive values to draw on a log scale)"
     for text in texts(fig):
         if text.get_fontsize() < MIN_FONT_PT:
             text.set_fontsize(MIN_FONT_PT)
@@ -143,7 +145,6 @@ def finish(fig, caption: str, size: str | None = None) -> None:
         for letter, ax in zip(string.ascii_lowercase, panels):
             ax.text(-0.02, 1.02, f"({letter})", transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
                     fontweight="bold", gid="panel-letter")  # fmt: skip
-    fig.ensemble_caption = caption
     fig.ensemble_size = size
     with contextlib.suppress(Exception):  # a layout that cannot be tightened is drawn as it is
         bottom = 0.0
@@ -152,6 +153,97 @@ def finish(fig, caption: str, size: str | None = None) -> None:
             leg.set_bbox_to_anchor((0.5, 0.0), transform=fig.transFigure)
             bottom = max(bottom, leg.get_window_extent(fig.canvas.get_renderer()).height / fig.bbox.height + 0.01)
         fig.tight_layout(rect=(0.0, bottom, 1.0, 1.0))
+    moved = _place_texts(fig)  # after the layout: where a panel's text lands depends on it
+    if moved:
+        caption += " " + " ".join(moved)
+    fig.ensemble_caption = caption
+
+
+#: Where a panel's text may go, tried in order when it hides data: (x, y, ha, va) in axes fraction.
+CORNERS = ((0.03, 0.97, "left", "top"), (0.97, 0.97, "right", "top"), (0.03, 0.03, "left", "bottom"),
+           (0.97, 0.03, "right", "bottom"))  # fmt: skip
+
+
+def _data_points(ax):
+    """Display coordinates of every data point drawn in ``ax`` (lines' vertices, markers, error bars), except
+    horizontal reference lines across the panel."""
+    import numpy as np
+
+    points = []
+    for line in ax.lines:
+        xy = np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if len(xy) == 0 or (len(xy) > 1 and np.ptp(xy[:, 1]) == 0 and line.get_linestyle() in ("--", ":")):
+            continue
+        points.append(ax.transData.transform(xy))
+    for coll in ax.collections:
+        offsets = np.asarray(coll.get_offsets(), float)
+        if offsets.ndim == 2 and len(offsets) and np.isfinite(offsets).all() and np.any(offsets):
+            points.append(coll.get_offset_transform().transform(offsets))
+        for seg in getattr(coll, "get_segments", lambda: [])():  # error bars: their ends and middles
+            seg = np.asarray(seg, float)
+            if seg.ndim == 2 and len(seg):
+                seg = np.concatenate([seg, (seg[:1] + seg[-1:]) / 2])
+                points.append(coll.get_transform().transform(seg[np.all(np.isfinite(seg), axis=1)]))
+    return np.concatenate(points) if points else np.empty((0, 2))
+
+
+def _hides(text, points, renderer) -> bool:
+    if not len(points):
+        return False
+    box = text.get_window_extent(renderer).padded(2)
+    return bool(((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1) & (points[:, 1] >= box.y0)
+                 & (points[:, 1] <= box.y1)).any())  # fmt: skip
+
+
+def _place_texts(fig) -> list[str]:
+    """Move each panel's text that hides data to a corner that hides none; a text no corner can hold leaves the
+    panel for the caption (returned, one phrase per text). Panel letters and titles are not panel texts."""
+    import string
+
+    try:
+        renderer = fig.canvas.get_renderer()
+    except Exception:  # a backend without a renderer: nothing can be measured
+        return []
+    panels = _panels(fig)
+    notes = []
+    for ax in fig.axes:
+        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+            continue
+        points, placed = None, []
+        for text in list(ax.texts):
+            if text.get_gid() == "panel-letter" or not text.get_visible() or not text.get_text().strip():
+                continue
+            points = _data_points(ax) if points is None else points
+            if not _hides(text, points, renderer) and not _overlaps(text, placed, renderer):
+                placed.append(text.get_window_extent(renderer))
+                continue
+            for x, y, ha, va in CORNERS:
+                text.set_transform(ax.transAxes)
+                text.set_position((x, y))
+                text.set_ha(ha)
+                text.set_va(va)
+                if not (_hides(text, points, renderer) or _hides_legend(ax, text, renderer)
+                        or _overlaps(text, placed, renderer)):  # fmt: skip
+                    placed.append(text.get_window_extent(renderer))
+                    break
+            else:
+                where = f"panel ({string.ascii_lowercase[panels.index(ax)]})" if ax in panels and len(panels) > 1 else ""
+                notes.append(f"{where + ': ' if where else ''}{text.get_text()}.")
+                text.remove()
+    return notes
+
+
+def _overlaps(text, boxes, renderer) -> bool:
+    box = text.get_window_extent(renderer)
+    return any(box.overlaps(b) for b in boxes)
+
+
+def _hides_legend(ax, text, renderer) -> bool:
+    legend = ax.get_legend()
+    if legend is None:
+        return False
+    return text.get_window_extent(renderer).overlaps(legend.get_window_extent(renderer))
 
 
 def texts(fig) -> list:
@@ -220,7 +312,7 @@ def draw(model, exp, tables, style: str | None = None, size: str | None = None) 
             fig = fig.figure if isinstance(fig, Captioned) else fig
             _fix_cycle_colors(fig)
             finish(fig, text, size)
-            out[name] = Captioned(fig, text)
+            out[name] = Captioned(fig, fig.ensemble_caption)  # finish() may add a note to the caption
     return out
 
 

@@ -1,5 +1,5 @@
 """Level-statistics figures any model with a gap-ratio histogram (``r_hist``) draws: P(r) against the GOE
-surmise and Poisson."""
+surmise and Poisson, shaped by what the spec swept."""
 
 from __future__ import annotations
 
@@ -7,35 +7,58 @@ import numpy as np
 import pandas as pd
 from kernels.numerics.levels import gap_ratio_density
 
-from ensemble.present.display import math_label as label
+from ensemble.present.colours import Colouring, panel_grid
+from ensemble.present.display import math_label
 
-__all__ = ["gap_ratio_figure"]
+__all__ = ["SIZE_NAMES", "gap_ratio_figure", "panels_and_colour"]
+
+#: Parameter names read as a system size: a figure gives each of their values a panel of its own.
+SIZE_NAMES = ("L", "N", "l", "l_b", "L_b", "n_goe", "size")
+#: Panels at most (the remaining combinations are left out, and the caption's run says which were run).
+MAX_PANELS = 4
+
+
+def panels_and_colour(df: pd.DataFrame, swept: list[str]) -> tuple[list[str], str | None]:
+    """Which swept parameters make panels (sizes first, then any beyond the colour) and which one colours the
+    curves within a panel (the first numeric swept parameter that is not a size; else the first other one)."""
+    keys = [k for k in swept if k in df and df[k].nunique() > 1]
+    sizes = [k for k in keys if k in SIZE_NAMES]
+    rest = [k for k in keys if k not in sizes]
+    numeric = [k for k in rest if df[k].dtype.kind in "iuf"]
+    colour = (numeric or rest or [None])[0]
+    if colour is None and len(sizes) > 1:  # only sizes swept: colour by the last, panels by the others
+        colour = sizes.pop()
+    panels = sizes + [k for k in rest if k != colour]
+    return panels, colour
 
 
 def gap_ratio_figure(plt, summary: pd.DataFrame, swept: list[str]):
-    """P(r) of every point (mean density with its error) against the GOE surmise and Poisson levels."""
+    """P(r) (mean density with its error) against the GOE surmise and Poisson: one panel per system size (and
+    per value of any further swept parameter), the curves of a panel coloured by the swept control parameter,
+    named in a legend or on a labelled colour bar."""
     h = summary[summary.observable == "r_hist"]
     if h.empty:
         return None
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    keys = [k for k in swept if k in h]
-    groups = list(h.groupby(keys)) if keys else [((), h)]
-    cmap = plt.cm.viridis
-    for i, (_, g) in enumerate(groups):
-        g = g.sort_values("ratio")
-        color = cmap(i / max(1, len(groups) - 1)) if len(groups) > 10 else f"C{i % 10}"
-        ax.errorbar(g.ratio, g["mean"], yerr=g["sem"], fmt="o-", ms=2, lw=1, color=color,
-                    label=(label(g.iloc[0], keys) if keys else r"$P(r)$, mean $\pm$ s.e.") if len(groups) <= 10 else None)
+    panel_keys, colour = panels_and_colour(h, swept)
+    groups = list(h.groupby(panel_keys, sort=True)) if panel_keys else [((), h)]
+    groups = groups[:MAX_PANELS]
+    colours = Colouring(plt, colour, h[colour] if colour is not None else [])
+    fig, axes, cax = panel_grid(plt, len(groups), colours.bar, height=4.2 if len(groups) <= 2 else 3.2)
     r = np.linspace(0, 1, 200)
-    ax.plot(r, gap_ratio_density(r, "GOE"), "k--", lw=1.2, label="GOE (surmise)")
-    ax.plot(r, gap_ratio_density(r, "Poisson"), "k:", lw=1.2, label="Poisson")
-    n = int(h["n"].max())
-    ax.set_xlabel(r"gap ratio $r$")
-    ax.set_ylabel(r"$P(r)$")
-    ax.set_xlim(0, 1)
-    ax.text(0.98, 0.97, f"up to {n} realizations per point", transform=ax.transAxes, ha="right", va="top", color="0.35")
-    if len(groups) > 10:
-        sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, len(groups) - 1))
-        fig.colorbar(sm, ax=ax, label="point index")
-    ax.legend(fontsize=7)
-    return fig
+    for ax, (_, panel) in zip(axes, groups):
+        curves = list(panel.groupby(colour, sort=True)) if colour is not None else [((), panel)]
+        for value, g in curves:
+            g = g.sort_values("ratio")
+            value = value[0] if isinstance(value, tuple) and len(value) == 1 else value
+            name = colours.label(value) if colour is not None else r"$P(r)$, mean $\pm$ s.e."
+            ax.errorbar(g.ratio, g["mean"], yerr=g["sem"], fmt="o-", ms=2, lw=1, color=colours.color(value), label=name)
+        ax.plot(r, gap_ratio_density(r, "GOE"), "k--", lw=1.2, label="GOE (surmise)")
+        ax.plot(r, gap_ratio_density(r, "Poisson"), "k:", lw=1.2, label="Poisson")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel(r"gap ratio $r$")
+        ax.set_ylabel(r"$P(r)$")
+        if panel_keys:
+            ax.set_title(math_label(panel.iloc[0], panel_keys), fontsize=9)
+        ax.legend(fontsize=7, loc="best")
+    colours.add_bar(fig, cax)
+    return fig  # the caption beside it states the run (kernel, parameters, N_r)

@@ -7,18 +7,16 @@ import time
 from dataclasses import dataclass
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ensemble.running.cost import estimates
-from ensemble.spec.limits import MAX_TASKS
 from ensemble.running.scheduling import schedule
 from ensemble.spec.settings import to_dict
-from ensemble.errors import Cancelled, RealizationError, SpecError
+from ensemble.errors import Cancelled, RealizationError
 from ensemble.running.executors import SerialExecutor
 from ensemble.store.results import summarize
 from ensemble.running.tasks import plan, run_task
 
-__all__ = ["RunResult", "Watchdog", "check_limits", "check_memory", "estimate", "run"]
+__all__ = ["RunResult", "Watchdog", "run"]
 
 #: The progress bar of both kinds of run (a fixed N, or precision goals).
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
@@ -39,6 +37,19 @@ class RunResult:
     @property
     def rate(self) -> float:
         return self.realizations_run / self.seconds if self.seconds > 0 else float("nan")
+
+
+def progress_bar(shown: bool, **options):
+    """A tqdm bar: the notebook widget where a notebook can show one (ipywidgets installed), else text on stderr.
+    Without ipywidgets, ``tqdm.auto`` warns (TqdmWarning, with the package's file path) into the notebook's
+    output, which a rendered page would keep; the text bar says the same."""
+    import importlib.util
+
+    if shown and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm(**options)
 
 
 def run(exp, store, executor=None, progress: bool = False, cancel=None) -> RunResult:
@@ -88,7 +99,7 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
     # the ETA holds when points differ in cost by orders of magnitude.
     record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
     longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
-    with tqdm(total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
+    with progress_bar(progress, total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
               bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
         for task, moments in executor.map(run_task, plan(exp, done, executor.threads, blocks)):
             watchdog.fed()
@@ -124,7 +135,7 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
         _warm(executor, exp)
     record = _ProgressRecord(store, executor, exp, 0, tracker.eta_work(weight), 0, tracker=tracker, weight=weight)
     longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
-    with tqdm(total=max(tracker.eta_work(weight), 1e-9), desc=exp.name, disable=not progress or not tracker.active(),
+    with progress_bar(progress, total=max(tracker.eta_work(weight), 1e-9), desc=exp.name, disable=not progress or not tracker.active(),
               file=sys.stderr, smoothing=0.1, bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
         for task, moments in executor.map(run_task, tracker.live(executor.threads)):
             watchdog.fed()
@@ -247,72 +258,3 @@ def _warm(executor, exp) -> None:
 def _cost_weights(exp) -> dict[int, float]:
     """CPU seconds per realization of every point (the kernel's cost model, or measured: :mod:`ensemble.running.cost`)."""
     return {pt.key: e.seconds for pt, e in zip(exp.points, estimates(exp))}
-
-
-def check_memory(exp, memory_per_worker: int | None) -> None:
-    """Refuse, before anything is scheduled, points whose realization would not fit a worker.
-
-    Uses the kernel's ``memory_bytes(params)`` (an estimate of one
-    realization's peak, documented per kernel; None: not declared).
-    """
-    if memory_per_worker is None:
-        return
-    for pt in exp.points:
-        need = exp.kernel.memory_bytes(pt.params)
-        if need is not None and need > memory_per_worker:
-            fits = [f"{how} ({b / 2**30:.3g} GiB)" for how, b in exp.kernel.memory_options(pt.params).items()
-                    if b <= memory_per_worker]  # fmt: skip
-            raise SpecError(
-                f"point {pt.index} ({pt.label or 'no sweep'})",
-                f"{need / 2**30:.3g} GiB per realization",
-                f"at most the {memory_per_worker / 2**30:.3g} GiB a worker has: "
-                + (f"{' or '.join(fits)}, " if fits else "")
-                + "fewer spins, fewer workers per machine (--workers), or more memory per job (--memory)",
-            )
-
-
-def check_limits(exp, memory_per_worker: int | None, max_seconds: float | None, workers: int = 1) -> None:
-    """Refuse, before anything is scheduled, points that cannot fit a worker or cannot finish.
-
-    Memory: the kernel's ``memory_bytes(params)``. Time: the estimated CPU seconds of one realization (its
-    ``cost(params)``, calibrated on the reference machine, or a measurement: :mod:`ensemble.running.cost`), against
-    ``max_seconds``.
-    """
-    check_memory(exp, memory_per_worker)
-    sched = schedule(exp, workers)
-    if sched.tasks > MAX_TASKS:
-        raise SpecError("scheduling.task_seconds", exp.scheduling.task_seconds, f"tasks of more work: this run would make "
-                        f"{sched.tasks:.3g} tasks, at most {MAX_TASKS} (or a larger batch_size)")  # fmt: skip
-    if max_seconds is None:
-        return
-    for pt, e in zip(exp.points, estimates(exp)):
-        need = e.seconds
-        if need > max_seconds:
-            raise SpecError(
-                f"point {pt.index} ({pt.label or 'no sweep'})",
-                f"~{_duration(need)} per realization (estimated)",
-                f"at most {_duration(max_seconds)} per realization: shorter times, fewer spins, or "
-                "--max-realization-hours if the estimate is what you want",
-            )
-        # a task's blocks are saved when the task ends: one that cannot end within the limit saves nothing
-        per_task = min(pt.realizations, sched.blocks_per_task[pt.key] * pt.block_size)
-        if need * per_task > max_seconds:
-            fit = max(1, int(max_seconds // max(need, 1e-300)))
-            raise SpecError(
-                f"point {pt.index} ({pt.label or 'no sweep'})",
-                f"~{_duration(need * per_task)} per task of {per_task} realizations (estimated)",
-                f"tasks that end within {_duration(max_seconds)} (results are saved when a task ends): "
-                f"batch_size and block_size <= {fit}, or --max-realization-hours",
-            )
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.3g} {unit}"
-    return f"{seconds:.3g} s"
-
-
-def estimate(exp) -> list[tuple[float, int | None]]:
-    """(CPU seconds, bytes) of one realization of every point (cost model or measurement, see :mod:`ensemble.running.cost`)."""
-    return [(e.seconds, e.memory) for e in estimates(exp)]

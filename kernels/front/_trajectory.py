@@ -38,6 +38,8 @@ from kernels._params import check_choice, check_even, check_int, check_nonnegati
 
 __all__ = [
     "TRAJECTORY_DISTRIBUTIONS",
+    "TRAJECTORY_TIME_STEP",
+    "TRAJECTORY_TIMES",
     "TRAJECTORY_OBSERVABLES",
     "UNRAVELINGS",
     "Draws",
@@ -220,6 +222,11 @@ TRAJECTORY_UNITS = {"t": "1/J", "site": "1", "Sz0": "1", "Szg": "1", "I0": "1", 
 TRAJECTORY_LABELS = {"Sz0": r"$\langle S^z_j\rangle_0$", "Szg": r"$\langle S^z_j\rangle$", "I0": r"$I_0(t)$",
                      "Ig": r"$I(t)$", "t": r"$J t$", "site": r"site $j$"}  # fmt: skip
 
+#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+#: Log-spaced sample times used when a spec gives no [times] (paper 003's Fig. 4 spans 1..1e3).
+TRAJECTORY_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
+#: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
+TRAJECTORY_TIME_STEP = "tau"
 #: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
 TRAJECTORY_DISTRIBUTIONS = {"Sz0": (-0.5, 0.5), "Szg": (-0.5, 0.5), "I0": (-1.0, 1.0), "Ig": (-1.0, 1.0)}
 

@@ -35,10 +35,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from kernels.jit import jit
-from scipy.linalg import expm
 
 from kernels.front._trajectory import (
     TRAJECTORY_DISTRIBUTIONS,
+    TRAJECTORY_TIME_STEP,
+    TRAJECTORY_TIMES,
     TRAJECTORY_LABELS,
     TRAJECTORY_OBSERVABLES,
     TRAJECTORY_UNITS,
@@ -78,12 +79,10 @@ NAME = "anderson_trajectory"
 ANALYSIS = "front"
 SUMMARY = "noisy trajectory of the Anderson (XX) chain as a Gaussian state; paper 003, Delta = 0"
 
-#: Log-spaced sample times used when a spec gives no [times] (Fig. 4 spans 1..1e3).
-DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
-#: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
-TIME_STEP = "tau"
-#: What each output is.
-#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+# The family's declarations (what each output is, its units and label, default times and distributions):
+# one place, kernels.front._trajectory.
+DEFAULT_TIMES = TRAJECTORY_TIMES
+TIME_STEP = TRAJECTORY_TIME_STEP
 DISTRIBUTIONS = TRAJECTORY_DISTRIBUTIONS
 OBSERVABLES = TRAJECTORY_OBSERVABLES
 UNITS = TRAJECTORY_UNITS
@@ -333,6 +332,8 @@ def realize_literal(p: Params, d: Draws) -> dict[str, np.ndarray]:
     The reference run and the benchmark baseline for :func:`realize`; the
     noiseless copy uses ``expm(-i Q t)`` at each sample time.
     """
+    from scipy.linalg import expm  # the literal method only (validation and workers of realize need no SciPy)
+
     Q = single_particle_hamiltonian(d.h, p.J)
     occ = neel_sites(p.L)
     W0 = np.eye(p.L, dtype=complex)[:, occ]

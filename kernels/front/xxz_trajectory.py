@@ -35,6 +35,8 @@ from kernels.numerics import spin_basis as sb
 from kernels._params import ParameterError, check_positive, check_real
 from kernels.front._trajectory import (
     TRAJECTORY_DISTRIBUTIONS,
+    TRAJECTORY_TIME_STEP,
+    TRAJECTORY_TIMES,
     TRAJECTORY_LABELS,
     TRAJECTORY_OBSERVABLES,
     TRAJECTORY_UNITS,
@@ -71,11 +73,10 @@ __all__ = [
 NAME = "xxz_trajectory"
 ANALYSIS = "front"
 SUMMARY = "noisy trajectory of the XXZ chain in the Neel S^z sector (Chebyshev propagator); paper 003"
-DEFAULT_TIMES = {"start": 1.0, "stop": 1000.0, "num": 31}
-#: Sample times must be multiples of this parameter (a spec's log grid is snapped to it).
-TIME_STEP = "tau"
-#: What each output is.
-#: Default ranges of the per-realization distributions a spec may ask for ([distributions]).
+# The family's declarations (what each output is, its units and label, default times and distributions):
+# one place, kernels.front._trajectory.
+DEFAULT_TIMES = TRAJECTORY_TIMES
+TIME_STEP = TRAJECTORY_TIME_STEP
 DISTRIBUTIONS = TRAJECTORY_DISTRIBUTIONS
 OBSERVABLES = TRAJECTORY_OBSERVABLES
 UNITS = TRAJECTORY_UNITS

@@ -26,7 +26,6 @@ these kernels resolve) as equal, and then act on them together:
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.lapack import dstevd
 
 __all__ = [
     "TIE_RTOL",
@@ -144,6 +143,8 @@ def tridiagonal_eigh(d: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarr
     d, e = np.asarray(d, dtype=float), np.asarray(e, dtype=float)
     if d.size == 1:
         return d.copy(), np.ones((1, 1))
+    from scipy.linalg.lapack import dstevd  # imported on first use: loading a kernel needs no SciPy
+
     w, v, info = dstevd(d, e, compute_v=1)
     if info != 0:
         raise np.linalg.LinAlgError(f"dstevd failed to converge (info = {info})")

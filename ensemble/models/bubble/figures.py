@@ -1,7 +1,7 @@
 """Figures of paper 002 from a run's tables (xxz_bubble kernel).
 
-* ``fig2_gap_ratio``: mean r vs W per L, with bubble (left) and without (right), GOE and
-  Poisson lines; inset: the L / L' crossings vs 1/L;
+* ``fig2_gap_ratio``: mean r vs W per L, with bubble and without (a panel for each the run has), GOE
+  and Poisson lines; beside them, the L / L' crossings vs 1/L;
 * ``fig3_purity``: purity vs distance from the bubble per W at the largest L, with the
   bubble-less L + 2 band (site average +- error);
 * ``fig4_purity_vs_L``: purity at distance 5 (or the largest that every L has) vs L per W;
@@ -24,6 +24,7 @@ import numpy as np
 
 from ensemble.present.display import math_label as _label
 from ensemble.present.display import symbol as _symbol
+from ensemble.present.colours import Colouring, panel_grid
 from ensemble.present.levels import gap_ratio_figure
 from ensemble.models.bubble.analysis import R_GOE, R_POISSON, avalanche_purity
 
@@ -53,30 +54,39 @@ def _kind(fits, name):
 
 
 def _fig2(plt, fits):
+    """Mean r vs W per L, one panel per kind of chain the run has (with, without bubble), and the crossings of
+    successive L against 1/L in a panel of their own (an inset would sit where the curves cross)."""
     pts = _kind(fits, "bubble_point")
     if pts.empty or pts.W.nunique() < 2 or "r_mean" not in pts:
         return None
     cross = _kind(fits, "gap_crossing")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, bubble in zip(axes, (True, False)):
+    kinds = [bubble for bubble in (True, False) if ((pts.n_goe > 0) == bubble).any()]
+    finite = cross[np.isfinite(cross.W_cross)] if len(cross) else cross
+    n = len(kinds) + bool(len(finite))
+    fig, axes = plt.subplots(1, n, figsize=(5 * n, 4), squeeze=False)
+    axes = list(axes[0])
+    for ax, bubble in zip(axes, kinds):
         sel = pts[(pts.n_goe > 0) == bubble]
         for i, (L, g) in enumerate(sel.groupby("L")):
             g = g.sort_values("W")
             ax.errorbar(g.W, g.r_mean, yerr=g.r_mean_err, fmt="o-", ms=3, color=f"C{i}", label=f"$L = {L}$")
-        ax.axhline(R_GOE, color="k", ls="--", lw=0.8)
-        ax.axhline(R_POISSON, color="k", ls=":", lw=0.8)
+        ax.axhline(R_GOE, color="k", ls="--", lw=0.8, label="GOE")
+        ax.axhline(R_POISSON, color="k", ls=":", lw=0.8, label="Poisson")
         ax.set_xlabel(r"disorder $W/J$")
-        ax.set_title("chain + bubble" if bubble else "chain without bubble")
-        if len(sel):
-            ax.legend(fontsize=7, loc="upper right")
-        c = cross[((cross.n_goe > 0) == bubble) & np.isfinite(cross.W_cross)] if len(cross) else cross
-        if len(c):
-            ins = ax.inset_axes([0.12, 0.1, 0.35, 0.35])
-            ins.errorbar(1.0 / c.L_a, c.W_cross, yerr=c.W_cross_err, fmt="s", ms=3)
-            ins.set_xlabel(r"$1/L$", fontsize=7)
-            ins.set_ylabel(r"$W_\times/J$", fontsize=7)
-            ins.tick_params(labelsize=6)
-    axes[0].set_ylabel(r"mean gap ratio $\langle r\rangle$")
+        ax.set_ylabel(r"mean gap ratio $\langle r\rangle$")
+        if len(kinds) > 1:
+            ax.set_title("chain + bubble" if bubble else "chain without bubble")
+        ax.legend(fontsize=7, loc="best")
+    if len(finite):
+        ax = axes[-1]
+        for bubble, marker in ((True, "s"), (False, "o")):
+            c = finite[(finite.n_goe > 0) == bubble].sort_values("L_a")
+            if len(c):
+                ax.errorbar(1.0 / c.L_a, c.W_cross, yerr=c.W_cross_err, fmt=marker, ms=4,
+                            label="with bubble" if bubble else "without bubble")  # fmt: skip
+        ax.set_xlabel(r"$1/L$ (crossing of $L$ and the next size)")
+        ax.set_ylabel(r"crossing $W_\times/J$")
+        ax.legend(fontsize=7, loc="best")
     return fig
 
 
@@ -118,16 +128,21 @@ def _fig4(plt, summary):
         return None
     d = int(min(5, gd.groupby("L").dist.max().min()))  # one distance that every L has
     gd = gd[gd.dist == d]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, bubble in zip(axes, (True, False)):
+    kinds = [bubble for bubble in (True, False) if ((gd.n_goe > 0) == bubble).any()]  # no empty panel
+    colours = Colouring(plt, "W", gd.W)
+    fig, axes, cax = panel_grid(plt, len(kinds), colours.bar, width=7.0, height=4.0)
+    for ax, bubble in zip(axes, kinds):
         sel = gd[(gd.n_goe > 0) == bubble]
-        for i, (W, g) in enumerate(sel.groupby("W")):
+        for W, g in sel.groupby("W"):
             g = g.sort_values("L")
-            ax.errorbar(g.L, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=f"$W = {W:g}$")
+            ax.errorbar(g.L, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=colours.color(W), label=colours.label(W))
         ax.set_xlabel(r"chain length $L$")
-        ax.set_title("with bubble" if bubble else "without bubble")
-        if len(sel):
-            ax.legend(fontsize=7)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        if len(kinds) > 1:
+            ax.set_title("with bubble" if bubble else "without bubble")
+        if not colours.bar:
+            ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    colours.add_bar(fig, cax)
     axes[0].set_ylabel(rf"purity $\gamma_{{{d}}}$ at distance {d}")
     return fig
 
@@ -243,6 +258,8 @@ def _fig7(plt, summary):
         return None
     bub = h[h.n_goe > 0]
     L = bub.L.max() if len(bub) else h.L.max()
+    # the reference: the bubble-less chain at L + 2 (the paper's), or, in a run without bubble, the chain itself
+    ref_L = L + 2 if len(bub) else L
     Ws = sorted(h.W.unique())
     Ws = [Ws[int(round(j))] for j in np.linspace(0, len(Ws) - 1, min(4, len(Ws)))]
     fig, axes = plt.subplots(1, len(Ws), figsize=(3.2 * len(Ws), 3.4), squeeze=False)
@@ -250,15 +267,17 @@ def _fig7(plt, summary):
         b = bub[(bub.L == L) & (bub.W == W)]
         for j, (d, g) in enumerate(b.groupby("dist")):
             ax.plot(g.m, g["mean"], color=plt.cm.viridis(j / max(1, b.dist.nunique() - 1)), lw=1, label=f"$i = {d}$")
-        ref = h[(h.n_goe == 0) & (h.L == L + 2) & (h.W == W)]
+        ref = h[(h.n_goe == 0) & (h.L == ref_L) & (h.W == W)]
         if len(ref):
             r = ref.groupby("m")["mean"].mean()
-            ax.plot(r.index, r.values, color="k", lw=1.2, label="no bubble (all sites)")
-        ax.set_yscale("log")
+            ax.plot(r.index, r.values, color="k", lw=1.2, label=f"no bubble, $L = {ref_L}$ (all sites)")
+        if (b["mean"] > 0).any() or (ref["mean"] > 0).any():
+            ax.set_yscale("log")
         ax.set_xlabel(r"$2\langle S^z_i\rangle$")
-        ax.set_title(f"$W = {W:g}$, $L = {L}$")
+        ax.set_title(f"$W = {W:g}$" + (f", $L = {L}$" if len(bub) else ""))
     axes[0][0].set_ylabel(r"probability density")
-    axes[0][0].legend(fontsize=6)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, ncols=min(len(labels), 6), frameon=False)  # below the panels
     return fig
 
 

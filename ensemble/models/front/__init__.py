@@ -5,7 +5,6 @@ from __future__ import annotations
 from ensemble.errors import SpecError
 from ensemble.models.base import Model
 from ensemble.models.front.analysis import FrontAnalysis, FrontSettings
-from ensemble.models.front.thresholds import cross_point_rows
 
 __all__ = ["MODEL", "FrontModel"]
 
@@ -32,6 +31,8 @@ class FrontModel(Model):
                 raise SpecError("fit.window", list(exp.fit.window), f"{problem} (point {pt.label or 'the only point'})")
 
     def cross_point_rows(self, fits, params, settings, seed):
+        from ensemble.models.front.thresholds import cross_point_rows  # pandas: only when tables are made
+
         return cross_point_rows(fits, params, settings.bootstrap, seed)
 
 
