@@ -134,11 +134,22 @@ class Plan:
     schedule: Any = None
     #: the memory each worker of the executor is planned to have (None: not known before it starts)
     memory_per_worker: int | None = None
+    #: with a precision goal: per point, the realizations it likely needs (a pilot; ensemble.running.pilot)
+    goal: tuple = ()
+
+    @property
+    def goal_cpu_hours(self) -> float | None:
+        """CPU-hours the precision goal likely takes (None: no goal, or not estimated at every point)."""
+        if not self.goal or any(g.seconds is None for g in self.goal):
+            return None
+        return sum(g.seconds for g in self.goal) / 3600
 
     def __repr__(self) -> str:
         e = self.experiment
         lo, hi = self.task_seconds
         warnings = "".join(f"; warning: {line}" for line in e.notes)
+        if self.goal_cpu_hours is not None:
+            warnings = f"; with the goal ~{self.goal_cpu_hours:.3g} CPU-hours (pilot)" + warnings
         return (f"<Plan {e.name}: kernel {e.kernel.name}, {len(e.points)} point(s), {e.total_realizations} realizations, "
                 f"~{self.cpu_hours:.3g} CPU-hours; {self.tasks} tasks of {lo:.3g}-{hi:.3g} s, "
                 f"~{self.wall_seconds:.3g} s on {self.workers} {self.executor} worker(s){warnings}>")  # fmt: skip
@@ -192,8 +203,11 @@ def plan_for(exp, request: ExecutorRequest, max_realization_hours: float | None 
              "memory_MiB": None if c.memory is None else c.memory / 2**20} for pt, c in zip(exp.points, cost)]  # fmt: skip
     lengths = sorted(sched.task_seconds.values())
     total = sum(c.seconds * pt.realizations for pt, c in zip(exp.points, cost)) / 3600
+    from ensemble.running.pilot import goal_estimates
+
+    goal = tuple(goal_estimates(exp, [c.seconds for c in cost])) if exp.precision is not None else ()
     plan = Plan(exp, tuple(rows), total, sched.tasks, (lengths[0], lengths[-1]), sched.wall_seconds, request.kind,
-                n_workers, tuple(cost), sched, memory)  # fmt: skip
+                n_workers, tuple(cost), sched, memory, goal)  # fmt: skip
     if check:
         check_plan(plan, request, max_realization_hours)
     return plan

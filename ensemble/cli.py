@@ -582,7 +582,19 @@ def cmd_validate(args) -> int:
         )
     how = ("the kernel's cost model, calibrated on the reference machine (benchmarks/bench_cost.py)" if exp.kernel.declares_cost
            else "measured here: the kernel declares no cost model")  # fmt: skip
-    print(f"estimated cost: {plan.cpu_hours:.3g} CPU-hours ({how})")
+    print(f"estimated cost: {plan.cpu_hours:.3g} CPU-hours ({how})" + (" at the starting realizations" if plan.goal else ""))
+    if plan.goal:
+        goal = exp.precision
+        print(f"precision goal ({goal.describe()}, cap {goal.max_realizations}): a pilot of each point's first "
+              "realizations estimates what it needs")  # fmt: skip
+        for pt, g in zip(exp.points, plan.goal):
+            if g.needed is None:
+                print(f"  point {pt.index}: {g.start}..{g.cap} realizations ({g.why})")
+            else:
+                cap = "; likely to stop at the cap" if g.at_cap else ""
+                print(f"  point {pt.index}: ~{g.needed} realizations, ~{_human_seconds(g.seconds)} of CPU ({g.why}){cap}")
+        if plan.goal_cpu_hours is not None:
+            print(f"estimated cost with the goal: {plan.goal_cpu_hours:.3g} CPU-hours")
     lo, hi = plan.task_seconds
     size = (f"batch_size = {exp.batch_size}" if not plan.schedule.automatic else
             f"sized automatically: up to {exp.scheduling.task_seconds:g} s of CPU each, at least "

@@ -58,6 +58,8 @@ def _settings_rows(cls) -> list[list]:
 
 def spec_page() -> str:
     from ensemble.spec.goals import FIELDS as PRECISION
+    from ensemble.spec.scaling import FIELDS as SCALING
+    from ensemble.spec.scaling import FORMS
     from ensemble.spec.settings import Scheduling
     from ensemble.spec.experiment import SPEC_FIELDS, TIMES_KEYS
 
@@ -73,6 +75,9 @@ def spec_page() -> str:
     out.append("\n## `[scheduling]`\n\n" + _table(["key", "default", "meaning"], _settings_rows(Scheduling)))
     out.append("\n## `[precision]`\n\n" + _table(["key", "meaning"], [[f"`{k}`", v] for k, v in PRECISION.items()]))
     out.append("\nSee the [precision goals](../guide/running.md) in the user guide for how checks are made.\n")
+    out.append("\n## `[scaling]`\n\n" + _table(["key", "meaning"], [[f"`{k}`", v] for k, v in SCALING.items()]))
+    out.append("\nThe forms of the crossings' drift: " + "; ".join(f"`{k}`: {v}" for k, v in FORMS.items())
+               + ". The analysis and its table are described in the [finite-size scaling guide](../guide/scaling.md).\n")
     out.append("\n## `[fit]`, per analysis\n\nEach kernel's page lists the settings of its analysis:\n\n")
     return "".join(out)
 

@@ -32,7 +32,7 @@ __all__ = ["compute_tables", "fit_inputs", "merge_blocks", "row_uses_point", "ta
 
 def table_names(exp) -> tuple[str, ...]:
     """The tables a run of ``exp`` writes: summary, fits and the model's own."""
-    return ("summary", "fits", *exp.model.tables)
+    return ("summary", "fits", *exp.model.tables, *(("scaling",) if getattr(exp, "scaling", None) else ()))
 
 
 def merge_blocks(chunks: Iterable[BlockMoments]) -> dict[str, Moments]:
@@ -118,6 +118,12 @@ def compute_tables(exp, blocks_of: Callable[[Any], Iterable[BlockMoments]]) -> d
             ints = [c for c in names if tables["fits"][c].dtype.kind == "i"]
             fits = pd.concat([tables["fits"], pd.DataFrame(extra)], ignore_index=True)
             tables["fits"] = fits.astype({c: "Int64" for c in ints})
+    if getattr(exp, "scaling", None) is not None:  # [scaling]: from the summary alone (any kernel)
+        from ensemble.analysis.scaling import scaling_rows
+        from ensemble.spec.seeding import analysis_rng
+
+        rows = scaling_rows(tables["summary"], exp.scaling, exp.params_names, analysis_rng(exp.seed, "scaling"))
+        tables["scaling"] = pd.DataFrame(rows)
     return tables
 
 

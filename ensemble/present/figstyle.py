@@ -305,7 +305,15 @@ def draw(model, exp, tables, style: str | None = None, size: str | None = None) 
     from ensemble.present.display import caption
 
     with _style_context(style):
-        made = model.figures(exp, tables) or {}
+        made = dict(model.figures(exp, tables) or {})
+        if getattr(exp, "scaling", None) is not None:  # [scaling]: its figure, for any model
+            import matplotlib.pyplot as plt
+
+            from ensemble.present.scaling import scaling_figure
+
+            fig = scaling_figure(plt, tables.get("summary"), tables.get("scaling"), exp.scaling, exp.swept_names)
+            if fig is not None:
+                made["scaling"] = fig
         text = caption(exp, tables.get("summary"))
         out = {}
         for name, fig in made.items():

@@ -59,6 +59,7 @@ from ensemble.spec.distributions import to_dict as dist_dict
 from ensemble.errors import SpecError, did_you_mean
 from ensemble.spec.limits import check_points, check_size
 from ensemble.spec.goals import Precision, parse_precision
+from ensemble.spec.scaling import Scaling, parse_scaling
 from ensemble.spec.settings import Scheduling, check_scheduling
 from ensemble.models import Model, resolve_kernel
 from ensemble.spec.seeding import identifying_params, point_key
@@ -96,6 +97,8 @@ SPEC_FIELDS = {
     "fit": "settings of the kernel's analysis (`ensemble kernels NAME` lists them with defaults)",
     "distributions": "observables whose per-realization distributions are kept (histograms), where the kernel "
                      "declares them",
+    "scaling": "a finite-size scaling analysis of one observable: observable (+ where), size, control; the "
+               "crossings of successive sizes, their drift to infinite size and a scaling collapse",
 }
 TOP_KEYS = tuple(SPEC_FIELDS)
 TIMES_KEYS = ("start", "stop", "num", "values")
@@ -168,6 +171,7 @@ class Experiment:
     scheduling: Scheduling = dataclasses.field(default_factory=Scheduling)  # [scheduling]: task sizes
     precision: Precision | None = None  # [precision]: run each point to an error bar (ensemble.running.precision)
     distributions: tuple = ()  # [distributions]: ensemble.spec.distributions.Distribution, one per observable
+    scaling: Scaling | None = None  # [scaling]: finite-size scaling of one observable (ensemble.analysis.scaling)
     #: What limits the physics of some points at their size (the kernel's ``resolution``), one line each, said
     #: before anything runs; their fits rows are marked "at resolution limit".
     notes: tuple[str, ...] = ()
@@ -222,6 +226,7 @@ class Experiment:
             "fit": to_dict(self.fit),
             **({"distributions": dist_dict(self.distributions)} if self.distributions else {}),
             **({"precision": self.precision.to_dict()} if self.precision is not None else {}),
+            **({"scaling": self.scaling.to_dict()} if self.scaling is not None else {}),
         }
 
 
@@ -285,6 +290,7 @@ def parse_spec(text: str, name: str = "experiment", recorded: bool = False) -> E
     precision = parse_precision(doc.get("precision"), kernel, model, points, lambda pt: pt.block_size, fit, seed)
     if not recorded and precision is None:  # a precision goal grows the points by whole blocks
         _check_blocks(points, block_size)
+    scaling = parse_scaling(doc.get("scaling"), kernel, model, points, {**sweep, **linked})
     exp = Experiment(
         kernel=kernel,
         model=model,
@@ -304,6 +310,7 @@ def parse_spec(text: str, name: str = "experiment", recorded: bool = False) -> E
         linked={k: tuple(v) for k, v in linked.items()},
         distributions=distributions,
         precision=precision,
+        scaling=scaling,
         notes=time_notes(times, points, kernel.time_step) + resolution_notes(kernel, points),
     )
     model.check(exp)

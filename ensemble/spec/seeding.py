@@ -212,7 +212,7 @@ def _check_fast_seeding() -> None:
 #: seeded by ``[root seed, id]``, a different entropy layout from the realizations'
 #: ``SeedSequence(root seed, spawn_key=(point key, r))``, so they never share a stream.
 #: Ids are fixed once given: changing one changes the bootstrap errors of older runs.
-ANALYSIS_STREAMS = {"gap_crossing": 2, "avalanche_crossing": 18, "beta_peak": 6, "dos_estimate": 7}
+ANALYSIS_STREAMS = {"gap_crossing": 2, "avalanche_crossing": 18, "beta_peak": 6, "dos_estimate": 7, "scaling": 9}
 
 
 def analysis_rng(root_seed: int, purpose: str) -> np.random.Generator:
