@@ -301,6 +301,8 @@ def _parser() -> argparse.ArgumentParser:
     nk = sub.add_parser("new-kernel", help="write a working, tested skeleton of your own kernel and analysis (a plugin)")
     nk.add_argument("name", help="the kernel's name, a lowercase Python identifier (e.g. my_chain)")
     nk.add_argument("--out", type=Path, help="a new or empty directory for it (default: ./NAME)")
+    nk.add_argument("--static", action="store_true", help="a kernel without time dependence (a disorder sample's "
+                    "levels, a ground state): no [times], an analysis of its averages")  # fmt: skip
     nk.set_defaults(func=cmd_new_kernel)
 
     k = sub.add_parser("kernels", help="list the kernels, or describe one: parameters, observables, fit settings")
@@ -669,7 +671,7 @@ def cmd_new_kernel(args) -> int:
     from ensemble.present.template import write_skeleton
 
     out = args.out or Path(args.name)
-    for path in write_skeleton(args.name, out):
+    for path in write_skeleton(args.name, out, static=args.static):
         print(path)
     print(f"next: cd {out} && python3 -m pip install -e . && python3 -m pytest test_{args.name}.py "
           f"&& ensemble kernels {args.name}  (CONTRIBUTING.md explains each file)")

@@ -374,3 +374,19 @@ def test_front_settings_are_refused_for_another_model():
     with pytest.raises(SpecError) as e:
         parse_spec(text)
     assert e.value.field == "fit.r_th" and "ipr analysis" in str(e.value)
+
+
+@pytest.mark.parametrize("name", builtin_kernels())
+def test_every_builtin_kernel_states_its_physics(name):
+    """The kernel's page and `ensemble kernels NAME` show the model from the kernel's own docstring: its
+    Hamiltonian (a math block), boundary conditions, the disorder's distribution and the operators' convention."""
+    import re
+
+    from ensemble.present.describe import kernel_info
+
+    text = kernel_info(name).physics
+    assert ".. math::" in text, f"{name}: no Hamiltonian"
+    assert re.search(r"\bopen\b|periodic|\bring\b|boundar", text), f"{name}: no boundary conditions"
+    assert re.search(r"uniform|N\(0|GOE", text), f"{name}: no distribution of the disorder"
+    assert re.search(r"S = sigma/2|Pauli|hard-core|spin-1/2", text), f"{name}: no operator convention"
+    assert "model (the kernel's own description)" in str(kernel_info(name))

@@ -140,3 +140,22 @@ def test_the_plugins_own_test_passes(installed, tmp_path):
     res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_ramsey.py"],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=HANG_GUARD)  # fmt: skip
     assert res.returncode == 0 and "2 passed" in res.stdout, res.stdout[-2000:]
+
+
+def test_the_static_skeleton_installs_and_passes_its_own_test(tmp_path):
+    """ensemble new-kernel NAME --static: a kernel without time dependence (the levels of a random 2 x 2 matrix,
+    Rayleigh splitting), its analysis (level repulsion pi/4) and its test against the closed forms with a
+    negative control; installed by pip and run through the engine."""
+    src, target = tmp_path / "src", tmp_path / "site"
+    res = subprocess.run([sys.executable, "-m", "ensemble", "new-kernel", "levels2x2", "--static", "--out", str(src)],
+                         capture_output=True, text=True, timeout=HANG_GUARD)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "DEFAULT_TIMES" not in (src / "levels2x2.py").read_text() and "times" not in skeleton("x", static=True)["x.py"]
+    isolation = ["--no-build-isolation"] if _can_build_here() else []
+    res = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", *isolation, "--target",
+                          str(target), str(src)], capture_output=True, text=True, timeout=HANG_GUARD)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), str(ROOT)])}
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_levels2x2.py"],
+                         capture_output=True, text=True, env=env, cwd=src, timeout=HANG_GUARD)  # fmt: skip
+    assert res.returncode == 0 and "2 passed" in res.stdout, res.stdout[-2000:]

@@ -27,10 +27,35 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(out) + "\n"
 
 
+def rst_to_myst(text: str) -> str:
+    """A kernel module's docstring (reStructuredText) as MyST: ``.. math::`` blocks as math fences, ``code`` and
+    :role:`target` as code."""
+    import re
+    import textwrap
+
+    out, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        if lines[i].strip() == ".. math::":
+            i += 1
+            block = []
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith((" ", "\t"))):
+                block.append(lines[i])
+                i += 1
+            out += ["```{math}", textwrap.dedent("\n".join(block)).strip("\n"), "```", ""]
+            continue
+        line = re.sub(r":(?:mod|func|class|data|meth):`~?([^`]+)`", r"`\1`", lines[i])
+        out.append(re.sub(r"``([^`]+)``", r"`\1`", line))
+        i += 1
+    return "\n".join(out)
+
+
 def kernel_page(info) -> str:
     out = [HEADER, f"# `{info.name}`\n\n", f"{info.summary}\n\n"]
     out.append(f"- **from:** {info.source}\n- **analysis:** `{info.analysis}` ({info.analysis_description})\n"
                f"- **cost:** {info.cost}\n\n")  # fmt: skip
+    if info.physics:
+        out.append("## Model\n\n" + rst_to_myst(info.physics.split("\n", 1)[1] if "\n" in info.physics else "")
+                   + "\n\n")  # the first line is the summary above
     out.append("## Parameters\n\n")
     out.append(_table(["name", "type", "default", "meaning"],
                       [[f"`{p['name']}`", f"`{p['type']}`", f"`{p['default']!r}`", p["doc"]] for p in info.parameters]))  # fmt: skip

@@ -4,6 +4,7 @@ their axes, sample times, and the [fit] settings of its analysis (``ensemble ker
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass
 
 from kernels._interface import parameter_docs
@@ -31,6 +32,10 @@ class KernelInfo:
     fit_settings: list[dict]
     source: str = ""
     cost: str = ""
+    #: the kernel module's own description: its Hamiltonian, boundary conditions, conventions (spin or Pauli
+    #: operators, the disorder's distribution), the method and the outputs (reStructuredText, math in
+    #: ``.. math::`` blocks)
+    physics: str = ""
 
     def __str__(self) -> str:
         out = [f"{self.name}: {self.summary}", f"from: {self.source}", f"analysis: {self.analysis} ({self.analysis_description})",
@@ -50,6 +55,8 @@ class KernelInfo:
             out += ["", f"[fit] settings of the {self.analysis} analysis:"]
             for f in self.fit_settings:
                 out.append(f"  {f['name']} = {f['default']!r}: {f['doc']}")
+        if self.physics:
+            out += ["", "model (the kernel's own description):", *("  " + ln if ln else "" for ln in self.physics.splitlines())]
         return "\n".join(out)
 
 
@@ -90,5 +97,6 @@ def kernel_info(name: str) -> KernelInfo:
     source = plugin.source + ("" if plugin.builtin else f" (plugin: {plugin.value})") if plugin else f"module {kernel.path}"
     cost = ("its cost model (CPU seconds, calibrated)" if kernel.declares_cost
             else "measured at validate and run time (no cost model)")  # fmt: skip
+    physics = inspect.getdoc(kernel.module) or ""
     return KernelInfo(kernel.name, kernel.summary, model.name, model.description, params, observables,
-                      kernel.default_times, kernel.time_step, fits, source, cost)  # fmt: skip
+                      kernel.default_times, kernel.time_step, fits, source, cost, physics)  # fmt: skip

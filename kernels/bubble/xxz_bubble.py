@@ -5,7 +5,7 @@ r"""XXZ chain closed into a ring through an ergodic GOE bubble: mid-spectrum eig
     H = H_{XXZ} \otimes 1 + 1 \otimes R_0
         + g\,[S^z_0 S^z_{L-1} \otimes R_1 + (S^+_0 S^-_{L-1} \otimes R_2 + h.c.)]
 
-(Eqs. 1-4): the random-field XXZ chain of Eq. (2) (open, sites 0..L-1, J = 1,
+(Eqs. 1-4): the random-field XXZ chain of Eq. (2) (spin-1/2 operators S = sigma/2; open, sites 0..L-1, J = 1,
 fields uniform in [-W, W], anisotropy Delta), a bubble of dimension ``n_goe``
 with R_l = (beta / 2)(A + A^T), A_ij ~ N(0, 1) (Eq. 4), coupled to both chain
 ends so that the chain closes into a ring. The coupling conserves the chain's

@@ -1,6 +1,7 @@
 r"""Exact noise average of the Anderson (XX, Delta = 0) chain under the protocol of Eq. (4): no noise to sample.
 
-Paper 003, Sec. II and Appendix B. The chain maps to free fermions with the
+Paper 003, Sec. II and Appendix B. The chain is that of :mod:`kernels.front.anderson_trajectory` (open boundaries,
+spin-1/2 operators S = sigma/2, h_j uniform in [-W, W]); it maps to free fermions with the
 single-particle matrix ``Q = diag(h) + (J/2)(hops)``. Averaged over the
 Gaussian kick ``eta_n ~ N(0, tau)`` of Eq. (4), one step acts on the
 two-point function ``G_ij = <c_i^dag c_j>`` by a closed linear map:

@@ -7,7 +7,8 @@ Paper 003 (thermalization front), Sec. II and Appendix B. The chain
     H_0 = \sum_{j=1}^{L} h_j S^z_j + J \sum_{j=1}^{L-1} (S^x_j S^x_{j+1} + S^y_j S^y_{j+1}),
     \qquad h_j \in [-W, W] \text{ uniform},
 
-maps by Jordan-Wigner onto free fermions with the single-particle matrix
+Open boundaries (bonds j, j+1 for j < L), spin-1/2 operators S = sigma/2, fields h_j uniform in
+[-W, W]. The chain maps by Jordan-Wigner onto free fermions with the single-particle matrix
 ``Q = diag(h) + (J/2) (hops)`` (Eq. B1 with Delta = 0). One trajectory step is
 Eq. (4), ``U_n = exp(-i eta_n gamma S^z_1) exp(-i tau H_0)`` with
 ``eta_n ~ N(0, tau)``; on the L x N orbital matrix of the Slater determinant

@@ -1,6 +1,7 @@
 r"""Exact noise average of the XXZ trajectories: density matrix in the Neel sector (L <= 10).
 
-Averaging one step of Eq. (4) over ``eta ~ N(0, tau)`` gives the channel
+The chain is that of :mod:`kernels.front.xxz_trajectory` (open boundaries, spin-1/2 operators S = sigma/2,
+h_j uniform in [-W, W], the Neel state's S^z sector). Averaging one step of Eq. (4) over ``eta ~ N(0, tau)`` gives the channel
 
 .. math::
 

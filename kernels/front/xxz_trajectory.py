@@ -7,7 +7,7 @@ Paper 003, Eqs. (1)-(6), Delta = 1 by default:
     H_0 = \sum_j h_j S^z_j + J \sum_{j=1}^{L-1} (S^x_j S^x_{j+1} + S^y_j S^y_{j+1}
           + \Delta S^z_j S^z_{j+1}),\qquad U_n = e^{-i \eta_n \gamma S^z_1} e^{-i\tau H_0},
 
-with ``h_j`` uniform in [-W, W] and ``eta_n ~ N(0, tau)``, restricted to
+Open boundaries (bonds j, j+1 for j < L), spin-1/2 operators S = sigma/2, with ``h_j`` uniform in [-W, W] and ``eta_n ~ N(0, tau)``, restricted to
 ``S^z_tot = 0`` (dimension C(L, L/2)). ``exp(-i tau H_0)`` is applied by a
 Chebyshev expansion (:mod:`kernels.numerics.chebyshev`) whose truncation error per
 application is below ``tol``; the kick is a phase per basis state. The

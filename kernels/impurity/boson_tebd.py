@@ -1,6 +1,12 @@
 r"""Anderson insulator + one clean boson by TEBD on matrix product states (paper 001, large chains).
 
-The model, initial state and outputs of :mod:`kernels.impurity.boson_impurity`, evolved
+.. math::
+
+    H = t_d \sum_{i=1}^{L-1} (d^\dagger_i d_{i+1} + h.c.) + \sum_i \epsilon_i n_{d,i}
+        + t_c \sum_{i=1}^{L-1} (c^\dagger_i c_{i+1} + h.c.) + U \sum_i n_{c,i} n_{d,i}
+
+(Eq. 1): hard-core d-bosons in fields epsilon_i uniform in [-W, W] and one clean hard-core c-boson, open chain
+of L sites. The model, initial state and outputs of :mod:`kernels.impurity.boson_impurity`, evolved
 with TeNPy's TEBD: each site is a hard-core d-boson times a hard-core c-boson
 (dimension 4, both numbers conserved as charges), Suzuki-Trotter of ``order``
 with step ``dt``, truncation to ``chi_max`` Schmidt values and discarding those

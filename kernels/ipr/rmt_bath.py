@@ -5,7 +5,8 @@ r"""A bath coupled to LIOMs: eigenstate IPRs of local operators (paper 004, Secs
     H = H_B \otimes 1 + \sum_{i=1}^{n} \left(h_i \tau^z_i + g_i\, \sigma^x_c \tau^x_i\right),
     \qquad g_i = g_1 \alpha^{i-1},\quad h_i = 1 + U[-h_w, h_w]
 
-(Eqs. 15, 23), with ``sigma^x_c`` on the bath's coupling spin (site ``l_b``).
+(Eqs. 15, 23), with ``sigma^x_c`` on the bath's coupling spin (site ``l_b``). Pauli operators throughout
+(sigma, tau and s with eigenvalues +-1); the LIOMs' fields h_i and the local bath's h'_i are uniform.
 Baths ``H_B``:
 
 * ``"goe"``: a GOE matrix on 2^l_b states, ``(A + A^T)/2`` with ``A_ij ~ N(0, 1)``,
@@ -13,7 +14,7 @@ Baths ``H_B``:
   ``bandwidth / 2^l_b``: the paper's 6-spin bath has 4.2 and 0.066; its 9-spin
   one 0.018 x 512 = 9.2). Sites are the bits of the state index ("virtual spins").
 * ``"local"``: Eq. (24), ``sum_i (h'_i s^z_i + J s^x_i) + J' sum_i s^x_i s^x_{i+1}``,
-  ``h'_i = 1 + U[-hb_w, hb_w]``; with ``l_b = 1`` the single-spin "bath" of Fig. 3.
+  ``h'_i = 1 + U[-hb_w, hb_w]``, an open chain of ``l_b`` spins; with ``l_b = 1`` the single-spin "bath" of Fig. 3.
 * ``"none"``: no bath (uncoupled LIOMs; Poisson level statistics).
 
 A bath plus already coupled LIOMs (B' of Sec. V B) is this Hamiltonian with
