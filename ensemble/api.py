@@ -271,6 +271,15 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
         note(f"{out} held a run that finished no block; starting over")
     elif state == "grow":
         note(f"{out}: the run grows to this spec; every finished block is kept (history in run.json)")
+    from ensemble.store.results import tables_current
+
+    if state != "replace" and not drop_points and tables_current(exp, store):  # a no-op: no cluster, no rewrite
+        from ensemble.running.runner import RunResult
+
+        note(f"{exp.name}: every block is done and the tables are current; nothing to compute (no executor started)")
+        store.close()
+        return RunResult(read_tables(out), 0, 0, 0.0, realizations_skipped=exp.total_realizations,
+                         tables_unchanged=True), store  # fmt: skip
     try:
         from ensemble.running.executors import start
 
@@ -360,9 +369,10 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
         in the last bits between thread counts: resume a run with the count it started with.
     """
     exp, out, request, obj = _resolve(spec, out, client, executor, workers, scheduler, threads)
-    run_into(exp, out, request=request, executor=obj, resume=resume, progress=progress,
-             max_realization_hours=max_realization_hours, drop_points=drop_points)  # fmt: skip
-    refresh_plots(out, note=_stderr)
+    result, _ = run_into(exp, out, request=request, executor=obj, resume=resume, progress=progress,
+                         max_realization_hours=max_realization_hours, drop_points=drop_points)  # fmt: skip
+    if not result.tables_unchanged:
+        refresh_plots(out, note=_stderr)
     return Run(out)
 
 
@@ -402,10 +412,11 @@ def submit(spec, out=None, *, client=None, executor=None, workers: int | None = 
     sub = Submission(exp, out)
 
     def work(cancel, on_open):
-        run_into(exp, out, request=request, executor=obj, resume=resume, progress=progress,
-                 max_realization_hours=max_realization_hours, drop_points=drop_points, cancel=cancel,
-                 on_open=on_open)  # fmt: skip
-        refresh_plots(out, note=_stderr)
+        result, _ = run_into(exp, out, request=request, executor=obj, resume=resume, progress=progress,
+                             max_realization_hours=max_realization_hours, drop_points=drop_points, cancel=cancel,
+                             on_open=on_open)  # fmt: skip
+        if not result.tables_unchanged:
+            refresh_plots(out, note=_stderr)
         return Run(out)
 
     return sub.start(work)

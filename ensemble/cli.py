@@ -401,7 +401,8 @@ def _run(exp, args) -> int:
             f"{result.seconds:.1f} s ({result.rate:.1f} realizations/s)"
         )
     _report(exp, result.tables, store)
-    refresh_plots(out)
+    if not result.tables_unchanged:
+        refresh_plots(out)
     return 0
 
 

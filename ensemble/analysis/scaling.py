@@ -293,13 +293,14 @@ def _select(summary: pd.DataFrame, spec) -> pd.DataFrame:
     return rows
 
 
-def scaling_rows(summary: pd.DataFrame, spec, params: list[str], rng) -> list[dict]:
-    """The scaling table's rows of ``summary`` (see the module docstring), per group of the parameters other
-    than size and control that vary. ``rng``: a numpy Generator (the analysis stream of the run's seed)."""
+def scaling_rows(summary: pd.DataFrame, spec, swept: list[str], rng) -> list[dict]:
+    """The scaling table's rows of ``summary`` (see the module docstring), per group of the swept parameters
+    other than size and control (parameters that follow the size, such as a sector's n_up = L/2, are not
+    groups). ``rng``: a numpy Generator (the analysis stream of the run's seed)."""
     rows = _select(summary, spec)
     if rows.empty:
         return []
-    others = [p for p in params if p not in (spec.size, spec.control) and p in rows and rows[p].nunique() > 1]
+    others = [p for p in swept if p not in (spec.size, spec.control) and p in rows and rows[p].nunique() > 1]
     groups = rows.groupby(others, sort=True, dropna=False) if others else [((), rows)]
     out = []
     for key, g in groups:

@@ -122,7 +122,7 @@ def compute_tables(exp, blocks_of: Callable[[Any], Iterable[BlockMoments]]) -> d
         from ensemble.analysis.scaling import scaling_rows
         from ensemble.spec.seeding import analysis_rng
 
-        rows = scaling_rows(tables["summary"], exp.scaling, exp.params_names, analysis_rng(exp.seed, "scaling"))
+        rows = scaling_rows(tables["summary"], exp.scaling, exp.swept_names, analysis_rng(exp.seed, "scaling"))
         tables["scaling"] = pd.DataFrame(rows)
     return tables
 

@@ -33,6 +33,9 @@ class RunResult:
     realizations_skipped: int = 0
     #: With precision goals: what run.json records of them (goal; per point realizations, status, error).
     precision: dict | None = None
+    #: Nothing was computed and the tables on disk were already those of this spec (a no-op resume): they were
+    #: neither rewritten nor their figures redrawn.
+    tables_unchanged: bool = False
 
     @property
     def rate(self) -> float:

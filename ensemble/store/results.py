@@ -11,7 +11,7 @@ import pandas as pd
 from ensemble.analysis.reduce import BlockMoments
 from ensemble.analysis.tables import compute_tables
 
-__all__ = ["READ_ONCE_BYTES", "manifest", "summarize"]
+__all__ = ["READ_ONCE_BYTES", "manifest", "summarize", "tables_current"]
 
 #: A point's blocks up to this size are read from the store once and kept for the merge and the jackknife; a
 #: larger point is streamed again for each pass (memory stays at one partial file).
@@ -67,6 +67,29 @@ def manifest(exp, tables: Mapping[str, pd.DataFrame], origin: str, store_version
         "realizations": {f"{pt.key:016x}": pt.realizations for pt in exp.points},
         "tables": {name: int(len(df)) for name, df in tables.items() if len(df.columns)},
         "versions": versions(),
+        **({"scaling": exp.scaling.to_dict()} if getattr(exp, "scaling", None) is not None else {}),
         # versions of the package that computed the blocks (null: written before versions were recorded)
         **({"partials_from": sorted(store_versions, key=str)} if store_versions is not None else {}),
     }
+
+
+def tables_current(exp, store) -> bool:
+    """Whether ``store`` holds every block of ``exp`` (a run without a precision goal) and tables computed from
+    exactly those blocks with this spec's analysis settings: then there is nothing to compute or rewrite."""
+    from ensemble.spec.settings import to_dict
+
+    if exp.precision is not None:
+        return False
+    done = store.done_blocks(exp)
+    if any(len(done.get(pt.key, ())) < pt.n_blocks for pt in exp.points):
+        return False
+    doc = store.record("manifest")
+    if not doc:
+        return False
+    want = {f"{pt.key:016x}": pt.realizations for pt in exp.points}
+    scaling = exp.scaling.to_dict() if getattr(exp, "scaling", None) is not None else None
+    if (doc.get("realizations") != want or doc.get("model") != exp.model.name or doc.get("fit") != to_dict(exp.fit)
+            or doc.get("scaling") != scaling):  # fmt: skip
+        return False
+    layout = getattr(store, "layout", None)
+    return layout is not None and layout.table("summary").is_file()

@@ -1,0 +1,26 @@
+"""A run with nothing to compute costs nothing (issue 36): --resume of a finished run starts no executor and
+rewrites neither its tables nor its figures; a spec that changes the analysis (its [fit]) rebuilds them."""
+
+from __future__ import annotations
+
+from tests.ensemble.test_hardening import spec_file
+from tests.helpers import run_cli, small_spec
+
+
+def test_resume_of_a_finished_run_starts_nothing_and_rewrites_nothing(tmp_path):
+    spec = spec_file(tmp_path, small_spec(realizations=8, batch_size=4, block_size=4))
+    out = tmp_path / "run"
+    assert run_cli("run", spec, "--out", out, "--executor", "serial", "--no-progress").returncode == 0
+    assert run_cli("plot", out).returncode == 0
+    files = [out / "tables" / "summary.parquet", out / "tables" / "manifest.json", *sorted((out / "plots").glob("*.png"))]
+    before = {f: f.stat().st_mtime_ns for f in files}
+    res = run_cli("run", spec, "--out", out, "--resume", "--no-progress")  # the default executor: a local cluster
+    assert res.returncode == 0, res.stderr
+    assert "nothing to compute (no executor started)" in res.stderr and "executor:" not in res.stderr
+    assert {f: f.stat().st_mtime_ns for f in files} == before
+    # negative control: another [fit] makes other tables, rebuilt from the stored blocks (still no realization)
+    refit = spec_file(tmp_path, small_spec(realizations=8, batch_size=4, block_size=4).replace("min_start = 2.0", "min_start = 3.0"), "r.toml")
+    res = run_cli("run", refit, "--out", out, "--resume", "--executor", "serial", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert "nothing to compute" not in res.stderr
+    assert (out / "tables" / "manifest.json").stat().st_mtime_ns != before[out / "tables" / "manifest.json"]
