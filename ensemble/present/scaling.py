@@ -42,7 +42,7 @@ def scaling_figure(plt, summary: pd.DataFrame, scaling: pd.DataFrame, spec, swep
                 continue
             ax.plot(inv, y, "-", color="C1", lw=1.2, label=f"{row['form']}: ${X}_c = {row['X_c']:.3g} \\pm {row['X_c_err']:.2g}$")
             ax.axhspan(row["X_c"] - row["X_c_err"], row["X_c"] + row["X_c_err"], color="C1", alpha=0.2, lw=0)
-        ax.set_xlim(left=0.0)
+        ax.set_xlim(0.0, float((1.0 / cross["L_x"]).max()) * 1.15)
         ax.set_xlabel(rf"$1/{Lsym}_\times$ (mean size of the pair)")
         ax.set_ylabel(rf"crossing ${X}_\times$")
         ax.legend(fontsize=7, loc="best")
