@@ -131,8 +131,46 @@ class LocalBackend:
 
         from cluster.executor import DaskExecutor
 
+        tracker = _TrackerGuard()  # multiprocessing's resource tracker, if this cluster starts it
         cluster = local_cluster(request.workers, threads=request.threads)
-        return DaskExecutor(Client(cluster), name="local Dask cluster", threads=request.threads, owns=cluster)
+        return DaskExecutor(Client(cluster), name="local Dask cluster", threads=request.threads,
+                            owns=_Closing(cluster, tracker.stop))  # fmt: skip
+
+
+class _TrackerGuard:
+    """Stops multiprocessing's resource tracker after the cluster closes, if the cluster started it (a process
+    that would otherwise live as long as this one: nothing of a run may outlive it). A tracker that was running
+    before (the caller's own multiprocessing) is left alone; one needed later starts again by itself."""
+
+    def __init__(self):
+        from multiprocessing import resource_tracker
+
+        self._tracker = resource_tracker._resource_tracker
+        self._was_running = self._tracker._pid is not None
+
+    def stop(self) -> None:
+        if self._was_running or self._tracker._pid is None or not hasattr(self._tracker, "_stop"):
+            return
+        try:
+            self._tracker._stop()
+        except Exception:  # a tracker already gone: nothing to stop
+            pass
+
+
+class _Closing:
+    """A cluster whose close also runs ``after`` (once the workers and nannies are gone)."""
+
+    def __init__(self, cluster, after):
+        self.cluster, self.after = cluster, after
+
+    def close(self) -> None:
+        try:
+            self.cluster.close()
+        finally:
+            self.after()
+
+    def __getattr__(self, name):
+        return getattr(self.cluster, name)
 
 
 BACKEND = LocalBackend()
