@@ -183,7 +183,7 @@ def extrapolate(L: np.ndarray, X: np.ndarray, err: np.ndarray, forms, nu_range=(
     return rows
 
 
-def collapse_quality(xc: float, nu: float, data: Mapping) -> float:
+def collapse_quality(xc: float, nu: float, data: Mapping, count: bool = False):
     """Houdayer-Hartmann S of the collapse y = f((X - xc) L^(1/nu)) of ``data`` (L -> (X, y, dy), X sorted): ~1
     when the sizes fall on one curve within their errors; inf when fewer than 3 points overlap another size."""
     scaled = [((x - xc) * L ** (1.0 / nu), y, dy) for L, (x, y, dy) in data.items()]
@@ -203,7 +203,37 @@ def collapse_quality(xc: float, nu: float, data: Mapping) -> float:
         num.append((y[has] - Y) ** 2)
         den.append(dy[has] ** 2 + 1.0 / sw[has])
     terms = np.concatenate(num) / np.concatenate(den) if num else np.empty(0)
-    return float(terms.mean()) if len(terms) >= 3 else math.inf
+    S = float(terms.mean()) if len(terms) >= 3 else math.inf
+    return (S, len(terms)) if count else S
+
+
+def _curvature_errors(xc: float, nu: float, data: Mapping, span: float) -> tuple[float, float]:
+    """Errors of (X_c, nu) from the curvature of chi^2 = N S at the optimum (cov = 2 H^-1), scaled by sqrt(S)
+    where S > 1 (Houdayer and Hartmann's rule: the data scatter more than their errors say)."""
+    S, n = collapse_quality(xc, nu, data, count=True)
+    if not math.isfinite(S) or n < 3:
+        return math.nan, math.nan
+    h = np.array([1e-3 * span, 1e-2 * nu])
+    p0 = np.array([xc, nu])
+
+    def chi2(p):
+        return n * collapse_quality(p[0], max(p[1], 1e-6), data)
+
+    H = np.empty((2, 2))
+    f0 = chi2(p0)
+    for i in range(2):
+        for j in range(i, 2):
+            ei, ej = np.eye(2)[i] * h[i], np.eye(2)[j] * h[j]
+            if i == j:
+                H[i, i] = (chi2(p0 + ei) - 2 * f0 + chi2(p0 - ei)) / h[i] ** 2
+            else:
+                H[i, j] = H[j, i] = (chi2(p0 + ei + ej) - chi2(p0 + ei - ej) - chi2(p0 - ei + ej) + chi2(p0 - ei - ej)) / (4 * h[i] * h[j])
+    try:
+        cov = 2.0 * np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return math.nan, math.nan
+    d = np.diag(cov) * max(S, 1.0)
+    return (float(math.sqrt(d[0])) if d[0] > 0 else math.nan, float(math.sqrt(d[1])) if d[1] > 0 else math.nan)
 
 
 def _interpolate(u2, y2, dy2, u):
@@ -263,9 +293,11 @@ def collapse(data: Mapping, nu_range, rng, boot: int, xc_guess: float | None = N
         bx, bnu, _ = _minimize(resampled, None, nu_range, [(xc, nu)])
         draws.append((bx, bnu))
     draws = np.asarray(draws)
-    if len(draws) > 2:
-        row["X_c_err"] = float(np.std(draws[:, 0], ddof=1))
-        row["nu_err"] = float(np.std(draws[:, 1], ddof=1))
+    if len(draws) > 2:  # the larger of the bootstrap spread and the curvature error (the bootstrap alone
+        # covered nu within 2 sigma in 70% of 20 seeds of the synthetic test, not 95%)
+        cx, cnu = _curvature_errors(xc, nu, data, hi_x - lo_x)
+        row["X_c_err"] = float(np.nanmax([np.std(draws[:, 0], ddof=1), cx]))
+        row["nu_err"] = float(np.nanmax([np.std(draws[:, 1], ddof=1), cnu]))
     at_bound = math.isclose(nu, nu_range[0], rel_tol=1e-3) or math.isclose(nu, nu_range[1], rel_tol=1e-3)
     if not math.isfinite(S) or S >= 1e11:
         row["status"], row["note"] = UNDETERMINED, "fewer than 3 points of one size overlap another after scaling"
