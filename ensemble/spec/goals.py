@@ -12,7 +12,7 @@ import numpy as np
 
 from ensemble.errors import SpecError, did_you_mean
 
-__all__ = ["FIELDS", "KEYS", "Precision", "parse_precision", "probe_fits", "with_realizations"]
+__all__ = ["FIELDS", "KEYS", "Precision", "observable_at", "parse_precision", "probe_fits", "with_realizations"]
 
 #: The keys of [precision], with what they mean (the docs' spec reference is generated from this).
 FIELDS = {
@@ -93,28 +93,10 @@ def parse_precision(table, kernel, model, points, block_size_of, fit=None, seed:
         for k in ("fit", "column", "err"):
             if k in table:
                 raise SpecError(f"precision.{k}", table[k], "not with observable (a goal is an observable's sem or a fit's error)")
-        name = table["observable"]
-        axes = _observable_axes(kernel, model, points[0].params)
-        if name not in axes:
-            raise SpecError("precision.observable", name, f"an observable of the run: {', '.join(sorted(axes))}")
-        where = table.get("where", {})
-        if not isinstance(where, dict):
-            raise SpecError("precision.where", where, "a table of coordinates, e.g. where = { t = 1000.0 }")
-        coords = axes[name]
-        for axis in coords:
-            if axis not in where:
-                raise SpecError("precision.where", where, f"a coordinate for every axis of {name} ({', '.join(coords)})")
-        for axis, value in where.items():
-            if axis not in coords:
-                raise SpecError(f"precision.where.{axis}", value, f"an axis of {name}: {', '.join(coords) or 'none (a scalar)'}")
-            if not _has_coordinate(coords[axis], value):
-                shown = ", ".join(f"{c:g}" if isinstance(c, float) else str(c) for c in list(coords[axis])[:6])
-                raise SpecError(f"precision.where.{axis}", value, f"one of the coordinates of {name}'s {axis}: {shown}"
-                                + (", ..." if len(coords[axis]) > 6 else ""))  # fmt: skip
+        name, where = observable_at("precision", table, kernel, model, points[0].params)
         if "sem" not in table:
             raise SpecError("precision.sem", None, f"the goal for the standard error of {name}, e.g. sem = 0.002")
-        return Precision(name, tuple((k, where[k]) for k in coords), _positive("precision.sem", table["sem"]), None, None,
-                         None, int(cap))  # fmt: skip
+        return Precision(name, where, _positive("precision.sem", table["sem"]), None, None, None, int(cap))
     for k in ("where", "sem"):
         if k in table:
             raise SpecError(f"precision.{k}", table[k], "not with fit (it goes with observable)")
@@ -169,6 +151,31 @@ def _check_fit_goal(name: str, column: str, kernel, model, fit, points, seed: in
     if column not in columns:
         raise SpecError("precision.column", column, f"{did_you_mean(column, columns)}a column of the {name} fit with an "
                         f"error column (COLUMN_err): {', '.join(columns) or 'this fit has none'}")  # fmt: skip
+
+
+def observable_at(section: str, table: dict, kernel, model, params) -> tuple[str, tuple]:
+    """The ``observable`` of a spec table (``[precision]``, ``[scaling]``) and its ``where`` coordinates, one per
+    axis of the observable, validated (SpecError naming ``section.observable`` or ``section.where.AXIS``)."""
+    name = table["observable"]
+    axes = _observable_axes(kernel, model, params)
+    if name not in axes:
+        raise SpecError(f"{section}.observable", name, f"{did_you_mean(name, sorted(axes))}an observable of the run: "
+                        f"{', '.join(sorted(axes))}")  # fmt: skip
+    where = table.get("where", {})
+    if not isinstance(where, dict):
+        raise SpecError(f"{section}.where", where, "a table of coordinates, e.g. where = { t = 1000.0 }")
+    coords = axes[name]
+    for axis in coords:
+        if axis not in where:
+            raise SpecError(f"{section}.where", where, f"a coordinate for every axis of {name} ({', '.join(coords)})")
+    for axis, value in where.items():
+        if axis not in coords:
+            raise SpecError(f"{section}.where.{axis}", value, f"an axis of {name}: {', '.join(coords) or 'none (a scalar)'}")
+        if not _has_coordinate(coords[axis], value):
+            shown = ", ".join(f"{c:g}" if isinstance(c, float) else str(c) for c in list(coords[axis])[:6])
+            raise SpecError(f"{section}.where.{axis}", value, f"one of the coordinates of {name}'s {axis}: {shown}"
+                            + (", ..." if len(coords[axis]) > 6 else ""))  # fmt: skip
+    return name, tuple((k, where[k]) for k in coords)
 
 
 def _observable_axes(kernel, model, params) -> dict[str, dict]:

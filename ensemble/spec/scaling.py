@@ -66,7 +66,7 @@ class Scaling:
 
 def parse_scaling(table, kernel, model, points, swept: dict) -> Scaling | None:
     """Validate ``[scaling]`` against the kernel's observables and the sweep (SpecError naming the key)."""
-    from ensemble.spec.goals import _has_coordinate, _observable_axes
+    from ensemble.spec.goals import observable_at
 
     if table is None:
         return None
@@ -79,23 +79,7 @@ def parse_scaling(table, kernel, model, points, swept: dict) -> Scaling | None:
     for k in ("observable", "size", "control"):
         if not isinstance(table.get(k), str):
             raise SpecError(f"scaling.{k}", table.get(k), f"a name, e.g. {example}")
-    name = table["observable"]
-    axes = _observable_axes(kernel, model, points[0].params)
-    if name not in axes:
-        raise SpecError("scaling.observable", name, f"{did_you_mean(name, sorted(axes))}an observable of the run: "
-                        f"{', '.join(sorted(axes))}")  # fmt: skip
-    where = table.get("where", {})
-    if not isinstance(where, dict):
-        raise SpecError("scaling.where", where, "a table of coordinates, e.g. where = { t = 1000.0 }")
-    coords = axes[name]
-    for axis in coords:
-        if axis not in where:
-            raise SpecError("scaling.where", where, f"a coordinate for every axis of {name} ({', '.join(coords)})")
-    for axis, value in where.items():
-        if axis not in coords:
-            raise SpecError(f"scaling.where.{axis}", value, f"an axis of {name}: {', '.join(coords) or 'none (a scalar)'}")
-        if not _has_coordinate(coords[axis], value):
-            raise SpecError(f"scaling.where.{axis}", value, f"one of the coordinates of {name}'s {axis}")
+    name, where = observable_at("scaling", table, kernel, model, points[0].params)
     size, control = table["size"], table["control"]
     for key, param, least in (("size", size, 2), ("control", control, 3)):
         if param not in swept:
@@ -124,5 +108,5 @@ def parse_scaling(table, kernel, model, points, swept: dict) -> Scaling | None:
     if (not isinstance(nu, list) or len(nu) != 2 or not all(isinstance(v, Real) and not isinstance(v, bool) for v in nu)
             or not 0 < nu[0] < nu[1] < 1e3):  # fmt: skip
         raise SpecError("scaling.nu_range", nu, "[low, high] with 0 < low < high < 1000")
-    return Scaling(name, tuple((k, where[k]) for k in coords), size, control, tuple(dict.fromkeys(forms)), collapse,
+    return Scaling(name, where, size, control, tuple(dict.fromkeys(forms)), collapse,
                    int(boot), (float(nu[0]), float(nu[1])))  # fmt: skip
