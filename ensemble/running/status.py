@@ -83,7 +83,8 @@ class Status:
             line = f"  point {p.index}: {p.label:<{width}}  {p.done}/{p.total}"
             if p.state is not None:
                 err = "not yet measured" if p.error is None else f"error {p.error:.3g}"
-                line += f"  {err}, goal {p.goal:g}: " + {"goal": "reached", "cap": "stopped at the cap"}.get(p.state, "running")
+                line += f"  {err}, goal {p.goal:g}: " + {"goal": "reached", "cap": "stopped at the cap",
+                                                           "interrupted": "interrupted (--resume goes on)"}.get(p.state, "running")
             lines.append(line)
         return "\n".join(lines)
 
@@ -144,6 +145,11 @@ def status(path: str | Path, tables: bool = True) -> Status:
         from ensemble.store.layout import read_record
 
         goal = (prog.get("precision") if holder is not None else None) or read_record(path).get("precision")
+        if not goal and isinstance(prog.get("precision"), dict) and "points" in prog["precision"]:
+            # an interrupted run: the goal's progress as its driver last wrote it (run.json has it only at the end)
+            goal = {**prog["precision"], "points": {k: {**v, "status": v.get("status") if v.get("status") in
+                                                         ("goal", "cap") else "interrupted"}
+                                                     for k, v in prog["precision"]["points"].items()}}  # fmt: skip
         if goal:
             exp = with_realizations(exp, {int(k, 16): v["realizations"] for k, v in goal["points"].items()})
     exp = _tables_fit(path, exp, prog if holder is not None else {})

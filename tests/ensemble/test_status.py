@@ -42,3 +42,36 @@ def test_status_of_a_running_and_a_finished_run(tmp_path):
     assert done.finished and not done.running and not done.tables
     res = run_cli("status", out)
     assert "finished, 80/80" in res.stdout
+
+
+def test_status_of_an_interrupted_precision_run_shows_the_goals_progress(tmp_path):
+    """A precision run killed mid-way (run.json records the goal's outcome only at the end): status shows each
+    point's error and realizations as the driver last wrote them, marked interrupted (issue 36)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.ensemble.gated_kernel import SPEC as GATED, Gate
+    from tests.helpers import wait_until
+
+    gate = Gate(tmp_path / "gate").create(allow=12)
+    spec = tmp_path / "g.toml"
+    goal = '[precision]\nobservable = "x"\nwhere = { t = 1.0 }\nsem = 0.01\nmax_realizations = 400\n'
+    spec.write_text(GATED.format(seed=5, n=4, gate=gate.path) + goal)
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "ensemble", "run", str(spec), "--out", str(out), "--executor",
+                             "serial", "--no-progress"], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        wait_until(lambda: gate.taken() >= 13 and "precision" in (out / "progress.json").read_text()
+                   if (out / "progress.json").exists() else False, "12 realizations and the goal's first checks", proc)  # fmt: skip
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    finally:
+        gate.release()
+    res = run_cli("status", out)
+    assert res.returncode == 0, res.stderr
+    assert "interrupted" in res.stdout and "error" in res.stdout, res.stdout
+    rows = [ln for ln in res.stdout.splitlines() if ln.startswith("  point")]
+    import re
+
+    assert len(rows) == 2 and all(re.search(r"error \d", ln) and "interrupted (--resume goes on)" in ln for ln in rows), rows
