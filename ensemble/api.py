@@ -276,10 +276,15 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     if state != "replace" and not drop_points and tables_current(exp, store):  # a no-op: no cluster, no rewrite
         from ensemble.running.runner import RunResult
 
+        import pandas as pd
+
+        from ensemble.analysis.tables import table_names
+
         note(f"{exp.name}: every block is done and the tables are current; nothing to compute (no executor started)")
         store.close()
-        return RunResult(read_tables(out), 0, 0, 0.0, realizations_skipped=exp.total_realizations,
-                         tables_unchanged=True), store  # fmt: skip
+        tables = read_tables(out)  # a table without columns (a model without fits) has no file: as a run gives it
+        tables = {name: tables.get(name, pd.DataFrame()) for name in table_names(exp)}
+        return RunResult(tables, 0, 0, 0.0, realizations_skipped=exp.total_realizations, tables_unchanged=True), store
     try:
         from ensemble.running.executors import start
 
