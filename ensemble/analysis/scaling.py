@@ -34,7 +34,7 @@ import pandas as pd
 
 from ensemble.analysis.resolution import EDGE, LIMIT, RESOLVED, UNDETERMINED
 
-__all__ = ["collapse", "collapse_quality", "crossing", "extrapolate", "scaling_rows"]
+__all__ = ["collapse", "collapse_quality", "crossing", "drift_form", "extrapolate", "observable_rows", "scaling_rows"]
 
 #: Fraction of bootstrap resamples in which the curves must cross for a crossing to count as resolved.
 MIN_FOUND = 0.9
@@ -121,7 +121,8 @@ def _crossing_rows(data: Mapping, rng, boot: int) -> list[dict]:
     return out
 
 
-def _form(name: str):
+def drift_form(name: str):
+    """(X_x(L, *parameters), number of parameters) of a form of the crossings' drift."""
     if name == "inverse":
         return (lambda L, xc, a: xc + a / L), 2
     if name == "power":
@@ -137,7 +138,7 @@ def extrapolate(L: np.ndarray, X: np.ndarray, err: np.ndarray, forms, nu_range=(
 
     rows = []
     for name in forms:
-        f, k = _form(name)
+        f, k = drift_form(name)
         row = {"kind": "extrapolation", "form": name, "X_c": math.nan, "X_c_err": math.nan, "a": math.nan,
                "a_err": math.nan, "nu": math.nan, "nu_err": math.nan, "chi2": math.nan, "dof": len(L) - k,
                "p_value": math.nan, "aic": math.nan, "preferred": False}  # fmt: skip
@@ -258,7 +259,7 @@ def _interpolate(u2, y2, dy2, u):
     return np.nan_to_num(Y), np.nan_to_num(dY2, nan=1e300)
 
 
-def _minimize(data, x0, nu_range, starts):
+def _minimize(data, nu_range, starts):
     from scipy.optimize import minimize
 
     lo, hi = math.log(nu_range[0]), math.log(nu_range[1])
@@ -284,13 +285,13 @@ def collapse(data: Mapping, nu_range, rng, boot: int, xc_guess: float | None = N
     guesses = [xc_guess] if xc_guess is not None and math.isfinite(xc_guess) else []
     guesses += list(np.quantile(xs, [0.25, 0.5, 0.75]))
     nus = [v for v in (0.5, 1.0, 2.0) if nu_range[0] <= v <= nu_range[1]] or [math.sqrt(nu_range[0] * nu_range[1])]
-    xc, nu, S = _minimize(data, None, nu_range, [(g, n) for g in guesses for n in nus])
+    xc, nu, S = _minimize(data, nu_range, [(g, n) for g in guesses for n in nus])
     row = {"kind": "collapse", "X_c": xc, "X_c_err": math.nan, "nu": nu, "nu_err": math.nan, "S": S,
            "n_points": int(sum(len(x) for x, _, _ in data.values()))}  # fmt: skip
     draws = []
     for _ in range(min(boot, MAX_COLLAPSE_BOOT)):
         resampled = {L: (x, y + dy * rng.standard_normal(len(y)), dy) for L, (x, y, dy) in data.items()}
-        bx, bnu, _ = _minimize(resampled, None, nu_range, [(xc, nu)])
+        bx, bnu, _ = _minimize(resampled, nu_range, [(xc, nu)])
         draws.append((bx, bnu))
     draws = np.asarray(draws)
     if len(draws) > 2:  # the larger of the bootstrap spread and the curvature error (the bootstrap alone
@@ -314,7 +315,8 @@ def collapse(data: Mapping, nu_range, rng, boot: int, xc_guess: float | None = N
     return row
 
 
-def _select(summary: pd.DataFrame, spec) -> pd.DataFrame:
+def observable_rows(summary: pd.DataFrame, spec) -> pd.DataFrame:
+    """The summary rows of the scaling's observable at its ``where`` coordinates."""
     rows = summary[summary["observable"] == spec.observable]
     for axis, value in spec.where:
         col = rows[axis]
@@ -329,7 +331,7 @@ def scaling_rows(summary: pd.DataFrame, spec, swept: list[str], rng) -> list[dic
     """The scaling table's rows of ``summary`` (see the module docstring), per group of the swept parameters
     other than size and control (parameters that follow the size, such as a sector's n_up = L/2, are not
     groups). ``rng``: a numpy Generator (the analysis stream of the run's seed)."""
-    rows = _select(summary, spec)
+    rows = observable_rows(summary, spec)
     if rows.empty:
         return []
     others = [p for p in swept if p not in (spec.size, spec.control) and p in rows and rows[p].nunique() > 1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ensemble.present.display import format_value, math_label, math_name
+from ensemble.present.display import math_label, math_name
 
 __all__ = ["MAX_LEGEND", "Colouring", "panel_grid"]
 
@@ -42,9 +42,6 @@ class Colouring:
             return
         fig.colorbar(self._plt.cm.ScalarMappable(cmap=self.cmap, norm=self.norm), cax=cax, label=math_name(self.name))
         cax.set_label("<colorbar>")
-
-    def describe(self) -> str:
-        return f"{self.name} = {format_value(self.values[0])}..{format_value(self.values[-1])}" if self.values else ""
 
 
 def panel_grid(plt, n: int, bar: bool, ncols: int = 2, width: float = 7.0, height: float = 3.4, sharey=True):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ensemble.analysis.scaling import drift_form, observable_rows
 from ensemble.present.colours import Colouring
 from ensemble.present.display import math_name, symbol
 
@@ -33,13 +34,10 @@ def scaling_figure(plt, summary: pd.DataFrame, scaling: pd.DataFrame, spec, swep
         best = ext[ext["preferred"] == True] if len(ext) else ext  # noqa: E712 (a column of objects)
         inv = np.linspace(0.0, float((1.0 / cross["L_x"]).max()) * 1.1, 100)
         for _, row in best.iterrows():
-            L = 1.0 / np.maximum(inv, 1e-12)
-            if row["form"] == "inverse":
-                y = row["X_c"] + row["a"] * inv
-            elif row["form"] == "power":
-                y = row["X_c"] + row["a"] * L ** (-1.0 / row["nu"])
-            else:
+            if row["form"] == "linear":  # no finite limit to draw at 1/L = 0
                 continue
+            f, k = drift_form(row["form"])
+            y = f(1.0 / np.maximum(inv, 1e-12), *[row["X_c"], row["a"], row["nu"]][:k])
             ax.plot(inv, y, "-", color="C1", lw=1.2, label=f"{row['form']}: ${X}_c = {row['X_c']:.3g} \\pm {row['X_c_err']:.2g}$")
             ax.axhspan(row["X_c"] - row["X_c_err"], row["X_c"] + row["X_c_err"], color="C1", alpha=0.2, lw=0)
         ax.set_xlim(0.0, float((1.0 / cross["L_x"]).max()) * 1.15)
@@ -49,9 +47,7 @@ def scaling_figure(plt, summary: pd.DataFrame, scaling: pd.DataFrame, spec, swep
     if "collapse" in axes:
         ax = axes["collapse"]
         c = coll.iloc[0]
-        rows = summary[summary["observable"] == spec.observable]
-        for axis, value in spec.where:
-            rows = rows[rows[axis] == value] if isinstance(value, str) else rows[np.isclose(rows[axis].astype(float), float(value))]
+        rows = observable_rows(summary, spec)
         group = [k for k in swept if k not in (spec.size, spec.control) and k in scaling.columns]
         for k in group:  # the first group's collapse (a table row per group; the figure draws one)
             rows = rows[rows[k] == c[k]]

@@ -34,7 +34,10 @@ class _Blocks:
         for chunk in self.store.chunks(self.exp, self.pt):
             if held is not None:
                 size += chunk.nbytes
-                held = held + [chunk] if size <= READ_ONCE_BYTES else None
+                if size <= READ_ONCE_BYTES:
+                    held.append(chunk)
+                else:
+                    held = None
             yield chunk
         self.held = held
 
