@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -238,11 +237,11 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     called once every check has passed and the directory is held (what :func:`submit` waits for).
     """
     from ensemble.store.guard import run_target
-    from ensemble.store.lifecycle import adopt_layout, check_run_dir, open_run_dir, preflight
+    from ensemble.store.lifecycle import adopt_layout, check_run_dir, discard_if_empty, open_run_dir, preflight
     from ensemble.spec.limits import check_size
     from ensemble.store.layout import is_run
     from ensemble.running.admission import check_limits
-    from ensemble.running.runner import run as execute
+    from ensemble.running.signals import Held
 
     request = request or ExecutorRequest()
     out = run_target(out)
@@ -259,7 +258,35 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
     if executor is None:
         backend(request.kind).preflight(request)
     created = not out.exists()
-    store = open_run_dir(out, exp, resume, drop_points)
+    store = None
+    held = Held()  # until the store is ours: a signal between its creation and the try would leave it
+    try:  # from here on a failure or a signal removes a directory this call made that finished no block
+        store = open_run_dir(out, exp, resume, drop_points)
+        held.release()  # a signal that came meanwhile is raised here
+        return _run_open(out, exp, store, state, executor, request, planned, workers, limit, note, on_open,
+                         drop_points, progress, cancel), store  # fmt: skip
+    except BaseException:
+        got = held.restore()
+        if store is not None and (created or state == "replace"):  # (open_run_dir cleans up after itself)
+            discard_if_empty(out)
+        if got:  # a signal held back while open_run_dir failed: it ends the command, as it would have
+            import signal
+
+            signal.raise_signal(got[0])
+        raise
+    finally:
+        if store is not None:
+            store.close()
+
+
+
+def _run_open(out, exp, store, state, executor, request, planned, workers, limit, note, on_open, drop_points,
+              progress, cancel):  # fmt: skip
+    """The run, its directory open and locked: the notes, a no-op when every table is current, else the executor."""
+    from ensemble.running.admission import check_limits
+    from ensemble.running.runner import run as execute
+    from ensemble.store.results import tables_current
+
     if on_open is not None:
         on_open()
     for line in exp.notes:
@@ -271,8 +298,6 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
         note(f"{out} held a run that finished no block; starting over")
     elif state == "grow":
         note(f"{out}: the run grows to this spec; every finished block is kept (history in run.json)")
-    from ensemble.store.results import tables_current
-
     if state != "replace" and not drop_points and tables_current(exp, store):  # a no-op: no cluster, no rewrite
         from ensemble.running.runner import RunResult
 
@@ -284,26 +309,19 @@ def run_into(exp, out, *, request: ExecutorRequest | None = None, executor: Exec
         store.close()
         tables = read_tables(out)  # a table without columns (a model without fits) has no file: as a run gives it
         tables = {name: tables.get(name, pd.DataFrame()) for name in table_names(exp)}
-        return RunResult(tables, 0, 0, 0.0, realizations_skipped=exp.total_realizations, tables_unchanged=True), store
-    try:
-        from ensemble.running.executors import start
+        return RunResult(tables, 0, 0, 0.0, realizations_skipped=exp.total_realizations, tables_unchanged=True)
+    from ensemble.running.executors import start
 
-        with _Borrowed(executor) if executor is not None else start(request) as ex:
-            if (ex.memory_per_worker, ex.workers) != (planned, workers):  # the executor started is not the planned one
-                check_limits(exp, ex.memory_per_worker, limit, ex.workers)
-            adaptive = request.jobs is not None and executor is None
-            note(f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
-                 f"({_per_point(exp)}); executor: {ex.name}, {'up to ' if adaptive else ''}{ex.workers} worker(s)"
-                 + (f" of {ex.threads} BLAS threads" if ex.threads > 1 else ""))  # fmt: skip
-            if ex.dashboard:
-                note(f"dashboard: {ex.dashboard}")
-            result = execute(exp, store, ex, progress=progress, cancel=cancel)
-    except BaseException:
-        _discard_if_empty(out, created or state == "replace")
-        raise
-    finally:
-        store.close()
-    return result, store
+    with _Borrowed(executor) if executor is not None else start(request) as ex:
+        if (ex.memory_per_worker, ex.workers) != (planned, workers):  # the executor started is not the planned one
+            check_limits(exp, ex.memory_per_worker, limit, ex.workers)
+        adaptive = request.jobs is not None and executor is None
+        note(f"{exp.name}: {len(exp.points)} point(s), {exp.total_realizations} realizations of {exp.kernel.name} "
+             f"({_per_point(exp)}); executor: {ex.name}, {'up to ' if adaptive else ''}{ex.workers} worker(s)"
+             + (f" of {ex.threads} BLAS threads" if ex.threads > 1 else ""))  # fmt: skip
+        if ex.dashboard:
+            note(f"dashboard: {ex.dashboard}")
+        return execute(exp, store, ex, progress=progress, cancel=cancel)
 
 
 def _keep_refit(out: Path, exp, note):
@@ -332,12 +350,6 @@ class _Borrowed:
 def _per_point(exp) -> str:
     counts = sorted({(p.realizations, p.n_blocks, p.block_size) for p in exp.points})
     return "; ".join(f"{n} per point in {g} blocks of {b}" for n, g, b in counts)
-
-
-def _discard_if_empty(out: Path, ours: bool) -> None:
-    """Remove a run directory this call made if the run failed before it finished a block."""
-    if ours and out.is_dir() and not Layout(out).has_partials():
-        shutil.rmtree(out, ignore_errors=True)
 
 
 def run(spec, out=None, *, client=None, executor=None, workers: int | None = None, scheduler: str | None = None,

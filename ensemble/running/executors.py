@@ -229,10 +229,6 @@ def make_executor(request: ExecutorRequest | str = "local", **options) -> Execut
     return start(request)
 
 
-#: Signals whose handling waits while an executor starts.
-_DEFERRED = ("SIGINT", "SIGTERM", "SIGHUP")
-
-
 def start(request: ExecutorRequest) -> Executor:
     """The executor of ``request``, started by its backend with Ctrl-C, SIGTERM and SIGHUP held back until it is up.
 
@@ -240,27 +236,17 @@ def start(request: ExecutorRequest) -> Executor:
     local cluster's nannies, whose close then fails at exit); so a signal during the start is recorded, the
     executor started, closed again, and the signal delivered to its usual handler then (an interrupt, or the
     default action). Outside the main thread signals cannot be handled here and nothing is held back."""
-    import signal
-    import threading
+    from ensemble.running.signals import Held
 
-    b = backend(request.kind)
-    if threading.current_thread() is not threading.main_thread():
-        return b.make(request)
-    got: list[int] = []
-    previous = {}
-    for name in _DEFERRED:
-        sig = getattr(signal, name)
-        handler = signal.getsignal(sig)
-        if handler is not None and handler is not signal.SIG_IGN:  # None: a handler not set from Python
-            previous[sig] = handler
-            signal.signal(sig, lambda signum, frame: got.append(signum))
+    held = Held()
     try:
-        ex = b.make(request)
+        ex = backend(request.kind).make(request)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        got = held.restore()
     if got:
         ex.close()
+        import signal
+
         signal.raise_signal(got[0])  # its own handler now: KeyboardInterrupt, the command line's, or the default
     return ex
 

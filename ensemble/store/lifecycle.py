@@ -170,8 +170,9 @@ def open_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False)
     path = Path(path)
     check_run_dir(path, exp, resume, drop_points)  # refuse before creating anything
     preflight(path, exp)
+    created = not path.exists()
     makedirs(path)
-    lock = RunLock(path).acquire()
+    lock = RunLock(path).acquire()  # refused if another process holds it: then the directory is not ours to remove
     try:
         state = check_run_dir(path, exp, resume, drop_points)  # again, now that no one else can change it
         if state == "replace":
@@ -188,10 +189,18 @@ def open_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False)
             write_manifest(path, exp, created=old.get("created"), history=history)
         elif state != "resume":
             write_manifest(path, exp)
-    except BaseException:
+    except BaseException:  # refused, or a signal: a directory this call made goes again, lock and all
+        if created:
+            discard_if_empty(path)
         lock.release()
         raise
     return DirectoryStore(path, lock)
+
+
+def discard_if_empty(path: Path) -> None:
+    """Remove a run directory if it holds no finished block (a run that failed or was stopped before its first)."""
+    if path.is_dir() and not path.is_symlink() and not Layout(path).has_partials():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_manifest(path: Path, exp, created: str | None = None, history: list | None = None) -> None:

@@ -105,6 +105,37 @@ def test_a_signal_while_the_local_cluster_starts_is_one_line(tmp_path, sig):
     assert not out.exists()  # no block had finished
 
 
+@pytest.mark.parametrize("where", ["store", "manifest"])
+def test_a_signal_as_the_run_directory_is_made_leaves_no_directory(tmp_path, monkeypatch, where):
+    """A signal at any step of making the run directory, up to the store being handed over (where CI once saw a
+    SIGTERM leave an empty directory behind): the directory this call made goes again."""
+    import ensemble.store.lifecycle as lifecycle
+    from ensemble.api import run_into
+    from ensemble.running.executors import ExecutorRequest
+
+    def interrupt():
+        signal.raise_signal(signal.SIGINT)  # to this thread (os.kill may reach another thread, later): at once unless held back
+
+    if where == "store":
+        class Store(lifecycle.DirectoryStore):
+            def __init__(self, *a, **k):
+                super().__init__(*a, **k)
+                interrupt()
+
+        monkeypatch.setattr(lifecycle, "DirectoryStore", Store)
+    else:
+        write = lifecycle.write_manifest
+        monkeypatch.setattr(lifecycle, "write_manifest", lambda *a, **k: (write(*a, **k), interrupt()))
+    out = tmp_path / "run"
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # (importing ensemble._entry holds it)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_into(parse_spec(small_spec()), out, request=ExecutorRequest(kind="serial"), note=lambda s: None)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert not out.exists(), list(out.iterdir())
+
+
 @pytest.mark.parametrize("content", ["[]", "[1, 2]", '"text"', "{", '{"rate": "fast", "work_rate": -1, "precision": []}',
                                      "null", '{"precision": {"points": {"x": 3}}}'])  # fmt: skip
 def test_status_reads_a_damaged_progress_record_as_none(tmp_path, content):
