@@ -95,4 +95,6 @@ def tables_current(exp, store) -> bool:
             or doc.get("scaling") != scaling):  # fmt: skip
         return False
     layout = getattr(store, "layout", None)
-    return layout is not None and layout.table("summary").is_file()
+    if layout is None or not isinstance(doc.get("tables"), dict):
+        return False
+    return all(layout.table(name).is_file() for name in ("summary", *doc["tables"]))  # a table removed is rebuilt
