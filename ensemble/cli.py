@@ -17,6 +17,10 @@ from ensemble.store.layout import Layout, is_run
 __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
+#: The executors on this machine (--executor); a cluster is --scheduler or --cluster.
+EXECUTORS = ["local", "processes", "serial"]
+EXECUTOR_HELP = ("local: Dask cluster of worker processes on this machine (default); processes: worker processes "
+                 "forked from this one (the cheapest start; a killed worker stops the run); serial: this process")
 EXIT_FAILED = 1
 
 
@@ -193,8 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a spec into a run directory of Parquet tables")
     r.add_argument("spec", type=Path, help="experiment spec (TOML)")
     r.add_argument("--out", type=Path, help="run directory (default: runs/<spec name>)")
-    r.add_argument("--executor", choices=["local", "serial"], default="local",
-                   help="local: Dask cluster of worker processes on this machine (default); serial: this process")
+    r.add_argument("--executor", choices=EXECUTORS, default="local", help=EXECUTOR_HELP)
     r.add_argument("--workers", type=_positive_int, help="worker processes of the local cluster (default: one per core)")
     r.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing Dask cluster: tcp://HOST:PORT or a scheduler file")
@@ -216,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     how.add_argument("--sem", type=_positive_float, metavar="X", help="a precision goal's new sem (a tighter goal)")
     how.add_argument("--err", type=_positive_float, metavar="X", help="a precision goal's new error of its fit column")
     ex.add_argument("--max-realizations", type=_positive_int, metavar="N", help="a precision goal's new cap per point")
-    ex.add_argument("--executor", choices=["local", "serial"], default="local")
+    ex.add_argument("--executor", choices=EXECUTORS, default="local", help=EXECUTOR_HELP)
     ex.add_argument("--workers", type=_positive_int)
     ex.add_argument("--scheduler", metavar="ADDRESS")
     ex.add_argument("--no-progress", action="store_true")
@@ -288,8 +291,7 @@ def _parser() -> argparse.ArgumentParser:
     rr.add_argument("--out", type=Path, help="directory of the runs and figures/ (default: runs/paper<NNN>-<scale>)")
     rr.add_argument("--specs", type=Path, help="directory of the example specs (default: ./examples, or the checkout's)")
     rr.add_argument("--plan", action="store_true", help="print what would run and its cost, run nothing")
-    rr.add_argument("--executor", choices=["local", "serial"], default="local",
-                    help="local: Dask cluster of worker processes on this machine (default); serial: this process")
+    rr.add_argument("--executor", choices=EXECUTORS, default="local", help=EXECUTOR_HELP)
     rr.add_argument("--workers", type=_positive_int, help="worker processes of the local cluster (default: one per core)")
     rr.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster: tcp://HOST:PORT or a scheduler file")
     rr.add_argument("--no-progress", action="store_true", help="no progress bar")
