@@ -403,9 +403,29 @@ def _run(exp, args) -> int:
             f"{result.seconds:.1f} s ({result.rate:.1f} realizations/s)"
         )
     _report(exp, result.tables, store)
+    for line in _at_cap(exp, result.precision, out):
+        print(line)
     if not result.tables_unchanged:
         refresh_plots(out)
     return 0
+
+
+def _at_cap(exp, precision: dict | None, out: Path) -> list[str]:
+    """One line per point of a precision run that stopped at its cap short of the goal (and how to go on)."""
+    if not precision:
+        return []
+    goal = exp.precision
+    lines = []
+    for pt in exp.points:
+        rec = precision.get("points", {}).get(f"{pt.key:016x}")
+        if not rec or rec.get("status") != "cap":
+            continue
+        where = ", ".join(f"{k} = {v}" for k, v in pt.swept.items()) or "the only point"
+        err = rec.get("error")
+        short = f"error {err:.3g} > goal {goal.goal:g}" if err is not None else "error undetermined"
+        lines.append(f"point {pt.index} ({where}): stopped at the cap of {rec['realizations']} realizations, "
+                     f"{short}; `ensemble extend {out} --max-realizations N` goes on")  # fmt: skip
+    return lines
 
 
 def _print_set_aside(store) -> None:

@@ -42,17 +42,55 @@ class RunResult:
         return self.realizations_run / self.seconds if self.seconds > 0 else float("nan")
 
 
+#: Seconds between progress lines where stderr is not a terminal (a batch job's log, a pipe).
+LOG_INTERVAL = 30.0
+
+
 def progress_bar(shown: bool, **options):
-    """A tqdm bar: the notebook widget where a notebook can show one (ipywidgets installed), else text on stderr.
-    Without ipywidgets, ``tqdm.auto`` warns (TqdmWarning, with the package's file path) into the notebook's
-    output, which a rendered page would keep; the text bar says the same."""
+    """A tqdm bar: the notebook widget where a notebook can show one (ipywidgets installed), else text on stderr:
+    redrawn in place on a terminal, one line every :data:`LOG_INTERVAL` seconds elsewhere (a batch job's log would
+    otherwise keep every redraw). Without ipywidgets, ``tqdm.auto`` warns (TqdmWarning, with the package's file
+    path) into the notebook's output, which a rendered page would keep; the text bar says the same."""
     import importlib.util
 
-    if shown and importlib.util.find_spec("ipywidgets") is not None:
+    if shown and _notebook() and importlib.util.find_spec("ipywidgets") is not None:
         from tqdm.auto import tqdm
-    else:
-        from tqdm.std import tqdm
+
+        return tqdm(**options)
+    from tqdm.std import tqdm
+
+    fp = options.get("file") or sys.stderr
+    if shown and not _notebook() and not _isatty(fp):
+        options.update(file=_Lines(fp), mininterval=LOG_INTERVAL, ascii=True)
     return tqdm(**options)
+
+
+def _notebook() -> bool:
+    """In a Jupyter kernel (where tqdm's widget can show)."""
+    shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _isatty(fp) -> bool:
+    try:
+        return bool(fp.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Lines:
+    """A file for tqdm that turns each redraw into a line of its own (no carriage returns in a log)."""
+
+    def __init__(self, fp):
+        self.fp = fp
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").strip()
+        if line:
+            self.fp.write(line + "\n")
+
+    def flush(self) -> None:
+        self.fp.flush()
 
 
 def run(exp, store, executor=None, progress: bool = False, cancel=None) -> RunResult:

@@ -65,6 +65,17 @@ def test_a_goal_out_of_reach_stops_at_the_cap_and_says_so():
     assert {v["status"] for v in result.precision["points"].values()} == {"cap"}
 
 
+def test_the_command_line_names_each_point_that_stopped_at_its_cap(tmp_path):
+    """sigma = 3 cannot reach sem 0.1 in 200 realizations (3/sqrt(200) = 0.21); sigma = 1 does (0.1 at 100)."""
+    spec = tmp_path / "cap.toml"
+    spec.write_text(normal(sem=0.1, cap=200))
+    res = run_cli("run", spec, "--out", tmp_path / "run", "--executor", "serial", "--no-progress", cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stdout.splitlines() if "stopped at the cap" in ln]
+    assert len(lines) == 1 and lines[0].startswith("point 1 (sigma = 3.0): stopped at the cap of 200 realizations"), lines
+    assert "> goal 0.1" in lines[0] and f"ensemble extend {tmp_path / 'run'} --max-realizations N" in lines[0]
+
+
 @pytest.mark.cluster
 def test_tables_are_a_pure_function_of_the_spec(local_executor):
     """Serial, on 2 workers, and a fixed run with the realizations each point reached: the same bits."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -160,6 +162,21 @@ def test_cli_shows_a_progress_bar_with_rate_and_eta(tmp_path):
     bar = res.stderr.splitlines()[-1]
     assert "48/48" in bar and "real/s" in bar and "100%" in bar and "batches 6/6" in bar
     assert "<" in bar  # tqdm's [elapsed<remaining] ETA field
+
+
+def test_progress_in_a_log_is_a_line_every_so_many_seconds_not_every_redraw(tmp_path):
+    """stderr a pipe, as in a batch job's log: 8 tasks of 0.15 s each would be ~9 redraws of a terminal bar
+    (each a carriage return a log keeps); here the start and the end, a line each."""
+    from tests.ensemble.gated_kernel import SPEC as GATED_SPEC
+
+    spec = tmp_path / "slow.toml"
+    spec.write_text(GATED_SPEC.format(seed=1, n=4, gate="").replace('gate = ""', 'gate = ""\ndelay = 0.15'))
+    res = subprocess.run([sys.executable, "-m", "ensemble", "run", str(spec), "--out", str(tmp_path / "run"),
+                          "--executor", "serial"], capture_output=True, cwd=ROOT)  # bytes: carriage returns kept
+    assert res.returncode == 0, res.stderr
+    assert b"\r" not in res.stderr
+    reports = [ln for ln in res.stderr.decode().splitlines() if "%|" in ln]
+    assert len(reports) == 2 and "100%" in reports[-1] and "8/8" in reports[-1], reports
 
 
 def test_plot_writes_all_four_figures_for_an_L_W_sweep(tmp_path):
