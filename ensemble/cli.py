@@ -596,6 +596,9 @@ def cmd_validate(args) -> int:
           f"{exp.total_realizations} realizations")  # fmt: skip
     for line in plan.warnings:
         print(f"warning: {line}")
+    from ensemble.running.ledger import OFF_BY, recorded
+
+    history = recorded(exp)
     for pt, e in zip(exp.points, plan.estimates):
         t = getattr(pt.params, "times", None)
         times = f"  {len(t)} times {t[0]:g}..{t[-1]:g}" if t else ""
@@ -605,9 +608,23 @@ def cmd_validate(args) -> int:
             f"in {pt.n_blocks} blocks of {pt.block_size}{times}  ~{_human_seconds(e.seconds)} ({e.source}) and "
             f"{mem_text} per realization"
         )
-    how = ("the kernel's cost model, calibrated on the reference machine (benchmarks/bench_cost.py)" if exp.kernel.declares_cost
-           else "measured here: the kernel declares no cost model")  # fmt: skip
+        if pt.key in history:
+            h = history[pt.key]
+            print(f"    recorded on this machine: {_human_seconds(h.seconds)} per realization over {h.realizations} "
+                  f"realizations of earlier runs (latest {h.latest[:10]}), worker peak {h.peak_bytes / 2**20:.0f} MiB")  # fmt: skip
+            ratio = e.seconds / h.seconds if h.seconds > 0 else float("inf")
+            if exp.kernel.declares_cost and not 1 / OFF_BY <= ratio <= OFF_BY:
+                print(f"    the cost model is off by {max(ratio, 1 / ratio):.1f}x on this machine "
+                      f"({'over' if ratio > 1 else 'under'}estimates); the recorded cost is used below")  # fmt: skip
+    how = ("the kernel's own cost model" if exp.kernel.declares_cost else "measured here: the kernel declares no cost model")
+    if exp.kernel.declares_cost and _builtin(exp.kernel.name):
+        how = "the kernel's cost model, calibrated on the reference machine (benchmarks/bench_cost.py)"
     print(f"estimated cost: {plan.cpu_hours:.3g} CPU-hours ({how})" + (" at the starting realizations" if plan.goal else ""))
+    if history:
+        hours = sum(pt.realizations * (history[pt.key].seconds if pt.key in history else e.seconds)
+                    for pt, e in zip(exp.points, plan.estimates)) / 3600  # fmt: skip
+        print(f"at the costs recorded on this machine: {hours:.3g} CPU-hours ({len(history)} of {len(exp.points)} "
+              "point(s) recorded, the others as estimated)" + (" at the starting realizations" if plan.goal else ""))
     if plan.goal:
         goal = exp.precision
         print(f"precision goal ({goal.describe()}, cap {goal.max_realizations}): a pilot of each point's first "
@@ -632,6 +649,14 @@ def cmd_validate(args) -> int:
     where = f"{request.kind} jobs" if request.jobs is not None else f"a {request.kind} executor of {plan.workers} worker(s)"
     print(f"fits {where}: at most {memory / 2**30:.1f} GiB per worker" if memory else "")
     return 0
+
+
+def _builtin(kernel_name: str) -> bool:
+    """A kernel this project ships (its cost model calibrated by benchmarks/bench_cost.py), not a plugin's."""
+    from ensemble.models import kernel_plugin
+
+    plugin = kernel_plugin(kernel_name)
+    return bool(plugin and plugin.builtin)
 
 
 def cmd_reproduce(args) -> int:

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from kernels._cache import ensure_fresh
 
 ensure_fresh()  # before any kernel is compiled or loaded in this session
+
+#: The machine's cost ledger (ensemble/running/ledger.py) of this session, not the user's: what the suite's runs
+#: record must not change what `ensemble validate` says outside it (subprocesses inherit the variable).
+os.environ["MBL_ENSEMBLE_COSTS"] = os.path.join(tempfile.mkdtemp(prefix="ensemble-tests-"), "costs.jsonl")
 
 #: tests/fixtures holds runs and recorded tables the tests copy or compare with: not ours to collect
 collect_ignore = ["fixtures"]

@@ -13,6 +13,7 @@ from ensemble.running.scheduling import schedule
 from ensemble.spec.settings import to_dict
 from ensemble.errors import Cancelled, RealizationError
 from ensemble.running.executors import SerialExecutor
+from ensemble.running.ledger import Tally
 from ensemble.store.results import summarize
 from ensemble.running.tasks import plan, run_task
 
@@ -139,6 +140,7 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
     # The bar counts work (realizations weighted by their estimated CPU seconds), so that
     # the ETA holds when points differ in cost by orders of magnitude.
     record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
+    tally = Tally()
     longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
     with progress_bar(progress, total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
               bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
@@ -146,6 +148,7 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
             watchdog.fed()
             store.put(task, moments)
             n = len(task.indices)
+            tally.add(task.key, n, getattr(moments, "cost", None))
             count, tasks = count + n, tasks + 1
             rate = count / max(time.perf_counter() - start, 1e-9)
             bar.set_postfix_str(f"{count}/{todo} real, {rate:.3g} real/s, batches {tasks}/{n_tasks}", refresh=False)
@@ -155,6 +158,7 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
     _stopped(cancel)
     record.update(count, tasks, 0.0, final=True)
     seconds = time.perf_counter() - start
+    _record_costs(tally, exp, store)
     return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
 
 
@@ -175,6 +179,7 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
     if tracker.active():
         _warm(executor, exp)
     record = _ProgressRecord(store, executor, exp, 0, tracker.eta_work(weight), 0, tracker=tracker, weight=weight)
+    tally = Tally()
     longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
     with progress_bar(progress, total=max(tracker.eta_work(weight), 1e-9), desc=exp.name, disable=not progress or not tracker.active(),
               file=sys.stderr, smoothing=0.1, bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
@@ -184,6 +189,7 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
             checked = tracker.evaluations
             tracker.completed(task)
             n = len(task.indices)
+            tally.add(task.key, n, getattr(moments, "cost", None))
             count, tasks = count + n, tasks + 1
             running = sum(1 for g in tracker.groups if g.status == "running")
             bar.total = bar.n + weight[task.key] * n + tracker.eta_work(weight)
@@ -195,6 +201,7 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
     record.update(count, tasks, 0.0, final=True)
     seconds = time.perf_counter() - start
     doc = tracker.record()
+    _record_costs(tally, tracker.full, store)
     if store.path is not None:
         from ensemble.store.lifecycle import record_precision
 
@@ -283,6 +290,16 @@ def _now() -> str:
     import datetime
 
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _record_costs(tally: Tally, exp, store) -> None:
+    """What the run's realizations cost: into run.json and this machine's ledger (:mod:`ensemble.running.ledger`)."""
+    path = getattr(store, "path", None)
+    costs = tally.record(exp, path)
+    if costs and path is not None:
+        from ensemble.store.lifecycle import record_costs
+
+        record_costs(path, costs)
 
 
 def _warm(executor, exp) -> None:

@@ -9,6 +9,7 @@ per-realization arrays.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from ensemble.spec.distributions import derived_observables
 from ensemble.errors import RealizationError
 from ensemble.analysis.reduce import BlockMoments, NonFiniteSample, welford
 from ensemble.spec.seeding import block_range, fingerprint, realization_rng
+from ensemble.running.ledger import task_cost
 
 __all__ = ["OutputError", "Task", "check_outputs", "plan", "run_task"]
 
@@ -107,6 +109,7 @@ def run_task(task: Task) -> BlockMoments:
     """Compute one task's blocks, with BLAS limited to ``task.threads`` threads (the run's threads per worker)."""
     kernel = load(task.module)
     blocks = []
+    cpu_start = time.process_time()
     with _limit_threads(task.threads):
         for indices in task.blocks():
             try:
@@ -117,7 +120,9 @@ def run_task(task: Task) -> BlockMoments:
                         "average in float64: rescale the observable, e.g. return its logarithm)") if e.overflow else \
                     f"returned non-finite values in {', '.join(e.names)}"  # fmt: skip
                 raise RealizationError(_replay_hint(task, r, what), task.point, r) from None
-    return BlockMoments.from_moments(task.first_block, blocks)
+    out = BlockMoments.from_moments(task.first_block, blocks)
+    out.cost = task_cost(cpu_start)  # (CPU seconds, peak bytes): a measurement beside the moments, never in a table
+    return out
 
 
 #: Largest integer magnitude a float64 holds exactly (integer outputs are cast to float64).

@@ -19,7 +19,7 @@ from ensemble.store.layout import ENTRIES, FORMAT, Layout, block_sizes, read_rec
 from ensemble.spec.seeding import canonical_params, fingerprint
 from ensemble.store.stores import DirectoryStore
 
-__all__ = ["adopt_layout", "check_run_dir", "estimated_bytes", "growth", "open_run_dir", "preflight", "record_precision",
+__all__ = ["adopt_layout", "check_run_dir", "estimated_bytes", "growth", "open_run_dir", "preflight", "record_costs", "record_precision",
            "write_manifest"]  # fmt: skip
 
 
@@ -186,7 +186,7 @@ def open_run_dir(path: str | Path, exp, resume: bool, drop_points: bool = False)
             layout = Layout(path)
             makedirs(layout.history)
             shutil.copy2(layout.spec, layout.history / f"spec-{_now().replace(':', '')}.toml")
-            write_manifest(path, exp, created=old.get("created"), history=history)
+            write_manifest(path, exp, created=old.get("created"), history=history, costs=old.get("costs"))
         elif state != "resume":
             write_manifest(path, exp)
     except BaseException:  # refused, or a signal: a directory this call made goes again, lock and all
@@ -203,7 +203,8 @@ def discard_if_empty(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_manifest(path: Path, exp, created: str | None = None, history: list | None = None) -> None:
+def write_manifest(path: Path, exp, created: str | None = None, history: list | None = None,
+                   costs: dict | None = None) -> None:  # fmt: skip
     atomic_write(Layout(path).spec, lambda f: f.write(exp.source.encode()))
     doc = {
         "format": FORMAT,
@@ -220,6 +221,7 @@ def write_manifest(path: Path, exp, created: str | None = None, history: list | 
         "created": created or _now(),
         "command": sys.argv,
         **({"history": history} if history else {}),
+        **({"costs": costs} if costs else {}),  # what earlier sessions' realizations cost (ensemble.running.ledger)
     }
     write_record(path, doc)
 
@@ -228,6 +230,14 @@ def _jsonable(params) -> dict:
     d = canonical_params(params)
     d.pop("times", None)
     return d
+
+
+def record_costs(path: str | Path, costs: dict) -> None:
+    """Record in run.json what each point's realizations cost (:mod:`ensemble.running.ledger`; the caller holds
+    the run's lock)."""
+    record = read_record(path)
+    record["costs"] = costs
+    write_record(path, record)
 
 
 def record_precision(path: str | Path, doc: dict) -> None:
