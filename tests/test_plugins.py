@@ -142,6 +142,7 @@ def test_the_plugins_own_test_passes(installed, tmp_path):
     assert res.returncode == 0 and "2 passed" in res.stdout, res.stdout[-2000:]
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_the_static_skeleton_installs_and_passes_its_own_test(tmp_path):
     """ensemble new-kernel NAME --static: a kernel without time dependence (the levels of a random 2 x 2 matrix,
     Rayleigh splitting), its analysis (level repulsion pi/4) and its test against the closed forms with a

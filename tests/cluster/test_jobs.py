@@ -161,6 +161,7 @@ def test_job_cluster_scheduler_runs_without_work_stealing(kind):
         plain.close()
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 @pytest.mark.slurm
 @pytest.mark.cluster
 def test_driver_terminated_on_slurm_jobs_resumes_to_the_same_bytes(slurm, tmp_path):
@@ -225,6 +226,7 @@ def _jobs() -> int:
     return len(subprocess.run(["squeue", "-h"], capture_output=True, text=True).stdout.strip().splitlines())
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 @pytest.mark.slurm
 @pytest.mark.cluster
 def test_the_job_cluster_shrinks_as_points_reach_their_goal(slurm, tmp_path):

@@ -39,6 +39,7 @@ def _background(exp, store, ex):
     return thread, out
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_every_worker_holds_a_task_while_work_remains(sixteen, tmp_path):
     gate = Gate(tmp_path / "gate").create(allow=0)
     exp = parse_spec(GATED.format(seed=1, n=60, gate=gate.path))  # 120 one-realization tasks
@@ -77,6 +78,7 @@ def _identity(x):
     return x
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_the_driver_streams_tasks_through_its_window(sixteen):
     """10^4 tasks from a generator: at every result the driver has drawn at most its window of tasks beyond those
     done, so it never holds every future (10^5 tasks: the benchmark)."""

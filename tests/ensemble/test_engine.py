@@ -260,6 +260,7 @@ def _peak_bytes(realizations: int, block_size: int | None, tmp_path: Path) -> in
         tracemalloc.stop()
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_driver_memory_does_not_grow_with_realizations(tmp_path):
     small = _peak_bytes(500, None, tmp_path)
     large = _peak_bytes(5000, None, tmp_path)

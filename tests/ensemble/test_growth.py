@@ -34,6 +34,7 @@ def test_extend_reuses_blocks_and_equals_a_fresh_run(tmp_path):
     assert doc["history"][0]["more"] == ["W=2: 24 -> 40", "W=6: 24 -> 40"] and len(list((out / "history").iterdir())) == 1
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_default_block_sizes_are_kept_when_a_run_grows(tmp_path):
     """Default blocks are ceil(N/100): a run made with N = 150 (blocks of 2) grows to 300 with blocks of 2, not 3."""
     text = small_spec(realizations=150).replace("block_size = 4\n", "")

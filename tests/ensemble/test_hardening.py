@@ -202,6 +202,7 @@ def test_lock_of_a_killed_driver_does_not_block_resume_and_is_named(tmp_path):
 # -- refits record their settings; figures follow the tables -------------------------------------------------
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_refit_is_recorded_and_plots_are_redrawn(tmp_path):
     out = tmp_path / "run"
     assert serial_run(spec_file(tmp_path, small_spec()), out).returncode == 0
@@ -218,6 +219,7 @@ def _tabled_fit(out: Path) -> dict:
     return json.loads((out / "tables" / "manifest.json").read_text())["fit"]
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_a_refits_settings_stand_through_extend_and_resume_until_the_spec_changes_its_fit(tmp_path):
     out = tmp_path / "run"
     assert serial_run(spec_file(tmp_path, small_spec()), out).returncode == 0
@@ -512,6 +514,7 @@ def test_memory_option_that_cannot_be_parsed(tmp_path, memory):
     one_line_error(run_cli("job-script", "--cluster", "slurm", "--memory", memory), "memory")
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_unreachable_batch_controller_times_out_with_one_line(tmp_path):
     """A fake scontrol that never answers stands in for a SLURM controller that is down: it is asked once, given
     up on after its timeout, and nothing is submitted or written (counted: the fake logs every call)."""

@@ -55,6 +55,7 @@ def table_bytes(run_dir: Path) -> dict[str, bytes]:
 # -- concurrent commands on one run -------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_two_extends_at_once_and_extend_while_run_goes(tmp_path):
     spec, gate = gated(tmp_path, allow=10**6, n=4)
     out = tmp_path / "run"
@@ -110,7 +111,7 @@ def test_query_status_and_open_run_while_a_run_writes(tmp_path):
             proc.communicate()
 
 
-@pytest.mark.parametrize("how", ["copied", "moved"])
+@pytest.mark.parametrize("how", [pytest.param("copied", marks=pytest.mark.slow), "moved"])  # (slow: CI time)
 def test_a_run_directory_copied_or_moved_resumes_there(tmp_path, how):
     spec, gate = gated(tmp_path, allow=5)
     out = tmp_path / "run"
@@ -132,7 +133,8 @@ def test_a_run_directory_copied_or_moved_resumes_there(tmp_path, how):
 
 
 @pytest.mark.cluster
-@pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated (SIGTERM)"), (signal.SIGINT, 130, "interrupted")])
+@pytest.mark.parametrize("sig, code, word", [pytest.param(signal.SIGTERM, 143, "terminated (SIGTERM)", marks=pytest.mark.slow),
+                                              (signal.SIGINT, 130, "interrupted")])  # fmt: skip  (slow: CI time)
 def test_driver_signalled_on_the_local_cluster_resumes_to_the_same_bytes(tmp_path, sig, code, word):
     spec, gate = gated(tmp_path, allow=6)
     out, clean = tmp_path / "run", tmp_path / "clean"
@@ -486,6 +488,7 @@ def test_a_billion_realizations_are_planned_in_bounded_memory(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_five_megabyte_specs(tmp_path):
     """5 MB of comments: a valid spec, run in bounded memory. 5 MB of sample times: refused with the size of
     the tables they would make."""

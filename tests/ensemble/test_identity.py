@@ -56,6 +56,7 @@ def cli(site: Path, *args, cwd=None):
 SPEC = 'kernel = "{ref}"\nseed = 4\nrealizations = {n}\nblock_size = 2\n[sweep]\nW = [1.0, 2.0]\n'
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_a_run_named_by_module_resumes_and_grows_under_the_registered_name(tmp_path):
     site = tmp_path / "site"
     site.mkdir()

@@ -128,6 +128,7 @@ def test_the_api_raises_the_same_error_and_writes_no_table(plugin, tmp_path):
         sys.path.remove(str(tmp))
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_a_bad_output_on_the_local_cluster_is_the_same_one_line(plugin):
     tmp, _ = plugin
     res = cli(plugin, "run", spec(tmp, "huge", "cluster"), "--out", tmp / "run_cluster", "--workers", "2", "--no-progress")

@@ -216,6 +216,7 @@ def test_next_check_follows_the_inverse_square_law_within_bounds():
     assert next_check(100, 0.2, 0.1, 150) == 150 and next_check(1, 0.1001, 0.1, 9) == 2
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_sequential_stopping_keeps_the_coverage_of_the_error_bar():
     """400 independent points (one run, distinct keys) of N(0, 1) to sem <= 0.1: the mean's bias is within errors
     and mean +- sem covers 0 in 68.3% of them within 3 binomial errors. Negative control: stopping on the estimate

@@ -147,6 +147,7 @@ def test_a_control_swept_over_two_values_is_refused():
         parse_spec(text)
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_the_scaling_figure_is_drawn_readable_for_a_plugin_kernel(tmp_path):
     """The run's figures include 'scaling' (crossings and collapse) for a kernel with no model of its own, and it
     passes the conformance checks every figure passes (no empty panel, no text over data, labels, caption)."""

@@ -57,6 +57,7 @@ def test_run_on_existing_scheduler_equals_serial(external_cluster, tmp_path, how
     assert_tables_identical(read_tables(tmp_path / "run"), execute(parse_spec(small_spec()), MemoryStore()).tables)
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 def test_unreachable_scheduler_fails_before_making_a_directory(tmp_path):
     spec = tmp_path / "s.toml"
     spec.write_text(small_spec())

@@ -138,7 +138,8 @@ def test_two_amplitude_classes_give_the_summed_matrix():
 # -- trajectories against exact evolutions ------------------------------------------------------
 
 
-@pytest.mark.parametrize("L, W, Delta, J", [(4, 1.0, 1.0, 1.0), (6, 3.0, 1.0, 1.0), (8, 5.0, 0.7, 1.3), (10, 2.0, 1.0, 1.0)])
+@pytest.mark.parametrize("L, W, Delta, J", [(4, 1.0, 1.0, 1.0), (6, 3.0, 1.0, 1.0), (8, 5.0, 0.7, 1.3),
+                                            pytest.param(10, 2.0, 1.0, 1.0, marks=pytest.mark.slow)])  # fmt: skip  (CI time)
 def test_gamma_zero_matches_full_exact_diagonalization(L, W, Delta, J):
     p = x.Params(L=L, W=W, Delta=Delta, J=J, gamma=0.0, times=TIMES)
     d = x.sample(p, np.random.default_rng(L))

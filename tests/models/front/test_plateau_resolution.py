@@ -18,6 +18,7 @@ from ensemble import MemoryStore, execute, parse_spec
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.slow  # CI time (< 30 min): a sibling covers the path in CI; -m slow runs it
 @pytest.mark.cluster
 def test_paper_design_at_W9_is_not_called_settled(local_executor):
     text = (ROOT / "examples" / "fig4a_anderson_paper.toml").read_text()
