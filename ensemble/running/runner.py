@@ -148,7 +148,7 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
             watchdog.fed()
             store.put(task, moments)
             n = len(task.indices)
-            tally.add(task.key, n, getattr(moments, "cost", None))
+            tally.add(task.key, n, getattr(moments, "timing", None))
             count, tasks = count + n, tasks + 1
             rate = count / max(time.perf_counter() - start, 1e-9)
             bar.set_postfix_str(f"{count}/{todo} real, {rate:.3g} real/s, batches {tasks}/{n_tasks}", refresh=False)
@@ -189,7 +189,7 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
             checked = tracker.evaluations
             tracker.completed(task)
             n = len(task.indices)
-            tally.add(task.key, n, getattr(moments, "cost", None))
+            tally.add(task.key, n, getattr(moments, "timing", None))
             count, tasks = count + n, tasks + 1
             running = sum(1 for g in tracker.groups if g.status == "running")
             bar.total = bar.n + weight[task.key] * n + tracker.eta_work(weight)

@@ -121,7 +121,7 @@ def run_task(task: Task) -> BlockMoments:
                     f"returned non-finite values in {', '.join(e.names)}"  # fmt: skip
                 raise RealizationError(_replay_hint(task, r, what), task.point, r) from None
     out = BlockMoments.from_moments(task.first_block, blocks)
-    out.cost = task_cost(cpu_start)  # (CPU seconds, peak bytes): a measurement beside the moments, never in a table
+    out.timing = task_cost(cpu_start)  # (CPU seconds, peak bytes): a measurement beside the moments, never in a table
     return out
 
 
