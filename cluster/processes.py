@@ -23,7 +23,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from ensemble.errors import ExecutorLost
-from ensemble.running.executors import Executor, ExecutorRequest, default_workers, warmup
+from cluster.local import LocalBackend
+from ensemble.running.executors import Executor, ExecutorRequest, warmup
 
 __all__ = ["BACKEND", "ProcessBackend", "ProcessExecutor"]
 
@@ -132,27 +133,11 @@ class ProcessExecutor(Executor):
             p.join(timeout=5)
 
 
-class ProcessBackend:
-    """Worker processes forked from the driver (``--executor processes``)."""
+class ProcessBackend(LocalBackend):
+    """Worker processes forked from the driver (``--executor processes``): planned like the local cluster (one
+    worker per ``threads`` cores, the machine's memory shared among them, no time limit, no job options)."""
 
     name = "processes"
-
-    def configure(self, request: ExecutorRequest, options: dict) -> ExecutorRequest:
-        from cluster.local import refuse_job_options
-
-        refuse_job_options(self.name, options)
-        return request
-
-    def planned_workers(self, request: ExecutorRequest) -> int:
-        return request.workers or default_workers(request.threads)
-
-    def planned_memory_per_worker(self, request: ExecutorRequest) -> int:
-        import psutil
-
-        return int(psutil.virtual_memory().total // self.planned_workers(request))
-
-    def time_limit(self, request: ExecutorRequest) -> None:
-        return None
 
     def preflight(self, request: ExecutorRequest) -> None:
         from ensemble.errors import UsageError
