@@ -18,23 +18,13 @@ from ensemble import MemoryStore, execute, parse_spec
 from tests.ensemble.gated_kernel import SPEC as GATED_SPEC
 from tests.ensemble.gated_kernel import Gate
 from tests.ensemble.test_hardening import one_line_error, spec_file
+from tests.ensemble.test_precision import normal
 from tests.helpers import HANG_GUARD, assert_tables_identical, partials, read_tables, run_cli, small_spec, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 #: A live plan: each point's next blocks are decided from its finished ones (a precision goal).
-PRECISION = """
-kernel = "module:tests.ensemble.normal_kernel"
-seed = 3
-realizations = 40
-block_size = 4
-[sweep]
-sigma = [1.0, 3.0]
-[precision]
-observable = "x"
-sem = 0.2
-max_realizations = 4000
-"""
+PRECISION = normal(seed=3, sem=0.2, cap=4000)
 
 
 def compiled(_=None) -> int:
