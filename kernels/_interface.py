@@ -69,6 +69,9 @@ On ``Params`` (optional)
 ``SEED_OMIT_AT`` (dict, class attribute)
     Fields added after runs existed -> the value at which they are left out of seeding keys and results
     hashes (e.g. ``{"unraveling": "kicks"}``), so earlier runs keep their keys.
+``FINGERPRINT_OMIT_AT`` (dict, class attribute)
+    The same for partials' fingerprints (e.g. ``{"profile": ""}``): fields left out of a fingerprint at
+    these values, so partials of earlier runs are still accepted by a resume or an extension.
 ``fingerprint_extra(self) -> dict``
     What the values resolve to where that can change without the values changing (e.g. the eigensolver an
     ``"auto"`` picked): added to each partial's fingerprint, so partials computed otherwise are refused.
@@ -128,7 +131,7 @@ OPTIONAL = {
     "HISTOGRAMS": {},
 }
 #: Optional hooks on ``Params`` and their defaults.
-PARAMS_OPTIONAL = {"SEED_OMIT_AT": {}, "fingerprint_extra": None}
+PARAMS_OPTIONAL = {"SEED_OMIT_AT": {}, "FINGERPRINT_OMIT_AT": {}, "fingerprint_extra": None}
 
 
 @runtime_checkable
@@ -196,6 +199,11 @@ class KernelModule:
     def seed_omit_at(self) -> dict:
         """``Params.SEED_OMIT_AT``: fields left out of seeding keys at these values."""
         return dict(getattr(self.Params, "SEED_OMIT_AT", PARAMS_OPTIONAL["SEED_OMIT_AT"]))
+
+    @property
+    def fingerprint_omit_at(self) -> dict:
+        """``Params.FINGERPRINT_OMIT_AT``: fields left out of partials' fingerprints at these values."""
+        return dict(getattr(self.Params, "FINGERPRINT_OMIT_AT", PARAMS_OPTIONAL["FINGERPRINT_OMIT_AT"]))
 
     def fingerprint_extra(self, params) -> dict:
         """``params.fingerprint_extra()`` (what the values resolve to), or {}."""
@@ -265,9 +273,9 @@ def load(path: str) -> KernelModule:
     for hook in ("OBSERVABLES", "UNITS", "LABELS", "DISTRIBUTIONS", "HISTOGRAMS"):
         if not isinstance(hooks[hook], dict):
             raise KernelInterfaceError(f"{path}.{hook} must be a dict")
-    omit = getattr(mod.Params, "SEED_OMIT_AT", {})
-    if not isinstance(omit, dict):
-        raise KernelInterfaceError(f"{path}.Params.SEED_OMIT_AT must be a dict")
+    for attr in ("SEED_OMIT_AT", "FINGERPRINT_OMIT_AT"):
+        if not isinstance(getattr(mod.Params, attr, {}), dict):
+            raise KernelInterfaceError(f"{path}.Params.{attr} must be a dict")
     summary = hooks["SUMMARY"] or ((mod.__doc__ or "").strip().splitlines() or [path])[0]
     return KernelModule(
         path=path,

@@ -82,9 +82,12 @@ def fingerprint(kernel, params) -> str:
     The kernel may add what the values resolve to (``Params.fingerprint_extra()``,
     e.g. the eigensolver an "auto" chose), so that partials computed when the
     same values resolved otherwise are refused; an empty dict adds nothing
-    (fingerprints of earlier runs are kept).
+    (fingerprints of earlier runs are kept), as do fields at their ``Params.FINGERPRINT_OMIT_AT`` values
+    (a field added later, at the value that behaves as before).
     """
-    parts = [kernel.name, canonical_params(params)]
+    omit = kernel.fingerprint_omit_at
+    values = {k: v for k, v in canonical_params(params).items() if not (k in omit and v == omit[k])}
+    parts = [kernel.name, values]
     extra = kernel.fingerprint_extra(params)
     if extra:
         parts.append(extra)

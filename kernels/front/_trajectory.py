@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kernels._profile import canonical_profile, draw_fields, profile_widths
 from kernels._params import check_choice, check_even, check_int, check_nonnegative, check_positive, check_times
 
 __all__ = [
@@ -73,7 +74,14 @@ class TrajectoryParams:
         Exchange coupling (paper: 1, the energy unit).
     times : tuple of float
         Sample times, > 0, strictly increasing, multiples of tau.
+    profile : str
+        Disorder profile: per-site widths replacing W on the sites it names, e.g. "5..8=0.5" (a grain),
+        "clean 6", "[8, 0.5, W, ...]"; "" (default) is W everywhere. See kernels._profile.
     """
+
+    #: Added after runs existed: left out of seeding keys and fingerprints at the uniform profile.
+    SEED_OMIT_AT = {"profile": ""}
+    FINGERPRINT_OMIT_AT = {"profile": ""}
 
     L: int = 100
     W: float = 5.0
@@ -81,6 +89,7 @@ class TrajectoryParams:
     tau: float = 0.05
     J: float = 1.0
     times: tuple[float, ...] = field(default=(1.0,))
+    profile: str = ""
 
     def __post_init__(self):
         L = check_even("L", check_int("L", self.L, 2), "the Neel state needs L/2 up spins")
@@ -91,6 +100,11 @@ class TrajectoryParams:
         object.__setattr__(self, "tau", tau)
         object.__setattr__(self, "J", check_nonnegative("J", self.J))
         object.__setattr__(self, "times", check_times(self.times, tau))
+        object.__setattr__(self, "profile", canonical_profile(self.profile, L))
+
+    def widths(self) -> np.ndarray:
+        """Per-site disorder widths w_j (fields uniform in [-w_j, w_j]): W, or the profile's."""
+        return profile_widths(self.profile, np.full(self.L, self.W))
 
     @property
     def steps(self) -> np.ndarray:
@@ -110,7 +124,7 @@ class NoisyTrajectoryParams(TrajectoryParams):
     unraveling: str = "kicks"
 
     #: Added after runs existed: not hashed into the seed at this value (see ensemble.spec.seeding.point_key).
-    SEED_OMIT_AT = {"unraveling": "kicks"}
+    SEED_OMIT_AT = {"unraveling": "kicks", "profile": ""}
 
     def __post_init__(self):
         super().__post_init__()
@@ -158,7 +172,7 @@ def jump_probability(p: NoisyTrajectoryParams) -> float:
 
 def sample(p: NoisyTrajectoryParams, rng: np.random.Generator) -> Draws:
     """Draw the fields, then the noise sequence, of one realization."""
-    h = rng.uniform(-p.W, p.W, size=p.L)
+    h = draw_fields(rng, p.W, p.L, p.profile)
     S = int(p.steps[-1])
     if p.unraveling == "jumps":
         return Draws(h=h, eta=np.empty(0), jumps=_jump_steps(jump_probability(p), S, rng))

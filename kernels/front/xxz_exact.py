@@ -32,6 +32,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from kernels._profile import draw_fields
 from scipy.integrate import solve_ivp
 
 from kernels._params import ParameterError, check_positive, check_real
@@ -113,7 +115,7 @@ class Draws:
 
 def sample(p: Params, rng: np.random.Generator) -> Draws:
     """The fields, drawn first as in the trajectory kernels."""
-    return Draws(h=rng.uniform(-p.W, p.W, size=p.L))
+    return Draws(h=draw_fields(rng, p.W, p.L, p.profile))
 
 
 def warmup_params() -> Params:

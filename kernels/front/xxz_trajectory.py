@@ -176,7 +176,7 @@ COST_NONZERO, COST_KICK = 0.8e-9, 4e-9
 
 def half_width(p: Params) -> float:
     """An estimate of the spectral half-width the propagator expands over (fields, Ising and hopping parts)."""
-    return p.L * (p.W / 4.0 + abs(p.J * p.Delta) / 8.0 + abs(p.J) / math.pi) + 1.0
+    return p.L * (float(np.mean(p.widths())) / 4.0 + abs(p.J * p.Delta) / 8.0 + abs(p.J) / math.pi) + 1.0
 
 
 def cost(p: Params) -> float:

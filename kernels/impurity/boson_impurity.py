@@ -41,6 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kernels.numerics import spin_basis as sb
+from kernels._profile import canonical_profile, draw_fields, profile_widths
 from kernels._params import ParameterError, check_choice, check_int, check_nonnegative, check_positive, check_real, check_times
 from kernels.numerics.chebyshev import ChebyshevPropagator, SparseHamiltonian, propagation_terms
 
@@ -121,10 +122,15 @@ class ModelParams:
         (L - 1) // 2 (the lower one on a tie).
     c_site : int
         Site of the c-boson (0..L-1), overriding ``c_start``; -1 (default) to place it by ``c_start``.
+    profile : str
+        Disorder profile of the d-bosons: per-site widths replacing W on the sites it names (sites 0..L-1),
+        e.g. "4..7=0.5" (a weak-disorder grain), "clean 6", "[6.5, 0.5, W, ...]"; "" (default) is W everywhere.
     """
 
-    #: c_start joined the parameters after runs existed; at "empty" it stays out of point keys
-    SEED_OMIT_AT = {"c_start": "empty"}
+    #: c_start and profile joined the parameters after runs existed; at "empty" and "" they stay out of
+    #: point keys (and the profile out of fingerprints)
+    SEED_OMIT_AT = {"c_start": "empty", "profile": ""}
+    FINGERPRINT_OMIT_AT = {"profile": ""}
 
     L: int = 12
     W: float = 6.5
@@ -134,10 +140,12 @@ class ModelParams:
     d_bits: str = ""
     c_start: str = "empty"
     c_site: int = -1
+    profile: str = ""
 
     def __post_init__(self):
         L = check_int("L", self.L, 2)
         object.__setattr__(self, "L", L)
+        object.__setattr__(self, "profile", canonical_profile(self.profile, L, first=0))
         object.__setattr__(self, "W", check_nonnegative("W", self.W))
         for f in ("U", "t_d", "t_c"):
             object.__setattr__(self, f, check_real(f, getattr(self, f)))
@@ -153,6 +161,10 @@ class ModelParams:
             if c >= L:
                 raise ParameterError("c_site", self.c_site, f"a site 0..{L - 1}, or -1 to place it by c_start")
         object.__setattr__(self, "c_site", c)
+
+    def widths(self) -> np.ndarray:
+        """Per-site widths of the d-bosons' energies (uniform in [-w_i, w_i]): W, or the profile's."""
+        return profile_widths(self.profile, np.full(self.L, self.W), first=0)
 
     @property
     def n_d(self) -> int:
@@ -170,7 +182,7 @@ class Params(ModelParams):
 
     Parameters
     ----------
-    L, W, U, t_d, t_c, d_bits, c_start, c_site :
+    L, W, U, t_d, t_c, d_bits, c_start, c_site, profile :
         The model and initial state (:class:`ModelParams`).
     tol : float
         Norm error per application of the propagator.
@@ -204,7 +216,7 @@ class Draws:
 
 
 def sample(p: Params, rng: np.random.Generator) -> Draws:
-    return Draws(eps=rng.uniform(-p.W, p.W, p.L))
+    return Draws(eps=draw_fields(rng, p.W, p.L, p.profile, first=0))
 
 
 def warmup_params() -> Params:
@@ -214,7 +226,7 @@ def warmup_params() -> Params:
 def cost(p: Params) -> float:
     """Estimated CPU seconds of one realization (calibrated by benchmarks/bench_cost.py): Chebyshev terms x
     non-zeros for the evolution, and per sample time the densities, correlations and (if asked) every cut's entropy."""
-    R = p.n_d * (p.W / 2.0 + 1.3 * abs(p.t_d)) + 2.0 * abs(p.t_c) + abs(p.U) / 2.0 + 1.0
+    R = p.n_d * (float(np.max(p.widths(), initial=0.0)) / 2.0 + 1.3 * abs(p.t_d)) + 2.0 * abs(p.t_c) + abs(p.U) / 2.0 + 1.0
     nnz = p.dim * (1.0 + p.n_d + 1.0)
     per_time = p.dim * p.L * (4e-9 + (2e-8 if p.entropy else 0.0))
     return 2.2e-9 * nnz * propagation_terms(R, max(p.times), len(p.times), p.tol) + per_time * len(p.times) + 5e-3

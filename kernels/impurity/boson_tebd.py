@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kernels._profile import draw_fields
 from kernels._params import ParameterError, check_choice, check_int, check_nonnegative, check_positive, check_times
 from kernels.impurity.boson_impurity import OBSERVABLES as _IMPURITY_OBSERVABLES
 from kernels.impurity.boson_impurity import Draws, ModelParams
@@ -55,7 +56,7 @@ class Params(ModelParams):
 
     Parameters
     ----------
-    L, W, U, t_d, t_c, d_bits, c_start, c_site :
+    L, W, U, t_d, t_c, d_bits, c_start, c_site, profile :
         As in :class:`kernels.impurity.boson_impurity.Params`.
     chi_max : int
         Largest bond dimension (the paper: up to 3000).
@@ -90,7 +91,7 @@ class Params(ModelParams):
 
 def sample(p: Params, rng: np.random.Generator) -> Draws:
     """The same draws as boson_impurity: the on-site energies."""
-    return Draws(eps=rng.uniform(-p.W, p.W, p.L))
+    return Draws(eps=draw_fields(rng, p.W, p.L, p.profile, first=0))
 
 
 def warmup_params() -> Params:

@@ -52,6 +52,7 @@ import numpy as np
 from scipy.linalg import eigh
 
 from kernels.numerics import spin_basis as sb
+from kernels._profile import canonical_profile, draw_fields, profile_widths
 from kernels._params import ParameterError, check_choice, check_int, check_nonnegative, check_positive, check_real, check_times
 from kernels.numerics.chebyshev import ChebyshevPropagator, SparseHamiltonian, propagation_terms
 
@@ -146,10 +147,16 @@ class Params:
         (exchange x 4, fields x 2), the convention the paper's figures match.
     times : tuple of float
         Sample times of M(t) and F(t).
+    profile : str
+        Disorder profile over the 2l sites (system 1..l, environment l+1..2l): per-site widths replacing
+        W_s / W_e on the sites it names, e.g. "6=0" (a clean site 6), "clean 1..2", "3..4=0.5"; ""
+        (default) is W_s on the system and W_e on the environment.
     """
 
-    #: operators joined the parameters after runs existed; at "spin" it stays out of point keys
-    SEED_OMIT_AT = {"operators": "spin"}
+    #: operators and profile joined the parameters after runs existed; at "spin" and "" they stay out of
+    #: point keys (and the profile out of fingerprints)
+    SEED_OMIT_AT = {"operators": "spin", "profile": ""}
+    FINGERPRINT_OMIT_AT = {"profile": ""}
 
     l: int = 6
     W_s: float = 9.0
@@ -167,6 +174,7 @@ class Params:
     tol: float = 1e-12
     operators: str = "spin"
     times: tuple = ()
+    profile: str = ""
 
     def __post_init__(self):
         check_choice("operators", self.operators, OPERATORS, " or ".join(f'"{k}"' for k in OPERATORS))
@@ -174,6 +182,7 @@ class Params:
         if 2 * l > MAX_SITES:
             raise ParameterError("l", l, f"1..{MAX_SITES // 2} spins per chain (2l <= {MAX_SITES} sites)")
         object.__setattr__(self, "l", l)
+        object.__setattr__(self, "profile", canonical_profile(self.profile, 2 * l))
         for f in ("W_s", "W_e"):
             object.__setattr__(self, f, check_nonnegative(f, getattr(self, f)))
         for f in ("J", "J_int"):
@@ -204,6 +213,14 @@ class Params:
     @property
     def L(self) -> int:
         return 2 * self.l
+
+    def bulk_widths(self) -> np.ndarray:
+        """Per-site widths without the profile: W_s on sites 1..l, W_e on l+1..2l."""
+        return np.concatenate([np.full(self.l, self.W_s), np.full(self.l, self.W_e)])
+
+    def widths(self) -> np.ndarray:
+        """Per-site disorder widths w_j (fields uniform in [-w_j, w_j]), the profile's where it names a site."""
+        return profile_widths(self.profile, self.bulk_widths())
 
     @property
     def factors(self) -> tuple[float, float]:
@@ -290,7 +307,9 @@ class Draws:
 
 
 def sample(p: Params, rng: np.random.Generator) -> Draws:
-    return Draws(h=np.concatenate([rng.uniform(-p.W_s, p.W_s, p.l), rng.uniform(-p.W_e, p.W_e, p.l)]))
+    if not p.profile:  # the historical draw (the profile's one call gives the same stream, tested)
+        return Draws(h=np.concatenate([rng.uniform(-p.W_s, p.W_s, p.l), rng.uniform(-p.W_e, p.W_e, p.l)]))
+    return Draws(h=draw_fields(rng, p.bulk_widths(), 2 * p.l, p.profile))
 
 
 def warmup_params() -> Params:
@@ -321,7 +340,7 @@ def cost(p: Params) -> float:
         return 1.2e-10 * d**3 + 1.5e-9 * d * d * n_times + 2e-3
     bonds = 2 * (p.l - 1) + (1 if p.config == "junction" else p.l)
     fj, fh = p.factors
-    R = fh * p.l * (p.W_s + p.W_e) / 4.0 + 0.75 * fj * (abs(p.J) * 2 * (p.l - 1) + abs(p.J_int) * (bonds - 2 * (p.l - 1))) + 1.0
+    R = fh * float(np.sum(p.widths())) / 4.0 + 0.75 * fj * (abs(p.J) * 2 * (p.l - 1) + abs(p.J_int) * (bonds - 2 * (p.l - 1))) + 1.0
     t = max(p.window_stop, p.times[-1] if p.times else 0.0)
     nnz = d * (1.0 + bonds / 2.0)
     return 0.7e-9 * nnz * propagation_terms(R, t, n_times, p.tol) + 1e-8 * d * p.L * n_times + 1e-3
