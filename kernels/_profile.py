@@ -18,7 +18,7 @@ site outside the profile gets *the same field* as in the run without it, on the 
 profiles is a paired comparison.
 
 The profile is part of the point: its canonical text (regions in site order, ``"5..8=0.5; 10=2"``) goes
-into the seeding key and the fingerprint, and the empty profile is left out of both (earlier runs keep
+into the seeding key and the fingerprint (clean runs as "clean 6", widths in their shortest form), and the empty profile is left out of both (earlier runs keep
 their seeds and partials).
 """
 
@@ -102,6 +102,12 @@ def _parse(text: str, n: int, first: int, field: str) -> list[float | None]:
     return widths
 
 
+def _number(w: float) -> str:
+    """Shortest round-trip text of a width, without a trailing ".0" (2.0 -> "2", 0.5 -> "0.5")."""
+    t = repr(float(w))
+    return t[:-2] if t.endswith(".0") else t
+
+
 def _text(widths: list[float | None], first: int) -> str:
     """Canonical text: maximal runs of equal explicit widths, in site order."""
     parts, i, n = [], 0, len(widths)
@@ -113,7 +119,8 @@ def _text(widths: list[float | None], first: int) -> str:
         while j + 1 < n and widths[j + 1] == widths[i]:
             j += 1
         where = f"{i + first}" if i == j else f"{i + first}..{j + first}"
-        parts.append(f"{where}={widths[i]!r}")
+        w = widths[i]
+        parts.append(f"clean {where}" if w == 0 else f"{where}={_number(w)}")
         i = j + 1
     return "; ".join(parts)
 

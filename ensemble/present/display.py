@@ -11,9 +11,12 @@ __all__ = ["caption", "cell", "format_value", "header", "label", "mark_unresolve
 
 
 def format_value(v) -> str:
-    """A parameter value as reports and plot labels show it: numbers as %g, strings (e.g. unraveling) as they are."""
+    """A parameter value as reports and plot labels show it: numbers as %g, strings (e.g. unraveling) as they are,
+    the empty string (e.g. the uniform disorder profile) as "" (a legend entry "profile = " would say nothing)."""
     if isinstance(v, bool | np.bool_):
         return str(bool(v)).lower()
+    if isinstance(v, str) and not v:
+        return '""'
     return f"{v:g}" if isinstance(v, int | float | np.integer | np.floating) else str(v)
 
 

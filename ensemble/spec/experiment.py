@@ -142,7 +142,17 @@ class Point:
 
     @property
     def label(self) -> str:
-        return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.swept.items())
+        return ", ".join(f"{k}={_label_value(v)}" for k, v in self.swept.items())
+
+
+def _label_value(v) -> str:
+    """A swept value as a label shows it: floats by %g; strings quoted when empty or holding a separator
+    (a disorder profile "clean 6", "5..8=0.5; 10=2"), so that the label reads back unambiguously."""
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, str) and (not v or any(c in v for c in " ,=;")):
+        return f'"{v}"'
+    return f"{v}"
 
 
 @dataclass(frozen=True)
@@ -634,6 +644,10 @@ def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times:
             raise _duplicate(seen[key], swept, sweep, linked)
         seen[key] = swept
         n = count_of(swept)
+        # a string the kernel rewrote to its canonical text (a profile "clean 6" -> "6=0.0") is swept as that
+        # text: the tables hold it, so labels and the queries the CLI suggests match their rows
+        swept = {k: getattr(params, k) if isinstance(v, str) and isinstance(getattr(params, k, None), str) else v
+                 for k, v in swept.items()}  # fmt: skip
         points.append(
             Point(
                 index=i,

@@ -62,11 +62,16 @@ def fields(name, p, seed):
 
 @pytest.mark.parametrize("text, n, first, canonical", [
     ("", 8, 1, ""), ("uniform", 8, 1, ""), ("5..8=0.5", 8, 1, "5..8=0.5"), (" 5 .. 8 = .5 ", 8, 1, "5..8=0.5"),
-    ("clean 6", 8, 1, "6=0.0"), ("clean 1, 3..4", 8, 1, "1=0.0; 3..4=0.0"), ("6=0; 7=0", 8, 1, "6..7=0.0"),
-    ("10=2; 1..3=0.5", 12, 1, "1..3=0.5; 10=2.0"), ("[W, 0.5, 0.5, W]", 4, 0, "1..2=0.5"),
-    ("[8, 8, 8, 8]", 4, 1, "1..4=8.0"), ("clean 0", 4, 0, "0=0.0"),
+    ("clean 6", 8, 1, "clean 6"), ("clean 1, 3..4", 8, 1, "clean 1; clean 3..4"), ("6=0; 7=0", 8, 1, "clean 6..7"),
+    ("10=2; 1..3=0.5", 12, 1, "1..3=0.5; 10=2"), ("[W, 0.5, 0.5, W]", 4, 0, "1..2=0.5"),
+    ("[8, 8, 8, 8]", 4, 1, "1..4=8"), ("clean 0", 4, 0, "clean 0"), ("3=1e-3; 4=1e20", 8, 1, None),
+    ("2=0.1", 8, 1, "2=0.1"), ("1..2 = 1e-3", 8, 1, "1..2=0.001"),
 ])  # fmt: skip
 def test_profiles_have_one_canonical_text(text, n, first, canonical):
+    if canonical is None:  # 1e20 is beyond MAX_MAGNITUDE
+        with pytest.raises(ParameterError, match="<= 1e"):
+            canonical_profile(text, n, first)
+        return
     assert canonical_profile(text, n, first) == canonical
     assert canonical_profile(canonical, n, first) == canonical  # idempotent
 
@@ -104,7 +109,12 @@ def test_the_specs_sweep_a_profile_and_refuse_a_bad_one_before_anything_runs(tmp
     spec = ('kernel = "anderson_trajectory"\nseed = 1\nrealizations = 4\n[params]\nL = 12\nW = 8.0\ngamma = 0.0\n'
             '[times]\nstart = 0.05\nstop = 1.0\nnum = 3\n[sweep]\nprofile = ["", "5..8=0.5", "clean 5..8"]\n')  # fmt: skip
     s = parse_spec(spec)
-    assert [q.params.profile for q in s.points] == ["", "5..8=0.5", "5..8=0.0"]
+    assert [q.params.profile for q in s.points] == ["", "5..8=0.5", "clean 5..8"]
+    # the point is swept (labelled, tabulated, queried) as the canonical text the tables hold
+    assert [q.swept["profile"] for q in s.points] == ["", "5..8=0.5", "clean 5..8"]
+    assert [q.label for q in s.points] == ['profile=""', 'profile="5..8=0.5"', 'profile="clean 5..8"']
+    spelled = parse_spec(spec.replace('"5..8=0.5"', '" 5 .. 8 = .5"'))
+    assert spelled.points[1].key == s.points[1].key and spelled.points[1].swept == s.points[1].swept
     assert len({q.key for q in s.points}) == 3
     with pytest.raises(SpecError) as e:
         parse_spec(spec.replace("clean 5..8", "clean 5..13"))
