@@ -871,7 +871,7 @@ def replay(target, point: int = 0, realization: int = 0, *, save=None, overwrite
     announce(f"params: {pt.params}")
     announce(f"seed: SeedSequence({exp.seed}, spawn_key=({pt.key}, {realization}))")
     try:
-        raw = exp.kernel.run(pt.params, realization_rng(exp.seed, pt.key, realization))
+        raw = exp.kernel.run(pt.params, realization_rng(exp.seed, pt.seed_key, realization))
     except Exception:
         result.traceback = traceback.format_exc()
         return result

@@ -69,6 +69,9 @@ On ``Params`` (optional)
 ``SEED_OMIT_AT`` (dict, class attribute)
     Fields added after runs existed -> the value at which they are left out of seeding keys and results
     hashes (e.g. ``{"unraveling": "kicks"}``), so earlier runs keep their keys.
+``PAIRED`` (tuple of field names, class attribute)
+    Fields whose values share random input: points that differ only in these draw the same realization
+    seeds (e.g. ``("profile",)``: a disorder profile is compared pairwise with the uniform chain).
 ``FINGERPRINT_OMIT_AT`` (dict, class attribute)
     The same for partials' fingerprints (e.g. ``{"profile": ""}``): fields left out of a fingerprint at
     these values, so partials of earlier runs are still accepted by a resume or an extension.
@@ -131,7 +134,7 @@ OPTIONAL = {
     "HISTOGRAMS": {},
 }
 #: Optional hooks on ``Params`` and their defaults.
-PARAMS_OPTIONAL = {"SEED_OMIT_AT": {}, "FINGERPRINT_OMIT_AT": {}, "fingerprint_extra": None}
+PARAMS_OPTIONAL = {"SEED_OMIT_AT": {}, "FINGERPRINT_OMIT_AT": {}, "PAIRED": (), "fingerprint_extra": None}
 
 
 @runtime_checkable
@@ -199,6 +202,11 @@ class KernelModule:
     def seed_omit_at(self) -> dict:
         """``Params.SEED_OMIT_AT``: fields left out of seeding keys at these values."""
         return dict(getattr(self.Params, "SEED_OMIT_AT", PARAMS_OPTIONAL["SEED_OMIT_AT"]))
+
+    @property
+    def paired(self) -> frozenset:
+        """``Params.PAIRED``: fields left out of the realization seeds' key (:func:`ensemble.spec.seeding.draw_key`)."""
+        return frozenset(getattr(self.Params, "PAIRED", PARAMS_OPTIONAL["PAIRED"]))
 
     @property
     def fingerprint_omit_at(self) -> dict:
@@ -276,6 +284,10 @@ def load(path: str) -> KernelModule:
     for attr in ("SEED_OMIT_AT", "FINGERPRINT_OMIT_AT"):
         if not isinstance(getattr(mod.Params, attr, {}), dict):
             raise KernelInterfaceError(f"{path}.Params.{attr} must be a dict")
+    paired = getattr(mod.Params, "PAIRED", ())
+    names = {f.name for f in dataclasses.fields(mod.Params)}
+    if not isinstance(paired, tuple | list | frozenset | set) or not set(paired) <= names:
+        raise KernelInterfaceError(f"{path}.Params.PAIRED must be a tuple of its field names, got {paired!r}")
     summary = hooks["SUMMARY"] or ((mod.__doc__ or "").strip().splitlines() or [path])[0]
     return KernelModule(
         path=path,

@@ -67,6 +67,8 @@ def kernel_page(info) -> str:
     out.append("\n## Observables\n\nAxes at the warm-up point; sizes follow the parameters.\n\n")
     out.append(_table(["observable", "axes", "meaning"],
                       [[f"`{o['name']}`", ", ".join(o["axes"]) or "scalar", o["doc"]] for o in info.observables]))  # fmt: skip
+    if info.profile:
+        out.append("\n## Disorder profile\n\n" + info.profile.replace("[-w, w]", "$[-w, w]$") + "\n")
     if info.fit_settings:
         out.append(f"\n## `[fit]` settings of the `{info.analysis}` analysis\n\n")
         out.append(_table(["setting", "default", "meaning"],

@@ -36,6 +36,9 @@ class KernelInfo:
     #: operators, the disorder's distribution), the method and the outputs (reStructuredText, math in
     #: ``.. math::`` blocks)
     physics: str = ""
+    #: how this kernel's disorder profile is written (its ``profile`` parameter, sites numbered as its site
+    #: axis), or "" for a kernel without one
+    profile: str = ""
 
     def __str__(self) -> str:
         out = [f"{self.name}: {self.summary}", f"from: {self.source}", f"analysis: {self.analysis} ({self.analysis_description})",
@@ -55,6 +58,8 @@ class KernelInfo:
             out += ["", f"[fit] settings of the {self.analysis} analysis:"]
             for f in self.fit_settings:
                 out.append(f"  {f['name']} = {f['default']!r}: {f['doc']}")
+        if self.profile:
+            out += ["", "disorder profile:", "  " + self.profile]
         if self.physics:
             out += ["", "model (the kernel's own description):", *("  " + ln if ln else "" for ln in self.physics.splitlines())]
         return "\n".join(out)
@@ -99,4 +104,18 @@ def kernel_info(name: str) -> KernelInfo:
             else "measured at validate and run time (no cost model)")  # fmt: skip
     physics = inspect.getdoc(kernel.module) or ""
     return KernelInfo(kernel.name, kernel.summary, model.name, model.description, params, observables,
-                      kernel.default_times, kernel.time_step, fits, source, cost, physics)  # fmt: skip
+                      kernel.default_times, kernel.time_step, fits, source, cost, physics,
+                      _profile_text(kernel, schema) if "profile" in kernel.param_names else "")  # fmt: skip
+
+
+def _profile_text(kernel, schema) -> str:
+    """The profile's grammar with this kernel's site numbering (the first coordinate of its site axis)."""
+    from kernels._profile import GRAMMAR
+
+    firsts = [int(axes["site"][0]) for axes in schema.values() if "site" in axes and len(axes["site"])]
+    where = f"sites numbered from {firsts[0]} as on the site axis" if firsts else "sites numbered from 1"
+    return (f"the profile parameter gives per-site disorder widths ({where}; width w: fields uniform in [-w, w]): "
+            f"{GRAMMAR}. Sites it does not name keep the bulk width and the fields they had without it, on the "
+            "same seed (a paired comparison); the uniform profile \"\" draws exactly what runs drew before profiles "
+            "existed. The profile is part of the point (its key and fingerprint); its canonical text is what the "
+            "tables hold.")

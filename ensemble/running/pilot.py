@@ -78,7 +78,7 @@ def goal_estimates(exp, seconds: list[float], budget: float = PILOT_SECONDS) -> 
             continue
         schema = exp.kernel.schema(pt.params)
         t0 = time.process_time()
-        values = [_value(exp.kernel.run(pt.params, realization_rng(exp.seed, pt.key, r)), goal.observable,
+        values = [_value(exp.kernel.run(pt.params, realization_rng(exp.seed, pt.seed_key, r)), goal.observable,
                          goal.where, schema) for r in range(k)]  # fmt: skip
         spread = float(np.std(values, ddof=1))
         bs = pt.block_size

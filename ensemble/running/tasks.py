@@ -45,6 +45,11 @@ class Task:
     distributions: tuple = ()  # ensemble.spec.distributions.Distribution: arrays derived in the worker
     threads: int = 1  # BLAS threads of each realization (the executor's threads per worker)
     fingerprint: str = ""  # of the kernel and every parameter value (what its partial is bound to)
+    draw_key: int | None = None  # key of the realization seeds when not ``key`` (Point.draw_key: paired fields)
+
+    @property
+    def seed_key(self) -> int:
+        return self.key if self.draw_key is None else self.draw_key
 
     @property
     def name(self) -> str:
@@ -88,6 +93,7 @@ def plan(exp, done: dict[int, set[int]] | None = None, threads: int = 1, blocks:
                 stop_block=stop,
                 block_size=pt.block_size,
                 realizations=pt.realizations,
+                draw_key=pt.draw_key,
                 distributions=exp.distributions,
                 threads=threads,
                 fingerprint=bound,
@@ -189,7 +195,7 @@ def _block(task: Task, kernel: KernelModule, indices: Iterable[int]) -> Iterator
     schema = kernel.schema(task.params)
     for r in indices:
         try:
-            obs = kernel.run(task.params, realization_rng(task.seed, task.key, r))
+            obs = kernel.run(task.params, realization_rng(task.seed, task.seed_key, r))
         except Exception as e:
             raise RealizationError(_replay_hint(task, r, f"raised {type(e).__name__}: {e}"), task.point, r) from e
         try:
@@ -223,5 +229,5 @@ def _limit_threads(n: int):
 def _replay_hint(task: Task, r: int, what: str) -> str:
     return (
         f"kernel {task.kernel}, realization {r} of point {task.point} ({task.params}) {what}; "
-        f"seed: SeedSequence({task.seed}, spawn_key=({task.key}, {r}))"
+        f"seed: SeedSequence({task.seed}, spawn_key=({task.seed_key}, {r}))"
     )

@@ -62,7 +62,7 @@ from ensemble.spec.goals import Precision, parse_precision
 from ensemble.spec.scaling import Scaling, parse_scaling
 from ensemble.spec.settings import Scheduling, check_scheduling
 from ensemble.models import Model, resolve_kernel
-from ensemble.spec.seeding import identifying_params, point_key
+from ensemble.spec.seeding import draw_key, identifying_params, point_key
 from ensemble.spec.settings import to_dict
 from ensemble.spec.seeding import block_range
 
@@ -122,6 +122,9 @@ class Point:
         The swept parameters' values at this point.
     realizations, block_size : int
         Realizations of this point and realizations per jackknife block.
+    draw_key : int or None
+        Key of the realization seeds when it differs from ``key`` (a kernel's paired fields, e.g. a disorder
+        profile: :func:`ensemble.spec.seeding.draw_key`); None: ``key``.
     """
 
     index: int
@@ -130,6 +133,12 @@ class Point:
     swept: dict
     realizations: int
     block_size: int
+    draw_key: int | None = None
+
+    @property
+    def seed_key(self) -> int:
+        """The key realization r of this point is seeded from: ``realization_rng(seed, seed_key, r)``."""
+        return self.key if self.draw_key is None else self.draw_key
 
     @property
     def n_blocks(self) -> int:
@@ -640,6 +649,7 @@ def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times:
             raise SpecError("params", where, f"values kernel {kernel.name} accepts: its Params raised "
                                              f"{type(e).__name__}: {' '.join(str(e).split())}") from None  # fmt: skip
         key = point_key(kernel, params)
+        drawn = draw_key(kernel, params)
         if key in seen:
             raise _duplicate(seen[key], swept, sweep, linked)
         seen[key] = swept
@@ -656,6 +666,7 @@ def _points(kernel: KernelModule, fixed: dict, sweep: dict, linked: dict, times:
                 swept=swept,
                 realizations=n,
                 block_size=block_size or _default_block(n),
+                draw_key=None if drawn == key else drawn,
             )
         )
     return tuple(points)

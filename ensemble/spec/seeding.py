@@ -74,6 +74,20 @@ def point_key(kernel, params) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
+def draw_key(kernel, params) -> int:
+    """The key the realization seeds are drawn from: the point key without the kernel's paired fields
+    (``Params.PAIRED``, e.g. the disorder profile), so that points differing only in those draw the same
+    random input and compare pairwise. Without paired fields (or at their omitted values) it is the point key.
+
+    With ``PAIRED = ("profile",)`` and ``SEED_OMIT_AT = {"profile": ""}``, a point with a profile draws what
+    the same point without one draws: every site the profile does not name gets the same field.
+    """
+    paired = kernel.paired
+    values = {k: v for k, v in identifying_params(kernel, params).items() if k not in SEED_EXCLUDED and k not in paired}
+    text = json.dumps([kernel.name, values], sort_keys=True, separators=(",", ":"))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
 def fingerprint(kernel, params) -> str:
     """Hash of the kernel and *every* parameter value, sample times included: what a partial was computed for.
 

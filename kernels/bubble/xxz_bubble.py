@@ -160,6 +160,8 @@ class Params:
     #: Added after runs existed: left out of seeding keys and fingerprints at the uniform profile.
     SEED_OMIT_AT = {"profile": ""}
     FINGERPRINT_OMIT_AT = {"profile": ""}
+    #: points that differ only in their profile draw the same realizations (the same fields where it names nothing)
+    PAIRED = ("profile",)
 
     L: int = 12
     W: float = 5.0

@@ -82,6 +82,8 @@ class TrajectoryParams:
     #: Added after runs existed: left out of seeding keys and fingerprints at the uniform profile.
     SEED_OMIT_AT = {"profile": ""}
     FINGERPRINT_OMIT_AT = {"profile": ""}
+    #: points that differ only in their profile draw the same realizations (the same fields where it names nothing)
+    PAIRED = ("profile",)
 
     L: int = 100
     W: float = 5.0

@@ -131,6 +131,8 @@ class ModelParams:
     #: point keys (and the profile out of fingerprints)
     SEED_OMIT_AT = {"c_start": "empty", "profile": ""}
     FINGERPRINT_OMIT_AT = {"profile": ""}
+    #: points that differ only in their profile draw the same realizations (the same fields where it names nothing)
+    PAIRED = ("profile",)
 
     L: int = 12
     W: float = 6.5

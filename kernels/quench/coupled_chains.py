@@ -157,6 +157,8 @@ class Params:
     #: point keys (and the profile out of fingerprints)
     SEED_OMIT_AT = {"operators": "spin", "profile": ""}
     FINGERPRINT_OMIT_AT = {"profile": ""}
+    #: points that differ only in their profile draw the same realizations (the same fields where it names nothing)
+    PAIRED = ("profile",)
 
     l: int = 6
     W_s: float = 9.0
