@@ -63,46 +63,72 @@ def _groups(df, keys):
         yield dict(zip(keys, values)), g
 
 
+#: Points fig2_dynamics overlays (the Fig. 2 point and its variants, e.g. disorder profiles); more are not drawn.
+FIG2_MAX_VARIANTS = 6
+
+
 def _fig2(plt, summary, params):
+    """M(t) and the window's <S^z_i> at the Fig. 2 point (J_int = 1, W_e = 0 if the run has it), every
+    variant of it that the run also swept (a disorder profile, an initial state, ...) overlaid in its colour."""
     M = summary[summary.observable == "M"]
     if M.empty:
         return None
     pick = M[(M.J_int == 1.0) & (M.W_e == 0.0)]
     M = pick if len(pick) else M
     keys = [k for k in params if k in M]
+    varying = [k for k in keys if M[k].nunique(dropna=False) > 1]
+    variants = [dict(zip(varying, v if isinstance(v, tuple) else (v,)))
+                for v in M[varying].drop_duplicates().itertuples(index=False, name=None)][:FIG2_MAX_VARIANTS] if varying else [{}]  # fmt: skip
     first = M.iloc[0]
-    sel = {k: first[k] for k in keys}
+    fixed = {k: first[k] for k in keys if k not in varying}
 
-    def where(df):
-        for k, v in sel.items():
+    def where(df, variant):
+        for k, v in {**fixed, **variant}.items():
             df = df[df[k] == v]
         return df
 
-    M = where(M)
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    diag = where(summary[summary.observable == "M_diag"])
-    for i, part in enumerate(("sys", "env")):
-        g = M[M.part == part].sort_values("t")
-        a.errorbar(g.t, g["mean"], yerr=g["sem"], fmt="o-", ms=3, color=f"C{i}", label=rf"$M_{{\rm {part}}}(t)$")
-        d = diag[diag.part == part]
-        if len(d):
-            m, e = float(d["mean"].iloc[0]), float(d["sem"].iloc[0])
-            a.axhline(m, color=f"C{i}", ls="--", lw=1, label=rf"$M_{{\rm {part}}}$, diagonal ensemble (${m:.3f} \pm {e:.3f}$)")
+    n = len(variants)
+    width = 0.8 / n
+    for j, variant in enumerate(variants):
+        name = _label(variant, list(variant), empty="")
+        colour = f"C{j}" if n > 1 else None
+        for i, part in enumerate(("sys", "env")):
+            g = where(M, variant)
+            g = g[g.part == part].sort_values("t")
+            c = colour or f"C{i}"
+            tag = rf"$M_{{\rm {part}}}(t)$" + (f", {name}" if name else "")
+            a.errorbar(g.t, g["mean"], yerr=g["sem"], fmt="o-" if part == "sys" else "s--", ms=3, color=c, label=tag)
+            d = where(summary[summary.observable == "M_diag"], variant)
+            d = d[d.part == part]
+            if len(d):
+                m, e = float(d["mean"].iloc[0]), float(d["sem"].iloc[0])
+                a.axhline(m, color=c, ls=":", lw=1, label=rf"$M_{{\rm {part}}}$, diagonal ensemble (${m:.3f} \pm {e:.3f}$)")
+        sz = where(summary[summary.observable == "Sz_window"], variant).sort_values("site")
+        offset = (j - (n - 1) / 2) * width
+        b.bar(sz.site + offset, sz["mean"], width=width, yerr=sz["sem"], color=colour or "C0",
+              label="window average" + (f", {name}" if name else ""))  # fmt: skip
+        szd = where(summary[summary.observable == "Sz_diag"], variant).sort_values("site")
+        if len(szd):
+            b.plot(szd.site + offset, szd["mean"], "_", color="r" if n == 1 else colour, ms=14 / n, mew=2,
+                   label="diagonal ensemble" + (f", {name}" if name else ""))  # fmt: skip
     a.set_xscale("log")
     a.set_xlabel(r"$J t$")
     a.set_ylabel(r"staggered magnetization $M(t)$")
-    shown = [k for k in ("config", "initial", "J_int", "W_s", "W_e", "operators") if k in sel]
-    a.set_title(_label(sel, shown), fontsize=8)
-    a.legend(fontsize=7)
-    sz = where(summary[summary.observable == "Sz_window"]).sort_values("site")
-    b.bar(sz.site, sz["mean"], yerr=sz["sem"], color="C0", label="window average")
-    szd = where(summary[summary.observable == "Sz_diag"]).sort_values("site")
-    if len(szd):
-        b.plot(szd.site, szd["mean"], "r_", ms=14, mew=2, label="diagonal ensemble")
+    chosen = [k for k in ("J_int", "W_e") if k in summary and summary[k].nunique() > 1]
+    if chosen:  # picked out of a sweep: say which point (short: the caption has the rest)
+        a.set_title(_label(fixed, chosen), fontsize=8)
+    if n == 1:
+        a.legend(fontsize=7, loc="best")
     b.axvline(first["l"] + 0.5, color="k", lw=0.8)
+    b.axhline(0.0, color="0.5", lw=0.5)
     b.set_xlabel(r"site $i$ (system | environment)")
     b.set_ylabel(r"$\langle S^z_i\rangle$ in the window")
-    b.legend(fontsize=7)
+    if n == 1:
+        b.legend(fontsize=7, loc="best")
+    else:  # legends of every variant's curves and bars would cover them: one below the panels
+        (ha, la), (hb, lb) = a.get_legend_handles_labels(), b.get_legend_handles_labels()
+        fig.legend(ha + hb, la + lb, fontsize=7, ncol=3, frameon=False)
     return fig
 
 
