@@ -79,6 +79,7 @@ SHAPES = {
         times="[times]\nstart = 0.5\nstop = 40.0\nnum = 10\n[fit]\nmin_start = 2.0\nmin_points = 4\nmin_decades = 0.5",
         number=("W", "[1.0, 3.0]"),
         string=("unraveling", '["kicks", "jumps"]'),
+        profile=("profile", '["", "clean 1; 3..4=0.5"]'),
         zipped=("L", "[4, 6]", "W", "[1.0, 2.0]"),
     ),
     "ipr": dict(
@@ -95,6 +96,7 @@ SHAPES = {
         times="",
         number=("W", "[1.0, 3.0]"),
         string=("method", '["full", "shift_invert"]'),
+        profile=("profile", '["", "clean 0"]'),
         zipped=("L", "[6, 8]", "n_goe", "[2, 0]"),
     ),
     "quench": dict(
@@ -103,6 +105,7 @@ SHAPES = {
         times="[times]\nvalues = [0.5, 1.0, 2.0]",
         number=("J_int", "[0.0, 1.0]"),
         string=("config", '["junction", "ladder"]'),
+        profile=("profile", '["", "clean 1"]'),
         zipped=("W_s", "[1.0, 2.0]", "W_e", "[0.0, 1.0]"),
     ),
     "means": dict(
@@ -119,6 +122,7 @@ SHAPES = {
         times="[times]\nvalues = [0.5, 1.0, 2.0, 4.0]",
         number=("U", "[1.0, 4.0]"),
         string=("d_bits", '["10010", "01001"]'),
+        profile=("profile", '["", "0..1=0.5"]'),
         zipped=("L", "[5, 6]", "U", "[1.0, 2.0]"),
     ),
 }
@@ -147,8 +151,8 @@ def spec_text(model: str, shape: str) -> str:
     d = SHAPES[model]
     params = dict(line.split(" = ", 1) for line in d["params"].splitlines())
     sweep = ""
-    if shape in ("one", "many", "string"):
-        key, values = d["number"] if shape != "string" else d["string"]
+    if shape in ("one", "many", "string", "profile"):
+        key, values = d["number"] if shape in ("one", "many") else d[shape]
         if shape == "one":
             values = "[" + values.strip("[]").split(",")[0] + "]"
         params.pop(key, None)
@@ -163,13 +167,18 @@ def spec_text(model: str, shape: str) -> str:
     return f'kernel = "{d["kernel"]}"\nseed = 3\nrealizations = 4\nbatch_size = 2\n[params]\n{fixed}\n{sweep}{d["times"]}\n'
 
 
-SHAPE_NAMES = ("none", "one", "many", "zip", "two", "string")
+SHAPE_NAMES = ("none", "one", "many", "zip", "two", "string", "profile")
 
 
 @pytest.mark.parametrize("shape", SHAPE_NAMES)
 @pytest.mark.parametrize("model", sorted(SHAPES))
 def test_model_runs_reports_and_draws_every_shape_of_sweep(model, shape):
+    """Every model, every shape of sweep (a disorder profile for the models whose kernel has one)."""
     import matplotlib.pyplot as plt
+
+    if shape == "profile" and "profile" not in SHAPES[model]:
+        assert "profile" not in resolve_kernel(SHAPES[model]["kernel"])[0].param_names  # not skipped by mistake
+        return
 
     exp = parse_spec(spec_text(model, shape))
     assert exp.model is MODELS[model]
