@@ -24,7 +24,8 @@ extensions = [
     "generate_reference",  # the spec reference and per-kernel pages, written from the code at each build
 ]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute"]
+# generated tables that pages include (examples/paper000_readings.py, examples/ergodic_grain.py --table)
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute", "papers/000-readings.md", "papers/grain-numbers.md"]
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 

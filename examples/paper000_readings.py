@@ -36,6 +36,7 @@ READINGS = {
     "S form, hopping J (J (S+S- + h.c.))": ("S", "S", 2.0, 1.0, (), ()),
     "S form, a 12-site ring": ("S", "S", 1.0, 1.0, ((12, 1),), ()),
     "S form, each chain periodic": ("S", "S", 1.0, 1.0, ((6, 1), (12, 7)), ()),
+    "Pauli form, a 12-site ring": ("sigma", "sigma", 1.0, 1.0, ((12, 1),), ()),
     "Pauli form, each chain periodic": ("sigma", "sigma", 1.0, 1.0, ((6, 1), (12, 7)), ()),
     "Pauli form, no field on site 6 (hypothesis)": ("sigma", "sigma", 1.0, 1.0, (), (6,)),
 }
