@@ -14,7 +14,6 @@ analysis: ``fit_windows``, every candidate window of its automatic choice).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -62,6 +61,7 @@ def compute_tables(exp, blocks_of: Callable[[Any], Iterable[BlockMoments]]) -> d
     model = exp.model
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in table_names(exp)}
     limited = {pt.key: pt for pt in exp.points if exp.kernel.resolution(pt.params)}
+    columns = exp.params_names
     for pt in exp.points:
         blocks = blocks_of(pt)
         try:
@@ -71,7 +71,7 @@ def compute_tables(exp, blocks_of: Callable[[Any], Iterable[BlockMoments]]) -> d
                               f"{', '.join(e.names)} overflow when its blocks are merged (values too large to average in "
                               "float64); rescale the observable in the kernel (e.g. return its logarithm). No table was "
                               "written") from None  # fmt: skip
-        params = _param_columns(pt.params)
+        params = _param_columns(pt.params, columns)
         schema = exp.kernel.schema(pt.params)
         n = next(iter(total.values())).n
         coords = {axis: c for axes in schema.values() for axis, c in axes.items()}
@@ -184,8 +184,8 @@ def tidy(params: Mapping, name: str, axes: Mapping[str, np.ndarray], n: int, mea
     return df
 
 
-def _param_columns(params) -> dict:
-    return {f.name: getattr(params, f.name) for f in dataclasses.fields(params) if f.name != "times"}
+def _param_columns(params, names) -> dict:
+    return {name: getattr(params, name) for name in names}
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -210,8 +210,12 @@ class Experiment:
 
     @property
     def params_names(self) -> list[str]:
-        """Every kernel parameter that is a table column (all but the sample times)."""
-        return [n for n in self.kernel.param_names if n != "times"]
+        """Every kernel parameter that is a table column: all but the sample times, and but a field added after runs
+        existed (``Params.FINGERPRINT_OMIT_AT``, e.g. the disorder profile) while every point is at the value that
+        behaves as before: the tables of a run that does not use it stay those it had before the field existed."""
+        omit = self.kernel.fingerprint_omit_at
+        return [n for n in self.kernel.param_names if n != "times"
+                and not (n in omit and all(getattr(p.params, n) == omit[n] for p in self.points))]  # fmt: skip
 
     def results_hash(self) -> str:
         """Hash of everything the tables depend on (not batch size, not fit settings)."""

@@ -334,3 +334,13 @@ def _write(tmp_path, text):
     path = tmp_path / "paired.toml"
     path.write_text(text)
     return path
+
+
+def test_a_run_without_a_profile_has_the_tables_it_had_before_and_one_with_a_profile_has_the_column():
+    from ensemble import MemoryStore, execute, parse_spec
+
+    plain = execute(parse_spec(PAIRED_SPEC.replace('profile = ["", "clean 12"]', 'W = [8.0]').replace("W = 8.0\n", "")),
+                    MemoryStore()).tables  # fmt: skip
+    assert "profile" not in plain["summary"].columns and "profile" not in plain["fits"].columns
+    paired = execute(parse_spec(PAIRED_SPEC), MemoryStore()).tables
+    assert set(paired["summary"]["profile"]) == {"", "clean 12"}

@@ -121,9 +121,9 @@ seed = 5
 realizations = 40
 batch_size = 10
 [params]
-n_eig = 30
+n_eig = 16
 [sweep]
-L = [8, 10, 12]
+L = [6, 8, 10]
 n_goe = [0, 4]
 W = [1.0, 8.0]
 """
@@ -139,24 +139,26 @@ def test_run_tables_and_fits(tables):
     pts = fits[fits.fit == "bubble_point"]
     assert len(pts) == 12 and pts.r_mean_err.gt(0).all()
     # weak disorder + bubble is ergodic, strong disorder without bubble is localized
-    weak = pts[(pts.W == 1.0) & (pts.n_goe == 4) & (pts.L == 10)].iloc[0]
-    strong = pts[(pts.W == 8.0) & (pts.n_goe == 0) & (pts.L == 12)].iloc[0]
+    weak = pts[(pts.W == 1.0) & (pts.n_goe == 4) & (pts.L == 8)].iloc[0]
+    strong = pts[(pts.W == 8.0) & (pts.n_goe == 0) & (pts.L == 10)].iloc[0]
     assert abs(weak.r_mean - 0.5307) < 4 * weak.r_mean_err + 0.01
     assert abs(strong.r_mean - 0.3863) < 4 * strong.r_mean_err + 0.01
     assert strong.gamma_avg > weak.gamma_avg + 0.2
     cross = fits[fits.fit == "gap_crossing"]
-    assert len(cross) == 4  # (8, 10) and (10, 12), with and without bubble
+    assert len(cross) == 4  # (6, 8) and (8, 10), with and without bubble
     shift = fits[fits.fit == "purity_shift"]
-    assert set(zip(shift.L, shift.L_ref)) == {(8, 10), (10, 12)}
+    assert set(zip(shift.L, shift.L_ref)) == {(6, 8), (8, 10)}
     # at W = 1 both systems are thermal: the purity shift vanishes within errors
     w1 = shift[shift.W == 1.0]
-    assert (w1.delta_0.abs() < 4 * w1.delta_0_err + 0.02).all()
+    fitted = w1[w1.status != "undetermined"]  # (6, 8): too few distances at L = 6 for the plateau fit, said so
+    assert len(fitted) and (fitted.delta_0.abs() < 4 * fitted.delta_0_err + 0.02).all()
+    assert w1[w1.status == "undetermined"].delta_0.isna().all()
     model = fits[fits.fit == "avalanche_model"]
     assert len(model) == len(shift) and model.outcome.eq("ok").all() and model.p.between(0, 1).all()
     assert set(model.status) <= {"resolved", "at range edge"}  # xi at its bound, or beyond the distances: an edge
     # C(r) rows for every site, C(0) = 1 exactly
     C = s[s.observable == "C"]
-    assert len(C) == 2 * 2 * (8 + 10 + 12)
+    assert len(C) == 2 * 2 * (6 + 8 + 10)
     np.testing.assert_allclose(C[C.site == 0]["mean"], 1.0, atol=1e-12)
     assert {"site", "site2", "dist", "m"} <= set(s.columns)
 
@@ -165,7 +167,7 @@ def test_plots_for_the_bubble_analysis(tmp_path):
     from ensemble import open_run_dir
     from ensemble.present.figures import write_figures
 
-    exp = parse_spec(SPEC.replace("realizations = 40", "realizations = 10").replace("L = [8, 10, 12]", "L = [8, 10]"))
+    exp = parse_spec(SPEC.replace("realizations = 40", "realizations = 10").replace("L = [6, 8, 10]", "L = [8, 10]"))
     execute(exp, open_run_dir(tmp_path / "run", exp, resume=False))
     names = sorted(p.name for p in write_figures(tmp_path / "run"))
     assert names == ["fig2_gap_ratio.png", "fig3_purity.png", "fig4_purity_vs_L.png", "fig5_correlation.png",
