@@ -270,7 +270,7 @@ def _equals_shift_invert_and_full(p, H, method):
     return Em, Vm
 
 
-@pytest.mark.parametrize("L,n_goe,W", [(10, 4, 3.0), (12, 4, 6.0), (12, 0, 3.0)])
+@pytest.mark.parametrize("L,n_goe,W", [(10, 4, 3.0), pytest.param(12, 4, 6.0, marks=pytest.mark.slow), (12, 0, 3.0)])
 def test_pardiso_equals_shift_invert_and_full(L, n_goe, W):
     """PARDISO's LDL^T path: eigenvalues to 1e-9 and purities to 1e-8 of SuperLU's and of dense LAPACK's."""
     pytest.importorskip("pypardiso", reason="PARDISO (pypardiso, the [pardiso] extra; in [test] on x86-64 only, where Intel MKL exists)")
@@ -302,7 +302,8 @@ def test_pardiso_memory_estimate_is_far_below_superlu_at_the_papers_sizes():
         assert kb.memory_bytes(p) < most < kb.memory_bytes(s)
 
 
-@pytest.mark.parametrize("L,n_goe,W", [(10, 4, 3.0), (12, 4, 1.0), pytest.param(14, 0, 3.0, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("L,n_goe,W", [(10, 4, 3.0), pytest.param(12, 4, 1.0, marks=pytest.mark.slow),
+                                        pytest.param(14, 0, 3.0, marks=pytest.mark.slow)])  # fmt: skip  (slow: CI time)
 def test_polfed_equals_shift_invert_and_full(L, n_goe, W):
     """POLFED's filtered eigenpairs: eigenvalues to 1e-9 and purities to 1e-8 of SuperLU's and dense LAPACK's."""
     p = kb.Params(L=L, n_goe=n_goe, W=W, method="polfed")
