@@ -274,6 +274,9 @@ def test_boson_kernels_with_a_grain_equal_brute_force_and_each_other():
     assert eps[1] == eps[2] == 0.0
     idx = full_index(p)
     np.testing.assert_allclose(bi.hamiltonian(p, eps).to_csr().toarray(), brute_force(p, eps)[np.ix_(idx, idx)], atol=1e-14)
+    plain = bi.sample(bi.Params(L=4, d_bits="1001", W=5.0, U=2.3, times=(1.0,)), np.random.default_rng(4)).eps
+    assert plain[0] == eps[0] and plain[3] == eps[3] and np.abs(plain[1:3]).min() > 0  # negative control: fields there
+    assert np.abs(bi.hamiltonian(p, plain).to_csr().toarray() - brute_force(p, eps)[np.ix_(idx, idx)]).max() > 0.1
     q = bt.Params(L=6, U=4.0, W=3.0, dt=0.05, chi_max=64, profile="2..3=0.25", times=(1.0,))
     d = bt.sample(q, np.random.default_rng(2))
     ref = bi.realize(bi.Params(L=6, W=3.0, U=4.0, profile="2..3=0.25", times=(1.0,)), d)
