@@ -13,7 +13,7 @@ import json
 import math
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +135,18 @@ class Plan:
     memory_per_worker: int | None = None
     #: with a precision goal: per point, the realizations it likely needs (a pilot; ensemble.running.pilot)
     goal: tuple = ()
+    #: point key -> what earlier runs of the same kernel and parameter values measured on this machine (the cost
+    #: ledger, ensemble.running.ledger.recorded): CPU seconds and peak memory per realization
+    recorded: dict = field(default_factory=dict)
+
+    @property
+    def recorded_cpu_hours(self) -> float | None:
+        """CPU-hours at the costs recorded on this machine (points without a record as estimated); None: no record."""
+        if not self.recorded:
+            return None
+        e = self.experiment
+        return sum(pt.realizations * (self.recorded[pt.key].seconds if pt.key in self.recorded else c.seconds)
+                   for pt, c in zip(e.points, self.estimates)) / 3600  # fmt: skip
 
     @property
     def goal_cpu_hours(self) -> float | None:
@@ -149,6 +161,9 @@ class Plan:
         warnings = "".join(f"; warning: {line}" for line in e.notes)
         if self.goal_cpu_hours is not None:
             warnings = f"; with the goal ~{self.goal_cpu_hours:.3g} CPU-hours (pilot)" + warnings
+        if self.recorded_cpu_hours is not None:
+            warnings = (f"; ~{self.recorded_cpu_hours:.3g} CPU-hours at the costs recorded on this machine "
+                        f"({len(self.recorded)} of {len(e.points)} point(s))") + warnings
         return (f"<Plan {e.name}: kernel {e.kernel.name}, {len(e.points)} point(s), {e.total_realizations} realizations, "
                 f"~{self.cpu_hours:.3g} CPU-hours; {self.tasks} tasks of {lo:.3g}-{hi:.3g} s, "
                 f"~{self.wall_seconds:.3g} s on {self.workers} {self.executor} worker(s){warnings}>")  # fmt: skip
@@ -197,16 +212,22 @@ def plan_for(exp, request: ExecutorRequest, max_realization_hours: float | None 
     memory = planned_memory_per_worker(request)
     cost = estimates(exp)
     sched = schedule(exp, n_workers, [c.seconds for c in cost])
+    from ensemble.running.ledger import recorded
+
+    history = recorded(exp)
     rows = [{"point": pt.index, "label": pt.label or "(no sweep)", "realizations": pt.realizations, "blocks": pt.n_blocks,
              "block_size": pt.block_size, "seconds_per_realization": c.seconds, "cost": c.source,
-             "memory_MiB": None if c.memory is None else c.memory / 2**20} for pt, c in zip(exp.points, cost)]  # fmt: skip
+             "memory_MiB": None if c.memory is None else c.memory / 2**20,
+             "recorded_seconds_per_realization": history[pt.key].seconds if pt.key in history else None,
+             "recorded_peak_MiB": history[pt.key].peak_bytes / 2**20 if pt.key in history else None}
+            for pt, c in zip(exp.points, cost)]  # fmt: skip
     lengths = sorted(sched.task_seconds.values())
     total = sum(c.seconds * pt.realizations for pt, c in zip(exp.points, cost)) / 3600
     from ensemble.running.pilot import goal_estimates
 
     goal = tuple(goal_estimates(exp, [c.seconds for c in cost])) if exp.precision is not None else ()
     plan = Plan(exp, tuple(rows), total, sched.tasks, (lengths[0], lengths[-1]), sched.wall_seconds, request.kind,
-                n_workers, tuple(cost), sched, memory, goal)  # fmt: skip
+                n_workers, tuple(cost), sched, memory, goal, history)  # fmt: skip
     if check:
         check_plan(plan, request, max_realization_hours)
     return plan

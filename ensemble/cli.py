@@ -596,9 +596,9 @@ def cmd_validate(args) -> int:
           f"{exp.total_realizations} realizations")  # fmt: skip
     for line in plan.warnings:
         print(f"warning: {line}")
-    from ensemble.running.ledger import OFF_BY, recorded
+    from ensemble.running.ledger import OFF_BY
 
-    history = recorded(exp)
+    history = plan.recorded
     for pt, e in zip(exp.points, plan.estimates):
         t = getattr(pt.params, "times", None)
         times = f"  {len(t)} times {t[0]:g}..{t[-1]:g}" if t else ""
@@ -621,8 +621,7 @@ def cmd_validate(args) -> int:
         how = "the kernel's cost model, calibrated on the reference machine (benchmarks/bench_cost.py)"
     print(f"estimated cost: {plan.cpu_hours:.3g} CPU-hours ({how})" + (" at the starting realizations" if plan.goal else ""))
     if history:
-        hours = sum(pt.realizations * (history[pt.key].seconds if pt.key in history else e.seconds)
-                    for pt, e in zip(exp.points, plan.estimates)) / 3600  # fmt: skip
+        hours = plan.recorded_cpu_hours
         print(f"at the costs recorded on this machine: {hours:.3g} CPU-hours ({len(history)} of {len(exp.points)} "
               "point(s) recorded, the others as estimated)" + (" at the starting realizations" if plan.goal else ""))
     if plan.goal:

@@ -42,6 +42,16 @@ def test_a_run_records_its_cost_per_point_and_validate_reads_it_back(tmp_path, m
     said = [ln for ln in res.stdout.splitlines() if ln.startswith("    recorded on this machine:")]
     assert len(said) == 2 and all("over 32 realizations" in ln for ln in said), said  # both sessions: same values
     assert "at the costs recorded on this machine:" in res.stdout and "(2 of 2 point(s) recorded" in res.stdout
+    # the Python API's plan holds the same records (ensemble.validate reads the ledger as the CLI does)
+    import ensemble
+
+    plan = ensemble.validate(spec.read_text())
+    assert set(plan.recorded) == {pt.key for pt in exp.points}
+    assert plan.points["recorded_seconds_per_realization"].notna().all()
+    assert {r.realizations for r in plan.recorded.values()} == {32}
+    assert plan.recorded_cpu_hours > 0 and "at the costs recorded on this machine (2 of 2 point(s))" in repr(plan)
+    ledger.unlink()  # negative control: no ledger, no record
+    assert ensemble.validate(spec.read_text()).recorded == {} and ensemble.validate(spec.read_text()).recorded_cpu_hours is None
 
 
 def test_validate_says_when_the_cost_model_is_off_here_and_ignores_other_machines(tmp_path, monkeypatch):
