@@ -650,6 +650,14 @@ class Run:
         return self.tables["summary"]
 
     @property
+    def costs(self) -> pd.DataFrame:
+        """What each point cost (realizations, CPU seconds, worker peak memory, machine), from run.json; also the
+        ``costs`` view of :meth:`query`. Empty for a run recorded before costs were."""
+        from ensemble.store.query import costs_table
+
+        return costs_table([self.path])
+
+    @property
     def fits(self) -> pd.DataFrame:
         import pandas as pd
 

@@ -7,7 +7,9 @@ that table over the runs (columns matched by name; a column a run lacks is
 NULL), with ``run`` (the run's directory below the runs' common parent) and
 ``run_dir`` in front, and a view
 ``runs`` holds one row per run with its provenance (kernel, model, seed,
-points, realizations, creation time, git revision, host).
+points, realizations, creation time, git revision, host). A view ``costs``
+(one run or a catalog) holds what each point cost: realizations, CPU seconds,
+worker peak memory and the machine, from the run's record (:func:`costs_table`).
 
 By default the connection is read-only with respect to files: the tables are
 handed to DuckDB as pyarrow datasets (scanned lazily, with projection and
@@ -37,7 +39,7 @@ if TYPE_CHECKING:  # DuckDB and pandas are imported when a query runs: `import e
     import duckdb
     import pandas as pd
 
-__all__ = ["connect", "find_runs", "query", "run_names", "runs_table"]
+__all__ = ["connect", "costs_table", "find_runs", "query", "run_names", "runs_table"]
 
 
 def find_runs(paths: str | Path | Iterable[str | Path]) -> tuple[list[Path], bool]:
@@ -132,6 +134,32 @@ def runs_table(runs: list[Path], names: list[str] | None = None, problems: list[
     return pd.DataFrame(rows)
 
 
+def costs_table(runs: list[Path], names: list[str] | None = None) -> pd.DataFrame:
+    """What each run's points cost, from run.json (``costs``, summed over a grown run's sessions): one row per
+    point with ``run`` (in a catalog), ``point``, ``key``, its swept values, realizations, CPU seconds (per
+    realization too), worker peak bytes and the machine. Not a file in tables/: costs differ between machines
+    and sessions, tables may not (they are bit-identical however a run was scheduled)."""
+    import pandas as pd
+
+    rows = []
+    for r, name in zip(runs, names or [None] * len(runs)):
+        try:
+            doc = read_record(r)
+        except RunDirectoryError:
+            continue
+        costs = doc.get("costs") or {}
+        for p in doc.get("points", []):
+            c = costs.get(p.get("key"))
+            if not isinstance(c, dict):
+                continue
+            row = {"run": name} if name is not None else {}
+            row.update({"point": p.get("index"), "key": p.get("key"), **(p.get("swept") or {})})
+            row.update({k: c.get(k) for k in ("realizations", "cpu_seconds", "seconds_per_realization", "peak_bytes",
+                                              "machine")})  # fmt: skip
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def run_names(runs: list[Path]) -> list[str]:
     """Each run's directory relative to the runs' common parent (``kicks``, ``deep/ipr``): unique and recognizable."""
     full = [Path(os.path.abspath(r)) for r in runs]  # as found (a run linked into a catalog keeps the link's name)
@@ -159,6 +187,9 @@ def connect(run_dirs, writable: bool | str | Path = False) -> duckdb.DuckDBPyCon
             continue
     if catalog:
         con.register("runs", runs_table(everyone, [all_names[r] for r in everyone], [p for _, p in found]))
+    costs = costs_table(runs, [names[r] for r in runs] if catalog else None)
+    if len(costs) and "costs" not in {t for tables in per_run for t in tables}:
+        con.register("costs", costs)
     con.execute(f"SET memory_limit = '{_memory_limit()}'")  # a query's result must not take the machine
     # spill files in the system's temporary directory, never in the working directory (which may be a run)
     con.execute(f"SET temp_directory = {_sql(os.path.join(tempfile.gettempdir(), 'ensemble-duckdb'))}")

@@ -13,6 +13,12 @@ from tests.ensemble.test_hardening import spec_file
 from tests.helpers import run_cli, small_spec
 
 
+def ensemble_api():
+    import ensemble
+
+    return ensemble
+
+
 def _ledger(tmp_path, monkeypatch):
     path = tmp_path / "costs.jsonl"
     monkeypatch.setenv("MBL_ENSEMBLE_COSTS", str(path))
@@ -42,6 +48,13 @@ def test_a_run_records_its_cost_per_point_and_validate_reads_it_back(tmp_path, m
     said = [ln for ln in res.stdout.splitlines() if ln.startswith("    recorded on this machine:")]
     assert len(said) == 2 and all("over 32 realizations" in ln for ln in said), said  # both sessions: same values
     assert "at the costs recorded on this machine:" in res.stdout and "(2 of 2 point(s) recorded" in res.stdout
+    # a table of them: Run.costs and the costs view of a query (one run, and a catalog with its run column)
+    run = ensemble_api().open_run(out)
+    assert sorted(run.costs["key"]) == sorted(grown) and set(run.costs["realizations"]) == {32}
+    q = run.query("SELECT key, cpu_seconds FROM costs ORDER BY key")
+    assert [round(x, 12) for x in q["cpu_seconds"]] == [round(grown[k]["cpu_seconds"], 12) for k in q["key"]]
+    cat = ensemble_api().query([out, out.parent / "run"], "SELECT run, count(*) AS n FROM costs GROUP BY run")
+    assert cat["n"].tolist() == [2]
     # the Python API's plan holds the same records (ensemble.validate reads the ledger as the CLI does)
     import ensemble
 
