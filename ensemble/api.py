@@ -631,7 +631,7 @@ class Run:
     @property
     def provenance(self) -> dict:
         """Where the run came from: versions, git revision, host, command, creation time, and the tables' record."""
-        keys = ("environment", "created", "command", "history", "precision")
+        keys = ("environment", "created", "command", "history", "precision", "refine")
         out = {k: self._doc.get(k) for k in keys if k in self._doc}
         manifest = Layout(self.path).table_record("manifest")
         if manifest.exists():

@@ -405,6 +405,10 @@ def _run(exp, args) -> int:
     _report(exp, result.tables, store)
     for line in _at_cap(exp, result.precision, out):
         print(line)
+    if result.refine:
+        from ensemble.running.status import _refine_lines
+
+        print("\n" + "\n".join(_refine_lines(result.refine)))
     if not result.tables_unchanged:
         refresh_plots(out)
     return 0
@@ -636,6 +640,14 @@ def cmd_validate(args) -> int:
                 print(f"  point {pt.index}: ~{g.needed} realizations, ~{_human_seconds(g.seconds)} of CPU ({g.why}){cap}")
         if plan.goal_cpu_hours is not None:
             print(f"estimated cost with the goal: {plan.goal_cpu_hours:.3g} CPU-hours")
+    if exp.refine is not None:
+        r, control = exp.refine, exp.scaling.control
+        per_value = len(exp.points) // max(len(exp.sweep[control]), 1)
+        most = len(exp.points) + r.max_points * per_value
+        mean = sum(e.seconds for e in plan.estimates) / max(len(plan.estimates), 1)
+        print(f"refining sweep ({r.describe()}): starts with {len(exp.points)} points; at most {most} "
+              f"({r.max_points} added values of {control} x {per_value} points each), at most "
+              f"{most * r.max_realizations * mean / 3600:.3g} CPU-hours if every point reached the cap")  # fmt: skip
     lo, hi = plan.task_seconds
     size = (f"batch_size = {exp.batch_size}" if not plan.schedule.automatic else
             f"sized automatically: up to {exp.scheduling.task_seconds:g} s of CPU each, at least "

@@ -105,6 +105,11 @@ def spec_page() -> str:
     out.append("\n## `[scaling]`\n\n" + _table(["key", "meaning"], [[f"`{k}`", v] for k, v in SCALING.items()]))
     out.append("\nThe forms of the crossings' drift: " + "; ".join(f"`{k}`: {v}" for k, v in FORMS.items())
                + ". The analysis and its table are described in the [finite-size scaling guide](../guide/scaling.md).\n")
+    from ensemble.spec.refine import FIELDS as REFINE
+
+    out.append("\n## `[refine]`\n\n" + _table(["key", "meaning"], [[f"`{k}`", v] for k, v in REFINE.items()]))
+    out.append("\nA sweep that refines itself around the `[scaling]` crossings: see the "
+               "[finite-size scaling guide](../guide/scaling.md#sweeps-that-refine-themselves).\n")
     out.append("\n## `[fit]`, per analysis\n\nEach kernel's page lists the settings of its analysis:\n\n")
     return "".join(out)
 

@@ -351,7 +351,7 @@ def scaling_rows(summary: pd.DataFrame, spec, swept: list[str], rng) -> list[dic
         cross = _crossing_rows(data, rng, spec.bootstrap)
         out += [{**base, **r} for r in cross]
         good = [r for r in cross if r["status"] in (RESOLVED, LIMIT) and math.isfinite(r["X_cross_err"])]
-        if good:
+        if good and spec.forms:
             L = np.array([r["L_x"] for r in good])
             X = np.array([r["X_cross"] for r in good])
             err = np.array([math.hypot(r["X_cross_err"], r["X_cross_sys"] if math.isfinite(r["X_cross_sys"]) else 0.0)

@@ -34,6 +34,8 @@ class RunResult:
     realizations_skipped: int = 0
     #: With precision goals: what run.json records of them (goal; per point realizations, status, error).
     precision: dict | None = None
+    #: With [refine]: what run.json records of the refinement (values added and why, rounds, outcome).
+    refine: dict | None = None
     #: Nothing was computed and the tables on disk were already those of this spec (a no-op resume): they were
     #: neither rewritten nor their figures redrawn.
     tables_unchanged: bool = False
@@ -115,6 +117,10 @@ def run(exp, store, executor=None, progress: bool = False, cancel=None) -> RunRe
     try:
         if exp.precision is not None:
             return _run_to_goal(exp, store, executor, progress, cancel)
+        if exp.refine is not None:
+            from ensemble.running.refine import run_refining
+
+            return run_refining(exp, store, executor, progress, cancel)
         return _run_fixed(exp, store, executor, progress, cancel)
     finally:
         executor.cancelled = None
@@ -126,6 +132,15 @@ def _stopped(cancel) -> None:
 
 
 def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
+    tally = Tally()
+    count, tasks, skipped, seconds = compute_missing(exp, store, executor, progress, cancel, tally)
+    _record_costs(tally, exp, store)
+    return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
+
+
+def compute_missing(exp, store, executor, progress: bool, cancel, tally) -> tuple[int, int, int, float]:
+    """Compute every block of ``exp`` the store does not hold, into the store; (realizations computed, tasks,
+    realizations skipped, seconds). ``tally`` collects the tasks' timings."""
     done = store.done_blocks(exp)
     skipped = sum(len(pt.block_range(b)) for pt in exp.points for b in done.get(pt.key, ()) if b < pt.n_blocks)
     todo = exp.total_realizations - skipped
@@ -140,7 +155,6 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
     # The bar counts work (realizations weighted by their estimated CPU seconds), so that
     # the ETA holds when points differ in cost by orders of magnitude.
     record = _ProgressRecord(store, executor, exp, todo, work, n_tasks)
-    tally = Tally()
     longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
     with progress_bar(progress, total=work, desc=exp.name, disable=not progress or not todo, file=sys.stderr, smoothing=0.1,
               bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
@@ -157,9 +171,7 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
             _stopped(cancel)
     _stopped(cancel)
     record.update(count, tasks, 0.0, final=True)
-    seconds = time.perf_counter() - start
-    _record_costs(tally, exp, store)
-    return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
+    return count, tasks, skipped, time.perf_counter() - start
 
 
 def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:

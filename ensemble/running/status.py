@@ -55,6 +55,9 @@ class Status:
     updated: str | None
     holder: str | None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: With [refine]: run.json's record of the refinement (values added and why, rounds, outcome); {} for a
+    #: refining run not finished (its rounds are replayed by a resume), None without [refine]
+    refine: dict | None = None
 
     @property
     def done(self) -> int:
@@ -68,6 +71,8 @@ class Status:
     def finished(self) -> bool:
         if any(p.state is not None for p in self.points):  # a precision run: every point reached its goal or cap
             return all(p.state in ("goal", "cap") for p in self.points)
+        if self.refine == {}:  # a refining run without its record: rounds may be left
+            return False
         return self.done >= self.total
 
     def __str__(self) -> str:
@@ -86,6 +91,8 @@ class Status:
                 line += f"  {err}, goal {p.goal:g}: " + {"goal": "reached", "cap": "stopped at the cap",
                                                            "interrupted": "interrupted (--resume goes on)"}.get(p.state, "running")
             lines.append(line)
+        if self.refine is not None:
+            lines += _refine_lines(self.refine)
         return "\n".join(lines)
 
 
@@ -102,6 +109,25 @@ class Status:
                 p.state] if p.state is not None else []) for p in self.points]  # fmt: skip
         header = ["point", "parameters", "realizations"] + (["error", "goal", "state"] if any(p.state for p in self.points) else [])
         return table(header, rows, caption=head)
+
+
+def _refine_lines(doc: dict) -> list[str]:
+    """What status says of a refined sweep: the outcome, each value added and why, the last crossings."""
+    if not doc:
+        return ["refined sweep: not finished (its rounds so far are replayed by --resume, computing nothing twice)"]
+    outcome = {"goal": "every crossing meets the goal", "budget": "stopped: what is left needs more than the budget "
+               "(added values or realizations per point)", "rounds": "stopped after the last round allowed"}  # fmt: skip
+    lines = [f"refined sweep ({doc.get('control')}, err <= {doc.get('goal', {}).get('err')}): "
+             f"{outcome.get(doc.get('status'), doc.get('status'))}; {len(doc.get('rounds', []))} round(s)"]
+    for a in doc.get("added", []):
+        lines.append(f"  added in round {a.get('round')}: {a.get('why')}")
+    last = (doc.get("rounds") or [{}])[-1].get("crossings", [])
+    for c in last:
+        x = "none" if c.get("X_cross") is None else f"{c['X_cross']:.4g}"
+        e = "" if c.get("X_cross_err") is None else f" +- {c['X_cross_err']:.2g}"
+        s = "" if c.get("X_cross_sys") is None else f" (interpolation {c['X_cross_sys']:.2g})"
+        lines.append(f"  crossing {c.get('L_a'):g}/{c.get('L_b'):g}: {x}{e}{s}, {c.get('status')}: {c.get('action')}")
+    return lines
 
 
 def _human(seconds: float) -> str:
@@ -163,6 +189,10 @@ def status(path: str | Path, tables: bool = True) -> Status:
             p.goal, p.error, p.state = exp.precision.goal, rec.get("error"), rec.get("status", "running")
         points.append(p)
     st = Status(path, holder is not None, points, rate, eta, updated, holder)
+    if exp.refine is not None:
+        from ensemble.store.layout import read_record
+
+        st.refine = read_record(path).get("refine") or {}
     if tables and not st.finished and st.done:
         st.tables = provisional_tables(exp, path, files)
     return st

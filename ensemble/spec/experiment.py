@@ -99,6 +99,9 @@ SPEC_FIELDS = {
                      "declares them",
     "scaling": "a finite-size scaling analysis of one observable: observable (+ where), size, control; the "
                "crossings of successive sizes, their drift to infinite size and a scaling collapse",
+    "refine": "a sweep that refines itself (with [scaling]): err, max_points, max_realizations; adds values of the "
+              "control parameter inside each crossing's bracket and grows its points until every crossing's "
+              "statistical and interpolation errors are at most err",
 }
 TOP_KEYS = tuple(SPEC_FIELDS)
 TIMES_KEYS = ("start", "stop", "num", "values")
@@ -191,6 +194,7 @@ class Experiment:
     precision: Precision | None = None  # [precision]: run each point to an error bar (ensemble.running.precision)
     distributions: tuple = ()  # [distributions]: ensemble.spec.distributions.Distribution, one per observable
     scaling: Scaling | None = None  # [scaling]: finite-size scaling of one observable (ensemble.analysis.scaling)
+    refine: Any = None  # [refine]: ensemble.spec.refine.Refine, a sweep that refines itself (ensemble.running.refine)
     #: What limits the physics of some points at their size (the kernel's ``resolution``), one line each, said
     #: before anything runs; their fits rows are marked "at resolution limit".
     notes: tuple[str, ...] = ()
@@ -311,9 +315,12 @@ def parse_spec(text: str, name: str = "experiment", recorded: bool = False) -> E
         check_column_names(kernel, points[0].params)
     distributions = parse_distributions(doc.get("distributions"), kernel, points[0].params)
     precision = parse_precision(doc.get("precision"), kernel, model, points, lambda pt: pt.block_size, fit, seed)
-    if not recorded and precision is None:  # a precision goal grows the points by whole blocks
-        _check_blocks(points, block_size)
     scaling = parse_scaling(doc.get("scaling"), kernel, model, points, {**sweep, **linked})
+    from ensemble.spec.refine import parse_refine
+
+    refine = parse_refine(doc.get("refine"), scaling, sweep, linked, doc["realizations"], precision, points)
+    if not recorded and precision is None and refine is None:  # a goal grows the points by whole blocks
+        _check_blocks(points, block_size)
     exp = Experiment(
         kernel=kernel,
         model=model,
@@ -334,6 +341,7 @@ def parse_spec(text: str, name: str = "experiment", recorded: bool = False) -> E
         distributions=distributions,
         precision=precision,
         scaling=scaling,
+        refine=refine,
         notes=time_notes(times, points, kernel.time_step) + resolution_notes(kernel, points),
     )
     model.check(exp)
@@ -715,3 +723,15 @@ def _field_of(param: str, fixed: dict, sweep: dict, times: dict, linked: dict | 
     if param in fixed:
         return f"params.{param}"
     return f"params.{param} (default)"
+
+
+def with_control_values(exp: Experiment, name: str, values) -> Experiment:
+    """``exp`` with the swept parameter ``name`` (of [sweep]) over ``values`` instead (sorted; a refined sweep,
+    :mod:`ensemble.running.refine`): the points are made as the spec makes them, so a point of a value the spec
+    had is the same point (key, realizations, block size), and a new value's points start as the spec's do."""
+    values = tuple(sorted(float(v) for v in values))
+    sweep = {k: (values if k == name else tuple(v)) for k, v in exp.sweep.items()}
+    doc = {"realizations": exp.realizations}
+    count_of, _ = _realizations(doc, {k: list(v) for k, v in sweep.items()}, {k: list(v) for k, v in exp.linked.items()})
+    points = _points(exp.kernel, exp.fixed, sweep, exp.linked, exp.times, count_of, exp.block_size)
+    return dataclasses.replace(exp, sweep=sweep, points=points)

@@ -240,6 +240,14 @@ def record_costs(path: str | Path, costs: dict) -> None:
     write_record(path, record)
 
 
+def record_refine(path: str | Path, doc: dict) -> None:
+    """Record in run.json what a refining run did (values added and why, each round's decisions, the outcome, the
+    realizations each point reached); the caller holds the run's lock."""
+    record = read_record(path)
+    record["refine"] = doc
+    write_record(path, record)
+
+
 def record_precision(path: str | Path, doc: dict) -> None:
     """Record in run.json what a precision run reached (the caller holds the run's lock)."""
     record = read_record(path)

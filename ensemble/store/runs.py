@@ -36,6 +36,14 @@ def load_run(path: str | Path) -> Experiment:
     recorded = block_sizes(doc)
     exp = with_block_sizes(exp, recorded) if recorded else exp
     exp = with_recorded_times(exp, recorded_fingerprints(doc))
+    refine = doc.get("refine")
+    if refine and exp.refine is not None and exp.scaling is not None:  # a refined sweep: its values and realizations
+        from ensemble.spec.experiment import with_control_values
+        from ensemble.spec.goals import with_realizations
+
+        exp = with_control_values(exp, exp.scaling.control, refine.get("values", exp.sweep[exp.scaling.control]))
+        exp = with_block_sizes(exp, recorded) if recorded else exp
+        exp = with_realizations(exp, {int(k, 16): v for k, v in (refine.get("points") or {}).items()})
     reached = (doc.get("precision") or {}).get("points")
     if reached and exp.precision is not None:  # a run to a precision goal: the realizations each point reached
         from ensemble.spec.goals import with_realizations
