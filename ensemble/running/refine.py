@@ -136,17 +136,14 @@ def _evaluate(exp, store) -> pd.DataFrame:
     return view.tables.get("scaling", pd.DataFrame())
 
 
-def run_refining(exp, store, executor, progress: bool, cancel):
-    """Run ``exp`` (with ``[refine]``) in rounds to its goal (see the module docstring); the tables are those of
-    the refined sweep, written once at the end."""
-    from ensemble.running.ledger import Tally
-    from ensemble.running.runner import RunResult, _record_costs, compute_missing
-    from ensemble.store.results import summarize
-
+def run_refining(exp, store, compute) -> tuple:
+    """Run ``exp`` (with ``[refine]``) in rounds to its goal (see the module docstring). ``compute(exp)`` computes
+    the blocks of ``exp`` the store lacks and returns (realizations computed, tasks, realizations skipped,
+    seconds). Returns (the refined experiment, its record for run.json, those four totals); the caller writes the
+    tables of the refined experiment, once."""
     r = exp.refine
     values = sorted(float(v) for v in exp.sweep[exp.scaling.control])
     blocks = {pt.key: pt.n_blocks for pt in exp.points}
-    tally = Tally()
     count = tasks = skipped = 0
     seconds = 0.0
     rounds, added_values, status = [], [], "rounds"
@@ -155,7 +152,7 @@ def run_refining(exp, store, executor, progress: bool, cancel):
         current = refined(exp, values, blocks)
         for pt in current.points:
             blocks.setdefault(pt.key, pt.n_blocks)
-        c, t, s, sec = compute_missing(current, store, executor, progress, cancel, tally)
+        c, t, s, sec = compute(current)
         count, tasks, skipped, seconds = count + c, tasks + t, skipped + s, seconds + sec
         add, grow, notes = decide(current, _evaluate(current, store), values, blocks, len(added_values))
         rounds.append({"round": i, "points": len(current.points), "realizations": current.total_realizations,
@@ -173,18 +170,12 @@ def run_refining(exp, store, executor, progress: bool, cancel):
         current = refined(exp, values, blocks)
         for pt in current.points:
             blocks.setdefault(pt.key, pt.n_blocks)
-        c, t, s, sec = compute_missing(current, store, executor, progress, cancel, tally)
+        c, t, s, sec = compute(current)
         count, tasks, skipped, seconds = count + c, tasks + t, skipped + s, seconds + sec
     doc = {"goal": r.to_dict(), "control": exp.scaling.control, "values": values, "added": added_values,
            "status": status, "rounds": rounds,
            "points": {f"{pt.key:016x}": pt.realizations for pt in current.points}}  # fmt: skip
-    _record_costs(tally, current, store)
-    if store.path is not None:
-        from ensemble.store.lifecycle import record_refine
-
-        record_refine(store.path, doc)
-    return dataclasses.replace(RunResult(summarize(current, store), count, tasks, seconds, realizations_skipped=skipped),
-                               refine=doc)
+    return current, doc, (count, tasks, skipped, seconds)
 
 
 def _bs(exp, key: int) -> int:

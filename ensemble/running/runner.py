@@ -118,9 +118,7 @@ def run(exp, store, executor=None, progress: bool = False, cancel=None) -> RunRe
         if exp.precision is not None:
             return _run_to_goal(exp, store, executor, progress, cancel)
         if exp.refine is not None:
-            from ensemble.running.refine import run_refining
-
-            return run_refining(exp, store, executor, progress, cancel)
+            return _run_refining(exp, store, executor, progress, cancel)
         return _run_fixed(exp, store, executor, progress, cancel)
     finally:
         executor.cancelled = None
@@ -136,6 +134,21 @@ def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
     count, tasks, skipped, seconds = compute_missing(exp, store, executor, progress, cancel, tally)
     _record_costs(tally, exp, store)
     return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
+
+
+def _run_refining(exp, store, executor, progress: bool, cancel) -> RunResult:
+    """A run with [refine]: rounds of blocks (:mod:`ensemble.running.refine`), then the refined sweep's tables."""
+    from ensemble.running.refine import run_refining
+
+    tally = Tally()
+    final, doc, (count, tasks, skipped, seconds) = run_refining(
+        exp, store, lambda e: compute_missing(e, store, executor, progress, cancel, tally))
+    _record_costs(tally, final, store)
+    if store.path is not None:
+        from ensemble.store.lifecycle import record_refine
+
+        record_refine(store.path, doc)
+    return RunResult(summarize(final, store), count, tasks, seconds, realizations_skipped=skipped, refine=doc)
 
 
 def compute_missing(exp, store, executor, progress: bool, cancel, tally) -> tuple[int, int, int, float]:
