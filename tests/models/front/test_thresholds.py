@@ -90,7 +90,7 @@ W_STAR = (0.8 - A_BOUND) / 0.08
 def test_bootstrap_error_of_W_star_covers_the_truth(err_scale, ok):
     """68% nominal; a deliberately understated input error (negative control) must fail the same check."""
     rng = np.random.default_rng(5)
-    rows = [avalanche_crossing(synthetic_front_fits(rng, err_scale), ["L", "W"], 400, seed=i)[0] for i in range(REPEATS)]
+    rows = [avalanche_crossing(synthetic_front_fits(rng, err_scale), ["L", "W"], 200, seed=i)[0] for i in range(REPEATS)]
     assert all(r["outcome"] == "crossing" for r in rows)
     c = coverage([r["W_star"] for r in rows], [r["W_star_err"] for r in rows], W_STAR)
     assert (0.60 <= c <= 0.76) is ok, c  # binomial scatter over 300 repeats: 2.7%
