@@ -36,6 +36,9 @@ __all__ = ["GRAMMAR", "canonical_profile", "draw_fields", "profile_widths", "des
 #: What a profile may be, for error messages.
 GRAMMAR = '"" (uniform), regions "5..8=0.5; 10=2", clean sites "clean 6, 9..10", or widths "[8, 0.5, W, ...]"'
 
+#: Most sites a profile may name (a chain this long is beyond every kernel; the bound keeps a hostile range cheap).
+MAX_NAMED = 1_000_000
+
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$")
 
 
@@ -55,6 +58,8 @@ def _sites(spec: str, n: int, first: int, text, field: str) -> list[int]:
         if a < first or b > n - 1 + first or a > b:
             what = f"site {a}" if a == b else f"sites {a}..{b}"
             _fail(text, f"{what} outside the sites {first}..{n - 1 + first} (or reversed)", field)
+        if len(out) + b - a + 1 > MAX_NAMED:
+            _fail(text, f"a profile names at most {MAX_NAMED:,} sites", field)
         out.extend(range(a - first, b - first + 1))
     return out
 
@@ -69,9 +74,12 @@ def _width(spec: str, text, field: str) -> float:
     return w + 0.0
 
 
-def _parse(text: str, n: int, first: int, field: str) -> list[float | None]:
-    """Per-site widths (None: the bulk width) of a profile over ``n`` sites."""
-    widths: list[float | None] = [None] * n
+def _parse(text: str, n: int, first: int, field: str) -> dict[int, float]:
+    """0-based site -> width of the sites a profile over ``n`` sites names (the others keep the bulk width).
+
+    Sparse: a profile costs what its text names, whatever ``n`` (a hostile L is refused by the kernel, not here
+    by running out of memory)."""
+    widths: dict[int, float] = {}
     s = text.strip()
     if s in ("", "uniform"):
         return widths
@@ -81,8 +89,7 @@ def _parse(text: str, n: int, first: int, field: str) -> list[float | None]:
         items = [x.strip() for x in s[1:-1].split(",")]
         if len(items) != n:
             _fail(text, f"a list of widths needs one entry per site ({n}), got {len(items)}", field)
-        return [None if x in ("W", "w") else _width(x, text, field) for x in items]
-    named = [False] * n
+        return {i: _width(x, text, field) for i, x in enumerate(items) if x not in ("W", "w")}
     for entry in s.split(";"):
         entry = entry.strip()
         if not entry:
@@ -95,9 +102,8 @@ def _parse(text: str, n: int, first: int, field: str) -> list[float | None]:
         else:
             _fail(text, f"{entry!r} is neither 'sites=width' nor 'clean sites'", field)
         for i in sites:
-            if named[i]:
+            if i in widths:
                 _fail(text, f"site {i + first} is named twice", field)
-            named[i] = True
             widths[i] = w
     return widths
 
@@ -108,20 +114,18 @@ def _number(w: float) -> str:
     return t[:-2] if t.endswith(".0") else t
 
 
-def _text(widths: list[float | None], first: int) -> str:
-    """Canonical text: maximal runs of equal explicit widths, in site order."""
-    parts, i, n = [], 0, len(widths)
-    while i < n:
-        if widths[i] is None:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and widths[j + 1] == widths[i]:
-            j += 1
+def _text(widths: dict[int, float], first: int) -> str:
+    """Canonical text: maximal runs of consecutive sites with equal widths, in site order."""
+    parts, sites, k = [], sorted(widths), 0
+    while k < len(sites):
+        i = j = sites[k]
+        while k + 1 < len(sites) and sites[k + 1] == j + 1 and widths[sites[k + 1]] == widths[i]:
+            k += 1
+            j = sites[k]
         where = f"{i + first}" if i == j else f"{i + first}..{j + first}"
         w = widths[i]
         parts.append(f"clean {where}" if w == 0 else f"{where}={_number(w)}")
-        i = j + 1
+        k += 1
     return "; ".join(parts)
 
 
@@ -141,9 +145,8 @@ def profile_widths(text: str, bulk, first: int = 1) -> np.ndarray:
     """Per-site widths, ndarray[float64] of the bulk's length: ``bulk`` (a float per site) where the
     profile names nothing, the profile's width elsewhere."""
     w = np.array(bulk, dtype=float)
-    for i, x in enumerate(_parse(text, w.size, first, "profile")):
-        if x is not None:
-            w[i] = x
+    for i, x in _parse(text, w.size, first, "profile").items():
+        w[i] = x
     return w
 
 

@@ -91,6 +91,14 @@ def test_bad_profiles_are_one_line_naming_the_field_value_and_grammar(text, why)
     assert '"clean 6, 9..10"' in msg  # what is allowed
 
 
+def test_a_hostile_chain_length_or_range_costs_nothing():
+    """The uniform profile of L = 10^12 sites, or a profile naming them all, answers at once: no list of L widths
+    (the kernels refuse such an L themselves, with its own one-line error)."""
+    assert canonical_profile("", 10**12) == "" and canonical_profile("clean 5", 10**12) == "clean 5"
+    with pytest.raises(ParameterError, match="names at most 1,000,000 sites"):
+        canonical_profile(f"1..{10**12}=0.5", 10**12)
+
+
 @pytest.mark.parametrize("name", sorted(KERNELS))
 def test_every_field_per_site_kernel_validates_its_profile(name):
     mod, kw, _, first = KERNELS[name]

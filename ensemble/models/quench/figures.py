@@ -115,7 +115,7 @@ def _fig2(plt, summary, params):
     a.set_xscale("log")
     a.set_xlabel(r"$J t$")
     a.set_ylabel(r"staggered magnetization $M(t)$")
-    chosen = [k for k in ("J_int", "W_e") if k in summary and summary[k].nunique() > 1]
+    chosen = [k for k in ("J_int", "W_e") if k in fixed and summary[k].nunique() > 1]
     if chosen:  # picked out of a sweep: say which point (short: the caption has the rest)
         a.set_title(_label(fixed, chosen), fontsize=8)
     if n == 1:
