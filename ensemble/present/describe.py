@@ -114,7 +114,7 @@ def _profile_text(kernel, schema) -> str:
 
     firsts = [int(axes["site"][0]) for axes in schema.values() if "site" in axes and len(axes["site"])]
     where = f"sites numbered from {firsts[0]} as on the site axis" if firsts else "sites numbered from 1"
-    return (f"the profile parameter gives per-site disorder widths ({where}; width w: fields uniform in [-w, w]): "
+    return (f"The `profile` parameter gives per-site disorder widths ({where}; width w: fields uniform in [-w, w]): "
             f"{GRAMMAR}. Sites it does not name keep the bulk width and the fields they had without it, on the "
             "same seed (a paired comparison); the uniform profile \"\" draws exactly what runs drew before profiles "
             "existed. The profile is part of the point (its key and fingerprint); its canonical text is what the "
