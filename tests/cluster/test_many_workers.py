@@ -54,6 +54,7 @@ def test_every_worker_holds_a_task_while_work_remains(sixteen, tmp_path):
     assert_tables_identical(out["result"].tables, execute(exp, MemoryStore()).tables)
 
 
+@pytest.mark.slow  # CI time (13 s); test_faults' worker killed mid-run stays
 def test_losing_four_of_sixteen_workers_loses_no_finished_block(sixteen, tmp_path):
     gate = Gate(tmp_path / "gate").create(allow=40)
     exp = parse_spec(GATED.format(seed=2, n=50, gate=gate.path))  # 100 tasks

@@ -205,6 +205,7 @@ def test_bad_parameters_name_the_field(kw, field):
     assert e.value.field == field
 
 
+@pytest.mark.slow  # CI time (11 s); POLFED's memory estimate against a measured realization stays
 def test_memory_estimate_covers_a_measured_realization():
     """Peak RSS of a process running one shift-invert realization at dimension 13,728, counted from after its
     imports and its Numba compilation (a fresh install compiles in this process: hundreds of MB of LLVM that a

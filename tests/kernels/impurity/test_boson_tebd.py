@@ -29,6 +29,7 @@ def test_untruncated_tebd_equals_exact_up_to_a_fourth_order_trotter_error():
     assert 10 < errs[0] / errs[1] < 25  # 2^4 = 16 for a fourth-order splitting
 
 
+@pytest.mark.slow  # CI time (12 s); the untruncated TEBD against exact evolution stays
 def test_capped_bond_dimension_stays_within_the_reported_truncation_error():
     p = bt.Params(L=8, U=4.0, dt=0.05, chi_max=8, times=(1.0, 3.0))
     d = bt.sample(p, np.random.default_rng(1))
