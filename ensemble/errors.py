@@ -120,6 +120,17 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def check_section(section: str, table: object, keys, example: str) -> dict:
+    """``table`` if it is a table (a dict) whose keys are all in ``keys``; else SpecError naming the section or
+    the key (with the closest key suggested) and what is allowed."""
+    if not isinstance(table, dict):
+        raise SpecError(section, table, f"a table, e.g. [{section}] with {example}")
+    for k in table:
+        if k not in keys:
+            raise SpecError(f"{section}.{k}", table[k], f"{did_you_mean(k, keys)}one of {', '.join(keys)}")
+    return table
+
+
 def did_you_mean(word: object, choices) -> str:
     """'did you mean X? ' for the closest choice (case-insensitive), or ''."""
     lower = {c.lower(): c for c in choices}

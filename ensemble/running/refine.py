@@ -144,20 +144,25 @@ def run_refining(exp, store, compute) -> tuple:
     r = exp.refine
     values = sorted(float(v) for v in exp.sweep[exp.scaling.control])
     blocks = {pt.key: pt.n_blocks for pt in exp.points}
-    count = tasks = skipped = 0
-    seconds = 0.0
+    totals = [0, 0, 0, 0.0]  # realizations computed, tasks, realizations skipped, seconds
     rounds, added_values, status = [], [], "rounds"
-    current = exp
-    for i in range(r.max_rounds):
-        current = refined(exp, values, blocks)
-        for pt in current.points:
+
+    def step():
+        """The sweep as decided so far, its missing blocks computed."""
+        now = refined(exp, values, blocks)
+        for pt in now.points:
             blocks.setdefault(pt.key, pt.n_blocks)
-        c, t, s, sec = compute(current)
-        count, tasks, skipped, seconds = count + c, tasks + t, skipped + s, seconds + sec
+        for j, x in enumerate(compute(now)):
+            totals[j] += x
+        return now
+
+    for i in range(r.max_rounds):
+        current = step()
         add, grow, notes = decide(current, _evaluate(current, store), values, blocks, len(added_values))
+        size = {pt.key: pt.block_size for pt in current.points}
         rounds.append({"round": i, "points": len(current.points), "realizations": current.total_realizations,
                        "crossings": notes, "added": add,
-                       "grown": {f"{k:016x}": v * _bs(current, k) for k, v in sorted(grow.items())}})  # fmt: skip
+                       "grown": {f"{k:016x}": v * size[k] for k, v in sorted(grow.items())}})  # fmt: skip
         if not add and not grow:
             met = all(n["action"] == "none: the goal is met" for n in notes)
             status = "goal" if met and notes else "budget"
@@ -166,17 +171,9 @@ def run_refining(exp, store, compute) -> tuple:
             added_values.append({"value": m, "round": i, "why": next(n["action"] for n in notes if f"= {m:g}:" in n["action"])})
         values = sorted(values + add)
         blocks.update(grow)
-    else:
-        current = refined(exp, values, blocks)
-        for pt in current.points:
-            blocks.setdefault(pt.key, pt.n_blocks)
-        c, t, s, sec = compute(current)
-        count, tasks, skipped, seconds = count + c, tasks + t, skipped + s, seconds + sec
+    else:  # the last round's decisions are computed, not judged
+        current = step()
     doc = {"goal": r.to_dict(), "control": exp.scaling.control, "values": values, "added": added_values,
            "status": status, "rounds": rounds,
            "points": {f"{pt.key:016x}": pt.realizations for pt in current.points}}  # fmt: skip
-    return current, doc, (count, tasks, skipped, seconds)
-
-
-def _bs(exp, key: int) -> int:
-    return next(pt.block_size for pt in exp.points if pt.key == key)
+    return current, doc, tuple(totals)

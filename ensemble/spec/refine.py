@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from numbers import Integral, Real
 
-from ensemble.errors import SpecError, did_you_mean
+from ensemble.errors import SpecError, check_section
 
 __all__ = ["FIELDS", "Refine", "parse_refine"]
 
@@ -64,11 +64,7 @@ def parse_refine(table, scaling, sweep: dict, linked: dict, realizations, precis
     if table is None:
         return None
     example = "err = 0.05, max_points = 4, max_realizations = 4000"
-    if not isinstance(table, dict):
-        raise SpecError("refine", table, f"a table, e.g. [refine] with {example}")
-    for k in table:
-        if k not in KEYS:
-            raise SpecError(f"refine.{k}", table[k], f"{did_you_mean(k, KEYS)}one of {', '.join(KEYS)}")
+    check_section("refine", table, KEYS, example)
     if scaling is None:
         raise SpecError("refine", table, "a [scaling] section too: the crossings it refines are the scaling table's")
     if precision is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from numbers import Integral, Real
 
-from ensemble.errors import SpecError, did_you_mean
+from ensemble.errors import SpecError, check_section, did_you_mean
 
 __all__ = ["FIELDS", "FORMS", "Scaling", "parse_scaling"]
 
@@ -71,11 +71,7 @@ def parse_scaling(table, kernel, model, points, swept: dict) -> Scaling | None:
     if table is None:
         return None
     example = 'observable = "r", size = "L", control = "W"'
-    if not isinstance(table, dict):
-        raise SpecError("scaling", table, f"a table, e.g. [scaling] with {example}")
-    for k in table:
-        if k not in KEYS:
-            raise SpecError(f"scaling.{k}", table[k], f"{did_you_mean(k, KEYS)}one of {', '.join(KEYS)}")
+    check_section("scaling", table, KEYS, example)
     for k in ("observable", "size", "control"):
         if not isinstance(table.get(k), str):
             raise SpecError(f"scaling.{k}", table.get(k), f"a name, e.g. {example}")

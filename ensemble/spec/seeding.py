@@ -69,7 +69,12 @@ def identifying_params(kernel, params) -> dict:
 def point_key(kernel, params) -> int:
     """64-bit key of a parameter point of ``kernel`` (a KernelModule): sha256 of the kernel's name and its sorted
     identifying parameter values."""
-    values = {k: v for k, v in identifying_params(kernel, params).items() if k not in SEED_EXCLUDED}
+    return _key(kernel, params, SEED_EXCLUDED)
+
+
+def _key(kernel, params, left_out) -> int:
+    """sha256 of the kernel's name and its sorted identifying values but ``left_out``, as a 64-bit integer."""
+    values = {k: v for k, v in identifying_params(kernel, params).items() if k not in left_out}
     text = json.dumps([kernel.name, values], sort_keys=True, separators=(",", ":"))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
@@ -82,10 +87,7 @@ def draw_key(kernel, params) -> int:
     With ``PAIRED = ("profile",)`` and ``SEED_OMIT_AT = {"profile": ""}``, a point with a profile draws what
     the same point without one draws: every site the profile does not name gets the same field.
     """
-    paired = kernel.paired
-    values = {k: v for k, v in identifying_params(kernel, params).items() if k not in SEED_EXCLUDED and k not in paired}
-    text = json.dumps([kernel.name, values], sort_keys=True, separators=(",", ":"))
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+    return _key(kernel, params, SEED_EXCLUDED | kernel.paired)
 
 
 def fingerprint(kernel, params) -> str:

@@ -77,8 +77,8 @@ def _fig2(plt, summary, params):
     M = pick if len(pick) else M
     keys = [k for k in params if k in M]
     varying = [k for k in keys if M[k].nunique(dropna=False) > 1]
-    variants = [dict(zip(varying, v if isinstance(v, tuple) else (v,)))
-                for v in M[varying].drop_duplicates().itertuples(index=False, name=None)][:FIG2_MAX_VARIANTS] if varying else [{}]  # fmt: skip
+    rows = M[varying].drop_duplicates().itertuples(index=False, name=None)
+    variants = [dict(zip(varying, v)) for v in rows][:FIG2_MAX_VARIANTS] if varying else [{}]
     first = M.iloc[0]
     fixed = {k: first[k] for k in keys if k not in varying}
 
