@@ -3,9 +3,10 @@
 
 Each contender is a separate command, started fresh every time, as a physicist runs it:
 
-* engine: ``python -m ensemble run SPEC --out DIR --workers 2 --no-progress`` (validation, the local Dask
-  cluster, streaming reduction into block moments, Parquet tables with errors, fits); engine-processes: the
-  same with ``--executor processes`` (workers forked from the driver once the kernel is loaded);
+* engine: ``python -m ensemble run SPEC --out DIR --workers 2 --no-progress`` (validation, the default
+  executor on Linux: workers forked from the driver once the kernel is loaded; streaming reduction into block
+  moments, Parquet tables with errors, fits); engine-dask: the same with ``--executor local`` (a local Dask
+  cluster);
 * Pool: a script that imports the kernel, maps batches of realization indices over ``multiprocessing.Pool(2)``
   (Linux's default start, fork) and sums every observable (no blocks, no errors, no files);
 * client.map: the same batches through a ``LocalCluster(n_workers=2, threads_per_worker=1)`` and
@@ -102,8 +103,9 @@ SCRIPT = textwrap.dedent('''
         print(repr(float(np.ravel(total["{observable}"])[-1] / N)))
 ''')
 
-#: ``ensemble run --executor ...`` under these names (engine: the default, a local Dask cluster).
-ENGINES = {"engine": "local", "engine-processes": "processes"}
+#: ``ensemble run --executor ...`` under these names (engine: the default on Linux, workers forked from the
+#: driver; engine-dask: the local Dask cluster).
+ENGINES = {"engine": "processes", "engine-dask": "local"}
 CONTENDERS = (*ENGINES, "pool", "dask")
 OBSERVABLE = "Ig"  # the noisy trajectory's imbalance, one value per sample time
 
@@ -167,7 +169,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 20000])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
+                    help="which to run (engine always runs: the ratios are against it)")
     args = ap.parse_args()
+    chosen = ["engine", *(c for c in args.contenders if c != "engine")]
     work = Path(tempfile.mkdtemp(prefix="bench-whole-run-"))
     cpu = CPU()
     py = sys.executable
@@ -185,17 +190,21 @@ def main() -> None:
                 shutil.rmtree(out, ignore_errors=True)
                 means = {}
                 for name, executor in ENGINES.items():
+                    if name not in chosen:
+                        continue
                     shutil.rmtree(out, ignore_errors=True)
                     c, w, _ = cpu.run([py, "-m", "ensemble", "run", str(spec), "--out", str(out), "--workers", "2",
                                        "--executor", executor, "--no-progress"], work)  # fmt: skip
                     table.setdefault((name, n), []).append((c, w))
                     means[name] = engine_mean(out)
                 for name in ("pool", "dask"):
+                    if name not in chosen:
+                        continue
                     c, w, stdout = cpu.run([py, str(work / f"contender_{name}.py"), str(spec), str(n)], work)
                     table.setdefault((name, n), []).append((c, w))
                     means[name] = float(stdout.strip().splitlines()[-1])
                 ref = means["engine"]
-                for name in CONTENDERS:
+                for name in chosen:
                     if abs(means[name] - ref) > 1e-9 * max(1.0, abs(ref)):
                         raise SystemExit(f"{name}'s mean {means[name]!r} differs from the engine's {ref!r}")
     finally:
@@ -205,7 +214,7 @@ def main() -> None:
           f"{'CPU ms/real':>12} {'engine/this':>12}")  # fmt: skip
     med = {key: float(np.median([c for c, _ in v])) for key, v in table.items()}
     for n in args.sizes:
-        for name in CONTENDERS:
+        for name in chosen:
             cs = [c for c, _ in table[(name, n)]]
             ws = [w for _, w in table[(name, n)]]
             ratio = med[("engine", n)] / med[(name, n)]
@@ -213,7 +222,7 @@ def main() -> None:
                   f"{np.median(ws):>8.2f} {med[(name, n)] / n * 1e3:>12.3f} {ratio:>11.2f}x")  # fmt: skip
     if len(args.sizes) >= 2:
         x = np.array(args.sizes, dtype=float)
-        for name in CONTENDERS:
+        for name in chosen:
             slope, icpt = np.polyfit(x, [med[(name, n)] for n in args.sizes], 1)
             print(f"# {name}: fixed cost {icpt:.2f} CPU s, marginal {slope * 1e3:.3f} CPU ms per realization "
                   "(least squares through the medians)")

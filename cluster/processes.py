@@ -4,9 +4,12 @@ A local Dask cluster starts each worker as a fresh interpreter (``spawn``): ever
 and the kernel and loads the kernel's machine code from the Numba cache, about 2.5 CPU-seconds each, and the
 driver runs a scheduler. Here the driver loads the kernel first (it does anyway, to fill the cache) and then
 forks its workers, as a ``multiprocessing.Pool`` script does: they start with everything loaded, in
-milliseconds. What this executor does not do: a worker killed mid-run stops the run (one line; ``--resume``
-recomputes only the lost blocks) where Dask would move its task elsewhere; there is no dashboard; it runs on
-platforms that can fork (Linux; not Windows, and on macOS only where ``fork`` is safe for the libraries).
+milliseconds. It is the default executor of a run on one machine where the platform can fork. A worker that
+dies mid-run (killed, out of memory) is replaced and its tasks run again, as Dask would move them elsewhere; a
+task in flight at three deaths stops the run in one line (``--resume`` recomputes only the lost blocks). What
+it does not have: a dashboard, a per-worker memory limit (a worker over the machine's memory is killed by the
+system and replaced as above), and platforms that cannot fork (Windows; macOS only where ``fork`` is safe for
+the libraries), where the local Dask cluster is the default instead.
 ``benchmarks/bench_whole_run.py`` measures both against a Pool.
 
 The result never depends on the executor: the store merges blocks in block order, not in completion order.
@@ -19,7 +22,7 @@ import os
 import signal
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from ensemble.errors import ExecutorLost
@@ -29,6 +32,9 @@ from ensemble.running.executors import Executor, ExecutorRequest, warmup
 __all__ = ["BACKEND", "ProcessBackend", "ProcessExecutor"]
 
 _END = object()
+
+#: Worker deaths a task may be in flight for before the run stops (Dask's ``distributed.scheduler.allowed-failures``).
+ALLOWED_FAILURES = 3
 
 
 def _child_start() -> None:
@@ -50,6 +56,8 @@ class ProcessExecutor(Executor):
         super().__init__("local processes (forked)", workers, threads)
         self.window = window or 4 * self.workers
         self._pool: ProcessPoolExecutor | None = None
+        #: How many times the workers were forked again after one died.
+        self.restarts = 0
 
     @property
     def memory_per_worker(self) -> int:
@@ -73,23 +81,36 @@ class ProcessExecutor(Executor):
 
     def map(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[object, object]]:
         """Keep up to ``window`` tasks in flight, drawing more after each result; a ``None`` drawn from ``tasks``
-        means "nothing to submit until a result comes back" (a live plan, e.g. precision goals)."""
+        means "nothing to submit until a result comes back" (a live plan, e.g. precision goals).
+
+        A worker that dies (killed, out of memory) breaks the pool: the results that came back before are kept,
+        the workers are forked again and the tasks that were in flight submitted again, as Dask moves a dead
+        worker's tasks elsewhere. A task in flight at :data:`ALLOWED_FAILURES` deaths stops the run
+        (:class:`ExecutorLost`, one line; finished blocks are kept). Results are the tasks' own, whichever
+        process ran them, so the tables do not change."""
         if self._pool is None:
             self._start()
         it = iter(tasks)
         pending: dict = {}
+        deaths: dict[int, int] = {}  # id(task) -> worker deaths while it was in flight
         exhausted = False
 
-        def fill() -> None:
+        def fill() -> bool:
+            """Submit up to the window; False if the pool broke meanwhile."""
             nonlocal exhausted
             while not exhausted and len(pending) < self.window:
                 task = next(it, _END)
                 if task is _END:
                     exhausted = True
                 elif task is None:
-                    return
+                    return True
                 else:
-                    pending[self._submit(fn, task)] = task
+                    try:
+                        pending[self._pool.submit(fn, task)] = task
+                    except BrokenProcessPool:
+                        pending[_broken()] = task
+                        return False
+            return True
 
         fill()
         try:
@@ -97,40 +118,71 @@ class ProcessExecutor(Executor):
                 done, _ = wait(pending, timeout=0.05 if self.cancelled is not None else None, return_when=FIRST_COMPLETED)
                 if self.cancelled is not None and self.cancelled.is_set():
                     return
+                broken = False
                 for fut in done:
+                    if isinstance(fut.exception(), BrokenProcessPool):
+                        broken = True
+                        continue
                     task = pending.pop(fut)
-                    try:
-                        result = fut.result()  # re-raises a task's error here
-                    except BrokenProcessPool as e:
-                        raise self._lost(e) from None
-                    yield task, result
-                fill()
+                    yield task, fut.result()  # re-raises a task's own error here
+                if broken or not fill():
+                    yield from self._recover(fn, pending, deaths)
+                    fill()
         finally:
             for fut in pending:
                 fut.cancel()
 
-    def _submit(self, fn, task):
-        try:
-            return self._pool.submit(fn, task)
-        except BrokenProcessPool as e:
-            raise self._lost(e) from None
+    def _recover(self, fn: Callable, pending: dict, deaths: dict) -> Iterator[tuple[object, object]]:
+        """After a worker died: yield what finished, fork the workers again, resubmit the rest into ``pending``."""
+        pool, self._pool = self._pool, None
+        _stop(pool)
+        again = []
+        for fut, task in list(pending.items()):
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                yield task, fut.result()
+            else:
+                deaths[id(task)] = deaths.get(id(task), 0) + 1
+                if deaths[id(task)] >= ALLOWED_FAILURES:
+                    pending.clear()
+                    raise self._lost(task)
+                again.append(task)
+        pending.clear()
+        self.restarts += 1
+        self._start()
+        for task in again:
+            pending[self._pool.submit(fn, task)] = task
 
-    def _lost(self, e: BaseException) -> ExecutorLost:
-        return ExecutorLost(f"a worker process of the {self.name} died mid-run ({type(e).__name__}; killed, or out "
-                            "of memory?); every finished block is kept: run again with --resume")  # fmt: skip
+    def _lost(self, task) -> ExecutorLost:
+        name = getattr(task, "name", None)
+        which = f" (block {name})" if name else ""
+        return ExecutorLost(f"a worker process of the {self.name} died {ALLOWED_FAILURES} times with the same "
+                            f"block in flight{which}: killed, or out of memory? Every finished block is kept: run "
+                            "again with --resume")  # fmt: skip
 
     def close(self) -> None:
         """Stop the workers now (a task still running is abandoned: its block is recomputed by --resume)."""
         pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        processes = list(getattr(pool, "_processes", {}).values())  # (private; a plain shutdown waits for tasks)
-        for p in processes:
-            if p.is_alive():
-                p.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        for p in processes:
-            p.join(timeout=5)
+        _stop(pool)
+
+
+def _stop(pool: ProcessPoolExecutor | None) -> None:
+    """Terminate a pool's workers (a plain shutdown waits for running tasks) and reap them."""
+    if pool is None:
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # (private)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for p in processes:
+        p.join(timeout=5)
+
+
+def _broken() -> Future:
+    """A future that failed as a broken pool's do (a submit refused by a pool whose worker just died)."""
+    fut = Future()
+    fut.set_exception(BrokenProcessPool("a worker process died"))
+    return fut
 
 
 class ProcessBackend(LocalBackend):

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pandas is imported when a table is made (ensemble validate 
 
 from ensemble.present.figures import refresh_plots
 from ensemble.errors import EnsembleError, UsageError
-from ensemble.running.executors import DEFAULT_MAX_REALIZATION_HOURS, Executor, ExecutorRequest, backend
+from ensemble.running.executors import DEFAULT_MAX_REALIZATION_HOURS, Executor, ExecutorRequest, backend, default_kind
 from ensemble.store.layout import Layout
 from ensemble.store.runs import axis_columns, load_run, manifest, read_tables
 from ensemble.spec.experiment import Experiment
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 
-def request_for(kind: str = "local", workers: int | None = None, scheduler: str | None = None, jobs=None,
+def request_for(kind: str | None = None, workers: int | None = None, scheduler: str | None = None, jobs=None,
                 threads: int = 1, client=None, options: dict | None = None) -> ExecutorRequest:  # fmt: skip
     """The executor request of a name and its options, resolved by its backend (``options``: the command line's job
     options; ``jobs``: a job configuration made already). A ``client`` or a ``scheduler`` means an existing Dask cluster."""
@@ -57,8 +57,9 @@ def request_for(kind: str = "local", workers: int | None = None, scheduler: str 
         raise UsageError("workers", workers, "a positive integer (worker processes), or None for one per core")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise UsageError("threads", threads, "a positive integer (BLAS threads per worker)")
-    if client is not None or (scheduler is not None and kind in ("local", "dask")):
+    if client is not None or (scheduler is not None and kind in (None, "local", "processes", "dask")):
         kind = "dask"
+    kind = kind or default_kind()
     request = ExecutorRequest(kind=kind, workers=workers, threads=threads, scheduler=scheduler, client=client, jobs=jobs)
     b = backend(kind)
     return request if jobs is not None else b.configure(request, options or {})
@@ -77,9 +78,10 @@ def time_limit(request: ExecutorRequest | None = None, hours: float | None = Non
     return float(limit) if limit is not None else 3600.0 * DEFAULT_MAX_REALIZATION_HOURS
 
 
-def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None, jobs=None,
+def make_executor(kind: str | None = None, workers: int | None = None, scheduler: str | None = None, jobs=None,
                   threads: int = 1, client=None) -> Executor:  # fmt: skip
-    """An executor by name: "serial", "local" (a local Dask cluster), "dask" (``scheduler`` address or ``client``),
+    """An executor by name: "serial", "processes" (workers forked from this process; the default where it can
+    fork), "local" (a local Dask cluster), "dask" (``scheduler`` address or ``client``),
     or "slurm"/"pbs" (batch jobs described by ``jobs``, a job configuration, whose ``threads`` counts), or any
     backend a plugin registers. ``threads``: BLAS threads per realization; a local cluster then starts
     cores // threads workers."""
@@ -189,7 +191,7 @@ class Plan:
         return f"<p>{html.escape(repr(self)[1:-1])}</p>" + table(list(pts.columns), frame_rows(pts), caption="points")
 
 
-def validate(spec, *, executor: str = "local", workers: int | None = None, threads: int = 1,
+def validate(spec, *, executor: str | None = None, workers: int | None = None, threads: int = 1,
              max_realization_hours: float | None = None) -> Plan:  # fmt: skip
     """Check a spec (a dict, TOML text, a file or an Experiment) and say what it would run, before anything runs.
 
@@ -387,7 +389,8 @@ def run(spec, out=None, *, client=None, executor=None, workers: int | None = Non
     client : distributed.Client, optional
         Run on this Dask client (the Dask convention; it is left open).
     executor : str or executor, optional
-        "local" (default: a local Dask cluster of one single-threaded worker per core),
+        "processes" (the default where this platform can fork: one single-threaded worker per core, forked from
+        this process once the kernel is loaded), "local" (a local Dask cluster, the default elsewhere),
         "serial" (this process), another registered backend, or an Executor (see :mod:`ensemble.running.executors`).
     workers : int, optional
         Workers of the local cluster.
@@ -425,7 +428,7 @@ def _resolve(spec, out, client, executor, workers, scheduler, threads):
                          "make a new one, or leave client out for a local cluster)")  # fmt: skip
     if executor is not None and not isinstance(executor, str | Executor):
         raise UsageError("executor", executor, "a backend's name (serial, local, dask, ...) or an ensemble.running.executors.Executor")
-    kind = executor if isinstance(executor, str) else ("dask" if scheduler else "local")
+    kind = executor if isinstance(executor, str) else ("dask" if scheduler else None)
     obj = executor if isinstance(executor, Executor) else None
     request = None if obj is not None else request_for(kind, workers, scheduler, None, threads, client)
     return exp, out, request, obj

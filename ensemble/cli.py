@@ -19,8 +19,9 @@ __all__ = ["main"]
 EXIT_BAD_INPUT = 2
 #: The executors on this machine (--executor); a cluster is --scheduler or --cluster.
 EXECUTORS = ["local", "processes", "serial"]
-EXECUTOR_HELP = ("local: Dask cluster of worker processes on this machine (default); processes: worker processes "
-                 "forked from this one (the cheapest start; a killed worker stops the run); serial: this process")
+EXECUTOR_HELP = ("processes: worker processes forked from this one once the kernel is loaded (the default where this "
+                 "platform can fork; a killed worker is replaced); local: a Dask cluster of worker processes on this "
+                 "machine (a dashboard; the default elsewhere); serial: this process")
 EXIT_FAILED = 1
 
 
@@ -197,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a spec into a run directory of Parquet tables")
     r.add_argument("spec", type=Path, help="experiment spec (TOML)")
     r.add_argument("--out", type=Path, help="run directory (default: runs/<spec name>)")
-    r.add_argument("--executor", choices=EXECUTORS, default="local", help=EXECUTOR_HELP)
+    r.add_argument("--executor", choices=EXECUTORS, default=None, help=EXECUTOR_HELP)
     r.add_argument("--workers", type=_positive_int, help="worker processes of the local cluster (default: one per core)")
     r.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing Dask cluster: tcp://HOST:PORT or a scheduler file")
@@ -219,7 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     how.add_argument("--sem", type=_positive_float, metavar="X", help="a precision goal's new sem (a tighter goal)")
     how.add_argument("--err", type=_positive_float, metavar="X", help="a precision goal's new error of its fit column")
     ex.add_argument("--max-realizations", type=_positive_int, metavar="N", help="a precision goal's new cap per point")
-    ex.add_argument("--executor", choices=EXECUTORS, default="local", help=EXECUTOR_HELP)
+    ex.add_argument("--executor", choices=EXECUTORS, default=None, help=EXECUTOR_HELP)
     ex.add_argument("--workers", type=_positive_int)
     ex.add_argument("--scheduler", metavar="ADDRESS")
     ex.add_argument("--no-progress", action="store_true")
@@ -291,7 +292,7 @@ def _parser() -> argparse.ArgumentParser:
     rr.add_argument("--out", type=Path, help="directory of the runs and figures/ (default: runs/paper<NNN>-<scale>)")
     rr.add_argument("--specs", type=Path, help="directory of the example specs (default: ./examples, or the checkout's)")
     rr.add_argument("--plan", action="store_true", help="print what would run and its cost, run nothing")
-    rr.add_argument("--executor", choices=EXECUTORS, default="local", help=EXECUTOR_HELP)
+    rr.add_argument("--executor", choices=EXECUTORS, default=None, help=EXECUTOR_HELP)
     rr.add_argument("--workers", type=_positive_int, help="worker processes of the local cluster (default: one per core)")
     rr.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster: tcp://HOST:PORT or a scheduler file")
     rr.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -342,7 +343,7 @@ def _request(args):
 
     if getattr(args, "cluster", None) and getattr(args, "scheduler", None):
         raise UsageError("--cluster", args.cluster, "either --cluster or --scheduler, not both")
-    kind = args.cluster or ("dask" if getattr(args, "scheduler", None) else getattr(args, "executor", "local"))
+    kind = args.cluster or ("dask" if getattr(args, "scheduler", None) else getattr(args, "executor", None))
     options = {k: getattr(args, k, None) for k in JOB_OPTIONS}
     return request_for(kind, getattr(args, "workers", None), getattr(args, "scheduler", None), None, args.threads or 1,
                        options=options)  # fmt: skip

@@ -34,6 +34,7 @@ __all__ = [
     "SerialExecutor",
     "backend",
     "backend_names",
+    "default_kind",
     "default_workers",
     "make_executor",
     "start",
@@ -101,7 +102,7 @@ class Executor(abc.ABC):
 class ExecutorRequest:
     """What was asked for: a backend by name and its options (``jobs``: the backend's own job configuration)."""
 
-    kind: str = "local"
+    kind: str = dataclasses.field(default_factory=lambda: default_kind())
     workers: int | None = None
     threads: int = 1
     scheduler: str | None = None
@@ -133,6 +134,18 @@ class Backend(Protocol):
 
     def make(self, request: ExecutorRequest) -> Executor:
         """Start (or connect) and return the executor."""
+
+
+def default_kind() -> str:
+    """The executor of a run that names none: ``processes`` (workers forked from the driver once the kernel is
+    loaded: the cheapest start) where the platform forks safely (Linux and other POSIX systems but macOS) and
+    that backend is registered, else ``local`` (a local Dask cluster)."""
+    import multiprocessing
+    import sys
+
+    if sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods() and "processes" in registered(GROUP):
+        return "processes"
+    return "local"
 
 
 def default_workers(threads: int = 1) -> int:
@@ -220,8 +233,11 @@ def backend(kind: str) -> Backend:
     return plugins[kind].load()
 
 
-def make_executor(request: ExecutorRequest | str = "local", **options) -> Executor:
-    """An executor: ``make_executor("serial")``, ``make_executor("local", workers=2)``, or a request."""
+def make_executor(request: ExecutorRequest | str | None = None, **options) -> Executor:
+    """An executor: ``make_executor("serial")``, ``make_executor("local", workers=2)``, a request, or (None) the
+    default of :func:`default_kind`."""
+    if request is None:
+        request = default_kind()
     if isinstance(request, str):
         request = ExecutorRequest(kind=request, **{k: v for k, v in options.items() if k in _FIELDS})
     b = backend(request.kind)

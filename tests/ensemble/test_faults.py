@@ -30,7 +30,7 @@ def partials(run_dir: Path) -> list[Path]:
 
 
 def start(spec: Path, out: Path, *extra) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "ensemble", "run", spec, "--out", out, "--workers", "2", "--no-progress", *extra]
+    cmd = [sys.executable, "-m", "ensemble", "run", spec, "--out", out, "--workers", "2", "--executor", "local", "--no-progress", *extra]
     return subprocess.Popen(
         list(map(str, cmd)), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )

@@ -1,6 +1,7 @@
 """The `processes` executor (workers forked from the driver once the kernel is loaded, issue 36): tables bit for
-bit those of a serial run, for a fixed run and a live plan (a precision goal); a worker killed mid-run stops the
-run in one line and --resume completes it to the same tables; it forks only after the kernel is loaded (its
+bit those of a serial run, for a fixed run and a live plan (a precision goal); a worker killed mid-run is replaced
+and the run completes to the same tables, a block that kills every worker stops the run in one line after three
+deaths; it forks only after the kernel is loaded (its
 workers load nothing themselves). Real processes."""
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def test_tables_equal_a_serial_run(tmp_path, text):
     assert_tables_identical(read_tables(tmp_path / "p"), read_tables(tmp_path / "s"))
 
 
-def test_a_killed_worker_stops_the_run_in_one_line_and_resume_completes_it(tmp_path):
+def test_a_killed_worker_is_replaced_and_the_run_completes_to_identical_tables(tmp_path):
     gate = Gate(tmp_path / "gate").create(allow=4)
     spec = spec_file(tmp_path, GATED_SPEC.format(seed=7, n=6, gate=gate.path))
     out = tmp_path / "run"
@@ -58,21 +59,61 @@ def test_a_killed_worker_stops_the_run_in_one_line_and_resume_completes_it(tmp_p
         wait_until(lambda: len(partials(out)) >= 4 and gate.taken() >= 6, "4 blocks done, two waiting at the gate", proc)
         workers = psutil.Process(proc.pid).children()
         assert len(workers) == 2, workers
-        os.kill(workers[0].pid, signal.SIGKILL)
-        _, err = proc.communicate(timeout=HANG_GUARD)
+        os.kill(workers[0].pid, signal.SIGKILL)  # with a task in it, waiting at the gate
+        wait_until(lambda: {p.pid for p in psutil.Process(proc.pid).children()} - {w.pid for w in workers},
+                   "workers forked again", proc)  # fmt: skip
+        gate.release()
+        out_text, err = proc.communicate(timeout=HANG_GUARD)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    one_line_error(subprocess.CompletedProcess([], proc.returncode, "", err), "worker process", "died", "--resume",
-                   code=1)  # fmt: skip
-    kept = len(partials(out))
-    assert kept >= 4
-    gate.release()
-    res = run_cli("run", spec, "--out", out, "--executor", "processes", "--workers", "2", "--resume", "--no-progress",
-                  cwd=ROOT)  # fmt: skip
-    assert res.returncode == 0, res.stderr
-    assert f"resumed: {kept} realizations were already done" in res.stdout
-    assert_tables_identical(read_tables(out), execute(parse_spec(spec.read_text()), MemoryStore()).tables)
+    assert proc.returncode == 0, err
+    tables = read_tables(out)
+    assert (tables["summary"]["n"] == 6).all()
+    assert_tables_identical(tables, execute(parse_spec(spec.read_text()), MemoryStore()).tables)
+
+
+def test_a_block_that_kills_every_worker_stops_the_run_in_one_line_after_three_deaths(tmp_path):
+    """The a = 2 point kills each worker that starts it: the workers are forked again twice, then the run stops
+    (exit 1, one line naming the deaths and --resume); the a = 1 point's finished blocks are kept."""
+    from tests.ensemble.dying_kernel import SPEC as DYING
+
+    spec = spec_file(tmp_path, DYING)
+    out = tmp_path / "run"
+    res = run_cli("run", spec, "--out", out, "--executor", "processes", "--workers", "2", "--no-progress", cwd=ROOT)
+    one_line_error(res, "died 3 times", "--resume", code=1)
+    assert len(partials(out)) >= 1  # a = 1 blocks that finished before the run stopped
+
+
+def test_recovery_needs_the_deaths_negative_control():
+    """Without a death nothing is forked again: the restart count is the number of deaths (0 here, 2 above)."""
+    from cluster.processes import ProcessExecutor
+
+    with ProcessExecutor(2) as ex:
+        ex.warm("kernels.front.anderson_trajectory")
+        assert [r for _, r in ex.map(compiled, [1, 2, 3])] and ex.restarts == 0
+
+
+def test_restarts_are_counted_and_results_kept():
+    """In process: a task that kills its worker once (a marker file makes the second attempt live) costs one
+    restart; every result comes back exactly once."""
+    from cluster.processes import ProcessExecutor
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d, ProcessExecutor(2, window=4) as ex:
+        ex.warm("kernels.front.anderson_trajectory")
+        got = sorted(r for _, r in ex.map(_die_once, [(d, k) for k in range(8)]))
+        assert got == list(range(8)) and ex.restarts == 1
+
+
+def _die_once(arg):
+    d, k = arg
+    marker = Path(d) / "died"
+    if k == 5 and not marker.exists():
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return k
 
 
 def test_workers_are_forked_with_the_kernel_loaded():
