@@ -35,7 +35,7 @@ def test_main_example_runs_at_reduced_size():
 
 @pytest.mark.slow
 def test_main_job_full_scale_through_the_cli(tmp_path):
-    """The README's first command (L = 100, 1200 realizations, 7 W) on the local Dask cluster."""
+    """The README's first command (L = 100, 1200 realizations, 7 W) on the default executor."""
     path = Path(__file__).resolve().parent.parent / "examples" / "fig4a_anderson.toml"
     res = run_cli("run", path, "--out", tmp_path / "fig4a", "--no-progress", timeout=1800)
     assert res.returncode == 0, res.stderr

@@ -57,24 +57,23 @@ def task_cost(cpu_start: float) -> tuple[float, int]:
 
 
 class Tally:
-    """Per point of a run: CPU seconds, realizations timed and the largest peak memory of the tasks that ran."""
+    """Per point of a run: CPU seconds, realizations timed and the largest peak memory of the tasks that ran
+    (with each point's kernel and fingerprint, from its tasks: a session stopped half-way records what it ran)."""
 
     def __init__(self):
         self.points: dict[int, list] = {}
 
-    def add(self, key: int, realizations: int, cost) -> None:
+    def add(self, task, realizations: int, cost) -> None:
         if cost is None:
             return
         seconds, peak = cost
-        row = self.points.setdefault(key, [0.0, 0, 0])
+        row = self.points.setdefault(task.key, [0.0, 0, 0, task.kernel, task.fingerprint])
         row[0] += float(seconds)
         row[1] += int(realizations)
         row[2] = max(row[2], int(peak))
 
-    def record(self, exp, path: Path | None) -> dict:
+    def record(self, path: Path | None) -> dict:
         """run.json's ``costs``, merged with what earlier sessions of the run recorded; appended to the ledger."""
-        from ensemble.spec.seeding import fingerprint
-
         if not self.points:
             return {}
         earlier = {}
@@ -88,20 +87,18 @@ class Tally:
         out = dict(earlier)
         lines = []
         here, now = machine(), time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        for pt in exp.points:
-            if pt.key not in self.points:
-                continue
-            seconds, n, peak = self.points[pt.key]
-            hex_key = f"{pt.key:016x}"
+        for key, (seconds, n, peak, kernel, fp) in sorted(self.points.items()):
+            hex_key = f"{key:016x}"
             old = earlier.get(hex_key) or {}
             total_s, total_n = seconds + float(old.get("cpu_seconds", 0.0)), n + int(old.get("realizations", 0))
             out[hex_key] = {"cpu_seconds": total_s, "realizations": total_n,
                             "seconds_per_realization": total_s / total_n if total_n else None,
                             "peak_bytes": max(peak, int(old.get("peak_bytes") or 0)), "machine": here}  # fmt: skip
-            lines.append({"kernel": exp.kernel.name, "fingerprint": fingerprint(exp.kernel, pt.params), "machine": here,
-                          "time": now, "realizations": n, "seconds_per_realization": seconds / n if n else None,
-                          "peak_bytes": peak, "run": str(Path(path).resolve()) if path is not None else None})  # fmt: skip
+            lines.append({"kernel": kernel, "fingerprint": fp, "machine": here, "time": now, "realizations": n,
+                          "seconds_per_realization": seconds / n if n else None, "peak_bytes": peak,
+                          "run": str(Path(path).resolve()) if path is not None else None})  # fmt: skip
         _append(lines)
+        self.points.clear()  # recorded once, whichever way the session ends
         return out
 
 

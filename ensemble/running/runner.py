@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import dataclass
@@ -50,20 +51,22 @@ LOG_INTERVAL = 30.0
 
 
 def progress_bar(shown: bool, **options):
-    """A tqdm bar: the notebook widget where a notebook can show one (ipywidgets installed), else text on stderr:
-    redrawn in place on a terminal, one line every :data:`LOG_INTERVAL` seconds elsewhere (a batch job's log would
-    otherwise keep every redraw). Without ipywidgets, ``tqdm.auto`` warns (TqdmWarning, with the package's file
-    path) into the notebook's output, which a rendered page would keep; the text bar says the same."""
+    """A tqdm bar: the notebook widget where someone watches a notebook (ipywidgets installed), else text on stderr:
+    redrawn in place on a terminal, one line every :data:`LOG_INTERVAL` seconds elsewhere (a batch job's log, a
+    notebook executed by nbclient, nbconvert or papermill, whose output would otherwise keep every redraw).
+    Without ipywidgets, ``tqdm.auto`` warns (TqdmWarning, with the package's file path) into the notebook's
+    output, which a rendered page would keep; the text bar says the same."""
     import importlib.util
 
-    if shown and _notebook() and importlib.util.find_spec("ipywidgets") is not None:
+    watched = _notebook() and _watched()
+    if shown and watched and importlib.util.find_spec("ipywidgets") is not None:
         from tqdm.auto import tqdm
 
         return tqdm(**options)
     from tqdm.std import tqdm
 
     fp = options.get("file") or sys.stderr
-    if shown and not _notebook() and not _isatty(fp):
+    if shown and not watched and not _isatty(fp):
         options.update(file=_Lines(fp), mininterval=LOG_INTERVAL, ascii=True)
     return tqdm(**options)
 
@@ -72,6 +75,19 @@ def _notebook() -> bool:
     """In a Jupyter kernel (where tqdm's widget can show)."""
     shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _watched() -> bool:
+    """A notebook someone is watching, not one executed by a program: nbclient (and nbconvert, papermill and
+    myst-nb, built on it) sends every cell with ``allow_stdin`` false, a notebook front end with it true (the
+    one signal that differs; jupyter/nbconvert#913). Unknown: watched."""
+    shell = sys.modules["IPython"].get_ipython()
+    try:
+        parent = shell.kernel.get_parent()
+    except Exception:  # an older kernel: the shell's own record of the request
+        parent = getattr(shell, "parent_header", None) or {}
+    content = parent.get("content") if isinstance(parent, dict) else None
+    return not isinstance(content, dict) or content.get("allow_stdin", True) is not False
 
 
 def _isatty(fp) -> bool:
@@ -130,9 +146,8 @@ def _stopped(cancel) -> None:
 
 
 def _run_fixed(exp, store, executor, progress: bool, cancel) -> RunResult:
-    tally = Tally()
-    count, tasks, skipped, seconds = compute_missing(exp, store, executor, progress, cancel, tally)
-    _record_costs(tally, exp, store)
+    with _costs_recorded(store) as tally:
+        count, tasks, skipped, seconds = compute_missing(exp, store, executor, progress, cancel, tally)
     return RunResult(summarize(exp, store), count, tasks, seconds, realizations_skipped=skipped)
 
 
@@ -140,10 +155,9 @@ def _run_refining(exp, store, executor, progress: bool, cancel) -> RunResult:
     """A run with [refine]: rounds of blocks (:mod:`ensemble.running.refine`), then the refined sweep's tables."""
     from ensemble.running.refine import run_refining
 
-    tally = Tally()
-    final, doc, (count, tasks, skipped, seconds) = run_refining(
-        exp, store, lambda e: compute_missing(e, store, executor, progress, cancel, tally))
-    _record_costs(tally, final, store)
+    with _costs_recorded(store) as tally:
+        final, doc, (count, tasks, skipped, seconds) = run_refining(
+            exp, store, lambda e: compute_missing(e, store, executor, progress, cancel, tally))
     if store.path is not None:
         from ensemble.store.lifecycle import record_refine
 
@@ -175,7 +189,7 @@ def compute_missing(exp, store, executor, progress: bool, cancel, tally) -> tupl
             watchdog.fed()
             store.put(task, moments)
             n = len(task.indices)
-            tally.add(task.key, n, getattr(moments, "timing", None))
+            tally.add(task, n, getattr(moments, "timing", None))
             count, tasks = count + n, tasks + 1
             rate = count / max(time.perf_counter() - start, 1e-9)
             bar.set_postfix_str(f"{count}/{todo} real, {rate:.3g} real/s, batches {tasks}/{n_tasks}", refresh=False)
@@ -204,17 +218,17 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
     if tracker.active():
         _warm(executor, exp)
     record = _ProgressRecord(store, executor, exp, 0, tracker.eta_work(weight), 0, tracker=tracker, weight=weight)
-    tally = Tally()
     longest = max((weight[pt.key] * blocks[pt.key] * pt.block_size for pt in exp.points), default=0.0)
-    with progress_bar(progress, total=max(tracker.eta_work(weight), 1e-9), desc=exp.name, disable=not progress or not tracker.active(),
-              file=sys.stderr, smoothing=0.1, bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
+    with _costs_recorded(store) as tally, progress_bar(progress, total=max(tracker.eta_work(weight), 1e-9), desc=exp.name,
+              disable=not progress or not tracker.active(), file=sys.stderr, smoothing=0.1,
+              bar_format=BAR_FORMAT) as bar, Watchdog(longest, exp) as watchdog:  # fmt: skip
         for task, moments in executor.map(run_task, tracker.live(executor.threads)):
             watchdog.fed()
             store.put(task, moments)
             checked = tracker.evaluations
             tracker.completed(task)
             n = len(task.indices)
-            tally.add(task.key, n, getattr(moments, "timing", None))
+            tally.add(task, n, getattr(moments, "timing", None))
             count, tasks = count + n, tasks + 1
             running = sum(1 for g in tracker.groups if g.status == "running")
             bar.total = bar.n + weight[task.key] * n + tracker.eta_work(weight)
@@ -226,7 +240,6 @@ def _run_to_goal(exp, store, executor, progress: bool, cancel) -> RunResult:
     record.update(count, tasks, 0.0, final=True)
     seconds = time.perf_counter() - start
     doc = tracker.record()
-    _record_costs(tally, tracker.full, store)
     if store.path is not None:
         from ensemble.store.lifecycle import record_precision
 
@@ -317,10 +330,26 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def _record_costs(tally: Tally, exp, store) -> None:
-    """What the run's realizations cost: into run.json and this machine's ledger (:mod:`ensemble.running.ledger`)."""
+@contextlib.contextmanager
+def _costs_recorded(store):
+    """A :class:`Tally` for the session's tasks, recorded into run.json and this machine's ledger
+    (:mod:`ensemble.running.ledger`) when the session ends: done, cancelled, interrupted or failed. A failure to
+    record never hides the session's own error."""
+    tally = Tally()
+    try:
+        yield tally
+    except BaseException:
+        try:
+            _record_costs(tally, store)
+        except Exception:
+            pass
+        raise
+    _record_costs(tally, store)
+
+
+def _record_costs(tally: Tally, store) -> None:
     path = getattr(store, "path", None)
-    costs = tally.record(exp, path)
+    costs = tally.record(path)
     if costs and path is not None:
         from ensemble.store.lifecycle import record_costs
 

@@ -90,3 +90,24 @@ def test_validate_says_when_the_cost_model_is_off_here_and_ignores_other_machine
     ledger.write_text("".join(json.dumps(dict(r, seconds_per_realization=1.5 * s)) + "\n" for r, s in zip(rows, model)))
     res = run_cli("validate", spec)
     assert "recorded on this machine" in res.stdout and "the cost model is off" not in res.stdout
+
+
+def test_a_session_that_stops_half_way_records_what_it_ran(tmp_path, monkeypatch):
+    """A kernel failing part-way through (exit 1): the blocks finished before it are timed into run.json and the
+    ledger all the same (before, a stopped session recorded nothing); the same spec with no failing draw records
+    all its 200 realizations (the count is the session's, not a constant)."""
+    from tests.ensemble.faulty_kernel import SPEC as FAULTY
+
+    ledger = _ledger(tmp_path, monkeypatch)
+    spec = spec_file(tmp_path, FAULTY.format(extra=""))
+    out = tmp_path / "run"
+    res = run_cli("run", spec, "--out", out, "--executor", "serial", "--no-progress")
+    assert res.returncode == 1, res.stderr
+    (row,) = json.loads((out / "run.json").read_text())["costs"].values()
+    assert 0 < row["realizations"] < 200 and row["realizations"] % 10 == 0 and row["cpu_seconds"] > 0
+    assert [json.loads(t)["realizations"] for t in ledger.read_text().splitlines()] == [row["realizations"]]
+    spec.write_text(FAULTY.format(extra="").replace("threshold = 0.01", "threshold = -1.0"))  # every draw passes
+    res = run_cli("run", spec, "--out", tmp_path / "whole", "--executor", "serial", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    (whole,) = json.loads((tmp_path / "whole" / "run.json").read_text())["costs"].values()
+    assert whole["realizations"] == 200

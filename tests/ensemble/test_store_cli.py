@@ -254,3 +254,42 @@ def test_validate_says_where_the_cost_comes_from(tmp_path):
     assert "(measured)" in res.stdout and "measured here: the kernel declares no cost model" in res.stdout
     res = run_cli("validate", ROOT / "examples" / "fig4a_anderson.toml")
     assert "(cost model)" in res.stdout and "calibrated" in res.stdout
+
+
+def test_a_notebook_executed_by_nbclient_gets_log_lines_not_a_widget(tmp_path):
+    """nbclient (as nbconvert, papermill and the docs build run notebooks) sends cells with allow_stdin false:
+    the progress is then the log's lines, start and end, with no carriage return and no widget output, even
+    where ipywidgets is installed. A kernel asked with allow_stdin true is watched (the negative control below)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from tests.ensemble.gated_kernel import SPEC as GATED_SPEC
+
+    spec = GATED_SPEC.format(seed=1, n=4, gate="").replace('gate = ""', 'gate = ""\ndelay = 0.05')
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\nimport ensemble\n"
+            f"run = ensemble.run({spec!r}, out={str(tmp_path / 'run')!r}, executor='serial', progress=True)\n"
+            "from ensemble.running.runner import _watched\nprint('watched', _watched())")  # fmt: skip
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[0].outputs
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "watched False" in text
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    err = "".join(o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stderr")
+    reports = [ln for ln in err.splitlines() if "%|" in ln]
+    assert "\r" not in err and len(reports) == 2 and "100%" in reports[-1], err
+
+
+@pytest.mark.parametrize("allow_stdin, watched", [(False, False), (True, True), (None, True)])
+def test_watched_reads_the_request_of_the_cell(monkeypatch, allow_stdin, watched):
+    import types
+
+    from ensemble.running import runner
+
+    content = {} if allow_stdin is None else {"allow_stdin": allow_stdin}
+    kernel = types.SimpleNamespace(get_parent=lambda: {"content": content})
+    shell = types.SimpleNamespace(kernel=kernel)
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    assert runner._notebook() and runner._watched() is watched
+    bar = runner.progress_bar(True, total=1, file=io.StringIO())
+    assert isinstance(getattr(bar.fp, "_wrapped", bar.fp), runner._Lines) is (not watched)
+    bar.close()
