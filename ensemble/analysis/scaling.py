@@ -48,7 +48,15 @@ MAX_COLLAPSE_BOOT = 50
 
 def crossing(x: np.ndarray, ya: np.ndarray, yb: np.ndarray, da=None, db=None, order: int = 1) -> tuple[float, int, int]:
     """(X where y_a - y_b changes sign; the index of the sampled X left of it; the number of sign changes beyond
-    the errors); (nan, -1, 0) where the curves do not cross within x.
+    the errors); (nan, -1, 0) where the curves do not cross within x. See :func:`locate`."""
+    return locate(x, ya, yb, da, db, order)[:3]
+
+
+def locate(x: np.ndarray, ya: np.ndarray, yb: np.ndarray, da=None, db=None, order: int = 1) -> tuple[float, int, int, bool]:
+    """:func:`crossing`'s three values and whether the polynomial of degree ``order`` had its root within the
+    bracket (False: the crossing fell back to the line through the bracket's ends, or its middle, which a
+    polynomial of another degree would fall back to as well: their difference then says nothing of the
+    interpolation's error).
 
     The sign change is located as a change point: the split of the sampled X that maximizes the significance
     z = d / sigma_d of d = y_a - y_b on its left minus that on its right (far from the crossing, where the
@@ -59,7 +67,7 @@ def crossing(x: np.ndarray, ya: np.ndarray, yb: np.ndarray, da=None, db=None, or
     sd = np.hypot(da, db) if da is not None else np.ones_like(d)
     z = d / sd
     if len(x) < 2:
-        return math.nan, -1, 0
+        return math.nan, -1, 0, False
     total = np.cumsum(z)
     split = total[:-1] - (total[-1] - total[:-1])  # left sum minus right sum, per split after index i
     i = int(np.argmax(np.abs(split)))
@@ -67,21 +75,21 @@ def crossing(x: np.ndarray, ya: np.ndarray, yb: np.ndarray, da=None, db=None, or
     strong = np.sign(d[np.abs(z) > STRONG])
     flips = int(np.count_nonzero(strong[1:] != strong[:-1])) if len(strong) > 1 else 0
     if not (left * right < 0):
-        return math.nan, -1, 0
+        return math.nan, -1, 0, False
     for k in (i, i + 1):  # a sampled X where the curves meet exactly
         if d[k] == 0:
-            return float(x[k]), i, max(flips, 1)
+            return float(x[k]), i, max(flips, 1), True
     lo, hi = max(0, i - 1), min(len(x), i + 3)
     if hi - lo >= order + 2:
         c = np.polyfit(x[lo:hi], d[lo:hi], order, w=1.0 / sd[lo:hi])
-        tol = 1e-9 * (x[i + 1] - x[i])
+        tol = 0.05 * (x[i + 1] - x[i])  # a root just outside (a crossing at a sampled X) is that X: clipped
         roots = [min(max(r.real, x[i]), x[i + 1]) for r in np.roots(c)
                  if abs(r.imag) < 1e-12 and x[i] - tol <= r.real <= x[i + 1] + tol]  # fmt: skip
         if roots:
-            return float(min(roots, key=lambda r: abs(r - 0.5 * (x[i] + x[i + 1])))), i, max(flips, 1)
+            return float(min(roots, key=lambda r: abs(r - 0.5 * (x[i] + x[i + 1])))), i, max(flips, 1), True
     if d[i] * d[i + 1] < 0:  # the line through the bracket's ends
-        return float(x[i] - d[i] * (x[i + 1] - x[i]) / (d[i + 1] - d[i])), i, max(flips, 1)
-    return float(0.5 * (x[i] + x[i + 1])), i, max(flips, 1)  # within the bracket; its half width is the error
+        return float(x[i] - d[i] * (x[i + 1] - x[i]) / (d[i + 1] - d[i])), i, max(flips, 1), False
+    return float(0.5 * (x[i] + x[i + 1])), i, max(flips, 1), False  # within the bracket; its half width is the error
 
 
 def _crossing_rows(data: Mapping, rng, boot: int) -> list[dict]:
@@ -95,7 +103,7 @@ def _crossing_rows(data: Mapping, rng, boot: int) -> list[dict]:
             continue
         ia, ib = np.searchsorted(xa, x), np.searchsorted(xb, x)
         ya_, yb_, da_, db_ = ya[ia], yb[ib], da[ia], db[ib]
-        xc, i, n = crossing(x, ya_, yb_, da_, db_)
+        xc, i, n, fitted = locate(x, ya_, yb_, da_, db_)
         row = {"kind": "crossing", "L_a": la, "L_b": lb, "L_x": 0.5 * (la + lb), "X_cross": xc,
                "X_cross_err": math.nan, "X_cross_sys": math.nan, "found_fraction": math.nan}  # fmt: skip
         draws = np.array([crossing(x, ya_ + da_ * rng.standard_normal(len(x)), yb_ + db_ * rng.standard_normal(len(x)),
@@ -106,8 +114,10 @@ def _crossing_rows(data: Mapping, rng, boot: int) -> list[dict]:
             row["status"], row["note"] = EDGE, "the curves do not cross within the sampled values"
         else:
             row["X_cross_err"] = float(np.std(draws[found], ddof=1)) if found.sum() > 2 else math.nan
-            q = crossing(x, ya_, yb_, da_, db_, order=2)[0]  # the same crossing from a quadratic
+            q, _, _, q_fitted = locate(x, ya_, yb_, da_, db_, order=2)  # the same crossing from a quadratic
             row["X_cross_sys"] = abs(q - xc) if math.isfinite(q) else math.nan
+            if not (fitted and q_fitted):  # a fit missed the bracket: only the bracket bounds where the root is
+                row["X_cross_sys"] = max(np.nan_to_num(row["X_cross_sys"]), float(xc - x[i]), float(x[i + 1] - xc))
             if n > 1:
                 row["status"], row["note"] = UNDETERMINED, f"the curves cross {n} times (beyond their errors)"
             elif row["found_fraction"] < MIN_FOUND:
@@ -133,8 +143,10 @@ def drift_form(name: str):
 def extrapolate(L: np.ndarray, X: np.ndarray, err: np.ndarray, forms, nu_range=(0.2, 10.0)) -> list[dict]:
     """One row per form: the fit of the crossings' drift X(L) (weighted by ``err``), its parameters and their
     errors, chi^2, dof, p-value, AIC and whether it is the preferred form (lowest AIC with dof >= 1)."""
+    import warnings
+
     from scipy import stats
-    from scipy.optimize import curve_fit
+    from scipy.optimize import OptimizeWarning, curve_fit
 
     rows = []
     for name in forms:
@@ -147,12 +159,14 @@ def extrapolate(L: np.ndarray, X: np.ndarray, err: np.ndarray, forms, nu_range=(
             rows.append(row)
             continue
         try:
-            if name == "power":
-                p0 = [X[-1], (X[0] - X[-1]) * L[0], 1.0]
-                lo, hi = [-np.inf, -np.inf, nu_range[0]], [np.inf, np.inf, nu_range[1]]
-                p, cov = curve_fit(f, L, X, p0=p0, sigma=err, absolute_sigma=True, bounds=(lo, hi), maxfev=20000)
-            else:
-                p, cov = curve_fit(f, L, X, sigma=err, absolute_sigma=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=OptimizeWarning)  # no covariance: the errors come out nan
+                if name == "power":
+                    p0 = [X[-1], (X[0] - X[-1]) * L[0], 1.0]
+                    lo, hi = [-np.inf, -np.inf, nu_range[0]], [np.inf, np.inf, nu_range[1]]
+                    p, cov = curve_fit(f, L, X, p0=p0, sigma=err, absolute_sigma=True, bounds=(lo, hi), maxfev=20000)
+                else:
+                    p, cov = curve_fit(f, L, X, sigma=err, absolute_sigma=True)
         except Exception as e:  # no convergence
             row["status"], row["note"] = UNDETERMINED, f"the fit did not converge ({type(e).__name__})"
             rows.append(row)

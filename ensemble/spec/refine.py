@@ -2,6 +2,8 @@
 
     [refine]                  # with [scaling]: run until every crossing of successive sizes is resolved
     err = 0.05                # the goal for each crossing's statistical error AND its interpolation error
+    quantity = "crossings"    # or "X_c": the goal is the error of the crossings' drift extrapolated to L -> oo
+    form = "inverse"          # with quantity = "X_c": X_c + a/L ("inverse") or X_c + a L^(-1/nu) ("power")
     max_points = 4            # control values the run may add (each at every size), at most
     max_realizations = 4000   # realizations per point, at most
     max_rounds = 12           # rounds of decisions, at most (default 12)
@@ -29,7 +31,16 @@ FIELDS = {
     "max_realizations": "realizations per point at most (required); the points of a crossing's bracket grow until "
                         "its statistical error meets the goal",
     "max_rounds": "rounds of decisions at most (default 12); each round computes what the last one asked for",
+    "quantity": "what err is the goal of: \"crossings\" (default; every crossing of successive sizes) or \"X_c\" (the "
+                "crossings' drift extrapolated to infinite size under `form`: each crossing then has the share of the "
+                "goal its weight in X_c allows)",
+    "form": "with quantity = \"X_c\": the drift's form, \"inverse\" (X_c + a/L, default; needs 3 sizes) or \"power\" "
+            "(X_c + a L^(-1/nu); needs 4 sizes)",
 }
+#: What a [refine] goal may be on.
+QUANTITIES = ("crossings", "X_c")
+#: Forms of the drift an X_c goal may use, with the sizes each needs.
+FORMS = {"inverse": 3, "power": 4}
 KEYS = tuple(FIELDS)
 
 
@@ -41,14 +52,21 @@ class Refine:
     max_points: int
     max_realizations: int
     max_rounds: int = 12
+    quantity: str = "crossings"
+    form: str = "inverse"
 
     def to_dict(self) -> dict:
-        return {"err": self.err, "max_points": self.max_points, "max_realizations": self.max_realizations,
-                "max_rounds": self.max_rounds}  # fmt: skip
+        out = {"err": self.err, "max_points": self.max_points, "max_realizations": self.max_realizations,
+               "max_rounds": self.max_rounds}  # fmt: skip
+        if self.quantity != "crossings":  # (records of crossing goals stay as they were)
+            out.update(quantity=self.quantity, form=self.form)
+        return out
 
     def describe(self) -> str:
-        return (f"every crossing's statistical and interpolation error <= {self.err:g} (at most {self.max_points} "
-                f"added values, {self.max_realizations} realizations per point, {self.max_rounds} rounds)")
+        what = (f"the extrapolated X_c ({self.form} drift) to an error <= {self.err:g}" if self.quantity == "X_c" else
+                f"every crossing's statistical and interpolation error <= {self.err:g}")  # fmt: skip
+        return (f"{what} (at most {self.max_points} added values, {self.max_realizations} realizations per point, "
+                f"{self.max_rounds} rounds)")
 
 
 def _int(table: dict, key: str, default, least: int) -> int:
@@ -89,4 +107,18 @@ def parse_refine(table, scaling, sweep: dict, linked: dict, realizations, precis
         if cap // p.block_size < 2:
             raise SpecError("refine.max_realizations", cap, f"at least two blocks of {p.block_size} per point (a "
                             "point of one block has no error bar)")  # fmt: skip
-    return Refine(float(err), _int(table, "max_points", 4, 0), int(cap), _int(table, "max_rounds", 12, 1))
+    quantity = table.get("quantity", "crossings")
+    if quantity not in QUANTITIES:
+        raise SpecError("refine.quantity", quantity, " or ".join(f'"{q}"' for q in QUANTITIES))
+    form = table.get("form", "inverse")
+    if "form" in table and quantity != "X_c":
+        raise SpecError("refine.form", form, 'only with quantity = "X_c" (the form of the drift it extrapolates)')
+    if form not in FORMS:
+        raise SpecError("refine.form", form, " or ".join(f'"{f}"' for f in FORMS))
+    if quantity == "X_c":
+        sizes = {p.swept.get(scaling.size) for p in points}
+        if len(sizes) < FORMS[form]:
+            raise SpecError("refine.quantity", quantity, f"at least {FORMS[form]} sizes for the {form} form of the drift "
+                            f"(the sweep has {len(sizes)}: {FORMS[form] - 1} crossings are needed to extrapolate)")  # fmt: skip
+    return Refine(float(err), _int(table, "max_points", 4, 0), int(cap), _int(table, "max_rounds", 12, 1),
+                  str(quantity), str(form))

@@ -51,6 +51,27 @@ def test_crossing_of_two_lines_is_their_intersection():
     assert math.isnan(crossing(x, ya, ya + 5.0, np.full(9, 0.01), np.full(9, 0.01))[0])  # parallel: none
 
 
+@pytest.mark.parametrize("grid", [[2.5, 2.75, 3.0, 3.25], [2.5, 2.75, 2.875, 3.0, 3.25], np.linspace(2.5, 3.25, 13)])
+def test_the_stated_interpolation_error_covers_the_crossings_actual_bias(grid):
+    """Exact averages of sizes 16 and 32 whose curves cross at 2.9561 (a drift: the crossing lies in the curves'
+    bend, where no line through the sampled values has its root inside the bracket). The crossing's distance
+    from the truth must lie within its stated interpolation error plus three statistical errors, on a coarse and
+    on a fine grid. Before, when both fits missed the bracket, both fell back to the same line through its ends
+    and the stated interpolation error was 0 beside a bias of 0.049 (the negative control: the bias is real)."""
+    from ensemble.analysis.scaling import _crossing_rows
+    from tests.ensemble.scaling_kernel import Params, average
+    from tests.ensemble.scaling_kernel import crossing as exact
+
+    x = np.asarray(grid, float)
+    data = {L: (x, np.array([average(Params(L=L, W=w, drift=2.0)) for w in x]), np.full(len(x), 1e-4))
+            for L in (16, 32)}  # fmt: skip
+    (row,) = _crossing_rows(data, np.random.default_rng(1), 40)
+    truth = exact(3.0, 1.5, 2.0, 16)
+    assert abs(row["X_cross"] - truth) <= row["X_cross_sys"] + 3 * row["X_cross_err"] + 1e-9, (row, truth)
+    if len(x) == 4:  # the coarse grid: a real bias, which the stated error now carries
+        assert abs(row["X_cross"] - truth) > 0.02 and row["X_cross_sys"] >= 0.1, row
+
+
 def test_collapse_quality_is_small_at_the_truth_and_large_away_from_it():
     Ls, W = (8, 16, 32), np.linspace(2.5, 3.5, 21)
     data = {L: (W, 0.5 + 0.2 * np.tanh((W - W_C) * L ** (1 / NU)), np.full(len(W), 1e-3)) for L in Ls}
