@@ -151,7 +151,7 @@ def x_c_shares(exp, scaling: pd.DataFrame, rows: pd.DataFrame) -> dict:
     """The goals of :func:`crossing_goals` for an X_c goal: only crossings of groups whose X_c misses it."""
     from ensemble.analysis.scaling import drift_form
 
-    r, sc = exp.refine, exp.scaling
+    r = exp.refine
     out = {}
     for extra, cross in _groups(exp, scaling, rows):
         if extra is None or not math.isfinite(extra.get("X_c_err", math.nan)) or extra["X_c_err"] <= r.err:
