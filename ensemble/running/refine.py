@@ -1,21 +1,27 @@
 r"""Sweeps that refine themselves: a spec's ``[refine]`` (:mod:`ensemble.spec.refine`) with its ``[scaling]``.
 
 The goal is every crossing of successive sizes in the scaling table (:mod:`ensemble.analysis.scaling`) with its
-statistical error ``X_cross_err`` and its interpolation error ``X_cross_sys`` both at most ``err``. The run
+statistical error ``X_cross_err`` and its interpolation error ``X_cross_sys`` both at most ``err``; or, with
+``quantity = "X_c"``, the crossings' drift extrapolated to infinite size with an error at most ``err``, each
+crossing then held to the share of the goal its weight in X_c allows (:func:`crossing_goals`). The run
 goes in rounds; each round computes what the previous one asked for (whole blocks), then decides from the
 tables of exactly those blocks:
 
-* a crossing whose interpolation error exceeds the goal: a new value of the control parameter at the middle of
-  the bracket the crossing lies in (the two sampled values around it), at every size and every value of the
-  other swept parameters, while the budget ``max_points`` lasts; its points start as the spec's do;
+* a crossing whose interpolation error exceeds the goal (and whose statistical error does not exceed the
+  bracket's width: else which bracket holds it is not known yet): a new value of the control parameter at the
+  middle of the bracket the crossing lies in (the two sampled values around it), at every size and every value
+  of the other swept parameters, while the budget ``max_points`` lasts; its points start as the spec's do;
 * else a crossing whose statistical error exceeds the goal: the four points of its bracket (two sizes, two
   control values) grow by whole blocks, by the 1/sqrt(n) law with a margin, (err/goal)^2 x 1.1 clamped to
   [1.25, 4], up to ``max_realizations``;
-* a crossing the resamples of the means do not settle ("undetermined"): both sizes' points grow twofold;
-* no crossing within the sampled values ("at range edge"): nothing to refine (said in the record).
+* a crossing the resamples of the means do not settle ("undetermined"): its bracket halved as above when the
+  interpolation error is over the goal, else both sizes' points grow twofold;
+* no crossing within the sampled values ("at range edge"): nothing to refine (said in the record), unless an X_c
+  goal needs it: then both sizes grow twofold (noise hides a crossing near the ends; the cap ends the search
+  for one that is truly outside).
 
-It stops when no decision is left (every crossing meets the goal, or what it needs is beyond the budget or the
-cap) or after ``max_rounds`` rounds. **Every decision is a pure function of the spec and of whole blocks in
+It stops when the goal is met, when no decision is left (what it needs is beyond the budget or the cap), or after
+``max_rounds`` rounds. **Every decision is a pure function of the spec and of whole blocks in
 index order** (the tables of each round are computed from the first blocks of each point, never from whatever
 finished first), so a refined run is the same on any executor, and a killed or cancelled one resumes by replaying
 its rounds on the blocks it kept (computing nothing it has). run.json records the values added and why, the

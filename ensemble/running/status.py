@@ -115,9 +115,13 @@ def _refine_lines(doc: dict) -> list[str]:
     """What status says of a refined sweep: the outcome, each value added and why, the last crossings."""
     if not doc:
         return ["refined sweep: not finished (its rounds so far are replayed by --resume, computing nothing twice)"]
-    outcome = {"goal": "every crossing meets the goal", "budget": "stopped: what is left needs more than the budget "
-               "(added values or realizations per point)", "rounds": "stopped after the last round allowed"}  # fmt: skip
-    lines = [f"refined sweep ({doc.get('control')}, err <= {doc.get('goal', {}).get('err')}): "
+    goal = doc.get("goal", {})
+    x_c = goal.get("quantity") == "X_c"
+    outcome = {"goal": "X_c meets the goal" if x_c else "every crossing meets the goal",
+               "budget": "stopped: what is left needs more than the budget (added values or realizations per point)",
+               "rounds": "stopped after the last round allowed"}  # fmt: skip
+    what = f"X_c ({goal.get('form')} drift) err" if x_c else "err"
+    lines = [f"refined sweep ({doc.get('control')}, {what} <= {goal.get('err')}): "
              f"{outcome.get(doc.get('status'), doc.get('status'))}; {len(doc.get('rounds', []))} round(s)"]
     for a in doc.get("added", []):
         lines.append(f"  added in round {a.get('round')}: {a.get('why')}")
@@ -127,6 +131,9 @@ def _refine_lines(doc: dict) -> list[str]:
         e = "" if c.get("X_cross_err") is None else f" +- {c['X_cross_err']:.2g}"
         s = "" if c.get("X_cross_sys") is None else f" (interpolation {c['X_cross_sys']:.2g})"
         lines.append(f"  crossing {c.get('L_a'):g}/{c.get('L_b'):g}: {x}{e}{s}, {c.get('status')}: {c.get('action')}")
+    for n in (doc.get("rounds") or [{}])[-1].get("X_c", []):
+        value = "none" if n.get("X_c") is None else f"{n['X_c']:.4g} +- {n['X_c_err']:.2g}"
+        lines.append(f"  X_c ({n.get('form')}): {value}, {'the goal is met' if n.get('met') else 'short of the goal'}")
     return lines
 
 

@@ -216,6 +216,10 @@ def test_a_goal_on_the_extrapolated_x_c_refines_until_its_error_is_met_and_cover
         want = exact(3.0, 1.5, 2.0, La)
         assert abs(row["X_cross"] - want) < 3 * np.hypot(row["X_cross_err"], np.nan_to_num(row["X_cross_sys"])) + 1e-9
     assert doc["added"] or any(r["grown"] for r in doc["rounds"])  # it did something to get there
+    from ensemble.running.status import _refine_lines
+
+    said = "\n".join(_refine_lines(doc))
+    assert "(W, X_c (inverse drift) err <= 0.06): X_c meets the goal" in said and "the goal is met" in said, said
     plain = execute(parse_spec(XC_SPEC.format(seed=2, refine="")), MemoryStore()).tables["scaling"]
     p_ext = plain[(plain["kind"] == "extrapolation") & (plain["form"] == "inverse")]
     assert p_ext.empty or not (p_ext["X_c_err"] <= 0.06).all(), p_ext  # no X_c at all, or one short of the goal
