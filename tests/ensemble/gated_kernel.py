@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,11 +48,19 @@ class Params:
         Directory of the gate (see the module docstring); empty: no gate.
     delay : float
         Wall seconds each realization sleeps (a worker kept busy without using a core), >= 0.
+    die : bool
+        Realizations at a = 2 kill their own process (SIGKILL, as the out-of-memory killer does): for tests of
+        an executor's recovery. Never run serially (it would kill the test).
     """
+
+    #: die = false keeps the keys and fingerprints the kernel had before it had the field.
+    SEED_OMIT_AT = {"die": False}
+    FINGERPRINT_OMIT_AT = {"die": False}
 
     a: float = 1.0
     gate: str = ""
     delay: float = 0.0
+    die: bool = False
     times: tuple[float, ...] = field(default=(1.0,))
 
 
@@ -73,6 +82,8 @@ def sample(p: Params, rng: np.random.Generator):
 
 
 def realize(p: Params, z: np.ndarray):
+    if p.die and p.a == 2.0:
+        os.kill(os.getpid(), signal.SIGKILL)
     if p.gate:
         Gate(p.gate).wait_for_turn()
     if p.delay > 0:

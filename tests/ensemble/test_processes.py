@@ -76,9 +76,7 @@ def test_a_killed_worker_is_replaced_and_the_run_completes_to_identical_tables(t
 def test_a_block_that_kills_every_worker_stops_the_run_in_one_line_after_three_deaths(tmp_path):
     """The a = 2 point kills each worker that starts it: the workers are forked again twice, then the run stops
     (exit 1, one line naming the deaths and --resume); the a = 1 point's finished blocks are kept."""
-    from tests.ensemble.dying_kernel import SPEC as DYING
-
-    spec = spec_file(tmp_path, DYING)
+    spec = spec_file(tmp_path, GATED_SPEC.format(seed=5, n=4, gate="").replace('gate = ""', 'gate = ""\ndie = true'))
     out = tmp_path / "run"
     res = run_cli("run", spec, "--out", out, "--executor", "processes", "--workers", "2", "--no-progress", cwd=ROOT)
     one_line_error(res, "died 3 times", "--resume", code=1)

@@ -173,28 +173,10 @@ def test_refine_needs_the_control_in_sweep_and_counts_not_by_it():
         parse_spec(by_w)
 
 
-XC_SPEC = """
-kernel = "module:tests.ensemble.scaling_kernel"
-seed = {seed}
-realizations = 40
-block_size = 10
-[params]
-noise = 0.02
-W_c = 3.0
-nu = 1.5
-drift = 2.0
-[sweep]
-L = [8, 16, 32]
-W = [2.5, 2.75, 3.0, 3.25]
-[scaling]
-observable = "y"
-size = "L"
-control = "W"
-bootstrap = 40
-collapse = false
-forms = ["inverse"]
-{refine}
-"""
+#: The same synthetic observable with a drift, sizes 8, 16, 32 on a finer grid, the drift's inverse form only.
+XC_SPEC = (SPEC.replace("noise = 0.05", "noise = 0.02\ndrift = 2.0").replace("W_c = 2.9", "W_c = 3.0")
+           .replace("L = [8, 16]", "L = [8, 16, 32]").replace("W = [2.0, 2.5, 3.5, 4.0]", "W = [2.5, 2.75, 3.0, 3.25]")
+           .replace("collapse = false", 'collapse = false\nforms = ["inverse"]'))  # fmt: skip
 
 
 def test_a_goal_on_the_extrapolated_x_c_refines_until_its_error_is_met_and_covers_the_truth():
