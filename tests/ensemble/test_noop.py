@@ -15,7 +15,7 @@ def test_resume_of_a_finished_run_starts_nothing_and_rewrites_nothing(tmp_path):
     assert run_cli("plot", out).returncode == 0
     files = [out / "tables" / "summary.parquet", out / "tables" / "manifest.json", *sorted((out / "plots").glob("*.png"))]
     before = {f: f.stat().st_mtime_ns for f in files}
-    res = run_cli("run", spec, "--out", out, "--resume", "--no-progress")  # the default executor: a local cluster
+    res = run_cli("run", spec, "--out", out, "--resume", "--no-progress")  # the default executor (forked workers)
     assert res.returncode == 0, res.stderr
     assert "nothing to compute (no executor started)" in res.stderr and "executor:" not in res.stderr
     assert {f: f.stat().st_mtime_ns for f in files} == before
