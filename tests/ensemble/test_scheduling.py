@@ -72,4 +72,4 @@ def test_validate_prints_tasks_their_length_and_the_parallel_wall(tmp_path):
     res = run_cli("validate", spec, "--workers", "2")
     assert res.returncode == 0, res.stderr
     assert "tasks: 8 of ~" in res.stdout and "sized automatically" in res.stdout
-    assert "parallel wall estimate" in res.stdout and "on 2 worker(s) of the local executor" in res.stdout
+    assert "parallel wall estimate" in res.stdout and "on 2 worker(s) of the processes executor" in res.stdout

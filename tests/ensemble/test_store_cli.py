@@ -14,7 +14,7 @@ import pytest
 
 from ensemble import DirectoryStore, MemoryStore, open_run_dir, parse_spec, execute
 from ensemble.store.query import query
-from tests.helpers import assert_tables_identical, read_tables, run_cli, small_spec
+from tests.helpers import HANG_GUARD, assert_tables_identical, read_tables, run_cli, small_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -260,8 +260,8 @@ def test_a_notebook_executed_by_nbclient_gets_log_lines_not_a_widget(tmp_path):
     """nbclient (as nbconvert, papermill and the docs build run notebooks) sends cells with allow_stdin false:
     the progress is then the log's lines, start and end, with no carriage return and no widget output, even
     where ipywidgets is installed. A kernel asked with allow_stdin true is watched (the negative control below)."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat", reason="executing a notebook needs the docs extra (in test)")
+    nbclient = pytest.importorskip("nbclient", reason="executing a notebook needs the docs extra (in test)")
     from tests.ensemble.gated_kernel import SPEC as GATED_SPEC
 
     spec = GATED_SPEC.format(seed=1, n=4, gate="").replace('gate = ""', 'gate = ""\ndelay = 0.05')
@@ -269,7 +269,7 @@ def test_a_notebook_executed_by_nbclient_gets_log_lines_not_a_widget(tmp_path):
             f"run = ensemble.run({spec!r}, out={str(tmp_path / 'run')!r}, executor='serial', progress=True)\n"
             "from ensemble.running.runner import _watched\nprint('watched', _watched())")  # fmt: skip
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(nb, timeout=HANG_GUARD, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = nb.cells[0].outputs
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "watched False" in text
