@@ -50,6 +50,7 @@ def test_default_block_sizes_are_kept_when_a_run_grows(tmp_path):
     assert_tables_identical(read_tables(out), read_tables(fresh))
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_new_points_reuse_the_old_points_and_match_a_fresh_run(tmp_path):
     out = tmp_path / "run"
     assert serial("run", spec(tmp_path, small_spec()), "--out", out).returncode == 0

@@ -95,6 +95,7 @@ def test_partial_copied_under_another_block_range_is_not_merged_twice(tmp_path):
     assert_tables_identical(read_tables(out), reference)  # ranges come from the contents: each block once
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_partial_from_a_run_with_other_sample_times_is_set_aside(tmp_path):
     short, long = tmp_path / "short", tmp_path / "long"
     assert serial_run(spec_file(tmp_path, small_spec(stop=40.0), "a.toml"), short).returncode == 0

@@ -392,6 +392,7 @@ def test_several_statements_and_very_long_sql(catalog):
         ensemble.query(cat, "SELECT 1 " + " " * 2_000_000)
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_writable_copy_goes_outside_the_runs_only(catalog, tmp_path):
     cat, _, _ = catalog
     target = tmp_path / "export.csv"

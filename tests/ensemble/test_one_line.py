@@ -71,6 +71,7 @@ def test_the_scheduler_dying_mid_run_is_one_line_and_the_run_resumes_whole(tmp_p
     assert_tables_identical(read_tables(out), execute(parse_spec(spec.read_text()), MemoryStore()).tables)
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_an_unreachable_scheduler_is_one_line_with_the_documented_wait(tmp_path):
     from cluster.scheduler import CONNECT_TIMEOUT
 

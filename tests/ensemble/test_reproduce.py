@@ -77,6 +77,7 @@ class _no_raise:
         return False
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_runs_every_spec_and_collects_the_figures(tmp_path, capsys):
     """A specs directory whose paper-003 laptop specs are tiny: both run, a second call resumes, figures collected."""
     specs = tmp_path / "specs"

@@ -81,6 +81,7 @@ def test_collapse_quality_is_small_at_the_truth_and_large_away_from_it():
     assert collapse_quality(W_C, 2 * NU, data) > 50 * max(at_truth, 1e-3)
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_the_synthetic_critical_point_and_exponent_are_recovered():
     sc = scaling_table(seed=1)
     assert set(sc["status"]) <= set(STATUSES)

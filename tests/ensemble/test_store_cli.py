@@ -116,6 +116,7 @@ def test_cli_fit_recomputes_from_partials_with_a_user_window(cli_run, tmp_path):
     assert bad.returncode == 2 and "fit.window" in bad.stderr
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_cli_plot_writes_figures(cli_run):
     run_dir, _ = cli_run
     res = run_cli("plot", run_dir)
@@ -189,6 +190,7 @@ def test_plot_writes_all_four_figures_for_an_L_W_sweep(tmp_path):
     assert names == ["fig2_imbalance.png", "fig3_threshold_time.png", "fig4_front.png", "fig5_L_Ir.png"]
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_report_and_plots_handle_a_string_parameter_sweep(tmp_path):
     """Sweeping unraveling (a string) alongside L and W: one Eq. (9) fit per unraveling, labelled, and all figures."""
     spec = tmp_path / "s.toml"

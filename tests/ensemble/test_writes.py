@@ -132,6 +132,7 @@ def test_to_netcdf_never_overwrites_unless_asked_and_fails_in_one_line(small_run
             r.to_netcdf(locked / "a.nc")
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_replay_save_plot_out_and_new_kernel_out_are_guarded(small_run, tmp_path):
     before = snapshot(small_run)
     one_line_error(run_cli("replay", small_run, "--point", 0, "--realization", 0, "--save", small_run / "tables" / "x.npz"),

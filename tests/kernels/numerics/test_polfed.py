@@ -122,6 +122,7 @@ def _continuum(seed: int) -> np.ndarray:
     return np.concatenate([E, [-9.5, 9.5]])
 
 
+@pytest.mark.slow  # CI time (< 30 min): siblings cover the path in CI; -m slow runs it
 def test_tied_levels_near_the_centre_are_refused_and_untied_ones_equal_lapack():
     from kernels.bubble.xxz_bubble import _polfed, central_eigenpairs
 
